@@ -1,0 +1,28 @@
+"""The project's own exceptions, each with a French message fit to show a user.
+
+Commands map them to exit codes (see ``analysis.cli``): an ``InputError`` means the input
+cannot be read at all (exit 2); validation problems in some rows are not exceptions, they
+are reported and the good rows kept.
+"""
+
+from __future__ import annotations
+
+
+class SmrError(Exception):
+    """Base class: the message is a complete French sentence, without contacts."""
+
+
+class InputError(SmrError):
+    """An input file or folder cannot be read at all (missing, empty, binary, wrong columns)."""
+
+    def __init__(self, message: str, path: object | None = None) -> None:
+        self.path = path
+        super().__init__(f"{path} : {message}" if path is not None else message)
+
+
+class StoreError(SmrError):
+    """The snapshot store cannot be read or written as asked (missing, exists, corrupted)."""
+
+
+class ReferenceDataError(SmrError, ValueError):
+    """Reference geography is missing or does not cover what was asked."""

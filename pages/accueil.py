@@ -1,0 +1,81 @@
+"""Home page: headline figures of the selected snapshot."""
+
+from __future__ import annotations
+
+import altair as alt
+import streamlit as st
+
+from analysis import summary
+from ui.common import demo_banner, fmt_int, tables
+
+st.title("SMR Workbench")
+st.caption(
+    "Offre de soins médicaux et de réadaptation (réforme SSR → SMR du 1er juin 2023) : "
+    "couverture, accessibilité et campagne de mise à jour ROR / ViaTrajectoire."
+)
+
+ctx = st.session_state.get("context")
+if ctx is None:
+    st.info(
+        "Choisissez dans la barre latérale un magasin contenant au moins un instantané "
+        "(par exemple le magasin de démonstration créé par « smr demo --out data/demo »)."
+    )
+    st.stop()
+
+demo_banner(ctx)
+data = tables(ctx)
+figures = summary.headline(data, ctx.manifest)
+
+st.subheader(f"Instantané du {ctx.date:%d/%m/%Y}")
+cols = st.columns(5)
+cols[0].metric("Établissements SMR", fmt_int(figures["etablissements_smr"]),
+               help="Entités géographiques ayant au moins une offre décrite.")
+cols[1].metric("Unités", fmt_int(figures["unites"]))
+cols[2].metric("Lits", fmt_int(figures["lits"]), help="Hospitalisation complète et de semaine.")
+cols[3].metric("Places", fmt_int(figures["places"]), help="Hospitalisation de jour et de nuit.")
+cols[4].metric("Lignes rejetées", fmt_int(figures["rejetes"]),
+               help="Lignes des fichiers importés écartées par la validation.")
+if figures["avertissements"]:
+    st.caption(
+        f"{fmt_int(figures['avertissements'])} avertissements de validation "
+        "(lignes conservées : e-mails ou téléphones mal formés, dates illisibles…)."
+    )
+
+st.subheader("Capacités par mention")
+by_mention = summary.capacity_by_mention(data)
+left, right = st.columns([3, 2])
+with left:
+    long = by_mention.unpivot(
+        index=["mention", "libelle"], on=["lits", "places"], variable_name="type",
+        value_name="nombre",
+    )
+    chart = (
+        alt.Chart(long.to_pandas())
+        .mark_bar()
+        .encode(
+            y=alt.Y("libelle:N", sort=[m for m in by_mention["libelle"]], title=None),
+            x=alt.X("nombre:Q", title="Lits et places", stack=True),
+            color=alt.Color("type:N", title="Capacité",
+                            scale=alt.Scale(domain=["lits", "places"])),
+            tooltip=[
+                alt.Tooltip("libelle:N", title="Mention"),
+                alt.Tooltip("type:N", title="Type"),
+                alt.Tooltip("nombre:Q", title="Nombre", format=",d"),
+            ],
+        )
+        .properties(height=360)
+    )
+    st.altair_chart(chart, width="stretch")
+with right:
+    st.dataframe(
+        by_mention.rename(
+            {"mention": "Code", "libelle": "Mention", "etablissements": "Établ.",
+             "unites": "Unités", "lits": "Lits", "places": "Places"}
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+missing = by_mention.filter(by_mention["etablissements"] == 0)
+if missing.height:
+    st.info("Mentions sans aucune offre dans cet instantané : "
+            + ", ".join(missing["libelle"].to_list()) + ".")

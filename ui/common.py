@@ -1,0 +1,126 @@
+"""What every page shares: the sidebar (store, snapshot, region) and cached loading.
+
+Pages stay thin: they ask ``context()`` for the selected snapshot and call ``analysis``.
+Caches are keyed on plain values (paths as text, dates, file modification times) so a
+rerun that changes nothing reuses the frames without copying them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+import streamlit as st
+
+from analysis import geo, store
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_STORE = ROOT / "data" / "demo"
+
+
+def default_store() -> Path:
+    """The store opened at start: ``SMR_STORE`` if set, else the demo store."""
+    return Path(os.environ.get("SMR_STORE", str(DEMO_STORE)))
+
+
+@dataclass(frozen=True)
+class Context:
+    """The user's current selection, shared by all pages."""
+
+    store: Path
+    date: dt.date
+    region: str
+    manifest: dict
+
+    @property
+    def is_demo(self) -> bool:
+        return bool(self.manifest.get("extra", {}).get("demo"))
+
+
+@st.cache_resource(show_spinner="Construction du magasin de démonstration…")
+def _ensure_demo(path: str) -> None:
+    from analysis import demo
+
+    demo.build_demo(Path(path))
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _tables(store_path: str, date: str, stamp: float) -> dict[str, pl.DataFrame]:
+    snap = store.read_snapshot(Path(store_path), dt.date.fromisoformat(date))
+    return snap.tables
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _manifest(store_path: str, date: str, stamp: float) -> dict:
+    return store.read_manifest(Path(store_path) / date)
+
+
+def _stamp(store_path: Path, date: dt.date) -> float:
+    manifest = store_path / date.isoformat() / "manifest.json"
+    return manifest.stat().st_mtime if manifest.exists() else 0.0
+
+
+def tables(ctx: Context) -> dict[str, pl.DataFrame]:
+    """The canonical tables of the selected snapshot (cached, not copied)."""
+    return _tables(str(ctx.store), ctx.date.isoformat(), _stamp(ctx.store, ctx.date))
+
+
+def sidebar() -> Context | None:
+    """Draw the sidebar selectors; returns the context, or None when no snapshot exists."""
+    st.sidebar.header("Données")
+    chosen = st.sidebar.text_input(
+        "Magasin d'instantanés",
+        value=st.session_state.get("store_path", str(default_store())),
+        help="Dossier contenant un sous-dossier AAAA-MM-JJ par instantané.",
+    )
+    st.session_state["store_path"] = chosen
+    path = Path(chosen).expanduser()
+    if path.resolve() == DEMO_STORE.resolve() and not store.list_snapshots(path):
+        path.mkdir(parents=True, exist_ok=True)
+        _ensure_demo(str(path))
+    dates = store.list_snapshots(path) if path.is_dir() else []
+    if not dates:
+        st.sidebar.error("Aucun instantané dans ce dossier.")
+        return None
+    date = st.sidebar.selectbox(
+        "Instantané",
+        options=dates[::-1],
+        format_func=lambda d: d.strftime("%d/%m/%Y"),
+        help="Date de l'extraction analysée ; la plus récente par défaut.",
+    )
+    manifest = _manifest(str(path), date.isoformat(), _stamp(path, date))
+    regions = [r for r in geo.available_regions() if r.get("built")]
+    codes = [r["code"] for r in regions] or [geo.DEFAULT_REGION]
+    names = {r["code"]: r["nom"] for r in regions}
+    wanted = manifest.get("extra", {}).get("region", geo.DEFAULT_REGION)
+    region = st.sidebar.selectbox(
+        "Région",
+        options=codes,
+        index=codes.index(wanted) if wanted in codes else 0,
+        format_func=lambda c: f"{names.get(c, c)} ({c})",
+    )
+    if len(dates) > 1:
+        st.sidebar.caption(
+            f"{len(dates)} instantanés, du {dates[0]:%d/%m/%Y} au {dates[-1]:%d/%m/%Y}."
+        )
+    return Context(store=path, date=date, region=region, manifest=manifest)
+
+
+def demo_banner(ctx: Context) -> None:
+    """A visible warning when the data are the fictitious demo."""
+    if ctx.is_demo:
+        st.warning(
+            "**Données fictives** : magasin de démonstration généré sur la géographie réelle. "
+            "Les établissements, noms et contacts sont inventés.",
+            icon="⚠️",
+        )
+
+
+def fmt_int(value: float | int | None) -> str:
+    """French thousands separator (narrow no-break space)."""
+    if value is None:
+        return "–"
+    return f"{int(round(value)):,}".replace(",", "\u202f")
