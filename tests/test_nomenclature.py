@@ -20,8 +20,8 @@ def test_thirteen_mentions_with_their_ror_codes():
 def test_nine_standalone_mentions_and_two_modalities_of_two():
     standalone = [m for m in n.MENTIONS if m.modalite is None]
     assert len(standalone) == 9
-    assert n.PEDIATRIC_MENTIONS == {"ME060", "ME061"}
-    assert n.CANCER_MENTIONS == {"ME062", "ME056"}
+    assert {"ME060", "ME061"} == n.PEDIATRIC_MENTIONS
+    assert {"ME062", "ME056"} == n.CANCER_MENTIONS
 
 
 def test_ssr_activities_50_to_59_all_mapped():

@@ -90,6 +90,7 @@ def sidebar() -> Context | None:
         options=dates[::-1],
         format_func=lambda d: d.strftime("%d/%m/%Y"),
         help="Date de l'extraction analysée ; la plus récente par défaut.",
+        key="snapshot",
     )
     manifest = _manifest(str(path), date.isoformat(), _stamp(path, date))
     regions = [r for r in geo.available_regions() if r.get("built")]

@@ -1,0 +1,32 @@
+"""Shared fixtures: a demo store built once per test session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory) -> Path:
+    """The deterministic demo store (default seed), written once for the whole session."""
+    from analysis import demo
+
+    path = tmp_path_factory.mktemp("demo_store")
+    demo.build_demo(path)
+    return path
+
+
+@pytest.fixture
+def app_env(demo_store, monkeypatch) -> Path:
+    """Run the app from the repository root with the session's demo store selected."""
+    monkeypatch.setenv("SMR_STORE", str(demo_store))
+    monkeypatch.chdir(ROOT)
+    return demo_store
+
+
+def pytest_report_header(config) -> str:
+    return f"SMR Workbench tests, root {ROOT}, SMR_STORE={os.environ.get('SMR_STORE', '-')}"

@@ -1,0 +1,130 @@
+"""The ``smr`` command: demo, validate, import, snapshots, with their exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import polars as pl
+import pytest
+
+from analysis import cli, store
+from tests.helpers import small_snapshot, write_source_dir
+
+
+@pytest.fixture
+def source(tmp_path):
+    return write_source_dir(small_snapshot(), tmp_path / "source")
+
+
+def _run(capsys, *argv) -> tuple[int, str, str]:
+    code = cli.main([str(a) for a in argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_import_then_list_then_refuse_then_replace(capsys, source, tmp_path):
+    st = tmp_path / "store"
+    code, out, err = _run(capsys, "import", source, "--store", st, "--date", "2024-03-01")
+    assert code == 0, err
+    assert "etablissements" in out and "Instantané écrit" in out
+    snap = store.read_snapshot(st, "2024-03-01")
+    expected = small_snapshot()
+    for name, frame in expected.items():
+        assert snap.tables[name].height == frame.height, name
+
+    code, out, _ = _run(capsys, "snapshots", "--store", st)
+    assert code == 0 and "2024-03-01" in out
+
+    code, _, err = _run(capsys, "import", source, "--store", st, "--date", "2024-03-01")
+    assert code == cli.EXIT_STORE
+    assert err.count("\n") == 1 and "existe déjà" in err
+
+    code, _, err = _run(capsys, "import", source, "--store", st, "--date", "2024-03-01",
+                        "--replace")
+    assert code == 0, err
+
+
+def test_import_with_a_rejected_row_exits_1_and_keeps_the_rest(capsys, tmp_path):
+    tables = small_snapshot()
+    bad = tables["offres"].head(1).with_columns(pl.lit("ME999").alias("mention"))
+    tables["offres"] = pl.concat([tables["offres"], bad])
+    src = write_source_dir(tables, tmp_path / "src")
+    st = tmp_path / "store"
+    code, out, _ = _run(capsys, "import", src, "--store", st, "--date", "2024-03-02")
+    assert code == cli.EXIT_REJECTED
+    assert "ME999" in out
+    m = store.read_manifest(st / "2024-03-02")
+    counts = m["tables"]["offres"]
+    assert counts["lus"] == small_snapshot()["offres"].height + 1
+    assert counts["rejetes"] == 1
+    assert counts["lus"] == counts["conserves"] + counts["rejetes"]
+    rejected = pl.read_parquet(st / "2024-03-02" / "rejected.parquet")
+    assert rejected["value"].to_list() == ["ME999"]
+
+
+def test_validate_source_and_snapshot(capsys, source, tmp_path):
+    code, out, _ = _run(capsys, "validate", source)
+    assert code == 0
+    st = tmp_path / "store"
+    store.import_source(source, st, "2024-03-01")
+    code, out, _ = _run(capsys, "validate", st / "2024-03-01", "--report", tmp_path / "r.csv")
+    assert code == 0
+    assert (tmp_path / "r.csv").exists()
+
+
+def test_validate_detects_a_corrupted_snapshot(capsys, source, tmp_path):
+    st = tmp_path / "store"
+    store.import_source(source, st, "2024-03-01")
+    target = st / "2024-03-01" / "unites.parquet"
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    target.write_bytes(bytes(data))
+    code, out, err = _run(capsys, "validate", st / "2024-03-01")
+    assert code == cli.EXIT_STORE, (out, err)
+    assert "unites.parquet" in out + err
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["validate", "/nonexistent/folder"], "introuvable"),
+        (["import", "/nonexistent", "--store", "/tmp/x", "--date", "2024-13-01"], "date"),
+        (["frobnicate"], "ligne de commande"),
+        (["import", "x"], "ligne de commande"),
+    ],
+)
+def test_bad_input_gives_one_line_and_exit_2(capsys, argv, expected):
+    code, _, err = _run(capsys, *argv)
+    assert code == cli.EXIT_INPUT
+    assert expected in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_binary_source_file_is_a_clear_error(capsys, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "etablissements.csv").write_bytes(bytes(range(256)) * 20)
+    code, _, err = _run(capsys, "validate", src)
+    assert code == cli.EXIT_INPUT
+    assert "etablissements.csv" in err and "Traceback" not in err
+
+
+def test_demo_command_writes_a_store(capsys, tmp_path):
+    code, out, err = _run(capsys, "demo", "--out", tmp_path / "demo")
+    assert code == 0, err
+    dates = store.list_snapshots(tmp_path / "demo")
+    assert len(dates) >= 10
+    assert f"{len(dates)} instantanés" in out
+    code, _, err = _run(capsys, "demo", "--out", tmp_path / "demo")
+    assert code == cli.EXIT_STORE  # never replaced unless asked
+
+
+def test_console_script_runs_without_traceback(tmp_path):
+    """The installed ``smr`` entry point: exit code and one readable line."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "analysis.cli", "validate", str(tmp_path / "missing")],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == cli.EXIT_INPUT
+    assert proc.stderr.startswith("smr : ") and "Traceback" not in proc.stderr
