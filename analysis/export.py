@@ -65,12 +65,12 @@ def _flatten(df: pl.DataFrame) -> pl.DataFrame:
     nested = [c for c, t in df.schema.items() if t.is_nested()]
     if not nested:
         return df
-    return df.with_columns(
-        pl.col(c).map_elements(str, return_dtype=pl.String) for c in nested
-    )
+    return df.with_columns(pl.col(c).map_elements(str, return_dtype=pl.String) for c in nested)
 
 
-def prepare(df: pl.DataFrame, show_contacts: bool = False, spreadsheet: bool = True) -> pl.DataFrame:
+def prepare(
+    df: pl.DataFrame, show_contacts: bool = False, spreadsheet: bool = True
+) -> pl.DataFrame:
     """The frame as it is written out: contacts masked unless asked, formulas neutralised."""
     out = df if show_contacts else mask_contacts(df)
     if spreadsheet:
@@ -112,7 +112,7 @@ def excel_bytes(sheets: Mapping[str, pl.DataFrame], show_contacts: bool = False)
 
 def _sheet_title(name: str, used: set[str]) -> str:
     """A valid, unique Excel sheet title for ``name``."""
-    clean = "".join("_" if ch in '[]:*?/\\' else ch for ch in name)[:31] or "feuille"
+    clean = "".join("_" if ch in "[]:*?/\\" else ch for ch in name)[:31] or "feuille"
     title, n = clean, 2
     while title.lower() in used:
         suffix = f" ({n})"

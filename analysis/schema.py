@@ -136,7 +136,9 @@ UNITES = Table(
         Column("age_max", INT, AGE, label="Âge maximum"),
         Column("telephone", UTF8, PHONE, label="Téléphone de l'unité"),
         Column("responsable_nom", UTF8, contact=True, label="Responsable"),
-        Column("responsable_telephone", UTF8, PHONE, contact=True, label="Téléphone du responsable"),
+        Column(
+            "responsable_telephone", UTF8, PHONE, contact=True, label="Téléphone du responsable"
+        ),
         Column("responsable_email", UTF8, EMAIL, contact=True, label="E-mail du responsable"),
         Column("date_maj", DATETIME_T, DATETIME, label="Dernière mise à jour"),
     ),
@@ -149,10 +151,24 @@ OFFRES = Table(
     "Offres (unité × mention × forme)",
     (
         Column("uo_id", UTF8, required=True, not_null=True, label="Identifiant UO"),
-        Column("mention", UTF8, CODE, required=True, not_null=True, codes="mention",
-               label="Mention SMR"),
-        Column("forme", UTF8, CODE, required=True, not_null=True, codes="forme",
-               label="Forme de prise en charge"),
+        Column(
+            "mention",
+            UTF8,
+            CODE,
+            required=True,
+            not_null=True,
+            codes="mention",
+            label="Mention SMR",
+        ),
+        Column(
+            "forme",
+            UTF8,
+            CODE,
+            required=True,
+            not_null=True,
+            codes="forme",
+            label="Forme de prise en charge",
+        ),
         Column("lits", INT, INTEGER, label="Lits"),
         Column("places", INT, INTEGER, label="Places"),
     ),
@@ -166,8 +182,7 @@ AUTORISATIONS = Table(
     (
         Column("autorisation_id", UTF8, required=True, not_null=True, label="N° d'autorisation"),
         Column("finess_eg", UTF8, FINESS, required=True, not_null=True, label="FINESS EG"),
-        Column("regime", UTF8, CODE, required=True, not_null=True, codes="regime",
-               label="Régime"),
+        Column("regime", UTF8, CODE, required=True, not_null=True, codes="regime", label="Régime"),
         Column("activite", UTF8, CODE, codes="activite_ssr", label="Activité SSR (50–59)"),
         Column("mention", UTF8, CODE, codes="mention", label="Mention SMR"),
         Column("modalite", UTF8, CODE, codes="modalite", label="Modalité"),
@@ -193,10 +208,16 @@ VT_UNITES = Table(
         Column("age_max", INT, AGE, label="Âge maximum (VT)"),
         Column("synchronise_ror", BOOL, BOOLEAN, label="Synchronisée avec le ROR"),
         Column("date_synchronisation", DATETIME_T, DATETIME, label="Dernière synchronisation"),
-        Column("responsable_admissions_nom", UTF8, contact=True,
-               label="Responsable des admissions"),
-        Column("responsable_admissions_email", UTF8, EMAIL, contact=True,
-               label="E-mail du responsable des admissions"),
+        Column(
+            "responsable_admissions_nom", UTF8, contact=True, label="Responsable des admissions"
+        ),
+        Column(
+            "responsable_admissions_email",
+            UTF8,
+            EMAIL,
+            contact=True,
+            label="E-mail du responsable des admissions",
+        ),
         Column("habilitation_fin", DATE_T, DATE, label="Fin d'habilitation"),
         Column("guichet_id", UTF8, label="Guichet unique"),
     ),
@@ -225,8 +246,7 @@ VT_GUICHETS = Table(
 #: Tables in load order: a table's references point to tables earlier in the list
 #: (except VT → guichets, resolved after both are read).
 TABLES: dict[str, Table] = {
-    t.name: t
-    for t in (ETABLISSEMENTS, UNITES, OFFRES, AUTORISATIONS, VT_GUICHETS, VT_UNITES)
+    t.name: t for t in (ETABLISSEMENTS, UNITES, OFFRES, AUTORISATIONS, VT_GUICHETS, VT_UNITES)
 }
 
 #: Tables a snapshot must contain (possibly empty).
