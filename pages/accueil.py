@@ -6,7 +6,7 @@ import altair as alt
 import streamlit as st
 
 from analysis import summary
-from ui.common import demo_banner, fmt_int, tables
+from ui.common import demo_banner, fmt_int, page_context, tables
 
 st.title("SMR Workbench")
 st.caption(
@@ -14,14 +14,7 @@ st.caption(
     "couverture, accessibilité et campagne de mise à jour ROR / ViaTrajectoire."
 )
 
-ctx = st.session_state.get("context")
-if ctx is None:
-    st.info(
-        "Choisissez dans la barre latérale un magasin contenant au moins un instantané "
-        "(par exemple le magasin de démonstration créé par « smr demo --out data/demo »)."
-    )
-    st.stop()
-
+ctx = page_context()
 demo_banner(ctx)
 data = tables(ctx)
 figures = summary.headline(data, ctx.manifest)

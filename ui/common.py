@@ -110,6 +110,24 @@ def sidebar() -> Context | None:
     return Context(store=path, date=date, region=region, manifest=manifest)
 
 
+def page_context() -> Context:
+    """Draw the sidebar for this page and return the selection; stop the page without one.
+
+    Each page calls this first. The sidebar is drawn by the page rather than by ``app.py``
+    because widgets drawn in the entry script before ``st.navigation`` runs the page do not
+    keep their values across reruns in Streamlit's AppTest, which the page tests rely on.
+    """
+    ctx = sidebar()
+    st.session_state["context"] = ctx
+    if ctx is None:
+        st.info(
+            "Choisissez dans la barre latérale un magasin contenant au moins un instantané "
+            "(par exemple le magasin de démonstration créé par « smr demo --out data/demo »)."
+        )
+        st.stop()
+    return ctx
+
+
 def demo_banner(ctx: Context) -> None:
     """A visible warning when the data are the fictitious demo."""
     if ctx.is_demo:
