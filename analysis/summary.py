@@ -61,6 +61,7 @@ def capacity_by_mention(tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
             "ordre": list(range(len(nomenclature.MENTIONS))),
             "mention": [m.code for m in nomenclature.MENTIONS],
             "libelle": [m.libelle for m in nomenclature.MENTIONS],
+            "court": [m.court for m in nomenclature.MENTIONS],
         }
     )
     return (

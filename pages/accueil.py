@@ -6,7 +6,7 @@ import altair as alt
 import streamlit as st
 
 from analysis import summary
-from ui.common import demo_banner, fmt_int, page_context, tables
+from ui.common import demo_banner, fmt_int, fr_axis, page_context, tables
 
 st.title("SMR Workbench")
 st.caption(
@@ -36,18 +36,19 @@ if figures["avertissements"]:
 
 st.subheader("Capacités par mention")
 by_mention = summary.capacity_by_mention(data)
-left, right = st.columns([3, 2])
+left, right = st.columns([1, 1])
 with left:
     long = by_mention.unpivot(
-        index=["mention", "libelle"], on=["lits", "places"], variable_name="type",
+        index=["mention", "libelle", "court"], on=["lits", "places"], variable_name="type",
         value_name="nombre",
     )
     chart = (
         alt.Chart(long.to_pandas())
         .mark_bar()
         .encode(
-            y=alt.Y("libelle:N", sort=[m for m in by_mention["libelle"]], title=None),
-            x=alt.X("nombre:Q", title="Lits et places", stack=True),
+            y=alt.Y("court:N", sort=by_mention["court"].to_list(), title=None,
+                   axis=alt.Axis(labelLimit=220)),
+            x=alt.X("nombre:Q", axis=fr_axis("Lits et places"), stack=True),
             color=alt.Color("type:N", title="Capacité",
                             scale=alt.Scale(domain=["lits", "places"])),
             tooltip=[
@@ -61,7 +62,7 @@ with left:
     st.altair_chart(chart, width="stretch")
 with right:
     st.dataframe(
-        by_mention.rename(
+        by_mention.drop("court").rename(
             {"mention": "Code", "libelle": "Mention", "etablissements": "Établ.",
              "unites": "Unités", "lits": "Lits", "places": "Places"}
         ),

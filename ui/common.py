@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import altair as alt
 import polars as pl
 import streamlit as st
 
@@ -136,6 +137,13 @@ def demo_banner(ctx: Context) -> None:
             "Les établissements, noms et contacts sont inventés.",
             icon="⚠️",
         )
+
+
+def fr_axis(title: str | None = None, fmt: str = ",d") -> alt.Axis:
+    """An Altair axis whose labels use French digit grouping (``12 500``, not ``12,500``)."""
+    return alt.Axis(
+        title=title, labelExpr=f"replace(format(datum.value, '{fmt}'), /,/g, '\u202f')"
+    )
 
 
 def fmt_int(value: float | int | None) -> str:
