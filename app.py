@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-st.set_page_config(page_title="SMR Workbench", page_icon="🏥", layout="wide")
+st.set_page_config(page_title="SMR Workbench", page_icon=":material/health_and_safety:", layout="wide")
 
 PAGES = [
-    st.Page("pages/accueil.py", title="Accueil", icon="🏠", default=True),
+    st.Page("pages/accueil.py", title="Accueil", icon=":material/home:", default=True),
 ]
 
 # Each page draws the sidebar itself (ui.common.page_context), see there why.
