@@ -9,8 +9,10 @@ it can be edited, and ambiguous cases are flagged rather than guessed.
 
 from __future__ import annotations
 
+import re
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -181,6 +183,11 @@ CODE_LISTS: dict[str, dict[str, str]] = {
     },
     "discipline": {"SSR": "SSR (ancien régime)", "SMR": "SMR"},
     "regime": {"SSR": "SSR (avant le 1er juin 2023)", "SMR": "SMR"},
+    "origine_mention": {
+        "type_offre": "Type d'offre ROR (100–112)",
+        "activite": "Déduite des activités opérationnelles (à confirmer par l'autorisation)",
+        "defaut": "Par défaut : polyvalent (rien de plus précis)",
+    },
 }
 
 
@@ -216,3 +223,268 @@ def mention_label(code: str, short: bool = False) -> str:
     if m is None:
         return code
     return m.court if short else m.libelle
+
+
+# --- lenient matching of codes and labels found in exports ---------------------------------
+
+#: Prefixes of ROR type d'offre labels (JDV_J238) removed before matching a mention label.
+_MENTION_PREFIXES = (
+    "soins medicaux et de readaptation (smr)",
+    "soins medicaux et de readaptation",
+    "smr",
+)
+#: JDV_J238 wordings that differ from the legal labels (§1.2), folded.
+_MENTION_ALIASES = {
+    "pediatriques (enfants et adolescents)": "ME060",
+    "pediatrique (enfants et adolescents)": "ME060",
+    "pediatriques (jeunes enfants, enfants et adolescents)": "ME061",
+    "pediatrique (jeunes enfants, enfants et adolescents)": "ME061",
+    "oncologie et hematologie": "ME056",
+    "onco hematologie": "ME056",
+    "digestif, endocrinologie, diabetologie, nutrition": "ME055",
+    "systeme digestif, endocrinologie, diabetologie et nutrition": "ME055",
+    "cardiovasculaire": "ME053",
+    "geriatrique": "ME059",
+}
+
+
+def find_mention(value: str) -> str | None:
+    """Mention code of a code, a ROR type d'offre or a label as written in exports; else None.
+
+    Accepts what ``mention_code`` accepts plus the ROR wording (« SMR locomoteur »,
+    « Soins Médicaux et de Réadaptation (SMR) pédiatriques (enfants et adolescents) »).
+    """
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        return mention_code(text)
+    except KeyError:
+        pass
+    folded = _fold(text)
+    for prefix in _MENTION_PREFIXES:
+        if folded.startswith(prefix + " "):
+            folded = folded[len(prefix) + 1 :].strip()
+            break
+    if folded in _MENTION_ALIASES:
+        return _MENTION_ALIASES[folded]
+    for m in MENTIONS:
+        if folded in (_fold(m.libelle), _fold(m.court)):
+            return m.code
+    return None
+
+
+def find_forme(value: str) -> str | None:
+    """Forme code of a code (``HC``), a ROR mode de prise en charge (``28``) or a label; else None.
+
+    Labels match without regard to case or accents; a short code in brackets wins
+    (« Hospitalisation de jour (HJ) » → ``HJ``).
+    """
+    text = value.strip()
+    if not text:
+        return None
+    if text.upper() in FORME_BY_CODE:
+        return text.upper()
+    if text.isdigit() and text.zfill(2) in FORME_BY_NOS:
+        return FORME_BY_NOS[text.zfill(2)].code
+    bracket = re.search(r"\(([A-Za-z]{2,3})\)", text)
+    if bracket and bracket.group(1).upper() in FORME_BY_CODE:
+        return bracket.group(1).upper()
+    folded = _fold(text)
+    for f in FORMES:
+        if folded == _fold(f.libelle):
+            return f.code
+    return None
+
+
+# --- legal status --------------------------------------------------------------------------
+
+STATUT_RULES_NOTE = (
+    "Statut déduit [inferred] : agrégat de statut juridique FINESS commençant par 1 → public, "
+    "21 → privé non lucratif, 22 → privé lucratif ; sinon libellé contenant « public », "
+    "« non lucratif » / « intérêt collectif » / « PSPH », ou « commercial » / « lucratif » ; "
+    "sinon inconnu (vide)."
+)
+
+
+def statut_from_legal_status(code: str | None = None, label: str | None = None) -> str | None:
+    """Canonical ``statut`` of a FINESS legal-status aggregate code or label; None when unknown.
+
+    The rule is our own reading [inferred] (see ``STATUT_RULES_NOTE``): aggregate codes
+    starting ``1`` are public bodies, ``21`` private non-profit, ``22`` private commercial.
+    Anything else (natural persons, foreign bodies, unknown codes) stays unknown rather
+    than guessed.
+    """
+    digits = (code or "").strip()
+    if digits.isdigit():
+        if digits.startswith("1"):
+            return "public"
+        if digits.startswith("21"):
+            return "prive_non_lucratif"
+        if digits.startswith("22"):
+            return "prive_lucratif"
+    folded = _fold(label or "")
+    if not folded:
+        return None
+    if "non lucratif" in folded or "interet collectif" in folded or (
+        "psph" in folded and "non psph" not in folded
+    ):
+        return "prive_non_lucratif"
+    if "commercial" in folded or "lucratif" in folded:
+        return "prive_lucratif"
+    if "public" in folded and "prive" not in folded:
+        return "public"
+    return None
+
+
+# --- SMR mention from ROR activités opérationnelles (DOMAIN.md §2.6) -----------------------
+
+#: TRE_R211 activité opérationnelle → ROR type d'offre (100–112) [inferred, DOMAIN.md §2.6].
+ACTIVITE_TYPE_OFFRE: dict[str, str] = {
+    "172": "100",
+    "241": "101",
+    "233": "102",
+    "513": "102",
+    "234": "103",
+    "516": "103",
+    "517": "103",
+    "518": "103",
+    "519": "103",
+    "235": "104",
+    "514": "104",
+    "236": "105",
+    "515": "105",
+    "237": "106",
+    "520": "106",
+    "239": "107",
+    "240": "108",
+    "521": "108",
+    "523": "111",
+    "238": "112",
+}
+#: Closed TRE_R211 codes → their successor (accepted on input, mapped first).
+ACTIVITES_FERMEES: dict[str, str] = {
+    "456": "233",
+    "458": "235",
+    "459": "234",
+    "460": "237",
+    "461": "238",
+    "462": "236",
+    "463": "239",
+    "464": "245",
+    "171": "172",
+    "173": "245",
+    "176": "239",
+    "331": "076",
+}
+#: Expertise codes: no mention of their own; polyvalent only when nothing more specific.
+ACTIVITES_EXPERTISE: frozenset[str] = frozenset(
+    {"243", "244", "245", "246", "247", "248", "465", "531", "532"}
+)
+#: Generic codes: not an SMR signal on their own (rule 2); polyvalent when nothing else.
+ACTIVITES_GENERIQUES: frozenset[str] = frozenset({"283", "090", "076", "416"})
+#: Codes whose mention depends on the patientèle: pediatric for minors, else this type d'offre
+#: (None: no mention of its own for adults, like an expertise code).
+ACTIVITES_SELON_AGE: dict[str, str | None] = {"522": "103", "524": None, "242": "100"}
+#: Codes that make an offer SMR without a type d'offre (rule 2: generic codes excluded).
+ACTIVITES_SMR: frozenset[str] = (
+    frozenset(ACTIVITE_TYPE_OFFRE) | ACTIVITES_EXPERTISE | frozenset(ACTIVITES_SELON_AGE)
+)
+#: Champ d'activité (TRE_R227) of SMR offers.
+CHAMP_SMR = "02"
+
+
+@dataclass(frozen=True)
+class MentionDerivation:
+    """Outcome of the §2.6 rule for one offer.
+
+    ``mentions`` holds one code when the mention is known, several when the activities
+    disagree (the offer is flagged, nothing is chosen), none when the offer is not SMR.
+    ``origine`` is ``type_offre``, ``activite`` or ``defaut``; ``notes`` are French remarks
+    for the validation report; ``expertise`` lists activity codes kept as tags.
+    """
+
+    mentions: tuple[str, ...]
+    origine: str | None
+    notes: tuple[str, ...] = ()
+    expertise: tuple[str, ...] = field(default=())
+
+    @property
+    def is_smr(self) -> bool:
+        return bool(self.mentions)
+
+
+def _pediatric_mention(age_low: float | None) -> str:
+    """ME060 (type 109) from 4 years, ME061 (type 110) below or when the lower bound is unknown."""
+    return "ME060" if age_low is not None and age_low >= YOUNG_CHILD_AGE else "ME061"
+
+
+def derive_mention(
+    types_offre: Iterable[str] = (),
+    champs: Iterable[str] = (),
+    activites: Iterable[str] = (),
+    age_low: float | None = None,
+    age_high: float | None = None,
+) -> MentionDerivation:
+    """SMR mention(s) of a ROR offer by the loader rule of DOMAIN.md §2.6 [inferred].
+
+    ``types_offre`` are TRE_R244 codes (``category``), ``champs`` TRE_R227 codes (``type``),
+    ``activites`` TRE_R211 codes (``specialty``), ages in years. A type d'offre 100–112 always
+    wins; otherwise the offer is SMR when its champ is 02 or an SMR activity is present, and
+    the mention comes from the activities (closed codes mapped to their successor first, a
+    minors-only patientèle giving the pediatric mention). Several distinct mentions are all
+    returned, never one picked silently.
+    """
+    minors = age_high is not None and age_high < MINOR_AGE
+    given = [MENTION_BY_TYPE_OFFRE[t].code for t in types_offre if t in MENTION_BY_TYPE_OFFRE]
+    if given:
+        mentions = tuple(dict.fromkeys(given))
+        notes = []
+        if minors and not set(mentions) & PEDIATRIC_MENTIONS:
+            notes.append(
+                f"patientèle réservée aux mineurs (âge max {age_high:g} ans) avec une mention "
+                "adulte : à vérifier (exception des 16 ans ou brûlés avec convention ?)"
+            )
+        return MentionDerivation(mentions, "type_offre", tuple(notes))
+
+    codes = [ACTIVITES_FERMEES.get(c, c) for c in activites]
+    closed = [c for c in activites if c in ACTIVITES_FERMEES]
+    smr = any(c in ACTIVITES_SMR for c in codes) or any(c == CHAMP_SMR for c in champs)
+    if not smr:
+        return MentionDerivation((), None)
+    notes = [
+        f"activité fermée {c} lue comme {ACTIVITES_FERMEES[c]}" for c in dict.fromkeys(closed)
+    ]
+    specific: dict[str, str] = {}
+    low_priority: list[str] = []
+    for code in dict.fromkeys(codes):
+        if code in ACTIVITES_SELON_AGE:
+            target = ACTIVITES_SELON_AGE[code]
+            if target is None or code == "242":
+                low_priority.append(code)
+            elif not minors:
+                specific[code] = MENTION_BY_TYPE_OFFRE[target].code
+        elif code == "172" or code in ACTIVITES_EXPERTISE or code in ACTIVITES_GENERIQUES:
+            low_priority.append(code)
+        elif code in ACTIVITE_TYPE_OFFRE:
+            specific[code] = MENTION_BY_TYPE_OFFRE[ACTIVITE_TYPE_OFFRE[code]].code
+    expertise = tuple(c for c in low_priority if c != "172")
+    signal = bool(specific) or "172" in low_priority or bool(expertise)
+    if minors:
+        mention = _pediatric_mention(age_low)
+        notes.append(
+            f"patientèle réservée aux mineurs (âge {'?' if age_low is None else f'{age_low:g}'}"
+            f"–{age_high:g} ans) : mention pédiatrique {mention}"
+        )
+        return MentionDerivation(
+            (mention,), "activite" if signal else "defaut", tuple(notes), expertise
+        )
+    distinct = tuple(dict.fromkeys(specific.values()))
+    if len(distinct) > 1:
+        detail = ", ".join(f"{c} → {m}" for c, m in specific.items())
+        notes.append(f"activités de mentions différentes ({detail}) : mention à préciser")
+        return MentionDerivation(distinct, "activite", tuple(notes), expertise)
+    if distinct:
+        return MentionDerivation(distinct, "activite", tuple(notes), expertise)
+    origine = "activite" if "172" in low_priority else "defaut"
+    return MentionDerivation(("ME050",), origine, tuple(notes), expertise)

@@ -115,6 +115,8 @@ ETABLISSEMENTS = Table(
         Column("longitude", FLOAT, LONGITUDE, label="Longitude"),
         Column("categorie", UTF8, label="Catégorie FINESS"),
         Column("statut", UTF8, CODE, codes="statut", label="Statut"),
+        # The establishment's switchboard (FINESS, ROR): not personal data, unlike the director's.
+        Column("telephone", UTF8, PHONE, label="Téléphone (standard)"),
         Column("email_alerte", UTF8, EMAIL, contact=True, label="E-mail d'alerte"),
         Column("directeur_nom", UTF8, contact=True, label="Directeur"),
         Column("directeur_telephone", UTF8, PHONE, contact=True, label="Téléphone du directeur"),
@@ -171,6 +173,14 @@ OFFRES = Table(
         ),
         Column("lits", INT, INTEGER, label="Lits"),
         Column("places", INT, INTEGER, label="Places"),
+        # Where the mention comes from when a loader had to derive it (DOMAIN.md §2.6).
+        Column(
+            "origine_mention",
+            UTF8,
+            CODE,
+            codes="origine_mention",
+            label="Origine de la mention",
+        ),
     ),
     key=("uo_id", "mention", "forme"),
     references=(Reference("uo_id", "unites", "uo_id"),),
@@ -268,6 +278,14 @@ WARNING = "avertissement"
 #: Rejected input rows: the report columns plus the whole original row as JSON, so
 #: nothing is lost and a corrected file can be rebuilt from the store.
 REJECTED_SCHEMA: dict[str, pl.DataType] = {**REPORT_SCHEMA, "donnees": UTF8}
+
+#: Metadata columns a loader may add to a raw table (never stored in a canonical table):
+#: ``_source`` says where the row came from (file and line, FHIR resource) and is kept with a
+#: rejected row; ``_rejet`` holds the loader's reason when it could not make sense of the row,
+#: which validation then rejects with that reason (so rows in = kept + rejected still holds).
+SOURCE_COLUMN = "_source"
+LOADER_REJECT_COLUMN = "_rejet"
+META_COLUMNS = (SOURCE_COLUMN, LOADER_REJECT_COLUMN)
 
 CONTACT_COLUMNS: dict[str, list[str]] = {
     name: t.contact_columns for name, t in TABLES.items() if t.contact_columns

@@ -32,13 +32,16 @@ from analysis.schema import (
     INSEE,
     INTEGER,
     LATITUDE,
+    LOADER_REJECT_COLUMN,
     LONGITUDE,
+    META_COLUMNS,
     NUMBER,
     PHONE,
     POSTAL,
     REJECT,
     REJECTED_SCHEMA,
     REPORT_SCHEMA,
+    SOURCE_COLUMN,
     TABLES,
     WARNING,
     Column,
@@ -641,6 +644,24 @@ def _as_text(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(exprs)
 
 
+def _with_loader_rejects(work: pl.DataFrame, rejects: pl.DataFrame, table: str) -> pl.DataFrame:
+    """Rejections with the loader's own reasons first; other rules are not run on those rows.
+
+    A loader sets ``_rejet`` on a row it could not make sense of (a malformed line, an offer
+    whose mention is ambiguous): that reason says it best, so the row's other reasons
+    (usually consequences of the same problem) are left out.
+    """
+    flag = pl.col(LOADER_REJECT_COLUMN).str.strip_chars().str.len_chars() > 0
+    where = pl.col(SOURCE_COLUMN) if SOURCE_COLUMN in work.columns else pl.lit(None, pl.String)
+    check = _Check("(ligne)", "lecture_impossible", flag.fill_null(False),
+                   pl.col(LOADER_REJECT_COLUMN), where)
+    loader = _collect(work, [check], table, REJECT)
+    if loader.height == 0:
+        return rejects
+    others = rejects.filter(~pl.col("row").is_in(loader.get_column("row").implode()))
+    return pl.concat([loader, others]).sort("row", maintain_order=True)
+
+
 @dataclass
 class _TableOutcome:
     kept: pl.DataFrame
@@ -658,7 +679,7 @@ def _validate_table(
         raise InputError(
             f"table {table.name} : colonnes obligatoires absentes : {', '.join(missing)}."
         )
-    unknown = [c for c in text.columns if c not in table.names]
+    unknown = [c for c in text.columns if c not in table.names and c not in META_COLUMNS]
     work = text.with_row_index(_ROW, offset=1).with_columns(
         pl.col(_ROW).cast(pl.Int64),
         *[pl.lit(None, pl.String).alias(c) for c in table.names if c not in text.columns],
@@ -672,6 +693,8 @@ def _validate_table(
     )
 
     rejects = _collect(work, _reject_checks(table, kept), table.name, REJECT)
+    if LOADER_REJECT_COLUMN in work.columns:
+        rejects = _with_loader_rejects(work, rejects, table.name)
     survivors = work.filter(~pl.col(_ROW).is_in(rejects.get_column("row").implode()))
     duplicates = _duplicates(table, survivors)
     if duplicates.height:

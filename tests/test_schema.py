@@ -80,6 +80,7 @@ def test_conform_orders_casts_and_fills():
     assert out.schema == schema.TABLES["offres"].polars_schema
     assert out.row(0, named=True) == {
         "uo_id": "U1", "mention": None, "forme": None, "lits": 3, "places": None,
+        "origine_mention": None,
     }
 
 

@@ -281,8 +281,8 @@ def test_import_source_keeps_good_rows_and_stores_the_rest(tmp_path: Path) -> No
     export = tmp_path / "export"
     write_source_dir(small_snapshot(), export, separator=",", encoding="cp1252")
     with (export / "offres.csv").open("a", encoding="cp1252") as fh:
-        fh.write('UO-75-01,ME050,HS,"12,5",\n')  # row 7: half a bed
-        fh.write("UO-94-01,ME061,HJ,,4\n")  # row 8: fine
+        fh.write('UO-75-01,ME050,HS,"12,5",,\n')  # row 7: half a bed
+        fh.write("UO-94-01,ME061,HJ,,4,\n")  # row 8: fine
     with (export / "unites.csv").open("a", encoding="cp1252") as fh:
         fh.write("UO-75-09,750000011,SMR de nuit,SMR,,,123456789,,,,\n")  # row 5: lost zero
 

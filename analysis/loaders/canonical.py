@@ -19,6 +19,7 @@ import io
 import itertools
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -335,6 +336,54 @@ def _unknown_columns(columns: list[str], table: str, path: Path) -> tuple[str, .
     return unknown
 
 
+@dataclass(frozen=True, eq=False)
+class DelimitedText:
+    """A delimited text file read as text: header names, all-``pl.String`` frame, dialect."""
+
+    frame: pl.DataFrame
+    encoding: str
+    separator: str
+    blank_rows: int
+
+
+def decode_text(data: bytes, path: Path) -> tuple[str, str]:
+    """Text of a file's bytes and the encoding detected (UTF-8 with or without BOM, UTF-16 with
+    BOM, else Windows-1252), with line ends normalised.
+
+    Shared by every text loader so that encodings are detected one way. Raises ``InputError``
+    naming ``path`` for binary content (known magic numbers, NUL bytes, control characters).
+    """
+    text, encoding = _decode(data, path)
+    return _normalise_text(text), encoding
+
+
+def read_delimited(
+    data: bytes,
+    path: Path,
+    check_header: Callable[[list[str]], None] | None = None,
+    skip_lines: int = 0,
+) -> DelimitedText:
+    """Read delimited text (``;``, ``,`` or tab sniffed; quotes and line breaks in fields) as text.
+
+    ``check_header`` receives the stripped header names before any value is read (so a file
+    without a header is reported without echoing its values); ``skip_lines`` drops that many
+    physical lines before the header (a title above an export's header). Raises
+    ``InputError`` naming ``path`` when the file cannot be read as a whole.
+    """
+    text, encoding = decode_text(data, path)
+    if skip_lines:
+        text = "".join(text.splitlines(keepends=True)[skip_lines:])
+    if not text.strip():
+        raise InputError("fichier vide : aucune ligne d'en-tête.", path)
+    sep = _sniff_separator(text)
+    header, records, blanks = _check_structure(text, sep, path)
+    if check_header is not None:
+        check_header([h.strip() for h in header])
+    frame = _read_delimited(text, sep, len(header), records)
+    frame = _header_names(header, frame, path)
+    return DelimitedText(frame, encoding, sep, blanks)
+
+
 def read_table_file(path: str | Path, table: str) -> RawTable:
     """Read one source file of ``table`` (CSV / TSV / TXT / Parquet) with every value as text.
 
@@ -360,17 +409,11 @@ def read_table_file(path: str | Path, table: str) -> RawTable:
         unknown = _unknown_columns(frame.columns, table, path)
         return RawTable(table, frame, path, sha256, None, None, unknown)
 
-    text, encoding = _decode(data, path)
-    text = _normalise_text(text)
-    if not text.strip():
-        raise InputError("fichier vide : aucune ligne d'en-tête.", path)
-    sep = _sniff_separator(text)
-    header, records, blanks = _check_structure(text, sep, path)
-    _check_required([h.strip() for h in header], table, path)
-    frame = _read_delimited(text, sep, len(header), records)
-    frame = _header_names(header, frame, path)
-    unknown = _unknown_columns(frame.columns, table, path)
-    return RawTable(table, frame, path, sha256, encoding, sep, unknown, blanks)
+    text = read_delimited(data, path, lambda header: _check_required(header, table, path))
+    unknown = _unknown_columns(text.frame.columns, table, path)
+    return RawTable(
+        table, text.frame, path, sha256, text.encoding, text.separator, unknown, text.blank_rows
+    )
 
 
 def read_source_dir(path: str | Path) -> dict[str, RawTable]:

@@ -1,0 +1,273 @@
+"""Import: read export files, preview the validation report, save a snapshot once confirmed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import streamlit as st
+
+from analysis import geo, importing
+from analysis.errors import SmrError
+from analysis.export import csv_bytes
+from analysis.loaders.mapped import describe, example_mappings, read_mapping
+from ui.common import default_store, fmt_int, sidebar
+
+st.title("Import")
+st.caption(
+    "Lire les fichiers tels qu'ils sont exportés (ROR, ViaTrajectoire, FINESS, API FHIR du ROR), "
+    "voir ce qui est gardé et ce qui est rejeté, puis enregistrer un instantané daté. Rien "
+    "n'est écrit avant votre confirmation."
+)
+
+# The sidebar is drawn here like on every page, but an empty store must not stop this one:
+# importing is how a store gets its first snapshot.
+ctx = sidebar()
+st.session_state["context"] = ctx
+target = (
+    ctx.store
+    if ctx is not None
+    else Path(st.session_state.get("store_path") or default_store()).expanduser()
+)
+
+#: File types offered by the uploader, per format.
+TYPES = {
+    "canonical": ["csv", "tsv", "txt", "parquet"],
+    "mapped": ["csv", "tsv", "txt", "xlsx", "xlsm", "xls", "ods"],
+    "finess": ["csv", "txt", "json"],
+    "fhir": ["json"],
+}
+HELP = {
+    "canonical": "Un fichier par table, nommé d'après elle : etablissements.csv, unites.csv, "
+    "offres.csv (obligatoires), autorisations, vt_unites, vt_guichets.",
+    "mapped": "Export ROR ou ViaTrajectoire en CSV ou Excel, lu à l'aide d'une correspondance "
+    "de colonnes (exemples et mode d'emploi dans docs/mappings/).",
+    "finess": "Fichier d'extraction etalab (etalab-cs1100507-stock-….csv) et, s'il est "
+    "disponible, le flux JSON « Activités » pour les autorisations.",
+    "fhir": "Bundle(s) JSON renvoyés par l'API FHIR du ROR (une recherche HealthcareService "
+    "avec _include des organisations et des Location).",
+}
+
+fmt = st.radio(
+    "Format des fichiers",
+    list(importing.FORMATS),
+    format_func=importing.FORMATS.get,
+    key="import_format",
+)
+st.caption(HELP[fmt])
+
+limit_mb = st.get_option("server.maxUploadSize")
+row_limit = importing.max_rows()
+uploads = st.file_uploader(
+    "Fichiers à importer",
+    type=TYPES[fmt],
+    accept_multiple_files=True,
+    key=f"import_files_{fmt}",
+    help=f"Au plus {limit_mb} Mo par fichier et {fmt_int(row_limit)} lignes par import.",
+)
+st.caption(
+    f"Limites de l'application : {limit_mb} Mo par fichier (réglage server.maxUploadSize de "
+    f".streamlit/config.toml), {fmt_int(row_limit)} lignes par import. Au-delà, utilisez la "
+    "commande « smr import … --format " + fmt + " »."
+)
+with st.expander("… ou lire un fichier ou un dossier de ce poste"):
+    local = st.text_input(
+        "Chemin d'un fichier ou d'un dossier",
+        key="import_path",
+        help="Utile pour un fichier plus gros que la limite de téléversement.",
+    ).strip()
+
+options = importing.ImportOptions(format=fmt, row_limit=row_limit)
+mapping_upload = None
+mapping_label = None
+if fmt == "mapped":
+    examples = {p.name: p for p in example_mappings()}
+    UPLOAD = "(téléverser ma correspondance)"
+    choice = st.selectbox(
+        "Correspondance de colonnes",
+        [UPLOAD, *examples],
+        key="import_mapping_choice",
+        help="Fichier YAML ou TOML qui dit quelle colonne de l'export va dans quelle colonne "
+        "du modèle ; les exemples sont à adapter à vos intitulés.",
+    )
+    if choice == UPLOAD:
+        mapping_file = st.file_uploader(
+            "Fichier de correspondance (.yaml, .yml, .toml)",
+            type=["yaml", "yml", "toml"],
+            key="import_mapping_file",
+        )
+        if mapping_file is not None:
+            mapping_upload = (mapping_file.name, mapping_file.getvalue())
+            mapping_label = (mapping_file.name, mapping_file.size)
+    else:
+        options = importing.ImportOptions(format=fmt, mapping=examples[choice], row_limit=row_limit)
+        mapping_label = choice
+        try:
+            lines = list(describe(read_mapping(examples[choice])))
+            st.caption("Tables lues : " + " ; ".join(lines))
+        except SmrError as exc:
+            st.error(str(exc))
+elif fmt == "finess":
+    regions = geo.available_regions()
+    names = {r["code"]: r["nom"] for r in regions}
+    left, middle, right = st.columns(3)
+    region = left.selectbox(
+        "Région",
+        ["", *names],
+        format_func=lambda c: "Toute la France" if not c else f"{names[c]} ({c})",
+        key="import_finess_region",
+    )
+    departements = middle.text_input(
+        "Départements",
+        key="import_finess_departements",
+        help="Codes séparés par des virgules (75, 92, 2A, 971 ou 9A) ; vide : tous.",
+    )
+    categories = right.text_input(
+        "Catégories d'établissement",
+        key="import_finess_categories",
+        help="Codes FINESS séparés par des virgules (ex. 109, 365) ; vide : toutes.",
+    )
+    options = importing.ImportOptions(
+        format=fmt,
+        region=region or None,
+        departements=(departements,) if departements.strip() else (),
+        categories=(categories,) if categories.strip() else (),
+        row_limit=row_limit,
+    )
+
+# A preview belongs to the inputs it was computed from: any change makes it stale.
+signature = (
+    fmt,
+    tuple((f.name, f.size) for f in uploads or ()),
+    local,
+    mapping_label,
+    options.region,
+    options.departements,
+    options.categories,
+)
+if st.session_state.get("import_signature") != signature:
+    st.session_state.pop("import_preview", None)
+    st.session_state.pop("import_saved", None)
+
+if st.button("Analyser les fichiers", key="import_analyse", type="secondary"):
+    st.session_state.pop("import_preview", None)
+    st.session_state.pop("import_saved", None)
+    if fmt == "mapped" and options.mapping is None and mapping_upload is None:
+        st.error("Choisissez ou téléversez d'abord une correspondance de colonnes.")
+    elif not uploads and not local:
+        st.error("Choisissez des fichiers à importer (ou indiquez un chemin sur ce poste).")
+    else:
+        try:
+            with st.spinner("Lecture et contrôle des fichiers…"):
+                files = [(f.name, f.getvalue()) for f in uploads or ()]
+                result = importing.preview_uploads(files, options, mapping_upload, local or None)
+            st.session_state["import_preview"] = result
+            st.session_state["import_signature"] = signature
+        except SmrError as exc:
+            st.error(f"Lecture impossible : {exc}")
+
+result = st.session_state.get("import_preview")
+if result is None:
+    st.info("Choisissez le format et les fichiers, puis lancez l'analyse.")
+    st.stop()
+
+st.subheader("Rapport de validation")
+counts = result.counts_frame()
+totals = {k: int(counts[k].sum()) for k in ("lus", "conserves", "rejetes", "avertissements")}
+cols = st.columns(4)
+cols[0].metric("Lignes lues", fmt_int(totals["lus"]))
+cols[1].metric("Lignes conservées", fmt_int(totals["conserves"]))
+cols[2].metric(
+    "Lignes rejetées",
+    fmt_int(totals["rejetes"]),
+    help="Gardées à part avec leur motif (rejected.parquet) si vous enregistrez.",
+)
+cols[3].metric(
+    "Avertissements",
+    fmt_int(totals["avertissements"]),
+    help="Lignes gardées, mais une valeur est douteuse ou a été effacée.",
+)
+if totals["rejetes"]:
+    st.warning(
+        f"{fmt_int(totals['rejetes'])} ligne(s) rejetée(s) : elles ne seront pas analysées, "
+        "mais restent consultables avec leur motif. Corrigez la source ou enregistrez quand même."
+    )
+else:
+    st.success("Aucune ligne rejetée.")
+st.dataframe(
+    counts.drop("table").rename(
+        {
+            "libelle": "Table",
+            "lus": "Lues",
+            "conserves": "Conservées",
+            "rejetes": "Rejetées",
+            "avertissements": "Avertissements",
+        }
+    ),
+    hide_index=True,
+    width="stretch",
+)
+
+report = importing.report_for_download(result)
+for row in counts.iter_rows(named=True):
+    table_report = report.filter(report["table"] == row["table"])
+    if table_report.height == 0:
+        continue
+    label = (
+        f"{row['libelle']} : {row['rejetes']} rejet(s), {row['avertissements']} avertissement(s)"
+    )
+    with st.expander(label):
+        st.dataframe(
+            table_report.sort("severity", "row", descending=[True, False])
+            .drop("table")
+            .rename(
+                {
+                    "row": "Ligne",
+                    "source": "Origine",
+                    "column": "Colonne",
+                    "value": "Valeur",
+                    "rule": "Règle",
+                    "reason": "Motif",
+                    "severity": "Gravité",
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+st.download_button(
+    "Télécharger le rapport (CSV, contacts masqués)",
+    data=csv_bytes(report),
+    file_name=f"rapport_import_{fmt}.csv",
+    mime="text/csv",
+    key="import_download",
+)
+
+st.subheader("Enregistrer l'instantané")
+st.caption(f"Magasin : {target}")
+day = st.date_input(
+    "Date de l'instantané",
+    value=dt.date.today(),
+    format="DD/MM/YYYY",
+    key="import_date",
+    help="Date de l'extraction (celle des fichiers), pas forcément celle d'aujourd'hui.",
+)
+exists = importing.snapshot_exists(target, day)
+if exists:
+    st.warning(f"Un instantané du {day:%d/%m/%Y} existe déjà dans ce magasin.")
+replace = st.checkbox(
+    "Remplacer l'instantané existant de cette date", key="import_replace", disabled=not exists
+)
+if st.button(
+    "Enregistrer l'instantané", key="import_save", type="primary", disabled=exists and not replace
+):
+    try:
+        path = importing.save(result, target, day, replace=replace)
+        st.session_state["import_saved"] = str(path)
+    except SmrError as exc:
+        st.error(str(exc))
+saved = st.session_state.get("import_saved")
+if saved:
+    st.success(
+        f"Instantané enregistré : {saved}. Il apparaît dans la liste des instantanés de la "
+        "barre latérale."
+    )

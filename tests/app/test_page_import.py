@@ -1,0 +1,130 @@
+"""The Import page through Streamlit's AppTest: renders, previews without writing, saves only
+on confirmation, never replaces a snapshot unless asked."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from analysis import store
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "app.py")
+EXAMPLE = ROOT / "tests" / "data" / "ror-fhir-bundle.json"
+
+
+def _open(at: AppTest) -> AppTest:
+    at.run()
+    at.switch_page("pages/import.py")
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _metric(at: AppTest, label: str) -> str:
+    for m in at.metric:
+        if m.label == label:
+            return m.value
+    raise AssertionError(f"no metric {label!r}: {[m.label for m in at.metric]}")
+
+
+def test_import_page_renders_on_the_demo_store(app_env) -> None:
+    at = _open(AppTest.from_file(APP, default_timeout=60))
+    assert [t.value for t in at.title] == ["Import"]
+    assert at.radio(key="import_format").options == [
+        "Tables canoniques (un fichier par table : etablissements.csv, …)",
+        "Export ROR ou ViaTrajectoire (CSV ou Excel) avec une correspondance de colonnes",
+        "FINESS open data (extraction etalab CSV, flux JSON « Activités »)",
+        "ROR FHIR (Bundle JSON ou dossier de pages de résultats)",
+    ]
+    limits = " ".join(c.value for c in at.caption)
+    assert "200 Mo par fichier" in limits and "300\u202f000 lignes" in limits
+    assert at.info and "lancez l'analyse" in at.info[0].value
+    # the page draws the shared sidebar, and imports into the store chosen there
+    assert [t.label for t in at.sidebar.text_input] == ["Magasin d'instantanés"]
+    assert at.sidebar.text_input[0].value == str(app_env)
+    before = store.list_snapshots(app_env)
+    at.button(key="import_analyse").click().run()  # nothing chosen: a message, no write
+    assert at.main.error and "Choisissez des fichiers" in at.main.error[0].value
+    assert store.list_snapshots(app_env) == before
+
+
+def test_each_format_shows_its_options(app_env) -> None:
+    at = _open(AppTest.from_file(APP, default_timeout=60))
+    at.radio(key="import_format").set_value("mapped").run()
+    assert not at.exception
+    choices = at.selectbox(key="import_mapping_choice").options
+    assert "ror_export.yaml" in choices and "viatrajectoire_export.yaml" in choices
+    at.selectbox(key="import_mapping_choice").set_value("ror_export.yaml").run()
+    assert any("offres ← `*ror*.csv`" in c.value for c in at.caption)
+    at.radio(key="import_format").set_value("finess").run()
+    assert not at.exception
+    assert at.selectbox(key="import_finess_region").options[0] == "Toute la France"
+    assert at.text_input(key="import_finess_departements").value == ""
+
+
+def test_preview_then_save_into_an_empty_store(app_env, tmp_path, monkeypatch) -> None:
+    target = tmp_path / "magasin"
+    target.mkdir()
+    monkeypatch.setenv("SMR_STORE", str(target))
+    at = _open(AppTest.from_file(APP, default_timeout=60))
+    at.radio(key="import_format").set_value("fhir").run()
+    at.text_input(key="import_path").input(str(EXAMPLE)).run()
+    at.button(key="import_analyse").click().run()
+    assert not at.exception, at.exception
+    assert not at.main.error, [e.value for e in at.main.error]
+    assert (_metric(at, "Lignes lues"), _metric(at, "Lignes rejetées")) == ("8", "0")
+    assert any("Aucune ligne rejetée" in s.value for s in at.success)
+    assert store.list_snapshots(target) == []  # previewing writes nothing
+    assert at.sidebar.error and "Aucun instantané" in at.sidebar.error[0].value
+    assert any(c.value == f"Magasin : {target}" for c in at.caption)
+
+    day = dt.date(2025, 6, 2)
+    at.date_input(key="import_date").set_value(day).run()
+    at.button(key="import_save").click().run()
+    assert not at.exception, at.exception
+    assert store.list_snapshots(target) == [day]
+    assert store.read_snapshot(target, day).tables["offres"].height == 3
+    assert any("Instantané enregistré" in s.value for s in at.success)
+
+    # Same date again: refused unless « Remplacer » is ticked.
+    at.button(key="import_analyse").click().run()
+    assert any("existe déjà" in w.value for w in at.warning)
+    assert at.button(key="import_save").disabled
+    stamp = (target / day.isoformat() / "manifest.json").stat().st_mtime_ns
+    at.checkbox(key="import_replace").check().run()
+    assert not at.button(key="import_save").disabled
+    at.button(key="import_save").click().run()
+    assert not at.exception
+    assert (target / day.isoformat() / "manifest.json").stat().st_mtime_ns != stamp
+
+
+def test_rejections_are_listed_with_their_reasons(app_env, tmp_path) -> None:
+    broken = EXAMPLE.read_text(encoding="utf-8").replace('"code": "28"', '"code": "31"', 1)
+    path = tmp_path / "recherche.json"
+    path.write_text(broken, encoding="utf-8")
+    at = _open(AppTest.from_file(APP, default_timeout=60))
+    at.radio(key="import_format").set_value("fhir").run()
+    at.text_input(key="import_path").input(str(path)).run()
+    at.button(key="import_analyse").click().run()
+    assert not at.exception
+    assert _metric(at, "Lignes rejetées") == "1"
+    assert any("1 ligne(s) rejetée(s)" in w.value for w in at.warning)
+    labels = [e.label for e in at.expander]
+    assert any(
+        label.startswith("Offres (unité × mention × forme) : 1 rejet(s)") for label in labels
+    )
+
+
+def test_unreadable_input_is_a_message_not_a_crash(app_env, tmp_path) -> None:
+    path = tmp_path / "page.json"
+    path.write_text('{"resourceType": "Bundle", "entry": [', encoding="utf-8")
+    at = _open(AppTest.from_file(APP, default_timeout=60))
+    at.radio(key="import_format").set_value("fhir").run()
+    at.text_input(key="import_path").input(str(path)).run()
+    at.button(key="import_analyse").click().run()
+    assert not at.exception
+    error = at.main.error
+    assert error and "JSON illisible" in error[0].value and "page.json" in error[0].value
