@@ -1,0 +1,182 @@
+"""Carte: one indicator of one mention on the communes or départements of the region."""
+
+from __future__ import annotations
+
+import altair as alt
+import polars as pl
+import streamlit as st
+
+from analysis import access, coverage, geo, indicators, methods
+from ui import territory as ui
+from ui.common import demo_banner, fmt_int, page_context
+
+st.title("Carte")
+st.caption(
+    "Capacités, temps d'accès et accessibilité potentielle d'une mention SMR, par commune ou "
+    "par département. Les établissements sont des points proportionnels à leur capacité."
+)
+
+ctx = page_context()
+demo_banner(ctx)
+
+
+@st.cache_resource(show_spinner="Chargement des contours…", max_entries=8)
+def base_features(region: str, level: str) -> list[dict]:
+    """GeoJSON features of the region's communes or départements (never mutated)."""
+    if level == "commune":
+        gdf = geo.load_communes_geo(region)
+        return geo.geojson_features(gdf, ["commune_insee", "nom"])
+    gdf = geo.load_departements_geo(region)
+    return geo.geojson_features(gdf, ["departement", "nom"])
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def site_table(_data: dict, store: str, date: str, region: str, mention: str, forme: str):
+    """Establishments offering the mention with their point and capacity (for the map)."""
+    communes = geo.load_communes(region)
+    sites = access.sites_for(
+        _data, communes, mention, None if forme == coverage.ALL_FORMES else forme
+    )
+    return sites.join(
+        communes.select("commune_insee", pl.col("nom").alias("commune")),
+        on="commune_insee",
+        how="left",
+    ).filter(pl.col("lat").is_not_null())
+
+
+data, store_key, date_key = ui.cached_tables(ctx)
+
+c1, c2, c3, c4 = st.columns([3, 2, 3, 2])
+indicator = c1.selectbox(
+    "Indicateur",
+    options=list(indicators.MAP_INDICATORS),
+    format_func=lambda i: methods.note(i).label,
+    key="carte_indicateur",
+)
+level = c2.radio(
+    "Niveau",
+    options=["commune", "departement"],
+    format_func=lambda lv: {"commune": "Communes", "departement": "Départements"}[lv],
+    horizontal=True,
+    key="carte_niveau",
+)
+with c3:
+    mention = ui.mention_select("carte_mention")
+with c4:
+    forme = ui.forme_select("carte_forme")
+params = ui.access_params("carte")
+costs_bytes, ages_bytes = ui.file_uploads("carte", data, ctx.region)
+
+empty = ui.no_offer_message(data, mention, forme)
+if empty:
+    st.info(empty)
+else:
+    key = ui.params_key(params)
+    common = (store_key, date_key, ctx.region)
+    table = ui.territory_table(data, *common, level, mention, forme, key, costs_bytes, ages_bytes)
+    region_row = ui.territory_table(
+        data, *common, "region", mention, forme, key, costs_bytes, ages_bytes
+    ).row(0, named=True)
+    note = methods.note(indicator)
+
+    m = st.columns(5)
+    m[0].metric("Établissements", fmt_int(region_row["etablissements"]))
+    m[1].metric("Lits + places", fmt_int(region_row["lits"] + region_row["places"]))
+    taux = region_row["taux_100k"]
+    m[2].metric(
+        "Pour 100 000 hab. (région)",
+        "–" if taux is None else ui.fr(round(taux, 1)),
+        help=f"Dénominateur : {region_row['denominateur']}.",
+    )
+    tm = region_row["temps_plus_proche"]
+    m[3].metric("Temps moyen au plus proche", "–" if tm is None else f"{ui.fr(round(tm, 1))} min")
+    beyond = region_row["part_au_dela"]
+    m[4].metric(
+        f"Population à plus de {ui.fr(params.beyond_min)} min",
+        "–" if beyond is None else f"{ui.fr(round(beyond, 1))} %",
+        help=f"{fmt_int(region_row['population_au_dela'])} habitants.",
+    )
+
+    code_field = "commune_insee" if level == "commune" else "departement"
+    values = dict(zip(table["territoire"].to_list(), table[indicator].to_list(), strict=True))
+    features = [
+        {**f, "properties": {**f["properties"], "valeur": values.get(f["properties"][code_field])}}
+        for f in base_features(ctx.region, level)
+    ]
+    finite = table[indicator].drop_nulls()
+    top = float(finite.quantile(0.95)) if finite.len() else 0.0
+    top = top if top > 0 else float(finite.max() or 1.0)
+    scheme = "blues" if note.higher_is_better else "orangered"
+    unit_word = note.unit.split()[0].lower()
+    legend_title = note.label if unit_word in note.label.lower() else f"{note.label} ({note.unit})"
+    shapes = alt.Chart(alt.NamedData(name="territoires"))
+    background = shapes.mark_geoshape(fill="#e6e6e6", stroke="white", strokeWidth=0.3)
+    choropleth = (
+        shapes.mark_geoshape(stroke="white", strokeWidth=0.3)
+        .transform_filter("isValid(datum.properties.valeur)")
+        .encode(
+            color=alt.Color(
+                "properties.valeur:Q",
+                title=legend_title,
+                scale=alt.Scale(scheme=scheme, domain=[0, top], clamp=True),
+                legend=alt.Legend(orient="bottom", gradientLength=320, titleLimit=500),
+            ),
+            tooltip=[
+                alt.Tooltip("properties.nom:N", title="Territoire"),
+                alt.Tooltip(f"properties.{code_field}:N", title="Code"),
+                alt.Tooltip(
+                    "properties.valeur:Q", title=f"{note.label} ({note.unit})", format=",.1f"
+                ),
+            ],
+        )
+    )
+    layers = [background, choropleth]
+    sites = site_table(data, *common, mention, forme)
+    if sites.height:
+        points = (
+            alt.Chart(
+                sites.select(
+                    "raison_sociale",
+                    "commune",
+                    "lat",
+                    "lon",
+                    "lits",
+                    "places",
+                    "capacite",
+                    "localisation",
+                ).to_pandas()
+            )
+            .mark_circle(color="#222222", opacity=0.75, stroke="white", strokeWidth=0.6)
+            .encode(
+                longitude="lon:Q",
+                latitude="lat:Q",
+                size=alt.Size(
+                    "capacite:Q",
+                    title="Lits + places",
+                    scale=alt.Scale(range=[12, 420]),
+                    legend=alt.Legend(orient="bottom"),
+                ),
+                tooltip=[
+                    alt.Tooltip("raison_sociale:N", title="Établissement"),
+                    alt.Tooltip("commune:N", title="Commune"),
+                    alt.Tooltip("lits:Q", title="Lits"),
+                    alt.Tooltip("places:Q", title="Places"),
+                    alt.Tooltip("localisation:N", title="Position"),
+                ],
+            )
+        )
+        layers.append(points)
+    chart = alt.layer(*layers).project(type="mercator").properties(height=640)
+    # the GeoJSON features join the spec after Altair (see ui.territory.vega_spec)
+    st.vega_lite_chart(ui.vega_spec(chart, {"territoires": features}), width="stretch")
+    st.caption(
+        f"Légende : {legend_title} ; territoires en gris : pas de valeur (aucun établissement "
+        f"accessible). Échelle de couleur plafonnée au 95ᵉ centile ({ui.fr(round(top, 1))}). "
+        "Points : établissements offrant la mention, taille proportionnelle aux lits + places."
+    )
+    outside = int((sites["localisation"] == "commune").sum()) if sites.height else 0
+    if outside:
+        st.caption(
+            f"{outside} établissement(s) sans coordonnées placé(s) au centre de leur commune."
+        )
+    ui.method_note(indicator)

@@ -1,0 +1,388 @@
+"""Widgets and caches shared by the *Carte* and *Territoires* pages.
+
+The computations live in ``analysis.indicators``; this module only draws the selectors, reads
+optional uploaded files and caches results on plain values (store path, date, region, mention,
+forme, parameters as tuples, uploaded bytes), so a rerun with the same choices is instant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import astuple
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+from analysis import access, coverage, geo, indicators, methods, nomenclature, parameter_files
+from analysis.errors import SmrError
+from ui.common import Context, tables
+
+LEVEL_LABELS = coverage.LEVEL_LABELS
+
+
+def fr(x: float) -> str:
+    """A number written the French way (decimal comma, no trailing zeros)."""
+    return f"{x:g}".replace(".", ",")
+
+
+def mention_select(key: str) -> str:
+    """Mention selector (code returned, label shown)."""
+    codes = [m.code for m in nomenclature.MENTIONS]
+    return st.selectbox(
+        "Mention SMR",
+        options=codes,
+        format_func=lambda c: f"{nomenclature.mention_label(c)} ({c})",
+        key=key,
+    )
+
+
+def forme_select(key: str) -> str:
+    """Form of care selector: all formes (default) or one."""
+    options = [coverage.ALL_FORMES, *nomenclature.FORME_BY_CODE]
+    return st.selectbox(
+        "Forme de prise en charge",
+        options=options,
+        format_func=lambda c: (
+            "Toutes les formes"
+            if c == coverage.ALL_FORMES
+            else f"{nomenclature.FORME_BY_CODE[c].libelle} ({c})"
+        ),
+        key=key,
+        help="Restreint l'offre (capacité, établissement le plus proche) à une forme.",
+    )
+
+
+def _thresholds(text: str) -> tuple[float, ...] | None:
+    try:
+        values = sorted({float(v.replace(",", ".")) for v in text.replace(";", " ").split()})
+    except ValueError:
+        return None
+    return tuple(values) if values and all(v > 0 for v in values) else None
+
+
+def access_params(key: str) -> indicators.AccessParams:
+    """The travel-time and catchment parameters, with their defaults shown."""
+    d = indicators.AccessParams()
+    with st.expander("Paramètres du temps d'accès et des aires d'attraction", expanded=False):
+        c1, c2, c3 = st.columns(3)
+        speed = c1.number_input(
+            "Vitesse moyenne (km/h)",
+            min_value=5.0,
+            max_value=130.0,
+            value=d.speed_kmh,
+            step=5.0,
+            key=f"{key}_speed",
+            help=f"Défaut {fr(d.speed_kmh)} km/h : vitesse porte à porte mêlant ville et route.",
+        )
+        detour = c2.number_input(
+            "Coefficient de détour",
+            min_value=1.0,
+            max_value=3.0,
+            value=d.detour_factor,
+            step=0.05,
+            key=f"{key}_detour",
+            help=f"Défaut {fr(d.detour_factor)} : distance routière ÷ distance à vol d'oiseau.",
+        )
+        catchment = c3.number_input(
+            "Zone d'attraction 2SFCA (min)",
+            min_value=1.0,
+            max_value=240.0,
+            value=d.catchment_min,
+            step=5.0,
+            key=f"{key}_catchment",
+            help=f"Défaut {fr(d.catchment_min)} min (borne incluse).",
+        )
+        c4, c5, c6 = st.columns(3)
+        e2_default = d.zones[-1][0]
+        e2 = c4.number_input(
+            "Zone d'attraction E2SFCA (min)",
+            min_value=1.0,
+            max_value=240.0,
+            value=e2_default,
+            step=5.0,
+            key=f"{key}_e2",
+            help="Défaut 30 min ; les bornes des trois zones (10, 20, 30) sont mises à l'échelle.",
+        )
+        text = c5.text_input(
+            "Seuils de temps (min)",
+            value=" ".join(fr(t) for t in d.thresholds_min),
+            key=f"{key}_thresholds",
+            help="Séparés par des espaces ; défaut 15 30 45 60.",
+        )
+        thresholds = _thresholds(text)
+        if thresholds is None:
+            st.error(
+                "Seuils invalides : des nombres de minutes positifs sont attendus ; "
+                "valeurs par défaut utilisées."
+            )
+            thresholds = d.thresholds_min
+        beyond = c6.number_input(
+            "Seuil « au-delà » (min)",
+            min_value=1.0,
+            max_value=240.0,
+            value=d.beyond_min,
+            step=5.0,
+            key=f"{key}_beyond",
+            help=f"Défaut {fr(d.beyond_min)} min : part de la population plus loin que ce seuil.",
+        )
+        zones = access.scaled_zones(d.zones, e2)
+        st.caption(
+            "Temps = km à vol d'oiseau × détour ÷ vitesse × 60. Poids E2SFCA (Luo et Qi 2009) : "
+            + " ; ".join(f"≤ {fr(round(b, 2))} min : {fr(w)}" for b, w in zones)
+            + ". Un fichier de temps ci-dessous remplace ce modèle."
+        )
+    return indicators.AccessParams(
+        speed_kmh=float(speed),
+        detour_factor=float(detour),
+        catchment_min=float(catchment),
+        zones=d.zones,
+        thresholds_min=thresholds,
+        beyond_min=float(beyond),
+        e2sfca_catchment_min=None if e2 == e2_default else float(e2),
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _read_costs(data: bytes) -> pl.DataFrame:
+    return parameter_files.read_travel_times(data, source="fichier de temps de trajet")
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _read_ages(data: bytes) -> pl.DataFrame:
+    return parameter_files.read_population_ages(data, source="fichier de population par âge")
+
+
+def file_uploads(
+    key: str, data: dict[str, pl.DataFrame], region: str
+) -> tuple[bytes | None, bytes | None]:
+    """Optional uploads (travel-time table, population by age), checked against the region
+    and the snapshot: a file that cannot be used is reported in French and ignored (None)."""
+    with st.expander("Fichiers facultatifs : temps de trajet, population par âge"):
+        costs = st.file_uploader(
+            "Temps de trajet (CSV commune_insee, finess_eg, minutes)",
+            type=["csv"],
+            key=f"{key}_costs",
+            help="Issu d'un calculateur d'itinéraire ; remplace le modèle partout. Un couple "
+            "absent est jugé inaccessible.",
+        )
+        ages = st.file_uploader(
+            "Population par âge (CSV commune_insee, moins_18, plus_75, total)",
+            type=["csv"],
+            key=f"{key}_ages",
+            help="Dénominateurs : moins de 18 ans (pédiatrie), 75 ans et plus (gériatrie).",
+        )
+        costs_bytes = costs.getvalue() if costs else None
+        ages_bytes = ages.getvalue() if ages else None
+        communes = geo.load_communes(region)
+        if costs_bytes is not None:
+            try:
+                found = access.cost_table_coverage(
+                    _read_costs(costs_bytes), communes, data["etablissements"]
+                )
+            except SmrError as exc:
+                st.error(f"{exc} Le fichier est ignoré.")
+                costs_bytes = None
+            else:
+                if not found["communes"] or not found["etablissements"]:
+                    st.error(
+                        "Le fichier de temps ne concerne aucune commune de la région ou aucun "
+                        "établissement de l'instantané : il est ignoré."
+                    )
+                    costs_bytes = None
+                else:
+                    st.caption(
+                        f"Temps de trajet : {found['lignes']} couples, {found['communes']} "
+                        f"communes et {found['etablissements']} établissements reconnus ; "
+                        "le modèle à vol d'oiseau n'est plus utilisé."
+                    )
+        if ages_bytes is not None:
+            try:
+                coverage.population_by_commune(communes, _read_ages(ages_bytes))
+            except SmrError as exc:
+                st.error(f"{exc} Le fichier est ignoré.")
+                ages_bytes = None
+    return costs_bytes, ages_bytes
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def region_names(region: str) -> dict[str, dict[str, str]]:
+    return indicators.region_names(region)
+
+
+@st.cache_data(show_spinner="Calcul des indicateurs…", max_entries=64)
+def territory_table(
+    _tables: dict[str, pl.DataFrame],
+    store: str,
+    date: str,
+    region: str,
+    level: str,
+    mention: str,
+    forme: str,
+    params: tuple,
+    costs: bytes | None,
+    ages: bytes | None,
+) -> pl.DataFrame:
+    """``indicators.territory_indicators`` cached on plain values (tables not hashed)."""
+    return indicators.territory_indicators(
+        _tables,
+        geo.load_communes(region),
+        level,
+        mention,
+        forme=forme,
+        params=_params(params),
+        costs=_read_costs(costs) if costs else None,
+        population_ages=_read_ages(ages) if ages else None,
+        names=region_names(region),
+    )
+
+
+@st.cache_data(show_spinner="Portrait du territoire…", max_entries=32)
+def portrait_table(
+    _tables: dict[str, pl.DataFrame],
+    store: str,
+    date: str,
+    region: str,
+    level: str,
+    territoire: str,
+    forme: str,
+    params: tuple,
+    costs: bytes | None,
+    ages: bytes | None,
+) -> pl.DataFrame:
+    """``indicators.territory_portrait`` cached on plain values."""
+    return indicators.territory_portrait(
+        _tables,
+        geo.load_communes(region),
+        level,
+        territoire,
+        forme=forme,
+        params=_params(params),
+        costs=_read_costs(costs) if costs else None,
+        population_ages=_read_ages(ages) if ages else None,
+        names=region_names(region),
+    )
+
+
+def _params(values: tuple) -> indicators.AccessParams:
+    return indicators.AccessParams(*values)
+
+
+def params_key(params: indicators.AccessParams) -> tuple:
+    """The parameters as a plain tuple (the cache key)."""
+    return astuple(params)
+
+
+def cached_tables(ctx: Context) -> tuple[dict[str, pl.DataFrame], str, str]:
+    """The snapshot's tables and the plain values that identify them."""
+    return tables(ctx), str(ctx.store), ctx.date.isoformat()
+
+
+def method_note(indicator: str) -> None:
+    """Show the method note of an indicator (definition, formula, parameters, limits)."""
+    n = methods.note(indicator)
+    with st.expander(f"Méthode : {n.label}"):
+        st.markdown(n.note)
+
+
+def no_offer_message(data: dict[str, pl.DataFrame], mention: str, forme: str) -> str | None:
+    """A French sentence when no establishment offers the mention (and forme), else None."""
+    offers = coverage.offers_by_establishment(data, [mention], forme)
+    if offers.height:
+        return None
+    what = nomenclature.mention_label(mention)
+    if forme != coverage.ALL_FORMES:
+        what += f" en {nomenclature.FORME_BY_CODE[forme].libelle.lower()}"
+    return (
+        f"Aucun établissement n'offre la mention « {what} » dans cet instantané : "
+        "pas de capacité ni de temps d'accès à calculer."
+    )
+
+
+def column_config(columns: list[str]) -> dict[str, Any]:
+    """Column labels and number formats for ``st.dataframe`` of indicator tables."""
+    cfg: dict[str, Any] = {
+        "territoire": st.column_config.TextColumn("Code"),
+        "nom": st.column_config.TextColumn("Territoire"),
+        "mention": st.column_config.TextColumn("Mention"),
+        "libelle": st.column_config.TextColumn("Libellé"),
+        "population": st.column_config.NumberColumn("Population", format="localized"),
+        "denominateur": st.column_config.TextColumn("Dénominateur"),
+        "etablissements": st.column_config.NumberColumn("Établ.", format="localized"),
+        "unites": st.column_config.NumberColumn("Unités", format="localized"),
+        "lits": st.column_config.NumberColumn("Lits", format="localized"),
+        "places": st.column_config.NumberColumn("Places", format="localized"),
+        "population_au_dela": st.column_config.NumberColumn(
+            "Population au-delà du seuil", format="localized"
+        ),
+        "finess_plus_proche": st.column_config.TextColumn("FINESS le plus proche"),
+        "nom_plus_proche": st.column_config.TextColumn("Établissement le plus proche"),
+    }
+    for col in columns:
+        if col in cfg:
+            continue
+        try:
+            n = methods.note(col)
+        except KeyError:
+            continue
+        label = n.label
+        if col.startswith("part_") and col.endswith("min") and col != "part_au_dela":
+            label = f"Part ≤ {col[5:-3].replace('_', ',')} min (%)"
+        elif col.startswith("ratio_mediane_"):
+            label = f"{label} ({col.removeprefix('ratio_mediane_').upper()})"
+        fmt = "%.2f" if col.startswith("ratio_mediane") else "%.1f"
+        cfg[col] = st.column_config.NumberColumn(label, help=n.unit, format=fmt)
+    return cfg
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def beyond_table(
+    _tables: dict[str, pl.DataFrame],
+    store: str,
+    date: str,
+    region: str,
+    mention: str,
+    forme: str,
+    params: tuple,
+    costs: bytes | None,
+    ages: bytes | None,
+) -> pl.DataFrame:
+    """``indicators.communes_without_access`` cached on plain values."""
+    return indicators.communes_without_access(
+        _tables,
+        geo.load_communes(region),
+        mention,
+        forme=forme,
+        params=_params(params),
+        costs=_read_costs(costs) if costs else None,
+        population_ages=_read_ages(ages) if ages else None,
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def presence_table(
+    _tables: dict[str, pl.DataFrame], store: str, date: str, region: str, level: str, forme: str
+) -> pl.DataFrame:
+    """``coverage.presence_matrix`` cached on plain values."""
+    names = region_names(region)
+    return coverage.presence_matrix(
+        _tables,
+        geo.load_communes(region),
+        level,
+        forme=forme,
+        departement_names=names.get("departement"),
+        region_names=names.get("region"),
+    )
+
+
+def vega_spec(chart: Any, geojson: dict[str, list[dict]]) -> dict:
+    """The Vega-Lite spec of an Altair chart whose shapes read named GeoJSON datasets.
+
+    The features are added after ``chart.to_dict()``: Altair walks every coordinate of inline
+    values (over a second for the communes of a region), the spec does not need it. They stay
+    plain GeoJSON features (fields ``properties.<name>``), which Streamlit keeps as they are
+    instead of turning them into a table (the trap described in DESIGN.md); rings must be
+    clockwise, as the reference geography already is.
+    """
+    spec = chart.to_dict()
+    spec.setdefault("datasets", {}).update(geojson)
+    return spec
