@@ -1,0 +1,1326 @@
+"""Campaign checklist: rules per entity, completion, progress across snapshots, to-do lists.
+
+During the SSR → SMR campaign every establishment checks and updates its data in the ROR
+and in ViaTrajectoire. Each item to check is a *rule*, declared as data in ``RULES``: an
+id, the level of entity it applies to, a French label, the help text sent to the
+establishment, and the failing conditions as Polars expressions, tried in order:
+
+- the first failing condition gives the result (``manquant`` or ``invalide``) and a reason
+  (``motif``, French); no failing condition gives ``ok``;
+- ``value`` is the current value shown in to-do lists (``personal`` ones are masked);
+- ``applies`` restricts a rule to some entities (others are not counted at all).
+
+Adding a rule is one entry in ``RULES``: evaluation, completion, progress, to-do lists,
+commands and pages pick it up. Evaluation is vectorised: one ``select`` per level.
+
+Levels and their entities: ``etablissement`` (one row of ``etablissements``), ``unite``
+(one ROR unit of ``unites``), ``unite_vt`` (one ViaTrajectoire unit of ``vt_unites``).
+
+Decisions on rule semantics (see also each rule's help text):
+
+- ``uo_nom_smr``: *invalide* when the name still says SSR (« SSR », « S.S.R. », « soins de
+  suite… ») or when the ROR discipline is still SSR, even if the name was changed (the unit
+  was renamed but not re-classified); *manquant* when the name says neither SSR nor SMR. A
+  null discipline does not count against the unit (the name decides).
+- ``uo_telephone``: the unit's ``telephone`` cell may hold several numbers (``;``, ``/``,
+  ``ou``); at least one must be a French number reachable from outside (10 digits, or
+  +33 / overseas codes). A short internal extension alone is *invalide*.
+- ``uo_patientele``: both ages required; bounds 0–120 and min ≤ max. Minors (age_min < 16)
+  need a pédiatrie mention (ME060 or ME061); from 16 the legal exception applies (any SMR
+  holder may take them, consent being a per-patient matter we cannot see); under 4 needs
+  ME061 (ME060 starts at 4). Burns units (ME057) may take minors only under a convention
+  with a ME061 holder, which the data cannot show: by default (``burns_convention=True``)
+  the convention is presumed and the unit passes; set it to False to flag them instead.
+- ``eg_verifie`` / ``uo_verifie``: the entity counts as *vérifié* when its ``date_maj`` is
+  on or after the campaign start (00:00), even if nothing changed. Without a start date the
+  two rules are not evaluated.
+- ``uo_presente_vt``: a ROR unit that no ViaTrajectoire unit links to (sync status
+  ``absent_vt``) is *manquant*: the establishment has to create or link it in VT.
+- ``vt_responsable_admissions``: when the VT unit belongs to a guichet unique, the
+  guichet's responsable, phone and e-mail are required (the unit's own admissions lead is
+  then not needed); otherwise the admissions lead's name and e-mail. A guichet id that is
+  not in ``vt_guichets`` is *invalide*.
+- ``vt_synchronise``: ``synchronise`` and ``en_attente`` (VT will get the change at the next
+  daily sync) are *ok*; ``desynchronise`` is *invalide*; ``absent_ror`` (no or dangling
+  ROR link) is *manquant*. See ``analysis.sync``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import polars as pl
+
+from analysis import export, schema, store, sync
+from analysis.errors import InputError, StoreError
+from analysis.nomenclature import (
+    BURNS_MENTION,
+    MINOR_EXCEPTION_AGE,
+    PEDIATRIC_MENTIONS,
+    YOUNG_CHILD_AGE,
+)
+from analysis.syntax import any_valid_phone, blank, is_email
+
+OK, MANQUANT, INVALIDE = "ok", "manquant", "invalide"
+RESULTS: tuple[str, ...] = (OK, MANQUANT, INVALIDE)
+
+ETABLISSEMENT, UNITE, UNITE_VT = "etablissement", "unite", "unite_vt"
+LEVELS: dict[str, str] = {
+    ETABLISSEMENT: "Établissement",
+    UNITE: "Unité (ROR)",
+    UNITE_VT: "Unité ViaTrajectoire",
+}
+#: Source table, key column and display-name column of each level.
+_LEVEL_SOURCE: dict[str, tuple[str, str, str]] = {
+    ETABLISSEMENT: ("etablissements", "finess_eg", "raison_sociale"),
+    UNITE: ("unites", "uo_id", "nom"),
+    UNITE_VT: ("vt_unites", "vt_id", "nom"),
+}
+
+YOUNG_CHILD_MENTION = "ME061"  # the only mention for children under YOUNG_CHILD_AGE
+AGE_BOUNDS = (0, 120)
+
+#: Words that mark a name as SSR-era or SMR (case-insensitive, accents optional).
+SSR_PATTERN = r"(?i)\bS\.?\s?S\.?\s?R\b|\bsoins de suite\b"
+SMR_PATTERN = r"(?i)\bS\.?\s?M\.?\s?R\b|\bsoins m[ée]dicaux et de r[ée]adaptation\b"
+
+
+@dataclass(frozen=True)
+class CampaignParams:
+    """Parameters of a campaign evaluation.
+
+    ``start``: campaign start date (entities updated since count as verified; None: the
+    *vérifié* rules are skipped). ``sync_time``: daily ROR → VT sync hour.
+    ``burns_convention``: presume that burns units taking minors have their convention.
+    """
+
+    start: dt.date | None = None
+    sync_time: dt.time = sync.DEFAULT_SYNC_TIME
+    burns_convention: bool = True
+
+
+Failure = tuple[pl.Expr, str, "pl.Expr | str"]
+
+
+def _always(_: CampaignParams) -> pl.Expr | None:
+    return None
+
+
+def _enabled(_: CampaignParams) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One checklist item: what is checked on which entities and what to tell the owner."""
+
+    id: str
+    level: str
+    label: str
+    help: str
+    failures: Callable[[CampaignParams], Sequence[Failure]]
+    value: Callable[[], pl.Expr] | None = None
+    personal: bool = False  # the value is personal data (names, e-mails, phones)
+    applies: Callable[[CampaignParams], pl.Expr | None] = field(default=_always)
+    enabled: Callable[[CampaignParams], bool] = field(default=_enabled)
+
+
+# ------------------------------------------------------------------------ rule helpers
+
+
+def _missing(fields: Mapping[str, str], prefix: str = "non renseigné : ") -> pl.Expr:
+    """French reason naming which of ``fields`` (column → label) are blank."""
+    names = pl.concat_str(
+        [pl.when(blank(pl.col(c))).then(pl.lit(label)) for c, label in fields.items()],
+        separator=", ",
+        ignore_nulls=True,
+    )
+    return pl.lit(prefix) + names
+
+
+def _any_blank(*cols: str) -> pl.Expr:
+    return pl.any_horizontal([blank(pl.col(c)) for c in cols])
+
+
+def _bad_email(col: str) -> pl.Expr:
+    """Filled and malformed (never null)."""
+    return (~blank(pl.col(col)) & ~is_email(pl.col(col))).fill_null(False)
+
+
+def _bad_phone(col: str) -> pl.Expr:
+    """Filled and without any valid French number (never null)."""
+    return (~blank(pl.col(col)) & ~any_valid_phone(pl.col(col))).fill_null(False)
+
+
+def _joined(*parts: tuple[str, str]) -> pl.Expr:
+    """« label : value » pairs of the non-blank columns, joined by « ; » (null if none)."""
+    text = pl.concat_str(
+        [
+            pl.when(~blank(pl.col(c))).then(pl.lit(f"{label} : ") + pl.col(c).cast(pl.String))
+            for c, label in parts
+        ],
+        separator=" ; ",
+        ignore_nulls=True,
+    )
+    return pl.when(text != "").then(text)
+
+
+def _start_moment(params: CampaignParams) -> dt.datetime:
+    assert params.start is not None
+    return dt.datetime.combine(params.start, dt.time(0, 0))
+
+
+def _not_verified(params: CampaignParams) -> list[Failure]:
+    start = _start_moment(params)
+    last = pl.col("date_maj").dt.strftime("%d/%m/%Y")
+    return [
+        (
+            (pl.col("date_maj").is_null() | (pl.col("date_maj") < start)).fill_null(True),
+            MANQUANT,
+            pl.when(pl.col("date_maj").is_null())
+            .then(pl.lit("jamais mis à jour"))
+            .otherwise(
+                pl.format(
+                    "pas de mise à jour depuis le début de la campagne ({}) ; dernière le {}",
+                    pl.lit(params.start.strftime("%d/%m/%Y")),
+                    last,
+                )
+            ),
+        )
+    ]
+
+
+def _date_value() -> pl.Expr:
+    return pl.col("date_maj").dt.strftime("%d/%m/%Y %H:%M")
+
+
+def _has(mention: str) -> pl.Expr:
+    return pl.col("mentions").list.contains(mention)
+
+
+def _has_pediatric() -> pl.Expr:
+    return pl.col("mentions").list.eval(pl.element().is_in(sorted(PEDIATRIC_MENTIONS))).list.any()
+
+
+def _patientele_failures(params: CampaignParams) -> list[Failure]:
+    amin, amax = pl.col("age_min"), pl.col("age_max")
+    lo, hi = AGE_BOUNDS
+    burns_ok = _has(BURNS_MENTION) & pl.lit(params.burns_convention)
+    return [
+        (
+            amin.is_null() | amax.is_null(),
+            MANQUANT,
+            _missing({"age_min": "âge minimum", "age_max": "âge maximum"}),
+        ),
+        (
+            (amin < lo) | (amax > hi) | (amin > amax),
+            INVALIDE,
+            pl.format("tranche d'âge incohérente ({}–{} ans)", amin, amax),
+        ),
+        (
+            (amin < MINOR_EXCEPTION_AGE) & ~_has_pediatric() & ~burns_ok,
+            INVALIDE,
+            pl.format(
+                "accueille des mineurs dès {} ans sans mention pédiatrique (ME060 ou ME061) ; "
+                "sans elle, seuls les mineurs de {} ans et plus peuvent être admis",
+                amin,
+                pl.lit(MINOR_EXCEPTION_AGE),
+            ),
+        ),
+        (
+            (amin < YOUNG_CHILD_AGE) & ~_has(YOUNG_CHILD_MENTION) & ~burns_ok,
+            INVALIDE,
+            pl.format(
+                "accueille des enfants dès {} ans : avant {} ans, la mention « jeunes enfants, "
+                "enfants et adolescents » (ME061) est nécessaire",
+                amin,
+                pl.lit(YOUNG_CHILD_AGE),
+            ),
+        ),
+    ]
+
+
+def _patientele_value() -> pl.Expr:
+    ages = pl.format("{}–{} ans", pl.col("age_min"), pl.col("age_max"))
+    mentions = pl.col("mentions").list.join(", ")
+    return pl.concat_str(
+        [
+            ages,
+            pl.lit("mentions : ")
+            + pl.when(mentions != "").then(mentions).otherwise(pl.lit("aucune")),
+        ],
+        separator=" ; ",
+        ignore_nulls=True,
+    )
+
+
+def _guichet_failures(_: CampaignParams) -> list[Failure]:
+    in_guichet = ~blank(pl.col("guichet_id"))
+    unit = ~in_guichet
+    return [
+        (
+            in_guichet & ~pl.col("g_connu"),
+            INVALIDE,
+            pl.format("guichet unique « {} » inconnu de ViaTrajectoire", pl.col("guichet_id")),
+        ),
+        (
+            in_guichet & _any_blank("g_responsable_nom", "g_telephone", "g_email"),
+            MANQUANT,
+            _missing(
+                {
+                    "g_responsable_nom": "responsable",
+                    "g_telephone": "téléphone",
+                    "g_email": "e-mail",
+                },
+                "guichet unique, non renseigné : ",
+            ),
+        ),
+        (
+            in_guichet & (_bad_phone("g_telephone") | _bad_email("g_email")),
+            INVALIDE,
+            pl.lit("guichet unique : téléphone ou e-mail invalide"),
+        ),
+        (
+            unit & _any_blank("responsable_admissions_nom", "responsable_admissions_email"),
+            MANQUANT,
+            _missing(
+                {
+                    "responsable_admissions_nom": "nom du responsable des admissions",
+                    "responsable_admissions_email": "e-mail du responsable des admissions",
+                }
+            ),
+        ),
+        (
+            unit & _bad_email("responsable_admissions_email"),
+            INVALIDE,
+            pl.lit("e-mail du responsable des admissions mal formé"),
+        ),
+    ]
+
+
+def _guichet_value() -> pl.Expr:
+    return (
+        pl.when(~blank(pl.col("guichet_id")))
+        .then(
+            pl.lit("guichet ")
+            + pl.col("guichet_id")
+            + pl.lit(" ; ")
+            + _joined(
+                ("g_responsable_nom", "responsable"), ("g_telephone", "tél."), ("g_email", "e-mail")
+            ).fill_null("")
+        )
+        .otherwise(
+            _joined(
+                ("responsable_admissions_nom", "responsable"),
+                ("responsable_admissions_email", "e-mail"),
+            )
+        )
+    )
+
+
+# ------------------------------------------------------------------------------ rules
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "eg_surnom",
+        ETABLISSEMENT,
+        "Nom d'usage (surnom)",
+        "Renseigner dans le ROR le nom d'usage de l'établissement (le nom court sous lequel "
+        "patients et adresseurs le connaissent).",
+        lambda p: [(blank(pl.col("surnom")), MANQUANT, "nom d'usage non renseigné")],
+        value=lambda: pl.col("surnom"),
+    ),
+    Rule(
+        "eg_adresse",
+        ETABLISSEMENT,
+        "Adresse postale",
+        "Renseigner dans le ROR l'adresse complète de l'établissement (numéro et voie, code "
+        "postal à 5 chiffres).",
+        lambda p: [
+            (
+                _any_blank("adresse", "code_postal"),
+                MANQUANT,
+                _missing({"adresse": "adresse", "code_postal": "code postal"}),
+            ),
+            (
+                ~pl.col("code_postal").str.strip_chars().str.contains(r"^\d{5}$"),
+                INVALIDE,
+                pl.lit("code postal invalide (5 chiffres attendus)"),
+            ),
+        ],
+        value=lambda: pl.concat_str(
+            [pl.col("adresse"), pl.col("code_postal")], separator=", ", ignore_nulls=True
+        ),
+    ),
+    Rule(
+        "eg_email_alerte",
+        ETABLISSEMENT,
+        "E-mail d'alerte (cyberattaque)",
+        "Renseigner dans le ROR une adresse e-mail d'alerte, fonctionnelle et surveillée en "
+        "permanence, pour être prévenu en cas de cyberattaque ou d'incident.",
+        lambda p: [
+            (blank(pl.col("email_alerte")), MANQUANT, "e-mail d'alerte non renseigné"),
+            (_bad_email("email_alerte"), INVALIDE, "e-mail d'alerte mal formé"),
+        ],
+        value=lambda: pl.col("email_alerte"),
+        personal=True,
+    ),
+    Rule(
+        "eg_directeur",
+        ETABLISSEMENT,
+        "Coordonnées du directeur",
+        "Renseigner dans le ROR le téléphone (numéro joignable de l'extérieur) et l'e-mail "
+        "du directeur de l'établissement.",
+        lambda p: [
+            (
+                _any_blank("directeur_telephone", "directeur_email"),
+                MANQUANT,
+                _missing(
+                    {
+                        "directeur_telephone": "téléphone du directeur",
+                        "directeur_email": "e-mail du directeur",
+                    }
+                ),
+            ),
+            (_bad_phone("directeur_telephone"), INVALIDE, "téléphone du directeur invalide"),
+            (_bad_email("directeur_email"), INVALIDE, "e-mail du directeur mal formé"),
+        ],
+        value=lambda: _joined(
+            ("directeur_nom", "nom"), ("directeur_telephone", "tél."), ("directeur_email", "e-mail")
+        ),
+        personal=True,
+    ),
+    Rule(
+        "eg_verifie",
+        ETABLISSEMENT,
+        "Fiche établissement vérifiée",
+        "Vérifier la fiche de l'établissement dans le ROR et l'enregistrer, même si rien n'a "
+        "changé : la date de mise à jour atteste la vérification.",
+        _not_verified,
+        value=_date_value,
+        enabled=lambda p: p.start is not None,
+    ),
+    Rule(
+        "uo_nom_smr",
+        UNITE,
+        "Nom de l'unité en SMR",
+        "Renommer l'unité dans le ROR selon la réforme : le nom doit indiquer SMR (soins "
+        "médicaux et de réadaptation) et non plus SSR, et la discipline être SMR.",
+        lambda p: [
+            (blank(pl.col("nom")), MANQUANT, "nom de l'unité non renseigné"),
+            (pl.col("nom").str.contains(SSR_PATTERN), INVALIDE, "le nom mentionne encore le SSR"),
+            (
+                pl.col("discipline").eq_missing("SSR"),
+                INVALIDE,
+                "discipline encore déclarée SSR dans le ROR",
+            ),
+            (~pl.col("nom").str.contains(SMR_PATTERN), MANQUANT, "le nom ne mentionne pas SMR"),
+        ],
+        value=lambda: pl.concat_str(
+            [pl.col("nom"), pl.lit("(discipline ") + pl.col("discipline") + pl.lit(")")],
+            separator=" ",
+            ignore_nulls=True,
+        ),
+    ),
+    Rule(
+        "uo_telephone",
+        UNITE,
+        "Téléphone de l'unité",
+        "Renseigner dans le ROR au moins un numéro de téléphone de l'unité joignable de "
+        "l'extérieur (numéro à 10 chiffres, pas un poste interne).",
+        lambda p: [
+            (blank(pl.col("telephone")), MANQUANT, "téléphone de l'unité non renseigné"),
+            (
+                _bad_phone("telephone"),
+                INVALIDE,
+                "aucun numéro joignable de l'extérieur (10 chiffres attendus, pas un poste "
+                "interne)",
+            ),
+        ],
+        value=lambda: pl.col("telephone"),
+    ),
+    Rule(
+        "uo_responsable",
+        UNITE,
+        "Responsable de l'unité",
+        "Renseigner dans le ROR le nom du responsable de l'unité et au moins un moyen de le "
+        "joindre (téléphone direct ou e-mail).",
+        lambda p: [
+            (blank(pl.col("responsable_nom")), MANQUANT, "nom du responsable non renseigné"),
+            (
+                blank(pl.col("responsable_telephone")) & blank(pl.col("responsable_email")),
+                MANQUANT,
+                "ni téléphone ni e-mail du responsable",
+            ),
+            (_bad_phone("responsable_telephone"), INVALIDE, "téléphone du responsable invalide"),
+            (_bad_email("responsable_email"), INVALIDE, "e-mail du responsable mal formé"),
+        ],
+        value=lambda: _joined(
+            ("responsable_nom", "nom"),
+            ("responsable_telephone", "tél."),
+            ("responsable_email", "e-mail"),
+        ),
+        personal=True,
+    ),
+    Rule(
+        "uo_patientele",
+        UNITE,
+        "Patientèle (âges) cohérente avec les mentions",
+        "Renseigner dans le ROR l'âge minimum et l'âge maximum des patients accueillis, en "
+        "cohérence avec les mentions autorisées : mineurs de moins de 16 ans seulement avec "
+        "une mention pédiatrique, enfants de moins de 4 ans seulement avec la mention « jeunes "
+        "enfants, enfants et adolescents ».",
+        _patientele_failures,
+        value=_patientele_value,
+    ),
+    Rule(
+        "uo_verifie",
+        UNITE,
+        "Fiche unité vérifiée",
+        "Vérifier la fiche de l'unité dans le ROR et l'enregistrer, même si rien n'a changé : "
+        "la date de mise à jour atteste la vérification.",
+        _not_verified,
+        value=_date_value,
+        enabled=lambda p: p.start is not None,
+    ),
+    Rule(
+        "uo_presente_vt",
+        UNITE,
+        "Unité présente dans ViaTrajectoire",
+        "Créer l'unité dans ViaTrajectoire ou rattacher l'unité ViaTrajectoire existante à "
+        "cette unité du ROR, pour que l'offre soit synchronisée et visible des prescripteurs.",
+        lambda p: [
+            (
+                ~pl.col("dans_vt"),
+                MANQUANT,
+                "aucune unité ViaTrajectoire rattachée à cette unité du ROR",
+            )
+        ],
+    ),
+    Rule(
+        "vt_responsable_admissions",
+        UNITE_VT,
+        "Responsable des admissions (ViaTrajectoire)",
+        "Renseigner dans ViaTrajectoire le nom et l'e-mail du responsable des admissions de "
+        "l'unité ; si l'unité dépend d'un guichet unique, le responsable, le téléphone et "
+        "l'e-mail du guichet.",
+        _guichet_failures,
+        value=_guichet_value,
+        personal=True,
+    ),
+    Rule(
+        "vt_synchronise",
+        UNITE_VT,
+        "Unité synchronisée avec le ROR",
+        "Rattacher l'unité ViaTrajectoire à son unité du ROR et activer la synchronisation : "
+        "nom, téléphone et âges doivent venir du ROR.",
+        lambda p: [
+            (pl.col("statut_sync") == sync.ABSENT_ROR, MANQUANT, pl.col("motif_sync")),
+            (pl.col("statut_sync") == sync.DESYNCHRONISE, INVALIDE, pl.col("motif_sync")),
+        ],
+        value=lambda: pl.col("ecarts"),
+    ),
+)
+
+RULE_BY_ID: dict[str, Rule] = {r.id: r for r in RULES}
+
+
+def rules_frame(rules: Sequence[Rule] = RULES) -> pl.DataFrame:
+    """The rule list as a table: ``regle``, ``niveau``, ``libelle``, ``aide``, ``ordre``."""
+    return pl.DataFrame(
+        {
+            "regle": [r.id for r in rules],
+            "niveau": [r.level for r in rules],
+            "libelle": [r.label for r in rules],
+            "aide": [r.help for r in rules],
+            "ordre": list(range(len(rules))),
+        },
+        schema={
+            "regle": pl.String,
+            "niveau": pl.String,
+            "libelle": pl.String,
+            "aide": pl.String,
+            "ordre": pl.Int32,
+        },
+    )
+
+
+def active_rules(params: CampaignParams, rules: Sequence[Rule] = RULES) -> list[Rule]:
+    """The rules that can be evaluated with ``params`` (e.g. *vérifié* needs a start)."""
+    return [r for r in rules if r.enabled(params)]
+
+
+# ------------------------------------------------------------------------- evaluation
+
+#: Columns a level frame derives from other tables, and what they need.
+_DERIVED: dict[str, dict[str, tuple[str, ...]]] = {
+    "mentions": {"offres": ("uo_id", "mention")},
+    "dans_vt": {"vt_unites": ("uo_id",)},
+    "statut_sync": {"unites": sync.COLUMNS["unites"], "vt_unites": sync.COLUMNS["vt_unites"]},
+    "motif_sync": {},
+    "ecarts": {},
+    "g_connu": {"vt_guichets": ("guichet_id",)},
+    "g_responsable_nom": {"vt_guichets": ("guichet_id", "responsable_nom")},
+    "g_telephone": {"vt_guichets": ("guichet_id", "telephone")},
+    "g_email": {"vt_guichets": ("guichet_id", "email")},
+}
+_DERIVED["motif_sync"] = _DERIVED["ecarts"] = _DERIVED["statut_sync"]
+
+_INFO_COLUMNS = ("finess_eg", "raison_sociale", "commune_insee", "statut")
+
+
+def _rule_exprs(rule: Rule, params: CampaignParams) -> list[pl.Expr]:
+    exprs = [cond for cond, _, _ in rule.failures(params)]
+    exprs += [why for _, _, why in rule.failures(params) if isinstance(why, pl.Expr)]
+    if rule.value is not None:
+        exprs.append(rule.value())
+    applies = rule.applies(params)
+    if applies is not None:
+        exprs.append(applies)
+    return exprs
+
+
+def _referenced(rules: Iterable[Rule], params: CampaignParams) -> dict[str, set[str]]:
+    """Column names each level's rules refer to."""
+    names: dict[str, set[str]] = {}
+    for rule in rules:
+        bucket = names.setdefault(rule.level, set())
+        for expr in _rule_exprs(rule, params):
+            bucket.update(expr.meta.root_names())
+    return names
+
+
+def columns_needed(
+    params: CampaignParams | None = None, rules: Sequence[Rule] = RULES
+) -> dict[str, list[str]]:
+    """Columns to read from each table to evaluate ``rules`` (nothing else is read)."""
+    params = params or CampaignParams()
+    wanted: dict[str, set[str]] = {"etablissements": set(_INFO_COLUMNS)}
+    for level, names in _referenced(active_rules(params, rules), params).items():
+        table, key, label = _LEVEL_SOURCE[level]
+        own = set(schema.TABLES[table].names)
+        bucket = wanted.setdefault(table, set())
+        bucket.update({key, label, "finess_eg"} | (names & own))
+        for name in names - own:
+            for other, cols in _DERIVED.get(name, {}).items():
+                wanted.setdefault(other, set()).update(cols)
+    return {t: [c for c in schema.TABLES[t].names if c in cols] for t, cols in wanted.items()}
+
+
+def _table(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], name: str) -> pl.LazyFrame:
+    frame = tables.get(name)
+    return schema.empty(name).lazy() if frame is None else frame.lazy()
+
+
+def _level_frame(
+    level: str,
+    tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
+    names: set[str],
+    as_of: dt.date | dt.datetime,
+    params: CampaignParams,
+) -> pl.LazyFrame:
+    """The entities of ``level`` with the derived columns their rules use."""
+    table, key, label = _LEVEL_SOURCE[level]
+    lf = _table(tables, table).unique(key, keep="first", maintain_order=True)
+    if "mentions" in names:
+        mentions = (
+            _table(tables, "offres")
+            .group_by("uo_id")
+            .agg(pl.col("mention").drop_nulls().unique().sort().alias("mentions"))
+        )
+        lf = lf.join(mentions, on="uo_id", how="left").with_columns(
+            pl.col("mentions").fill_null(pl.lit([], pl.List(pl.String)))
+        )
+    if "dans_vt" in names:
+        linked = (
+            _table(tables, "vt_unites")
+            .select(pl.col("uo_id").str.strip_chars())
+            .drop_nulls()
+            .unique()
+            .with_columns(pl.lit(True).alias("dans_vt"))
+        )
+        lf = lf.join(linked, on="uo_id", how="left").with_columns(
+            pl.col("dans_vt").fill_null(False)
+        )
+    if names & {"g_connu", "g_responsable_nom", "g_telephone", "g_email"}:
+        guichets = (
+            _table(tables, "vt_guichets")
+            .select(
+                "guichet_id",
+                pl.col("responsable_nom").alias("g_responsable_nom"),
+                pl.col("telephone").alias("g_telephone"),
+                pl.col("email").alias("g_email"),
+                pl.lit(True).alias("g_connu"),
+            )
+            .unique("guichet_id", keep="first")
+        )
+        lf = lf.join(guichets, on="guichet_id", how="left").with_columns(
+            pl.col("g_connu").fill_null(False)
+        )
+    if names & {"statut_sync", "motif_sync", "ecarts"}:
+        status = (
+            sync.unit_status_lazy(
+                _table(tables, "unites"), _table(tables, "vt_unites"), as_of, params.sync_time
+            )
+            .filter(pl.col("vt_id").is_not_null())
+            .select(
+                "vt_id",
+                pl.col("statut").alias("statut_sync"),
+                pl.col("motif").alias("motif_sync"),
+                "ecarts",
+            )
+            .unique("vt_id", keep="first")
+        )
+        lf = lf.join(status, on="vt_id", how="left")
+    return lf.with_columns(pl.col(key).alias("entite"), pl.col(label).alias("nom_entite"))
+
+
+def _first_failure(rule: Rule, params: CampaignParams) -> pl.Expr:
+    """Index of the first failing condition of ``rule`` (null when none fails)."""
+    failures = list(rule.failures(params))
+    first = pl.when(failures[0][0].fill_null(False)).then(pl.lit(0, pl.Int8))
+    for i, (cond, _, _) in enumerate(failures[1:], start=1):
+        first = first.when(cond.fill_null(False)).then(pl.lit(i, pl.Int8))
+    return first.otherwise(pl.lit(None, pl.Int8)).alias(f"_i_{rule.id}")
+
+
+def _verdict(rule: Rule, params: CampaignParams) -> pl.Expr:
+    """Struct (resultat, motif, valeur) of ``rule``; null where the rule does not apply.
+
+    Reads the column ``_first_failure`` wrote, so each condition is evaluated only once.
+    """
+    failures = list(rule.failures(params))
+    first = pl.col(f"_i_{rule.id}")
+    result = first.replace_strict(
+        {i: res for i, (_, res, _) in enumerate(failures)}, default=OK, return_dtype=pl.String
+    )
+    if all(isinstance(why, str) for _, _, why in failures):
+        reason = first.replace_strict(
+            {i: why for i, (_, _, why) in enumerate(failures)},
+            default=None,
+            return_dtype=pl.String,
+        )
+    else:
+        reason = pl.when(first == 0).then(_text(failures[0][2]))
+        for i, (_, _, why) in enumerate(failures[1:], start=1):
+            reason = reason.when(first == i).then(_text(why))
+        reason = reason.otherwise(pl.lit(None, pl.String))
+    value = rule.value().cast(pl.String) if rule.value is not None else pl.lit(None, pl.String)
+    out = pl.struct(result.alias("resultat"), reason.alias("motif"), value.alias("valeur"))
+    applies = rule.applies(params)
+    if applies is not None:
+        out = pl.when(applies.fill_null(False)).then(out)
+    return out.alias(rule.id)
+
+
+def _text(why: pl.Expr | str) -> pl.Expr:
+    return pl.lit(why) if isinstance(why, str) else why.cast(pl.String)
+
+
+RESULTS_SCHEMA: dict[str, pl.DataType] = {
+    "niveau": pl.String(),
+    "regle": pl.String(),
+    "finess_eg": pl.String(),
+    "raison_sociale": pl.String(),
+    "departement": pl.String(),
+    "statut": pl.String(),
+    "entite": pl.String(),
+    "nom_entite": pl.String(),
+    "resultat": pl.String(),
+    "motif": pl.String(),
+    "valeur": pl.String(),
+}
+
+
+def evaluate_lazy(
+    tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
+    as_of: dt.date | dt.datetime,
+    params: CampaignParams | None = None,
+    rules: Sequence[Rule] = RULES,
+) -> pl.LazyFrame:
+    """Lazy version of ``evaluate`` (same columns, not sorted)."""
+    params = params or CampaignParams()
+    chosen = active_rules(params, rules)
+    referenced = _referenced(chosen, params)
+    parts = []
+    for level in LEVELS:
+        level_rules = [r for r in chosen if r.level == level]
+        if not level_rules:
+            continue
+        lf = _level_frame(level, tables, referenced.get(level, set()), as_of, params)
+        wide = lf.with_columns([_first_failure(r, params) for r in level_rules]).select(
+            pl.lit(level).alias("niveau"),
+            "finess_eg",
+            "entite",
+            "nom_entite",
+            *[_verdict(r, params) for r in level_rules],
+        )
+        long = (
+            wide.unpivot(
+                on=[r.id for r in level_rules],
+                index=["niveau", "finess_eg", "entite", "nom_entite"],
+                variable_name="regle",
+                value_name="_v",
+            )
+            .filter(pl.col("_v").is_not_null())
+            .unnest("_v")
+        )
+        parts.append(long)
+    if not parts:
+        return pl.DataFrame(schema=RESULTS_SCHEMA).lazy()
+    results = sync.with_establishment(
+        pl.concat(parts, how="vertical_relaxed"), _table(tables, "etablissements"), "statut"
+    )
+    return results.select(list(RESULTS_SCHEMA))
+
+
+def evaluate(
+    tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
+    as_of: dt.date | dt.datetime,
+    params: CampaignParams | None = None,
+    rules: Sequence[Rule] = RULES,
+) -> pl.DataFrame:
+    """Result of every rule on every entity of a snapshot: one row per (entity, rule).
+
+    ``as_of`` is the snapshot date (or exact moment), used by the synchronisation rule.
+    Columns (``RESULTS_SCHEMA``): ``niveau``, ``regle``, ``finess_eg``, ``raison_sociale``,
+    ``departement``, ``statut`` (legal status), ``entite`` (FINESS, uo_id or vt_id),
+    ``nom_entite``, ``resultat`` (ok / manquant / invalide), ``motif``, ``valeur``.
+    Sorted by establishment, level, entity and rule order.
+    """
+    order = {r.id: i for i, r in enumerate(rules)}
+    levels = {lvl: i for i, lvl in enumerate(LEVELS)}
+    return (
+        evaluate_lazy(tables, as_of, params, rules)
+        .with_columns(
+            pl.col("regle").replace_strict(order, return_dtype=pl.Int32).alias("_r"),
+            pl.col("niveau").replace_strict(levels, return_dtype=pl.Int32).alias("_l"),
+        )
+        .sort("finess_eg", "_l", "entite", "_r", nulls_last=True)
+        .drop("_r", "_l")
+        .collect()
+    )
+
+
+# ------------------------------------------------------------------------- completion
+
+
+def _counts(frame: pl.LazyFrame | pl.DataFrame, keys: Sequence[str]) -> pl.LazyFrame:
+    """Items, ok / manquant / invalide counts, what remains and the ok share, per ``keys``."""
+    return (
+        frame.lazy()
+        .group_by(list(keys) if keys else pl.lit("ensemble").alias("ensemble"))
+        .agg(
+            (pl.col("resultat") == OK).sum().cast(pl.Int64).alias("conformes"),
+            (pl.col("resultat") == MANQUANT).sum().cast(pl.Int64).alias("manquants"),
+            (pl.col("resultat") == INVALIDE).sum().cast(pl.Int64).alias("invalides"),
+            pl.len().cast(pl.Int64).alias("total"),
+        )
+        .with_columns(
+            (pl.col("manquants") + pl.col("invalides")).alias("reste"),
+            (pl.col("conformes") / pl.col("total")).alias("taux"),
+        )
+    )
+
+
+def completion_by_rule(results: pl.DataFrame, rules: Sequence[Rule] = RULES) -> pl.DataFrame:
+    """Per rule: ``regle``, ``niveau``, ``libelle``, ``conformes``, ``manquants``,
+    ``invalides``, ``reste``, ``total`` and ``taux`` (ok share, 0–1), in rule order.
+
+    Rules with no entity in scope are left out.
+    """
+    return (
+        _counts(results, ["regle"])
+        .join(rules_frame(rules).lazy().drop("aide"), on="regle", how="inner")
+        .sort("ordre")
+        .select(
+            "regle",
+            "niveau",
+            "libelle",
+            "conformes",
+            "manquants",
+            "invalides",
+            "reste",
+            "total",
+            "taux",
+        )
+        .collect()
+    )
+
+
+def completion_overall(results: pl.DataFrame) -> dict[str, float | int]:
+    """All items together: ``conformes``, ``manquants``, ``invalides``, ``reste``, ``total``,
+    ``taux``; plus ``etablissements`` and ``etablissements_complets`` (nothing left)."""
+    row = (
+        _counts(results, []).collect().row(0, named=True)
+        if results.height
+        else {"conformes": 0, "manquants": 0, "invalides": 0, "reste": 0, "total": 0, "taux": None}
+    )
+    per_eg = _counts(results, ["finess_eg"]).collect()
+    row.pop("ensemble", None)
+    row["etablissements"] = per_eg.height
+    row["etablissements_complets"] = int((per_eg["reste"] == 0).sum())
+    return row
+
+
+def completion_by(
+    results: pl.DataFrame, by: str | Sequence[str], rules: Sequence[Rule] = RULES
+) -> pl.DataFrame:
+    """Completion per group and rule (long): ``by`` columns, ``regle``, counts, ``taux``.
+
+    ``by`` is any column of the results: ``departement``, ``statut``, ``finess_eg``…
+    """
+    keys = [by] if isinstance(by, str) else list(by)
+    order = {r.id: i for i, r in enumerate(rules)}
+    return (
+        _counts(results, [*keys, "regle"])
+        .with_columns(
+            pl.col("regle")
+            .replace_strict(order, default=len(order), return_dtype=pl.Int32)
+            .alias("_o")
+        )
+        .sort([*keys, "_o"], nulls_last=True)
+        .drop("_o")
+        .collect()
+    )
+
+
+def completion_table(results: pl.DataFrame, by: str, rules: Sequence[Rule] = RULES) -> pl.DataFrame:
+    """Wide completion table per group: ``by`` (with the name and département when ``by`` is
+    ``finess_eg``), ``total``, ``conformes``, ``reste``, ``taux`` (all rules), then one ok
+    share column per rule (named by rule id; null where the rule has no entity)."""
+    keys = ["finess_eg", "raison_sociale", "departement"] if by == "finess_eg" else [by]
+    overall = _counts(results, keys).select(*keys, "total", "conformes", "reste", "taux")
+    per_rule = completion_by(results, keys, rules)
+    present = [r.id for r in rules if r.id in set(per_rule["regle"].to_list())]
+    if per_rule.height:
+        wide = per_rule.pivot(on="regle", index=keys, values="taux").lazy()
+        out = overall.join(wide, on=keys, how="left", nulls_equal=True)
+    else:
+        out = overall
+    return (
+        out.select(*keys, "total", "conformes", "reste", "taux", *present)
+        .sort(keys, nulls_last=True)
+        .collect()
+    )
+
+
+def establishment_ranking(results: pl.DataFrame) -> pl.DataFrame:
+    """Establishments ranked by what remains to do (most first, then lowest ok share).
+
+    Columns: ``rang``, ``finess_eg``, ``raison_sociale``, ``departement``, ``statut``,
+    ``total``, ``conformes``, ``manquants``, ``invalides``, ``reste``, ``taux``.
+    """
+    keys = ["finess_eg", "raison_sociale", "departement", "statut"]
+    return (
+        _counts(results, keys)
+        .sort(["reste", "taux", "finess_eg"], descending=[True, False, False])
+        .with_row_index("rang", offset=1)
+        .select("rang", *keys, "total", "conformes", "manquants", "invalides", "reste", "taux")
+        .collect()
+    )
+
+
+# --------------------------------------------------------------------------- progress
+
+
+def campaign_start(manifest: Mapping | None) -> dt.date | None:
+    """The campaign start recorded in a snapshot manifest (``extra.campagne_debut``)."""
+    value = ((manifest or {}).get("extra") or {}).get("campagne_debut")
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def read_campaign_tables(
+    store_path: str | Path,
+    date: dt.date,
+    params: CampaignParams | None = None,
+    rules: Sequence[Rule] = RULES,
+) -> dict[str, pl.DataFrame]:
+    """The tables of one snapshot, reduced to the columns the rules need."""
+    return {
+        table: store.read_table(store_path, date, table, columns=cols)
+        for table, cols in columns_needed(params, rules).items()
+    }
+
+
+def evaluate_snapshot(
+    store_path: str | Path,
+    date: dt.date | None = None,
+    params: CampaignParams | None = None,
+    rules: Sequence[Rule] = RULES,
+) -> pl.DataFrame:
+    """``evaluate`` on one snapshot of the store (the latest when ``date`` is None).
+
+    When ``params.start`` is None the manifest's ``extra.campagne_debut`` is used.
+    """
+    if date is None:
+        date = store.latest_snapshot(store_path)
+        if date is None:
+            raise StoreError(f"Aucun instantané dans {store_path}.")
+    params = _with_start(store_path, date, params)
+    return evaluate(read_campaign_tables(store_path, date, params, rules), date, params, rules)
+
+
+def _with_start(
+    store_path: str | Path, date: dt.date, params: CampaignParams | None
+) -> CampaignParams:
+    params = params or CampaignParams()
+    if params.start is None:
+        manifest = store.read_manifest(Path(store_path) / date.isoformat())
+        start = campaign_start(manifest)
+        if start is not None:
+            params = replace(params, start=start)
+    return params
+
+
+PROGRESS_SCHEMA: dict[str, pl.DataType] = {
+    "date": pl.Date(),
+    "regle": pl.String(),
+    "conformes": pl.Int64(),
+    "total": pl.Int64(),
+    "taux": pl.Float64(),
+}
+
+
+def progress_at(
+    store_path: str | Path,
+    date: dt.date,
+    params: CampaignParams | None = None,
+    rules: Sequence[Rule] = RULES,
+) -> pl.DataFrame:
+    """One snapshot's block of ``progress``: ``date``, ``regle``, ``conformes``, ``total``,
+    ``taux``, reading only the columns the rules need.
+
+    ``params.start`` is used as given (no manifest lookup), so that callers can cache one
+    block per snapshot and only compute the new ones when a snapshot is added.
+    """
+    params = params or CampaignParams()
+    tables = read_campaign_tables(store_path, date, params, rules)
+    order = {r.id: i for i, r in enumerate(rules)}
+    return (
+        _counts(evaluate_lazy(tables, date, params, rules), ["regle"])
+        .select(pl.lit(date).alias("date"), "regle", "conformes", "total", "taux")
+        .with_columns(pl.col("regle").replace_strict(order, return_dtype=pl.Int32).alias("_o"))
+        .sort("_o")
+        .drop("_o")
+        .collect()
+        .cast(PROGRESS_SCHEMA)  # type: ignore[arg-type]
+    )
+
+
+def progress(
+    store_path: str | Path,
+    params: CampaignParams | None = None,
+    dates: Sequence[dt.date] | None = None,
+    rules: Sequence[Rule] = RULES,
+) -> pl.DataFrame:
+    """Completion of each rule at each snapshot date: ``date``, ``regle``, ``conformes``,
+    ``total``, ``taux`` (ok share 0–1), sorted by date then rule order.
+
+    Snapshots are read one at a time and only the columns the rules need
+    (``columns_needed``), then reduced to counts: memory stays that of one snapshot, so a
+    year of daily national snapshots works the same way. The campaign start is the one in
+    ``params`` or else the latest manifest's ``extra.campagne_debut``, the same for every
+    date so that the curves are comparable.
+    """
+    all_dates = store.list_snapshots(store_path)
+    chosen = sorted(all_dates if dates is None else dates)
+    if not chosen:
+        return pl.DataFrame(schema=PROGRESS_SCHEMA)
+    params = _with_start(store_path, all_dates[-1] if all_dates else chosen[-1], params)
+    return pl.concat([progress_at(store_path, day, params, rules) for day in chosen])
+
+
+# ------------------------------------------------------------------------------ diffs
+
+CORRIGE = "corrige"
+NOUVEAU_MANQUE = "nouveau_manque"
+MODIFIE = "modifie"
+NOUVELLE_ENTITE = "nouvelle_entite"
+ENTITE_SUPPRIMEE = "entite_supprimee"
+CHANGE_LABELS: dict[str, str] = {
+    CORRIGE: "Corrigé",
+    NOUVEAU_MANQUE: "Nouveau manque",
+    MODIFIE: "Toujours à faire (motif changé)",
+    NOUVELLE_ENTITE: "Nouvelle entité",
+    ENTITE_SUPPRIMEE: "Entité disparue",
+}
+
+
+def changes_between(before: pl.DataFrame, after: pl.DataFrame) -> pl.DataFrame:
+    """What changed between two evaluations (``evaluate`` results of two snapshots).
+
+    One row per (entity, rule) whose result changed — ``corrige`` (now ok),
+    ``nouveau_manque`` (was ok, now missing or invalid), ``modifie`` (missing ↔ invalid) —
+    and one row per entity that appeared (``nouvelle_entite``) or disappeared
+    (``entite_supprimee``), with ``regle`` null and ``a_faire`` its items not ok.
+    Columns: ``finess_eg``, ``raison_sociale``, ``departement``, ``niveau``, ``entite``,
+    ``nom_entite``, ``regle``, ``avant``, ``apres``, ``changement``, ``a_faire``.
+    A rule evaluated on only one side (e.g. a rule added since) is not a change.
+    """
+    key = ["niveau", "entite", "regle"]
+    label = ["finess_eg", "raison_sociale", "departement", "nom_entite"]
+    a = before.select(*key, *label, pl.col("resultat").alias("avant"))
+    b = after.select(*key, *label, pl.col("resultat").alias("apres"))
+    both = (
+        a.join(b, on=key, how="inner", suffix="_b")
+        .filter(pl.col("avant") != pl.col("apres"))
+        .select(
+            *[pl.coalesce(pl.col(f"{c}_b"), pl.col(c)).alias(c) for c in label],
+            "niveau",
+            "entite",
+            "regle",
+            "avant",
+            "apres",
+            pl.when(pl.col("apres") == OK)
+            .then(pl.lit(CORRIGE))
+            .when(pl.col("avant") == OK)
+            .then(pl.lit(NOUVEAU_MANQUE))
+            .otherwise(pl.lit(MODIFIE))
+            .alias("changement"),
+            pl.lit(None, pl.Int64).alias("a_faire"),
+        )
+    )
+
+    def entities(frame: pl.DataFrame, other: pl.DataFrame, change: str) -> pl.DataFrame:
+        ents = frame.group_by("niveau", "entite").agg(
+            *[pl.col(c).first() for c in label],
+            (pl.col("resultat") != OK).sum().cast(pl.Int64).alias("a_faire"),
+        )
+        return ents.join(
+            other.select("niveau", "entite").unique(), on=["niveau", "entite"], how="anti"
+        ).select(
+            *label,
+            "niveau",
+            "entite",
+            pl.lit(None, pl.String).alias("regle"),
+            pl.lit(None, pl.String).alias("avant"),
+            pl.lit(None, pl.String).alias("apres"),
+            pl.lit(change).alias("changement"),
+            "a_faire",
+        )
+
+    out = pl.concat(
+        [both, entities(after, before, NOUVELLE_ENTITE), entities(before, after, ENTITE_SUPPRIMEE)],
+        how="vertical_relaxed",
+    )
+    levels = {lvl: i for i, lvl in enumerate(LEVELS)}
+    return (
+        out.with_columns(pl.col("niveau").replace_strict(levels, return_dtype=pl.Int32).alias("_l"))
+        .sort("finess_eg", "_l", "entite", "regle", nulls_last=True)
+        .drop("_l")
+        .select(
+            "finess_eg",
+            "raison_sociale",
+            "departement",
+            "niveau",
+            "entite",
+            "nom_entite",
+            "regle",
+            "avant",
+            "apres",
+            "changement",
+            "a_faire",
+        )
+    )
+
+
+def changes_by_establishment(changes: pl.DataFrame) -> pl.DataFrame:
+    """Per establishment, how many items were fixed, newly missing, and entities added or
+    removed: ``finess_eg``, ``raison_sociale``, ``departement`` and one count per change."""
+    keys = ["finess_eg", "raison_sociale", "departement"]
+    return (
+        changes.group_by(keys)
+        .agg([(pl.col("changement") == c).sum().cast(pl.Int64).alias(c) for c in CHANGE_LABELS])
+        .sort(["corrige", "finess_eg"], descending=[True, False])
+    )
+
+
+# ----------------------------------------------------------------------------- to-do
+
+#: Columns of a to-do list as sent to establishments, with their French headers.
+TODO_HEADERS: dict[str, str] = {
+    "finess_eg": "FINESS EG",
+    "raison_sociale": "Établissement",
+    "departement": "Département",
+    "niveau": "Niveau",
+    "entite": "Identifiant",
+    "nom_entite": "Nom",
+    "libelle": "Point à vérifier",
+    "resultat": "État",
+    "motif": "Constat",
+    "valeur": "Valeur actuelle",
+    "aide": "Action attendue",
+}
+TODO_PER = ("etablissement", "departement")
+
+
+def todo_items(
+    results: pl.DataFrame, finess: str | None = None, rules: Sequence[Rule] = RULES
+) -> pl.DataFrame:
+    """The items left to do (``manquant`` or ``invalide``) with each rule's label and help.
+
+    Columns: ``TODO_HEADERS`` keys, ``regle`` and ``personnel`` (the value is personal
+    data). ``finess`` keeps one establishment; an unknown one raises ``InputError``.
+    """
+    if finess is not None:
+        finess = finess.strip().upper()
+        if finess not in set(results["finess_eg"].to_list()):
+            raise InputError(f"établissement FINESS {finess} absent de cet instantané")
+        results = results.filter(pl.col("finess_eg") == finess)
+    meta = rules_frame(rules).with_columns(
+        pl.Series("personnel", [r.personal for r in rules], dtype=pl.Boolean)
+    )
+    levels = {lvl: i for i, lvl in enumerate(LEVELS)}
+    return (
+        results.filter(pl.col("resultat") != OK)
+        .join(meta.drop("niveau"), on="regle", how="inner")
+        .with_columns(pl.col("niveau").replace_strict(levels, return_dtype=pl.Int32).alias("_l"))
+        .sort("departement", "finess_eg", "_l", "entite", "ordre", nulls_last=True)
+        .with_columns(pl.col("niveau").replace_strict(LEVELS, return_dtype=pl.String))
+        .select(*TODO_HEADERS, "regle", "personnel")
+    )
+
+
+def todo_frame(items: pl.DataFrame, show_contacts: bool = False) -> pl.DataFrame:
+    """``todo_items`` ready to send: French headers, personal values masked unless asked."""
+    value = pl.col("valeur")
+    if not show_contacts:
+        value = (
+            pl.when(pl.col("personnel") & ~blank(value)).then(pl.lit(export.MASK)).otherwise(value)
+        )
+    return items.with_columns(value.alias("valeur")).select(
+        pl.col(c).alias(h) for c, h in TODO_HEADERS.items()
+    )
+
+
+def todo_sheets(
+    results: pl.DataFrame,
+    per: str = "etablissement",
+    finess: str | None = None,
+    show_contacts: bool = False,
+    rules: Sequence[Rule] = RULES,
+) -> dict[str, pl.DataFrame]:
+    """Sheets of a to-do workbook: one per establishment (``per="etablissement"``) or per
+    département, each listing its items; a « Synthèse » sheet comes first when there are
+    several. An establishment asked by ``finess`` gets its sheet even when nothing is left.
+    """
+    if per not in TODO_PER:
+        raise InputError(f"découpage inconnu « {per} » ; choix possibles : {', '.join(TODO_PER)}")
+    items = todo_items(results, finess, rules)
+    frame = todo_frame(items, show_contacts)
+    sheets: dict[str, pl.DataFrame] = {}
+    if per == "etablissement":
+        if finess is not None and items.height == 0:
+            row = results.filter(pl.col("finess_eg") == finess.strip().upper()).row(0, named=True)
+            return {f"{row['finess_eg']} {row['raison_sociale'] or ''}".strip(): frame}
+        groups = items.select("finess_eg", "raison_sociale").unique(maintain_order=True)
+        for fin, name in groups.iter_rows():
+            sheets[f"{fin} {name or ''}".strip()] = frame.filter(pl.col("FINESS EG") == fin)
+    else:
+        for (dep,) in items.select("departement").unique(maintain_order=True).iter_rows():
+            title = f"Département {dep}" if dep is not None else "Département inconnu"
+            sheets[title] = frame.filter(pl.col("Département").eq_missing(dep))
+        if not sheets:
+            sheets["Aucun point"] = frame
+    if len(sheets) > 1:
+        summary = (
+            _counts(items, ["finess_eg", "raison_sociale", "departement"])
+            .sort("departement", "finess_eg", nulls_last=True)
+            .select(
+                pl.col("finess_eg").alias("FINESS EG"),
+                pl.col("raison_sociale").alias("Établissement"),
+                pl.col("departement").alias("Département"),
+                pl.col("total").alias("Points à traiter"),
+                pl.col("manquants").alias("dont manquants"),
+                pl.col("invalides").alias("dont invalides"),
+            )
+            .collect()
+        )
+        sheets = {"Synthèse": summary, **sheets}
+    return sheets
+
+
+def todo_excel(
+    results: pl.DataFrame,
+    per: str = "etablissement",
+    finess: str | None = None,
+    show_contacts: bool = False,
+) -> bytes:
+    """The to-do workbook (xlsx bytes): see ``todo_sheets``; contacts masked by default."""
+    return export.excel_bytes(todo_sheets(results, per, finess, show_contacts), show_contacts)
+
+
+def todo_csv(
+    results: pl.DataFrame, finess: str | None = None, show_contacts: bool = False
+) -> bytes:
+    """The to-do list as one CSV (all establishments, or one): contacts masked by default."""
+    return export.csv_bytes(todo_frame(todo_items(results, finess), show_contacts), show_contacts)
+
+
+def write_todo(
+    results: pl.DataFrame,
+    path: str | Path,
+    per: str = "etablissement",
+    finess: str | None = None,
+    show_contacts: bool = False,
+) -> Path:
+    """Write the to-do list to ``path`` (.xlsx: one sheet per establishment or département;
+    .csv: one table), atomically; returns the path."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx":
+        data = todo_excel(results, per, finess, show_contacts)
+    elif suffix == ".csv":
+        if per not in TODO_PER:
+            raise InputError(
+                f"découpage inconnu « {per} » ; choix possibles : {', '.join(TODO_PER)}"
+            )
+        data = todo_csv(results, finess, show_contacts)
+    else:
+        raise InputError(
+            f"format non pris en charge « {suffix or '(aucune extension)'} » pour la liste de "
+            "points à traiter ; extensions possibles : .xlsx, .csv",
+            path,
+        )
+    if not path.parent.exists():
+        raise InputError("le dossier de sortie n'existe pas", path.parent)
+    tmp = path.with_name(path.name + ".partial")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    return path
+
+
+# ------------------------------------------------------------------------ method note
+
+
+def method_note(rules: Sequence[Rule] = RULES) -> str:
+    """French method note for the pages: what is counted, then every rule and its help."""
+    lines = [
+        "**Principe** : chaque point de la liste est évalué sur chaque entité concernée "
+        "(établissement, unité du ROR, unité ViaTrajectoire) de l'instantané : *ok*, "
+        "*manquant* (non renseigné) ou *invalide* (renseigné mais faux ou mal formé). Le taux "
+        "d'un point est la part des entités *ok* ; le taux global est la part des points *ok* "
+        "sur l'ensemble des points évalués.",
+        "",
+        "**Vérifié** : une fiche mise à jour (date de mise à jour) depuis le début de la "
+        "campagne compte comme vérifiée, même si rien n'a changé.",
+        "",
+        "**Mineurs** : une unité accueillant des moins de 16 ans doit avoir une mention "
+        "pédiatrique, des moins de 4 ans la mention ME061 ; l'exception des 16 ans et plus est "
+        "admise ; la convention d'une unité « brûlés » n'étant pas connue des données, elle est "
+        "présumée.",
+        "",
+        "**Points évalués** :",
+    ]
+    for r in rules:
+        lines.append(f"- *{r.label}* ({LEVELS[r.level].lower()}, `{r.id}`) : {r.help}")
+    return "\n".join(lines)

@@ -1,0 +1,175 @@
+"""Synchronisation: ROR ↔ ViaTrajectoire status per unit, by département, units to look at."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import altair as alt
+import polars as pl
+import streamlit as st
+
+from analysis import export, sync
+from ui.common import demo_banner, fmt_int, page_context, tables
+
+st.title("Synchronisation ROR ↔ ViaTrajectoire")
+st.caption(
+    "Rattachement des unités ViaTrajectoire aux unités du ROR, synchronisation quotidienne et "
+    "écarts de valeurs entre les deux répertoires."
+)
+
+ctx = page_context()
+demo_banner(ctx)
+
+STATUS_ORDER = list(sync.STATUSES)
+STATUS_COLORS = ["#2e7d32", "#9ccc65", "#e65100", "#c62828", "#6a1b9a"]
+
+
+@st.cache_data(show_spinner="Comparaison ROR ↔ ViaTrajectoire…", max_entries=32)
+def status_for(_data: dict, store_path: str, date: str, hour: str) -> pl.DataFrame:
+    """Sync status of every unit with its establishment (cached on plain values)."""
+    status = sync.unit_status(_data, dt.date.fromisoformat(date), dt.time.fromisoformat(hour))
+    return sync.with_establishment(status.lazy(), _data["etablissements"]).collect()
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def differences_for(_data: dict, store_path: str, date: str) -> pl.DataFrame:
+    """Field-level differences of linked units (cached on plain values)."""
+    return sync.field_differences(_data)
+
+
+data = tables(ctx)
+hour = st.columns([2, 5])[0].time_input(
+    "Heure de la synchronisation quotidienne ROR → ViaTrajectoire",
+    value=sync.DEFAULT_SYNC_TIME,
+    step=dt.timedelta(minutes=30),
+    help="Une modification faite dans le ROR après la dernière synchronisation est « en "
+         "attente » : ViaTrajectoire ne peut pas encore l'avoir.",
+    key="synchro_heure",
+)
+status = status_for(data, str(ctx.store), ctx.date.isoformat(), hour.isoformat())
+last = sync.last_sync(ctx.date, hour)
+
+st.subheader(f"Instantané du {ctx.date:%d/%m/%Y}")
+st.caption(f"Dernière synchronisation prise en compte : {last:%d/%m/%Y à %H:%M}.")
+overall = sync.status_counts(status, data["etablissements"], by="ensemble").row(0, named=True)
+cols = st.columns(6)
+cols[0].metric("Taux synchronisé",
+               "–" if overall["taux_synchronise"] is None
+               else f"{overall['taux_synchronise'] * 100:.1f} %".replace(".", ","),
+               help="(Synchronisées + en attente) ÷ toutes les unités.")
+for col, s in zip(cols[1:], STATUS_ORDER, strict=True):
+    col.metric(sync.STATUS_SHORT_LABELS[s], fmt_int(overall[s]), help=sync.STATUS_LABELS[s])
+
+with st.expander("Méthode"):
+    st.markdown(sync.method_note(hour))
+
+# --- by département ---------------------------------------------------------------------
+st.subheader("Par département")
+by_dep = sync.status_counts(status, data["etablissements"], by="departement")
+long = by_dep.unpivot(index="departement", on=STATUS_ORDER, variable_name="statut",
+                      value_name="unites").with_columns(
+    pl.col("statut").replace_strict(sync.STATUS_LABELS).alias("libelle"),
+    pl.col("statut").replace_strict({s: i for i, s in enumerate(STATUS_ORDER)}).alias("ordre"),
+)
+chart = (
+    alt.Chart(long.to_pandas())
+    .mark_bar()
+    .encode(
+        y=alt.Y("departement:N", title="Département"),
+        x=alt.X("unites:Q", title="Unités", stack=True),
+        color=alt.Color(
+            "libelle:N", title="Statut",
+            scale=alt.Scale(domain=[sync.STATUS_LABELS[s] for s in STATUS_ORDER],
+                            range=STATUS_COLORS),
+        ),
+        order=alt.Order("ordre:Q"),
+        tooltip=[
+            alt.Tooltip("departement:N", title="Département"),
+            alt.Tooltip("libelle:N", title="Statut"),
+            alt.Tooltip("unites:Q", title="Unités"),
+        ],
+    )
+    .properties(height=max(160, 32 * by_dep.height))
+)
+st.altair_chart(chart, width="stretch")
+st.dataframe(
+    by_dep.with_columns((pl.col("taux_synchronise") * 100).alias("taux_synchronise"))
+    .rename({**sync.STATUS_LABELS, "taux_synchronise": "taux (%)", "total": "unités",
+             "departement": "département"}),
+    hide_index=True,
+    width="stretch",
+    column_config={"taux (%)": st.column_config.NumberColumn(format="%.1f")},
+)
+
+with st.expander("Par établissement"):
+    by_eg = sync.status_counts(status, data["etablissements"], by="finess_eg")
+    problems = pl.col(sync.DESYNCHRONISE) + pl.col(sync.ABSENT_VT) + pl.col(sync.ABSENT_ROR)
+    st.dataframe(
+        by_eg.with_columns(problems.alias("a_regarder"))
+        .sort(["a_regarder", "finess_eg"], descending=[True, False])
+        .with_columns((pl.col("taux_synchronise") * 100).alias("taux_synchronise"))
+        .rename({**sync.STATUS_LABELS, "taux_synchronise": "taux (%)", "total": "unités",
+                 "a_regarder": "à regarder"}),
+        hide_index=True,
+        width="stretch",
+        column_config={"taux (%)": st.column_config.NumberColumn(format="%.1f")},
+    )
+
+# --- units to look at -------------------------------------------------------------------
+st.subheader("Unités à regarder")
+chosen = st.multiselect(
+    "Statuts",
+    options=STATUS_ORDER,
+    default=[sync.DESYNCHRONISE, sync.ABSENT_VT, sync.ABSENT_ROR],
+    format_func=lambda s: sync.STATUS_LABELS[s],
+    key="synchro_statuts",
+)
+deps = sorted(d for d in status["departement"].unique().to_list() if d is not None)
+dep = st.selectbox("Département", options=["(tous)", *deps], key="synchro_departement")
+selected = status.filter(pl.col("statut").is_in(chosen))
+if dep != "(tous)":
+    selected = selected.filter(pl.col("departement") == dep)
+st.caption(f"{fmt_int(selected.height)} unités.")
+st.dataframe(
+    selected.select(
+        pl.col("departement").alias("Dép."),
+        pl.col("finess_eg").alias("FINESS EG"),
+        pl.col("raison_sociale").alias("Établissement"),
+        pl.col("uo_id").alias("UO (ROR)"),
+        pl.col("vt_id").alias("Unité VT"),
+        pl.coalesce("nom_ror", "nom_vt").alias("Nom"),
+        pl.col("statut").replace_strict(sync.STATUS_LABELS).alias("Statut"),
+        pl.col("motif").alias("Motif"),
+        pl.col("date_maj_ror").alias("Mise à jour ROR"),
+        pl.col("date_synchronisation").alias("Dernière synchro VT"),
+    ),
+    hide_index=True,
+    width="stretch",
+)
+
+diffs = differences_for(data, str(ctx.store), ctx.date.isoformat())
+shown = diffs.join(selected.select("vt_id"), on="vt_id", how="semi")
+st.markdown("**Écarts de valeurs** (unités rattachées de la sélection)")
+if shown.height:
+    labels = {f.champ: f.label for f in sync.COMPARED_FIELDS}
+    st.dataframe(
+        shown.with_columns(pl.col("champ").replace_strict(labels)).rename(
+            {"uo_id": "UO (ROR)", "vt_id": "Unité VT", "finess_eg": "FINESS EG",
+             "champ": "Champ", "valeur_ror": "Valeur ROR", "valeur_vt": "Valeur VT"}
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+else:
+    st.caption("Aucun écart de valeur pour la sélection.")
+
+st.download_button(
+    "Télécharger les statuts (CSV)",
+    data=export.csv_bytes(
+        status.select("uo_id", "vt_id", "finess_eg", "raison_sociale", "departement", "statut",
+                      "motif", "ecarts", "nom_ror", "nom_vt", "date_maj_ror",
+                      "date_synchronisation")
+    ),
+    file_name=f"synchronisation_{ctx.date.isoformat()}.csv",
+    mime="text/csv",
+)
