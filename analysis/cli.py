@@ -99,39 +99,124 @@ def _run_demo(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------ validate
 
 
+def _format_args(p: argparse.ArgumentParser) -> None:
+    """Options saying how to read the input (shared by ``validate`` and ``import``)."""
+    from analysis.importing import FORMATS
+
+    p.add_argument("--format", choices=list(FORMATS), default="canonical",
+                   help="format des fichiers : " + " ; ".join(
+                       f"{k} = {v}" for k, v in FORMATS.items()) + " (défaut canonical)")
+    p.add_argument("--mapping", type=Path, default=None,
+                   help="fichier de correspondance YAML ou TOML (format mapped ; exemples "
+                        "dans docs/mappings/)")
+    p.add_argument("--region", default=None,
+                   help="FINESS : ne garder que cette région (code INSEE, ex. 11)")
+    p.add_argument("--departement", action="append", default=None,
+                   help="FINESS : ne garder que ce(s) département(s) (option répétable ou "
+                        "liste séparée par des virgules : 75,92,9C)")
+    p.add_argument("--categorie", action="append", default=None,
+                   help="FINESS : ne garder que ces catégories d'établissement (ex. 109,365)")
+
+
+def _import_options(args: argparse.Namespace):
+    """The ``ImportOptions`` of the command line, checked (``InputError`` when inconsistent)."""
+    from analysis.importing import ImportOptions
+
+    options = ImportOptions(
+        format=args.format,
+        mapping=args.mapping,
+        region=args.region,
+        departements=tuple(args.departement or ()),
+        categories=tuple(args.categorie or ()),
+    )
+    options.check()
+    return options
+
+
 def _validate_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("path", type=Path, help="dossier d'un instantané du magasin ou dossier source")
+    p.add_argument("path", type=Path,
+                   help="dossier d'un instantané du magasin, dossier source ou fichier "
+                        "(formats mapped, finess, fhir)")
     p.add_argument("--report", type=Path, help="écrire le rapport complet (.csv, .xlsx, .parquet)")
     p.add_argument("--limit", type=int, default=30, help="nombre de problèmes affichés")
+    _format_args(p)
 
 
 @command("validate", "valider un dossier source ou un instantané", _validate_args)
 def _run_validate(args: argparse.Namespace) -> int:
-    from analysis import store, validate
+    from analysis import validate
     from analysis.loaders import canonical
 
     path: Path = args.path
+    options = _import_options(args)
+    if options.format != "canonical":
+        from analysis import importing
+
+        preview = importing.preview(path, options)
+        _print_counts(preview.counts)
+        _print_report(preview.report, args.limit)
+        _write_report(preview.report, args.report)
+        return EXIT_OK if preview.ok else EXIT_REJECTED
     if not path.is_dir():
         raise InputError("dossier introuvable", path)
-    problems: list[str] = []
     if (path / "manifest.json").exists():
-        problems = store.verify_snapshot(path)
-        raw = {name: pl.read_parquet(f) for name in _tables() if (f := path / f"{name}.parquet").exists()}
-    else:
-        raw = {name: t.frame for name, t in canonical.read_source_dir(path).items()}
+        return _validate_snapshot(path, args)
+    raw = {name: t.frame for name, t in canonical.read_source_dir(path).items()}
     result = validate.validate_tables(raw)
     _print_counts(result.counts)
-    for p in problems:
-        print(f"[intégrité] {p}")
     _print_report(result.report, args.limit)
-    if args.report:
+    _write_report(result.report, args.report)
+    return EXIT_OK if result.ok else EXIT_REJECTED
+
+
+def _write_report(report: pl.DataFrame, target: Path | None) -> None:
+    if target:
         from analysis.export import write_table
 
-        write_table(result.report, args.report, sheet="rapport")
-        print(f"Rapport écrit : {args.report}")
+        write_table(report, target, sheet="rapport")
+        print(f"Rapport écrit : {target}")
+
+
+def _validate_snapshot(path: Path, args: argparse.Namespace) -> int:
+    """A stored snapshot: checksums, the import's own record, and the kept rows re-checked.
+
+    Re-checking the kept rows catches rules added since the import; the rows rejected at
+    import time are read back from ``rejected.parquet`` so the exit code still says so.
+    """
+    from analysis import store, validate
+
+    problems = store.verify_snapshot(path)
     if problems:
+        for p in problems:
+            print(f"[intégrité] {p}")
         return EXIT_STORE
-    return EXIT_OK if result.ok else EXIT_REJECTED
+    snap = store.read_snapshot(path.parent, path.name)
+    result = validate.validate_tables(snap.tables)
+    stored = pl.concat(
+        [
+            store.read_table(path.parent, path.name, "rejected").select(
+                list(result.report.columns)
+            ),
+            store.read_table(path.parent, path.name, "warnings").select(
+                list(result.report.columns)
+            ),
+        ]
+    )
+    report = pl.concat([stored, result.report]).unique(maintain_order=True)
+    counts = {
+        name: {
+            "lus": c.get("lus", 0),
+            "conserves": c.get("conserves", 0),
+            "rejetes": c.get("rejetes", 0) + result.counts[name]["rejetes"],
+            "avertissements": c.get("avertissements", 0),
+        }
+        for name, c in snap.manifest.get("tables", {}).items()
+    }
+    _print_counts(counts)
+    _print_report(report, args.limit)
+    _write_report(report, args.report)
+    rejected = sum(c["rejetes"] for c in counts.values())
+    return EXIT_REJECTED if rejected else EXIT_OK
 
 
 def _tables() -> list[str]:
@@ -144,17 +229,31 @@ def _tables() -> list[str]:
 
 
 def _import_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("source", type=Path, help="dossier des fichiers (etablissements.csv, …)")
+    p.add_argument("source", type=Path,
+                   help="dossier des fichiers (etablissements.csv, …) ou, pour les formats "
+                        "mapped, finess et fhir, un fichier")
     p.add_argument("--store", required=True, type=Path, help="dossier du magasin d'instantanés")
     p.add_argument("--date", required=True, type=_date, help="date de l'instantané AAAA-MM-JJ")
     p.add_argument("--replace", action="store_true", help="remplacer l'instantané de cette date")
     p.add_argument("--limit", type=int, default=30, help="nombre de problèmes affichés")
+    _format_args(p)
 
 
 @command("import", "importer un dossier de fichiers comme instantané daté", _import_args)
 def _run_import(args: argparse.Namespace) -> int:
     from analysis import store
 
+    options = _import_options(args)
+    if options.format != "canonical":
+        from analysis import importing
+
+        importing.ensure_writable(args.store, args.date, args.replace)
+        preview = importing.preview(args.source, options)
+        path = importing.save(preview, args.store, args.date, replace=args.replace)
+        _print_counts(preview.counts)
+        _print_report(preview.report, args.limit)
+        print(f"Instantané écrit : {path}")
+        return EXIT_REJECTED if preview.rejected_rows else EXIT_OK
     result = store.import_source(args.source, args.store, args.date, replace=args.replace)
     _print_counts(result.counts)
     _print_report(result.report, args.limit)
@@ -182,6 +281,286 @@ def _run_snapshots(args: argparse.Namespace) -> int:
         kept = sum(c.get("conserves", 0) for c in m.get("tables", {}).values())
         rejected = sum(c.get("rejetes", 0) for c in m.get("tables", {}).values())
         print(f"{d.isoformat()}  {kept:>7} lignes conservées  {rejected:>5} rejetées")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- coverage / access
+
+
+def _snapshot_args(p: argparse.ArgumentParser) -> None:
+    """Options shared by the analysis commands: store, snapshot, region, output."""
+    p.add_argument("--store", required=True, type=Path, help="dossier du magasin d'instantanés")
+    p.add_argument("--snapshot", type=_date, default=None,
+                   help="date de l'instantané AAAA-MM-JJ (défaut : le plus récent)")
+    p.add_argument("--region", default=None,
+                   help="code INSEE de la région (défaut : celle du manifeste, sinon 11)")
+    p.add_argument("--out", required=True, type=Path,
+                   help="fichier de sortie (.csv, .xlsx ou .parquet)")
+
+
+def _open_for_analysis(args: argparse.Namespace):
+    """The snapshot, the region code and its reference communes for an analysis command."""
+    from analysis import export, geo, store
+
+    if args.out.suffix.lower() not in export.SUFFIXES:
+        raise InputError(
+            f"format de sortie non pris en charge « {args.out.suffix or '(aucune extension)'} » ;"
+            f" extensions possibles : {', '.join(export.SUFFIXES)}",
+            args.out,
+        )
+    snap = store.read_snapshot(args.store, args.snapshot)
+    region = args.region or (snap.manifest.get("extra") or {}).get("region") or "11"
+    return snap, str(region), geo.load_communes(region)
+
+
+def _mention_arg(value: str | None) -> str | None:
+    from analysis import nomenclature
+
+    if value is None:
+        return None
+    try:
+        return nomenclature.mention_code(value)
+    except KeyError as exc:
+        raise InputError(str(exc.args[0])) from None
+
+
+def _forme_arg(value: str | None) -> str | None:
+    from analysis import coverage, nomenclature
+
+    if value is None:
+        return None
+    code = value.strip().upper() if value.strip().lower() != coverage.ALL_FORMES else value.lower()
+    if code != coverage.ALL_FORMES and code not in nomenclature.FORME_BY_CODE:
+        valid = ", ".join([*nomenclature.FORME_BY_CODE, coverage.ALL_FORMES])
+        raise InputError(f"forme inconnue « {value} » ; formes valides : {valid}")
+    return code
+
+
+def _population_ages_arg(path: Path | None):
+    from analysis import parameter_files
+
+    return None if path is None else parameter_files.read_population_ages(path)
+
+
+def _coverage_args(p: argparse.ArgumentParser) -> None:
+    from analysis import coverage
+
+    _snapshot_args(p)
+    p.add_argument("--level", choices=coverage.LEVELS, default="departement",
+                   help="niveau de territoire (défaut departement)")
+    p.add_argument("--mention", help="code (ME050) ou libellé de la mention (défaut : toutes)")
+    p.add_argument("--forme", help="forme (HC, HJ, …, ou « toutes » pour le total seul ; "
+                   "défaut : le total et chaque forme)")
+    p.add_argument("--population-ages", type=Path, default=None,
+                   help="CSV commune_insee,moins_18,plus_75,total (dénominateurs par âge)")
+
+
+@command("coverage", "capacités et taux pour 100 000 habitants par territoire", _coverage_args)
+def _run_coverage(args: argparse.Namespace) -> int:
+    from analysis import coverage, indicators
+    from analysis.export import write_table
+
+    mention = _mention_arg(args.mention)
+    forme = _forme_arg(args.forme)
+    ages = _population_ages_arg(args.population_ages)
+    snap, region, communes = _open_for_analysis(args)
+    names = indicators.region_names(region)
+    table = coverage.capacity_by_territory(
+        snap.tables, communes, args.level, mentions=[mention] if mention else None, forme=forme,
+        population_ages=ages, departement_names=names.get("departement"),
+        region_names=names.get("region"),
+    )
+    write_table(table, args.out, sheet="couverture")
+    print(
+        f"Couverture écrite : {args.out} ({table.height} lignes, niveau {args.level}, "
+        f"région {region}, instantané du {snap.date.isoformat()})."
+    )
+    outside = coverage.unmapped_establishments(snap.tables, communes)
+    if outside.height:
+        print(f"{outside.height} établissement(s) hors de la région, non comptés.")
+    return EXIT_OK
+
+
+def _access_args(p: argparse.ArgumentParser) -> None:
+    from analysis import access
+
+    _snapshot_args(p)
+    p.add_argument("--mention", required=True, help="code (ME050) ou libellé de la mention")
+    p.add_argument("--method", choices=access.METHODS, default="e2sfca",
+                   help="nearest (le plus proche), 2sfca ou e2sfca (défaut)")
+    p.add_argument("--forme", help="restreindre à une forme (HC, HJ, …)")
+    p.add_argument("--catchment", type=float, default=None,
+                   help=f"zone d'attraction en minutes (2SFCA défaut "
+                        f"{access.DEFAULT_CATCHMENT_MIN:g} ; E2SFCA : met les zones à l'échelle)")
+    p.add_argument("--costs", type=Path, default=None,
+                   help="CSV commune_insee,finess_eg,minutes qui remplace le modèle de temps")
+    p.add_argument("--speed", type=float, default=access.DEFAULT_SPEED_KMH,
+                   help=f"vitesse moyenne en km/h (défaut {access.DEFAULT_SPEED_KMH:g})")
+    p.add_argument("--detour", type=float, default=access.DEFAULT_DETOUR_FACTOR,
+                   help=f"coefficient de détour (défaut {access.DEFAULT_DETOUR_FACTOR:g})")
+    p.add_argument("--population-ages", type=Path, default=None,
+                   help="CSV commune_insee,moins_18,plus_75,total (demande par âge)")
+
+
+@command("access", "accessibilité par commune : plus proche, 2SFCA ou E2SFCA", _access_args)
+def _run_access(args: argparse.Namespace) -> int:
+    from analysis import access, parameter_files
+    from analysis.export import write_table
+
+    mention = _mention_arg(args.mention)
+    forme = _forme_arg(args.forme)
+    if forme == "toutes":
+        forme = None
+    model = access.TravelModel(args.speed, args.detour)
+    costs = None if args.costs is None else parameter_files.read_travel_times(args.costs)
+    ages = _population_ages_arg(args.population_ages)
+    snap, region, communes = _open_for_analysis(args)
+    if costs is not None:
+        found = access.cost_table_coverage(costs, communes, snap.tables["etablissements"])
+        if not found["communes"] or not found["etablissements"]:
+            raise InputError(
+                f"le fichier de temps ne concerne aucune commune de la région {region} ou aucun "
+                f"établissement de l'instantané ({found['communes']} communes, "
+                f"{found['etablissements']} établissements reconnus)",
+                args.costs,
+            )
+    if args.method == "nearest":
+        table = access.nearest_by_mention(
+            snap.tables, communes, [mention], forme, model, costs
+        ).join(communes.select("commune_insee", "nom"), on="commune_insee", how="left").select(
+            "commune_insee", "nom", "mention", "finess_eg", "raison_sociale", "minutes", "km"
+        )
+    else:
+        table = access.accessibility(
+            snap.tables, communes, mention, args.method, forme=forme,
+            catchment_min=args.catchment, model=model, costs=costs, population_ages=ages,
+        )
+    write_table(table, args.out, sheet="acces")
+    source = f"fichier de temps {args.costs}" if costs is not None else (
+        f"modèle {args.speed:g} km/h, détour {args.detour:g}"
+    )
+    print(
+        f"Accessibilité écrite : {args.out} ({table.height} communes, mention {mention}, "
+        f"méthode {args.method}, {source}, instantané du {snap.date.isoformat()})."
+    )
+    sites = access.sites_for(snap.tables, communes, mention, forme)
+    if sites.height == 0:
+        print(f"Aucun établissement n'offre la mention {mention} dans cet instantané.")
+    return EXIT_OK
+
+
+# ------------------------------------------------------------ campaign / sync / todo
+
+
+def _hour(text: str) -> dt.time:
+    try:
+        return dt.time.fromisoformat(text.strip().replace("h", ":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"heure invalide « {text} » (format HH:MM)") from None
+
+
+def _campaign_params(args: argparse.Namespace):
+    from analysis import campaign
+
+    return campaign.CampaignParams(start=getattr(args, "start", None), sync_time=args.heure_synchro)
+
+
+def _campaign_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--store", required=True, type=Path, help="dossier du magasin d'instantanés")
+    p.add_argument("--start", type=_date, default=None,
+                   help="début de la campagne AAAA-MM-JJ (défaut : celui du manifeste)")
+    p.add_argument("--heure-synchro", type=_hour, default=dt.time(18, 0),
+                   help="heure de la synchronisation quotidienne ROR → ViaTrajectoire (18:00)")
+    p.add_argument("--out", required=True, type=Path,
+                   help="fichier de sortie (.csv, .xlsx ou .parquet)")
+
+
+@command("campaign", "avancement de la campagne : taux par règle et par instantané",
+         _campaign_args)
+def _run_campaign(args: argparse.Namespace) -> int:
+    from analysis import campaign, store
+    from analysis.export import write_table
+
+    dates = store.list_snapshots(args.store)
+    if not dates:
+        raise StoreError(f"aucun instantané dans {args.store}")
+    history = campaign.progress(args.store, _campaign_params(args))
+    write_table(history, args.out, sheet="avancement")
+    last = history.filter(pl.col("date") == dates[-1])
+    rate = last["conformes"].sum() / max(last["total"].sum(), 1)
+    print(f"{len(dates)} instantanés ({dates[0]} → {dates[-1]}), {last.height} règles ; "
+          f"points conformes au {dates[-1]} : {rate:.1%}.")
+    print(f"Avancement écrit : {args.out}")
+    return EXIT_OK
+
+
+def _sync_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--store", required=True, type=Path, help="dossier du magasin d'instantanés")
+    p.add_argument("--snapshot", type=_date, default=None,
+                   help="date de l'instantané AAAA-MM-JJ (défaut : le plus récent)")
+    p.add_argument("--heure-synchro", type=_hour, default=dt.time(18, 0),
+                   help="heure de la synchronisation quotidienne ROR → ViaTrajectoire (18:00)")
+    p.add_argument("--out", required=True, type=Path,
+                   help="fichier de sortie (.csv, .xlsx ou .parquet)")
+
+
+@command("sync", "synchronisation ROR ↔ ViaTrajectoire : statut de chaque unité", _sync_args)
+def _run_sync(args: argparse.Namespace) -> int:
+    from analysis import store, sync
+    from analysis.export import write_table
+
+    snap = store.read_snapshot(args.store, args.snapshot,
+                               tables=["etablissements", "unites", "vt_unites"])
+    status = sync.unit_status(snap.tables, snap.date, args.heure_synchro)
+    out = (
+        sync.with_establishment(status.lazy(), snap.tables["etablissements"])
+        .select("uo_id", "vt_id", "finess_eg", "statut", "motif", "ecarts", "nom_ror", "nom_vt",
+                "raison_sociale", "departement", "date_maj_ror", "date_synchronisation")
+        .collect()
+    )
+    write_table(out, args.out, sheet="synchronisation")
+    counts = ", ".join(
+        f"{s} {int((out['statut'] == s).sum())}" for s in sync.STATUSES
+    )
+    print(f"Instantané du {snap.date} : {out.height} unités ({counts}).")
+    print(f"Statuts écrits : {args.out}")
+    return EXIT_OK
+
+
+def _todo_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--store", required=True, type=Path, help="dossier du magasin d'instantanés")
+    p.add_argument("--snapshot", type=_date, default=None,
+                   help="date de l'instantané AAAA-MM-JJ (défaut : le plus récent)")
+    p.add_argument("--finess", default=None, help="un seul établissement (FINESS EG)")
+    p.add_argument("--par", choices=("etablissement", "departement"), default="etablissement",
+                   help="une feuille Excel par établissement (défaut) ou par département")
+    p.add_argument("--contacts", action="store_true",
+                   help="montrer les contacts (noms, e-mails, téléphones), masqués par défaut")
+    p.add_argument("--start", type=_date, default=None,
+                   help="début de la campagne AAAA-MM-JJ (défaut : celui du manifeste)")
+    p.add_argument("--heure-synchro", type=_hour, default=dt.time(18, 0),
+                   help="heure de la synchronisation quotidienne ROR → ViaTrajectoire (18:00)")
+    p.add_argument("--out", required=True, type=Path, help="fichier de sortie (.xlsx ou .csv)")
+
+
+@command("todo", "points à traiter par établissement (Excel ou CSV à envoyer)", _todo_args)
+def _run_todo(args: argparse.Namespace) -> int:
+    from analysis import campaign
+
+    if args.out.suffix.lower() not in (".xlsx", ".csv"):
+        raise InputError(
+            "format non pris en charge pour la liste de points à traiter ; extensions "
+            "possibles : .xlsx, .csv",
+            args.out,
+        )
+    results = campaign.evaluate_snapshot(args.store, args.snapshot, _campaign_params(args))
+    path = campaign.write_todo(results, args.out, per=args.par, finess=args.finess,
+                               show_contacts=args.contacts)
+    items = campaign.todo_items(results, args.finess)
+    shown = "affichés" if args.contacts else "masqués"
+    print(f"{items.height} points à traiter pour {items['finess_eg'].n_unique()} "
+          f"établissement(s) ; contacts {shown}.")
+    print(f"Liste écrite : {path}")
     return EXIT_OK
 
 

@@ -54,6 +54,10 @@ def test_import_with_a_rejected_row_exits_1_and_keeps_the_rest(capsys, tmp_path)
     code, out, _ = _run(capsys, "import", src, "--store", st, "--date", "2024-03-02")
     assert code == cli.EXIT_REJECTED
     assert "ME999" in out
+    # validating the stored snapshot later still says rows were rejected at import
+    code, out, _ = _run(capsys, "validate", st / "2024-03-02")
+    assert code == cli.EXIT_REJECTED
+    assert "ME999" in out
     m = store.read_manifest(st / "2024-03-02")
     counts = m["tables"]["offres"]
     assert counts["lus"] == small_snapshot()["offres"].height + 1
