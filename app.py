@@ -9,12 +9,12 @@ st.set_page_config(
 )
 
 PAGES = [
-    st.Page("pages/accueil.py", title="Accueil", icon=":material/home:", default=True),
-    st.Page("pages/carte.py", title="Carte", icon=":material/map:"),
-    st.Page("pages/territoires.py", title="Territoires", icon=":material/table_chart:"),
-    st.Page("pages/campagne.py", title="Campagne", icon=":material/checklist:"),
-    st.Page("pages/synchronisation.py", title="Synchronisation", icon=":material/sync:"),
-    st.Page("pages/import.py", title="Import", icon="📥"),
+    st.Page("app_pages/accueil.py", title="Accueil", icon=":material/home:", default=True),
+    st.Page("app_pages/carte.py", title="Carte", icon=":material/map:"),
+    st.Page("app_pages/territoires.py", title="Territoires", icon=":material/table_chart:"),
+    st.Page("app_pages/campagne.py", title="Campagne", icon=":material/checklist:"),
+    st.Page("app_pages/synchronisation.py", title="Synchronisation", icon=":material/sync:"),
+    st.Page("app_pages/import.py", title="Import", icon=":material/upload_file:"),
 ]
 
 # Each page draws the sidebar itself (ui.common.page_context), see there why.

@@ -253,7 +253,7 @@ def ensure_writable(store_path: str | Path, date: dt.date | str, replace: bool) 
     day = store.snapshot_date(date)
     if snapshot_exists(store_path, day) and not replace:
         raise StoreError(
-            f"Le cliché du {day.isoformat()} existe déjà dans {store_path} ; demandez "
+            f"L'instantané du {day.isoformat()} existe déjà dans {store_path} ; demandez "
             "explicitement son remplacement pour l'écraser."
         )
 

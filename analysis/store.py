@@ -114,7 +114,7 @@ def snapshot_date(value: dt.date | str) -> dt.date:
             pass
     shown = text if len(text) <= 40 else text[:40] + "…"
     raise StoreError(
-        f"Date de cliché invalide « {shown} » : une date réelle AAAA-MM-JJ est attendue."
+        f"Date d'instantané invalide « {shown} » : une date réelle AAAA-MM-JJ est attendue."
     )
 
 
@@ -262,7 +262,7 @@ def write_snapshot(
     final = store / day.isoformat()
     if final.exists() and not replace:
         raise StoreError(
-            f"Le cliché du {day.isoformat()} existe déjà dans {store} ; demandez explicitement "
+            f"L'instantané du {day.isoformat()} existe déjà dans {store} ; demandez explicitement "
             "son remplacement pour l'écraser."
         )
     unknown = [t for t in tables if t not in TABLES]
@@ -306,7 +306,7 @@ def write_snapshot(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    log.info("Cliché %s écrit dans %s", day.isoformat(), store)
+    log.info("Instantané %s écrit dans %s", day.isoformat(), store)
     return final
 
 
@@ -317,11 +317,11 @@ def _move_into_place(tmp: Path, final: Path, replace: bool) -> None:
             os.rename(tmp, final)
         except OSError as exc:
             raise StoreError(
-                f"Impossible de mettre le cliché {final.name} en place ({exc.strerror})."
+                f"Impossible de mettre l'instantané {final.name} en place ({exc.strerror})."
             ) from None
         return
     if not replace:
-        raise StoreError(f"Le cliché du {final.name} existe déjà : remplacement non demandé.")
+        raise StoreError(f"L'instantané du {final.name} existe déjà : remplacement non demandé.")
     old = final.parent / f"{TMP_PREFIX}old-{final.name}-{secrets.token_hex(6)}"
     os.rename(final, old)
     try:
@@ -377,7 +377,7 @@ def _snapshot_path(store: str | Path, date: dt.date | str) -> Path:
     day = snapshot_date(date)
     path = Path(store) / day.isoformat()
     if not (path / MANIFEST).is_file():
-        raise StoreError(f"Aucun cliché du {day.isoformat()} dans {store}.")
+        raise StoreError(f"Aucun instantané du {day.isoformat()} dans {store}.")
     return path
 
 
@@ -385,7 +385,7 @@ def _check_version(manifest: Mapping[str, Any], path: Path) -> None:
     version = manifest.get("schema_version")
     if not isinstance(version, int) or version > SCHEMA_VERSION:
         raise StoreError(
-            f"Le cliché {path.name} a été écrit avec une version de schéma ({version}) que "
+            f"L'instantané {path.name} a été écrit avec une version de schéma ({version}) que "
             f"cette version de l'outil ne sait pas lire (version {SCHEMA_VERSION})."
         )
 
@@ -432,7 +432,7 @@ def _read_parquet(path: Path, name: str, columns: list[str] | None = None) -> pl
         available = pl.read_parquet_schema(file)
         frame = pl.read_parquet(file, columns=[c for c in wanted if c in available])
     except FileNotFoundError:
-        raise StoreError(f"Fichier absent du cliché : {file}.") from None
+        raise StoreError(f"Fichier absent de l'instantané : {file}.") from None
     except Exception:
         raise StoreError(f"Fichier illisible ou corrompu : {file}.") from None
     return frame.select(
@@ -457,14 +457,14 @@ def read_snapshot(
     if date is None:
         date = latest_snapshot(store)
         if date is None:
-            raise StoreError(f"Aucun cliché dans {store}.")
+            raise StoreError(f"Aucun instantané dans {store}.")
     path = _snapshot_path(store, date)
     manifest = read_manifest(path)
     _check_version(manifest, path)
     if verify:
         problems = verify_snapshot(path)
         if problems:
-            raise StoreError(f"Cliché {path.name} corrompu : " + " ".join(problems))
+            raise StoreError(f"Instantané {path.name} corrompu : " + " ".join(problems))
     names = _table_names(tables)
     frames = {name: _read_parquet(path, name) for name in names}
     return Snapshot(snapshot_date(date), path, manifest, frames)
@@ -556,7 +556,7 @@ def import_source(
     day = snapshot_date(date)
     if (Path(store) / day.isoformat()).exists() and not replace:
         raise StoreError(
-            f"Le cliché du {day.isoformat()} existe déjà dans {store} ; demandez explicitement "
+            f"L'instantané du {day.isoformat()} existe déjà dans {store} ; demandez explicitement "
             "son remplacement pour l'écraser."
         )
     raw = read_source_dir(source_dir)

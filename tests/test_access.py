@@ -611,7 +611,7 @@ def test_cli_access_with_a_cost_table(small_store, tmp_path):
         (["--mention", "ME999"], 2, "mention inconnue"),
         (["--mention", "ME050", "--speed", "-3"], 2, "vitesse invalide"),
         (["--mention", "ME050", "--method", "3sfca"], 2, "ligne de commande invalide"),
-        (["--mention", "ME050", "--snapshot", "2020-01-01"], 3, "Aucun cliché du 2020-01-01"),
+        (["--mention", "ME050", "--snapshot", "2020-01-01"], 3, "Aucun instantané du 2020-01-01"),
         (["--mention", "ME050", "--costs", "COSTS"], 2, "colonne(s) manquante(s)"),
         (["--mention", "ME050", "--out-ext", ".txt"], 2, "format de sortie non pris en charge"),
         (["--mention", "ME050", "--region", "99"], 2, "Géographie de référence absente"),
@@ -643,7 +643,7 @@ def test_cli_access_missing_store_is_exit_3(tmp_path, capsys):
             str(tmp_path / "x.csv"),
         ]
     )
-    assert code == 3 and "Aucun cliché" in capsys.readouterr().err
+    assert code == 3 and "Aucun instantané" in capsys.readouterr().err
 
 
 def test_cli_access_refuses_a_cost_table_for_another_region(small_store, tmp_path, capsys):

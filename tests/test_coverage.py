@@ -385,7 +385,7 @@ def test_cli_coverage_filters_ages_and_formats(small_store, tmp_path):
         (["--forme", "XX"], 2, "forme inconnue"),
         (["--population-ages", "MISSING"], 2, "fichier introuvable"),
         (["--snapshot", "2023-13-01"], 2, "date invalide"),
-        (["--snapshot", "2023-01-01"], 3, "Aucun cliché du 2023-01-01"),
+        (["--snapshot", "2023-01-01"], 3, "Aucun instantané du 2023-01-01"),
     ],
 )
 def test_cli_coverage_errors(small_store, tmp_path, capsys, args, code, message):

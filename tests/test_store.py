@@ -146,7 +146,7 @@ def test_listing_ignores_temporary_and_foreign_folders(tmp_path: Path) -> None:
 
 
 def test_reading_missing_snapshots(tmp_path: Path) -> None:
-    with pytest.raises(StoreError, match="Aucun cliché"):
+    with pytest.raises(StoreError, match="Aucun instantané"):
         store.read_snapshot(tmp_path)
     _write(tmp_path)
     with pytest.raises(StoreError, match="2024-03-02"):

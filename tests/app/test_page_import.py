@@ -17,7 +17,7 @@ EXAMPLE = ROOT / "tests" / "data" / "ror-fhir-bundle.json"
 
 def _open(at: AppTest) -> AppTest:
     at.run()
-    at.switch_page("pages/import.py")
+    at.switch_page("app_pages/import.py")
     at.run()
     assert not at.exception, at.exception
     return at

@@ -42,7 +42,7 @@ def _open(page: str) -> AppTest:
 
 
 def test_campaign_page_renders_with_figures(app_env):
-    at = _open("pages/campagne.py")
+    at = _open("app_pages/campagne.py")
     latest = store.latest_snapshot(app_env)
     results = campaign.evaluate_snapshot(app_env, latest)
     overall = campaign.completion_overall(results)
@@ -59,7 +59,7 @@ def test_campaign_page_renders_with_figures(app_env):
 
 
 def test_campaign_page_drill_down_and_contacts(app_env):
-    at = _open("pages/campagne.py")
+    at = _open("app_pages/campagne.py")
     ranking = campaign.establishment_ranking(campaign.evaluate_snapshot(app_env))
     target = ranking["finess_eg"][1]
     at.selectbox(key="campagne_etablissement").select(target).run()
@@ -78,14 +78,14 @@ def test_campaign_page_with_a_single_snapshot(demo_store, tmp_path, monkeypatch)
     shutil.copytree(demo_store / first.isoformat(), single / first.isoformat())
     monkeypatch.setenv("SMR_STORE", str(single))
     monkeypatch.chdir(Path(APP).parent)
-    at = _open("pages/campagne.py")
+    at = _open("app_pages/campagne.py")
     assert f"Instantané du {first:%d/%m/%Y}" in [s.value for s in at.subheader]
     assert not any(s.value.startswith("Changements depuis") for s in at.subheader)
     assert any("Un seul instantané" in i.value for i in at.info)
 
 
 def test_sync_page_renders_with_counts(app_env):
-    at = _open("pages/synchronisation.py")
+    at = _open("app_pages/synchronisation.py")
     snap = store.read_snapshot(app_env)
     status = sync.unit_status(snap.tables, snap.date)
     counts = {s: 0 for s in sync.STATUSES}
@@ -99,7 +99,7 @@ def test_sync_page_renders_with_counts(app_env):
 
 @pytest.mark.parametrize("hour", ["06:00"])
 def test_sync_page_follows_the_sync_hour(app_env, hour):
-    at = _open("pages/synchronisation.py")
+    at = _open("app_pages/synchronisation.py")
     import datetime as dt
 
     at.time_input(key="synchro_heure").set_value(dt.time.fromisoformat(hour)).run()

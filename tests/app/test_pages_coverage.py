@@ -58,7 +58,7 @@ def _recount_rates(tables: dict[str, pl.DataFrame], mention: str) -> dict[str, f
 
 
 def test_carte_renders_every_mention_at_both_levels(app_env):
-    at = _open("pages/carte.py")
+    at = _open("app_pages/carte.py")
     latest = store.read_snapshot(app_env)
     n_communes = geo.load_communes("11").height
     for level in ("departement", "commune"):
@@ -82,7 +82,7 @@ def test_carte_renders_every_mention_at_both_levels(app_env):
 
 
 def test_carte_every_indicator_has_a_note_and_draws(app_env):
-    at = _open("pages/carte.py")
+    at = _open("app_pages/carte.py")
     at.radio(key="carte_niveau").set_value("departement").run()
     for indicator in indicators.MAP_INDICATORS:
         at.selectbox(key="carte_indicateur").set_value(indicator).run()
@@ -95,7 +95,7 @@ def test_carte_every_indicator_has_a_note_and_draws(app_env):
 
 
 def test_carte_parameters_change_the_result(app_env):
-    at = _open("pages/carte.py")
+    at = _open("app_pages/carte.py")
     at.radio(key="carte_niveau").set_value("departement")
     at.selectbox(key="carte_indicateur").set_value("temps_plus_proche").run()
     before = {
@@ -112,7 +112,7 @@ def test_carte_parameters_change_the_result(app_env):
 
 
 def test_territoires_tables_levels_and_portrait(app_env):
-    at = _open("pages/territoires.py")
+    at = _open("app_pages/territoires.py")
     latest = store.read_snapshot(app_env)
     table = at.dataframe[0].value
     expected = _recount_rates(latest.tables, "ME050")
@@ -143,7 +143,7 @@ def store_without_mention(demo_store, tmp_path_factory) -> Path:
 
 def test_pages_explain_a_mention_without_establishment(store_without_mention, monkeypatch):
     monkeypatch.setenv("SMR_STORE", str(store_without_mention))
-    for page, prefix in (("pages/carte.py", "carte"), ("pages/territoires.py", "terr")):
+    for page, prefix in (("app_pages/carte.py", "carte"), ("app_pages/territoires.py", "terr")):
         at = _open(page)
         at.selectbox(key=f"{prefix}_mention").set_value(ABSENT).run()
         assert not at.exception, (page, at.exception)
@@ -187,7 +187,7 @@ def test_carte_uploaded_files_replace_the_model_or_are_refused(app_env):
     table = "commune_insee,finess_eg,minutes\n" + "".join(
         f"{c},{finess},10\n" for c in communes["commune_insee"]
     )
-    at = _open("pages/carte.py")
+    at = _open("app_pages/carte.py")
     at.radio(key="carte_niveau").set_value("departement")
     at.selectbox(key="carte_indicateur").set_value("temps_plus_proche").run()
     at.get("file_uploader")[0].upload("temps.csv", table.encode(), "text/csv").run()
