@@ -1,0 +1,722 @@
+"""Transition: SSR → SMR gaps per establishment and mention, and what-if scenarios."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import altair as alt
+import polars as pl
+import streamlit as st
+
+from analysis import coverage, export, geo, indicators, nomenclature, transition
+from analysis.errors import SmrError
+from ui import territory as ui
+from ui.common import ROOT, demo_banner, fmt_int, page_context, read_only
+
+st.title("Transition SSR → SMR")
+st.caption(
+    "Chaque autorisation SSR portée vers les mentions SMR, ce que le ROR décrit ou non pour "
+    "chaque établissement, et l'effet d'une décision avant de la prendre : qui gagne ou perd "
+    "l'accès si un établissement obtient ou perd une mention."
+)
+
+ctx = page_context()
+demo_banner(ctx)
+data, store_key, date_key = ui.cached_tables(ctx)
+communes = geo.load_communes(ctx.region)
+EXAMPLES = ROOT / "docs" / "scenarios"
+SCENARIO = "transition_scenario"  # session state: the scenario being edited (file form)
+ERROR = "transition_erreur"
+EVOLUTION_COLORS = {"gagne": "#2166ac", "perd": "#b2182b"}
+DOWNLOAD_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+#: Headers of the comparison tables: column → (label, number format or None for text).
+HEADERS: dict[str, tuple[str, str | None]] = {
+    "niveau": ("Niveau", None),
+    "territoire": ("Code", None),
+    "commune_insee": ("Code", None),
+    "nom": ("Nom", None),
+    "departement": ("Dép.", None),
+    "population": ("Population", "localized"),
+    "temps_plus_proche_base": ("Temps actuel (min)", "%.1f"),
+    "temps_plus_proche_scenario": ("Temps scénario (min)", "%.1f"),
+    "delta_temps_plus_proche": ("Écart de temps (min)", "%.2f"),
+    "acces_e2sfca_base": ("E2SFCA actuel", "%.2f"),
+    "acces_e2sfca_scenario": ("E2SFCA scénario", "%.2f"),
+    "delta_acces_e2sfca": ("Écart E2SFCA", "%.2f"),
+    "taux_100k_base": ("Taux actuel /100 000", "%.2f"),
+    "taux_100k_scenario": ("Taux scénario /100 000", "%.2f"),
+    "delta_taux_100k": ("Écart de taux", "%.2f"),
+    "population_dans_seuil_base": ("Pop. à ≤ seuil (actuel)", "localized"),
+    "population_dans_seuil_scenario": ("Pop. à ≤ seuil (scénario)", "localized"),
+    "population_gagnant": ("Gagnent l'accès", "localized"),
+    "population_perdant": ("Perdent l'accès", "localized"),
+    "finess_plus_proche_base": ("Plus proche (actuel)", None),
+    "finess_plus_proche_scenario": ("Plus proche (scénario)", None),
+    "evolution": ("Code évolution", None),
+    "libelle_evolution": ("Évolution", None),
+    "numero": ("N°", "%d"),
+    "description": ("Changement", None),
+    "action": ("Action", None),
+    "mention": ("Mention", None),
+    "forme": ("Forme", None),
+    "lits": ("Lits", "%d"),
+    "places": ("Places", "%d"),
+}
+
+
+def headers(columns: list[str]) -> dict:
+    """Column configuration of a comparison or changes table (French headers, formats)."""
+    out = {}
+    for col in columns:
+        label, fmt = HEADERS.get(col, (col, None))
+        out[col] = (
+            st.column_config.TextColumn(label)
+            if fmt is None
+            else st.column_config.NumberColumn(label, format=fmt)
+        )
+    return out
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def mapping_from(content: bytes, name: str) -> pl.DataFrame:
+    return transition.read_mapping(content, name)
+
+
+@st.cache_data(show_spinner="Recherche des écarts…", max_entries=16)
+def gaps_for(_data: dict, store: str, date: str, mapping_key: tuple | None) -> pl.DataFrame:
+    """The gap list of the snapshot (cached on plain values; the mapping by its bytes)."""
+    mapping = mapping_from(*mapping_key) if mapping_key else None
+    return transition.transition_gaps(_data, dt.date.fromisoformat(date), mapping)
+
+
+@st.cache_data(show_spinner="Calcul de l'effet du scénario…", max_entries=16)
+def comparison_for(
+    _data: dict,
+    store: str,
+    date: str,
+    region: str,
+    scenario_json: str,
+    mention: str,
+    forme: str,
+    params: tuple,
+) -> transition.ScenarioComparison:
+    """Baseline against scenario for one mention (cached on the scenario's text)."""
+    scenario = transition.parse_scenario(scenario_json, "scénario.json")
+    return transition.compare_scenario(
+        _data,
+        scenario,
+        geo.load_communes(region),
+        mention,
+        forme=None if forme == coverage.ALL_FORMES else forme,
+        params=indicators.AccessParams(*params),
+        names=ui.region_names(region),
+    )
+
+
+def _scenario() -> transition.Scenario:
+    raw = st.session_state.get(SCENARIO) or {"nom": "", "changements": []}
+    return transition.scenario_from_dict(
+        raw
+        | {
+            "nom": st.session_state.get("transition_nom") or raw.get("nom") or "Nouveau scénario",
+            "description": st.session_state.get("transition_description", raw.get("description")),
+        }
+    )
+
+
+def _set_scenario(scenario: transition.Scenario) -> None:
+    """Make ``scenario`` the one being edited (called before its widgets are drawn)."""
+    st.session_state[SCENARIO] = scenario.to_dict()
+    st.session_state["transition_nom"] = scenario.nom
+    st.session_state["transition_description"] = scenario.description
+    if scenario.mentions:
+        st.session_state["transition_mention"] = scenario.mentions[0]
+
+
+def _try(action, *args) -> None:
+    """Run a scenario action; a French error is kept for display instead of raised."""
+    st.session_state.pop(ERROR, None)
+    try:
+        action(*args)
+    except SmrError as exc:
+        st.session_state[ERROR] = str(exc)
+
+
+def _load_upload(content: bytes, name: str) -> None:
+    scenario = transition.parse_scenario(content, name)
+    transition.check_scenario(scenario, data, communes, name)
+    _set_scenario(scenario)
+
+
+def _load_choice() -> None:
+    kind, name = st.session_state["transition_source"]
+    if kind == "exemple":
+        scenario = transition.read_scenario(EXAMPLES / name)
+    else:
+        scenario = transition.load_saved_scenario(ctx.store, name)
+    transition.check_scenario(scenario, data, communes, name)
+    _set_scenario(scenario)
+
+
+def _add_change() -> None:
+    s = st.session_state
+    action = s["transition_action"]
+    raw = {"action": action, "mention": s["transition_change_mention"]}
+    if action == "nouveau_site":
+        raw |= {"commune_insee": s["transition_commune"], "nom": s.get("transition_site_nom")}
+    else:
+        raw["finess_eg"] = s.get("transition_finess")
+    if action != "retirer_mention":
+        forme = s.get("transition_change_forme")
+        raw |= {
+            "forme": None if forme == coverage.ALL_FORMES else forme,
+            "lits": int(s.get("transition_lits") or 0),
+            "places": int(s.get("transition_places") or 0),
+        }
+    current = _scenario().to_dict()
+    candidate = transition.scenario_from_dict(
+        current | {"changements": [*current["changements"], raw]}, "scénario"
+    )
+    transition.check_scenario(candidate, data, communes)
+    st.session_state[SCENARIO] = candidate.to_dict()
+    st.session_state["transition_mention"] = candidate.changements[-1].mention
+
+
+def _remove_changes() -> None:
+    drop = set(st.session_state.get("transition_retirer") or [])
+    current = _scenario().to_dict()
+    current["changements"] = [c for i, c in enumerate(current["changements"], 1) if i not in drop]
+    st.session_state[SCENARIO] = current
+    st.session_state["transition_retirer"] = []
+
+
+def _clear() -> None:
+    _set_scenario(transition.Scenario(nom="Nouveau scénario"))
+
+
+def _save() -> None:
+    path = transition.save_scenario(
+        ctx.store, _scenario(), replace=bool(st.session_state.get("transition_remplacer"))
+    )
+    st.session_state["transition_saved"] = path.name
+
+
+tab_gaps, tab_scenario, tab_mapping = st.tabs(
+    ["Écarts par établissement", "Scénarios", "Correspondance SSR → SMR"]
+)
+
+# ------------------------------------------------------------------ correspondance table
+with tab_mapping:
+    st.markdown(
+        "Chaque autorisation SSR (activité 50–59, modalité d'âge, forme) est portée vers la ou "
+        "les mentions SMR attendues. La table proposée n'est pas officielle : remplacez-la par "
+        "la vôtre (CSV ou YAML `activite,modalite,mentions`, voir `docs/scenarios/README.md`)."
+    )
+    upload = st.file_uploader(
+        "Table de correspondance (facultatif)",
+        type=["csv", "yaml", "yml", "json"],
+        key="transition_mapping_file",
+    )
+    mapping_key = None
+    mapping = None
+    if upload is not None:
+        try:
+            mapping = mapping_from(upload.getvalue(), upload.name)
+            mapping_key = (upload.getvalue(), upload.name)
+            st.caption(f"Table utilisée : {upload.name} ({mapping.height} règles).")
+        except SmrError as exc:
+            st.error(f"{exc} La table proposée est utilisée.")
+    rules = transition.mapping_for_display(mapping)
+    st.dataframe(rules, hide_index=True, width="stretch", height=320)
+    st.download_button(
+        "Télécharger la table (CSV, à modifier)",
+        lambda: export.csv_bytes(
+            rules.select("activite", "modalite", "mentions", "statut", "remarque")
+        ),
+        file_name="correspondance_ssr_smr.csv",
+        mime="text/csv",
+        key="transition_mapping_csv",
+    )
+    active = transition.active_authorisations(data["autorisations"], ctx.date)
+    slots = transition.correspondance_ssr(active, mapping)
+    st.markdown(
+        f"**Autorisations SSR en vigueur au {ctx.date:%d/%m/%Y}** : {slots.height} correspondances."
+    )
+    counts = dict(transition.status_counts(slots).iter_rows())
+    cols = st.columns(len(transition.MAPPING_STATUSES))
+    for col, (code, label) in zip(cols, transition.MAPPING_STATUSES.items(), strict=True):
+        col.metric(transition.MAPPING_SHORT_LABELS[code], fmt_int(counts.get(code, 0)), help=label)
+    flagged_only = st.toggle(
+        "Seulement les cas signalés (approximation, à préciser, hors SMR)",
+        value=True,
+        key="transition_flagged",
+    )
+    shown_slots = slots.filter(pl.col("statut") != "proposee") if flagged_only else slots
+    st.dataframe(shown_slots.drop("mentions"), hide_index=True, width="stretch", height=280)
+    ui.method_note("correspondance_ssr_smr")
+
+# -------------------------------------------------------------------------------- gaps
+with tab_gaps:
+    gaps = gaps_for(data, store_key, date_key, mapping_key)
+    totals = transition.gap_totals(gaps)
+    cols = st.columns(len(transition.GAP_TYPES))
+    for col, row in zip(cols, totals.iter_rows(named=True), strict=True):
+        col.metric(
+            transition.GAP_SHORT_LABELS[row["ecart"]],
+            fmt_int(row["lignes"]),
+            help=f"{row['libelle_ecart']} : {fmt_int(row['lignes'])} ligne(s), "
+            f"{fmt_int(row['etablissements'])} établissement(s) concerné(s).",
+        )
+    ui.method_note("ecarts_transition")
+    names = ui.region_names(ctx.region).get("departement", {})
+    by_dep = transition.gap_counts_by_departement(gaps, names)
+    st.markdown("**Par département** (lignes de la liste)")
+    st.dataframe(
+        by_dep,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "departement": st.column_config.TextColumn("Code"),
+            "nom": st.column_config.TextColumn("Département"),
+            **{
+                k: st.column_config.NumberColumn(v, help=transition.GAP_TYPES[k][0])
+                for k, v in transition.GAP_SHORT_LABELS.items()
+            },
+            "total": st.column_config.NumberColumn("Total"),
+        },
+    )
+    st.markdown("**Liste à traiter**")
+    f1, f2, f3, f4 = st.columns([3, 2, 3, 2])
+    kinds = f1.multiselect(
+        "Type d'écart",
+        list(transition.GAP_TYPES),
+        format_func=lambda k: transition.GAP_TYPES[k][0],
+        key="transition_f_ecart",
+        placeholder="Tous",
+    )
+    deps = f2.multiselect(
+        "Département",
+        sorted(gaps["departement"].drop_nulls().unique().to_list()),
+        format_func=lambda d: f"{names.get(d, d)} ({d})",
+        key="transition_f_dep",
+        placeholder="Tous",
+    )
+    mentions = f3.multiselect(
+        "Mention",
+        [m.code for m in nomenclature.MENTIONS],
+        format_func=lambda c: f"{nomenclature.mention_label(c)} ({c})",
+        key="transition_f_mention",
+        placeholder="Toutes",
+    )
+    search = f4.text_input("Établissement (nom ou FINESS)", key="transition_f_texte")
+    shown_gaps = transition.filter_gaps(gaps, kinds, deps, mentions, search)
+    st.caption(f"{fmt_int(shown_gaps.height)} ligne(s) sur {fmt_int(gaps.height)}.")
+    st.dataframe(
+        shown_gaps.drop("ecart", "action"),
+        hide_index=True,
+        width="stretch",
+        height=420,
+        column_config={
+            "finess_eg": st.column_config.TextColumn("FINESS EG"),
+            "raison_sociale": st.column_config.TextColumn("Établissement"),
+            "departement": st.column_config.TextColumn("Dép."),
+            "mention": st.column_config.TextColumn("Mention"),
+            "libelle_mention": st.column_config.TextColumn("Libellé"),
+            "libelle_ecart": st.column_config.TextColumn("Écart"),
+            "detail": st.column_config.TextColumn("Détail", width="large"),
+            "correspondance": st.column_config.TextColumn("Correspondance"),
+        },
+    )
+    stamp = ctx.date.isoformat()
+    d1, d2, _ = st.columns([1, 1, 3])
+    d1.download_button(
+        "Liste filtrée (CSV)",
+        lambda: export.csv_bytes(shown_gaps),
+        file_name=f"ecarts_transition_{stamp}.csv",
+        mime="text/csv",
+        key="transition_gaps_csv",
+    )
+    d2.download_button(
+        "Liste et comptes (Excel)",
+        lambda: export.excel_bytes({"ecarts": shown_gaps, "par departement": by_dep}),
+        file_name=f"ecarts_transition_{stamp}.xlsx",
+        mime=DOWNLOAD_XLSX,
+        key="transition_gaps_xlsx",
+    )
+
+# ---------------------------------------------------------------------------- scenarios
+with tab_scenario:
+    if SCENARIO not in st.session_state:
+        _set_scenario(transition.Scenario(nom="Nouveau scénario"))
+    st.markdown(
+        "Un scénario est une liste de changements (ajouter ou retirer une mention, changer "
+        "des lits ou places, ouvrir un site dans une commune) enregistrée dans un petit fichier "
+        "YAML ou JSON (format : `docs/scenarios/README.md`)."
+    )
+    # --- load: an uploaded file, an example, or a scenario kept in the store
+    l1, l2 = st.columns(2)
+    uploaded = l1.file_uploader(
+        "Charger un scénario (YAML ou JSON)",
+        type=["yaml", "yml", "json"],
+        key="transition_upload",
+    )
+    if uploaded is not None and st.session_state.get("transition_upload_id") != uploaded.file_id:
+        st.session_state["transition_upload_id"] = uploaded.file_id
+        _try(_load_upload, uploaded.getvalue(), uploaded.name)
+    sources = [("magasin", name) for name in transition.saved_scenarios(ctx.store)]
+    if ctx.is_demo:
+        sources += [
+            ("exemple", p.name)
+            for p in sorted(EXAMPLES.glob("*"))
+            if p.suffix.lower() in transition.SCENARIO_SUFFIXES
+        ]
+    with l2:
+        if sources:
+            st.selectbox(
+                "Ou choisir un scénario enregistré",
+                sources,
+                format_func=lambda s: f"{s[1]} ({'exemple' if s[0] == 'exemple' else 'magasin'})",
+                key="transition_source",
+            )
+            st.button("Charger", key="transition_load", on_click=_try, args=(_load_choice,))
+        else:
+            st.caption("Aucun scénario enregistré dans ce magasin (dossier scenarios/).")
+    if st.session_state.get(ERROR):
+        st.error(st.session_state[ERROR])
+
+    # --- edit
+    e1, e2 = st.columns([2, 3])
+    e1.text_input("Nom du scénario", key="transition_nom")
+    e2.text_input("Description", key="transition_description")
+    scenario = _scenario()
+    try:
+        modified = transition.apply_scenario(data, scenario, communes)
+    except SmrError as exc:
+        st.error(f"{exc} (le scénario ne s'applique pas à l'instantané du {ctx.date:%d/%m/%Y})")
+        modified = None
+    current = modified or data
+
+    with st.container(border=True):
+        st.markdown("**Ajouter un changement**")
+        a1, a2 = st.columns(2)
+        action = a1.selectbox(
+            "Action",
+            list(transition.ACTIONS),
+            format_func=transition.ACTIONS.get,
+            key="transition_action",
+        )
+        change_mention = a2.selectbox(
+            "Mention",
+            [m.code for m in nomenclature.MENTIONS],
+            format_func=lambda c: f"{nomenclature.mention_label(c)} ({c})",
+            key="transition_change_mention",
+        )
+        offers = coverage.offers_by_establishment(current, [change_mention])
+        holders = set(offers["finess_eg"].to_list())
+        etabs = current["etablissements"].select("finess_eg", "raison_sociale", "commune_insee")
+        label = {
+            f: f"{n} ({f})"
+            for f, n in zip(etabs["finess_eg"], etabs["raison_sociale"], strict=True)
+        }
+        b1, b2 = st.columns(2)
+        if action == "nouveau_site":
+            commune_names = dict(zip(communes["commune_insee"], communes["nom"], strict=True))
+            b1.selectbox(
+                "Commune",
+                communes.sort("nom")["commune_insee"].to_list(),
+                format_func=lambda c: f"{commune_names[c]} ({c})",
+                key="transition_commune",
+            )
+            b2.text_input("Nom du site (facultatif)", key="transition_site_nom")
+        else:
+            wanted = action != "ajouter_mention"
+            choices = sorted((f for f in label if (f in holders) == wanted), key=label.get)
+            finess = b1.selectbox(
+                "Établissement" + (" offrant la mention" if wanted else " (sans cette mention)"),
+                choices,
+                format_func=label.get,
+                key="transition_finess",
+            )
+            if finess and wanted:
+                now = offers.filter(pl.col("finess_eg") == finess)
+                b2.caption(
+                    f"Actuellement : {fmt_int(now['lits'].sum())} lits, "
+                    f"{fmt_int(now['places'].sum())} places "
+                    f"({', '.join(sorted(set(now['forme'].to_list())))})."
+                )
+        if action != "retirer_mention":
+            c1, c2, c3 = st.columns(3)
+            formes = ([coverage.ALL_FORMES] if action == "modifier_capacite" else []) + list(
+                nomenclature.FORME_BY_CODE
+            )
+            c1.selectbox(
+                "Forme",
+                formes,
+                format_func=lambda f: (
+                    "Toutes les formes"
+                    if f == coverage.ALL_FORMES
+                    else f"{nomenclature.FORME_BY_CODE[f].libelle} ({f})"
+                ),
+                key="transition_change_forme",
+            )
+            c2.number_input("Lits", min_value=0, step=1, value=0, key="transition_lits")
+            c3.number_input("Places", min_value=0, step=1, value=0, key="transition_places")
+            if action == "modifier_capacite":
+                st.caption(
+                    "Les lits et places indiqués remplacent le total de la mention (ou de "
+                    "la forme choisie) dans l'établissement."
+                )
+        st.button(
+            "Ajouter au scénario",
+            key="transition_add",
+            on_click=_try,
+            args=(_add_change,),
+            type="primary",
+        )
+
+    if scenario.changements:
+        table = transition.scenario_changes_table(scenario, current, communes)
+        shown_changes = table.select(
+            "numero", "description", "action", "mention", "forme", "lits", "places"
+        )
+        st.dataframe(
+            shown_changes,
+            hide_index=True,
+            width="stretch",
+            column_config=headers(shown_changes.columns),
+        )
+        r1, r2, r3 = st.columns([3, 1, 1])
+        r1.multiselect("Changements à retirer", table["numero"].to_list(), key="transition_retirer")
+        r2.button("Retirer", key="transition_remove", on_click=_remove_changes)
+        r3.button("Tout effacer", key="transition_clear", on_click=_clear)
+    s1, s2, s3 = st.columns([2, 2, 1])
+    s1.download_button(
+        "Télécharger le scénario (YAML)",
+        scenario.to_yaml().encode("utf-8"),
+        file_name=f"{scenario.slug}.yaml",
+        mime="application/x-yaml",
+        key="transition_download",
+    )
+    if not read_only():
+        s2.button(
+            "Enregistrer dans le magasin",
+            key="transition_save",
+            on_click=_try,
+            args=(_save,),
+            help=f"Dans {transition.scenario_dir(ctx.store)}",
+        )
+        s3.checkbox(
+            "Remplacer",
+            key="transition_remplacer",
+            help="Remplacer un scénario du même nom déjà enregistré.",
+        )
+        if st.session_state.get("transition_saved") and not st.session_state.get(ERROR):
+            st.success(f"Scénario enregistré : scenarios/{st.session_state['transition_saved']}")
+
+    # --- effect
+    st.subheader("Effet du scénario")
+    if not scenario.changements or modified is None:
+        st.info("Ajoutez un changement ou chargez un scénario pour en voir l'effet.")
+        st.stop()
+    m1, m2 = st.columns(2)
+    with m1:
+        mention = ui.mention_select("transition_mention")
+    with m2:
+        forme = ui.forme_select("transition_forme")
+    params = ui.access_params("transition")
+    if mention not in scenario.mentions:
+        st.info(
+            f"Le scénario ne change pas la mention {nomenclature.mention_label(mention)} : "
+            "aucun écart attendu (mentions changées : "
+            + ", ".join(nomenclature.mention_label(m) for m in scenario.mentions)
+            + ")."
+        )
+    comparison = comparison_for(
+        data,
+        store_key,
+        date_key,
+        ctx.region,
+        scenario.to_json(),
+        mention,
+        forme,
+        ui.params_key(params),
+    )
+    region = comparison.region
+    threshold = f"{ui.fr(comparison.threshold_min)} min"
+    k = st.columns(5)
+    k[0].metric(
+        f"Gagnent l'accès (≤ {threshold})",
+        fmt_int(region["population_gagnant"]),
+        help=f"Habitants dont l'établissement le plus proche passe à {threshold} ou moins.",
+    )
+    k[1].metric(
+        f"Perdent l'accès (≤ {threshold})",
+        fmt_int(region["population_perdant"]),
+        help=f"Habitants dont l'établissement le plus proche passe au-delà de {threshold}.",
+    )
+    k[2].metric("Communes modifiées", fmt_int(comparison.changed_communes().height))
+    dt_ = region["delta_temps_plus_proche"]
+    k[3].metric(
+        "Temps moyen au plus proche",
+        "–"
+        if region["temps_plus_proche_scenario"] is None
+        else f"{ui.fr(round(region['temps_plus_proche_scenario'], 1))} min",
+        delta=None if dt_ is None else f"{ui.fr(round(dt_, 2))} min",
+        delta_color="inverse",
+    )
+    k[4].metric(
+        "E2SFCA (région)",
+        ui.fr(round(region["acces_e2sfca_scenario"] or 0, 2)),
+        delta=ui.fr(round(region["delta_acces_e2sfca"] or 0, 2)),
+    )
+    ui.method_notes(
+        [
+            "population_gagnant",
+            "population_perdant",
+            "delta_temps_plus_proche",
+            "delta_acces_e2sfca",
+        ],
+        "effet du scénario",
+    )
+
+    shown_indicator = st.radio(
+        "Carte",
+        ["delta_acces_e2sfca", "delta_temps_plus_proche", "evolution"],
+        format_func=lambda i: {
+            "delta_acces_e2sfca": "Écart d'accessibilité E2SFCA",
+            "delta_temps_plus_proche": "Écart de temps au plus proche",
+            "evolution": f"Accès à ≤ {threshold} gagné ou perdu",
+        }[i],
+        horizontal=True,
+        key="transition_carte",
+    )
+    values = dict(
+        zip(
+            comparison.communes["commune_insee"].to_list(),
+            comparison.communes[shown_indicator].to_list(),
+            strict=True,
+        )
+    )
+    features = [
+        {
+            **f,
+            "properties": {
+                **f["properties"],
+                "valeur": values.get(f["properties"]["commune_insee"]),
+            },
+        }
+        for f in ui.base_features(ctx.region, "commune")
+    ]
+    shapes = alt.Chart(alt.NamedData(name="communes"))
+    background = shapes.mark_geoshape(fill="#e6e6e6", stroke="white", strokeWidth=0.2)
+    tooltip = [
+        alt.Tooltip("properties.nom:N", title="Commune"),
+        alt.Tooltip("properties.commune_insee:N", title="Code"),
+    ]
+    if shown_indicator == "evolution":
+        color = alt.Color(
+            "properties.valeur:N",
+            title="Accès",
+            scale=alt.Scale(domain=list(EVOLUTION_COLORS), range=list(EVOLUTION_COLORS.values())),
+            legend=alt.Legend(
+                orient="bottom", labelExpr="{'gagne': 'gagné', 'perd': 'perdu'}[datum.label]"
+            ),
+        )
+        tooltip.append(alt.Tooltip("properties.valeur:N", title="Accès"))
+        note_id = "population_gagnant"
+    else:
+        finite = comparison.communes[shown_indicator].drop_nulls().abs()
+        top = float(finite.max() or 0.0) or 1.0
+        label = {
+            "delta_acces_e2sfca": "Écart E2SFCA (lits et places / 100 000 hab.)",
+            "delta_temps_plus_proche": "Écart de temps (min)",
+        }[shown_indicator]
+        color = alt.Color(
+            "properties.valeur:Q",
+            title=label,
+            scale=alt.Scale(
+                scheme="redblue",
+                domain=[-top, top],
+                reverse=shown_indicator == "delta_temps_plus_proche",
+            ),
+            legend=alt.Legend(orient="bottom", gradientLength=320, titleLimit=500),
+        )
+        tooltip.append(alt.Tooltip("properties.valeur:Q", title=label, format=",.2f"))
+        note_id = shown_indicator
+    layers = [
+        background,
+        shapes.mark_geoshape(stroke="white", strokeWidth=0.2)
+        .transform_filter(
+            "isValid(datum.properties.valeur) && datum.properties.valeur !== 0"
+            " && datum.properties.valeur !== 'inchange'"
+        )
+        .encode(color=color, tooltip=tooltip),
+    ]
+    sites = transition.touched_sites(scenario, modified, communes).filter(
+        pl.col("lat").is_not_null()
+    )
+    if sites.height:
+        layers.append(
+            alt.Chart(sites.to_pandas())
+            .mark_point(shape="diamond", filled=True, size=140, color="#111111", stroke="white")
+            .encode(
+                longitude="lon:Q",
+                latitude="lat:Q",
+                tooltip=[
+                    alt.Tooltip("raison_sociale:N", title="Établissement"),
+                    alt.Tooltip("changement:N", title="Changement"),
+                ],
+            )
+        )
+    chart = alt.layer(*layers).project(type="mercator").properties(height=600)
+    st.vega_lite_chart(ui.vega_spec(chart, {"communes": features}), width="stretch")
+    st.caption(
+        "Communes en bleu : meilleur accès avec le scénario ; en rouge : moins bon ; en gris : "
+        "inchangé (ou aucun établissement accessible ni avant ni après). Losanges : "
+        "établissements changés par le scénario."
+    )
+    ui.method_note(note_id)
+
+    st.markdown("**Par territoire**")
+    st.dataframe(
+        comparison.territoires,
+        hide_index=True,
+        width="stretch",
+        column_config=headers(comparison.territoires.columns),
+    )
+    ui.method_note("delta_taux_100k")
+    changes = transition.access_changes(comparison)
+    st.markdown(
+        f"**Communes qui gagnent ou perdent un établissement à ≤ {threshold}** "
+        f"({fmt_int(changes.height)})"
+    )
+    st.dataframe(
+        changes,
+        hide_index=True,
+        width="stretch",
+        height=300,
+        column_config=headers(changes.columns),
+    )
+    slug = scenario.slug
+    x1, x2, _ = st.columns([1, 1, 3])
+    x1.download_button(
+        "Communes (CSV)",
+        lambda: export.csv_bytes(comparison.communes),
+        file_name=f"scenario_{slug}_{mention}.csv",
+        mime="text/csv",
+        key="transition_scenario_csv",
+    )
+    x2.download_button(
+        "Résultats (Excel)",
+        lambda: export.excel_bytes(
+            {
+                "communes": comparison.communes,
+                "territoires": comparison.territoires,
+                "gagnent ou perdent": changes,
+                "changements": transition.scenario_changes_table(scenario, current, communes),
+            }
+        ),
+        file_name=f"scenario_{slug}_{mention}.xlsx",
+        mime=DOWNLOAD_XLSX,
+        key="transition_scenario_xlsx",
+    )
