@@ -1,0 +1,2165 @@
+"""National ROR quality requirements for SMR, population follow-up, ViaTrajectoire sync report.
+
+The national ROR team (ANS) computes every week the quality requirements of the ROR and every
+quarter the follow-up of its population (« suivi du peuplement ») and of the ROR →
+ViaTrajectoire synchronisation (reference: ``shared/reference/ROR_QUALITY.md``, an own-words
+summary of the ANS BI views). This module gives a regional project lead the same figures for
+SMR, per département and establishment, before the national report does, with the list of
+entities to fix and the reason in French.
+
+Requirements are data (``REQUIREMENTS``), like the campaign checklist: a code, the level of
+entity it applies to, a label, the help text for the establishment, the *exclusions* (first
+matching one: not applicable, with its reason) and the *failures* (first matching one: écart,
+with its reason), as Polars expressions over the level's frame. Adding a requirement is one
+entry. Each entity gets ``conforme``, ``ecart`` or ``non_applicable``; the aggregate counts
+the perimeter (conforme + écart) and the écarts per requirement × département, like the
+national weekly table (``V_IND_QualiteROR``).
+
+Levels: ``eg_ror`` (one ROR EG of ``etablissements``), ``eg_finess`` (one EG of the FINESS
+reference ``finess_etablissements``), ``unite`` (one unit of ``unites``), ``autorisation`` (one
+ROR EG × SMR mention authorised).
+
+Decisions on semantics (quoted passages are from ROR_QUALITY.md):
+
+- **SMR perimeter** (EX1.2, CP4): « open FINESS EGs » (« opening date set, no closing date,
+  not caduc. Département 975 is excluded ») of a Sanitaire category (J55 list) holding an SMR
+  authorisation: « activity 50–59 with forme ≠ 05 » and « Authorisations count if they end on
+  or after 2021-05-01 ». HAD-SMR « counts as MCO » and is left out. New-regime rows (an SMR
+  mention, forme ≠ 05) count too [inferred: the ANS view predates them]. An authorisation
+  without an end date counts. An EG holds one when the snapshot's ``autorisations`` says so
+  or the FINESS reference counts one (``nb_autorisations_smr``, for EGs absent from the ROR).
+  EX1.2 is limited to this SMR perimeter (the national one also covers MCO, PSY and
+  medico-social EGs, outside an SMR workbench).
+- **Dates**: a closing date counts from that day on; a future one is a planned closure (the
+  EG or unit is still open) [inferred: the national views only test that the date is set].
+  Same for the FINESS opening date (a future one: authorised, not open yet).
+- **EX2**: the four écart cases of ROR_QUALITY.md, with ROR states Ouvert / Fermé
+  provisoirement (type PRO) / Fermé définitivement (any other type, or none, as in the ANS
+  view). A ROR EG *closed* whose number is unknown to the FINESS reference is conforme: the
+  public FINESS extraction lists only establishments in activity, so a closed EG is
+  expected to be missing from it. A caduc FINESS EG closed in the ROR is conforme.
+- **ST2 / CO4**: scope « ROR EGs with a FINESS number that are open or provisionally
+  closed »; an EG unknown to the FINESS reference is an écart of both (as in the ANS view,
+  where the missing FINESS value differs); CO4 is not applicable to SA05/07/08/09.
+- **ST3**: « Conforme if IdNat_Struct occurs once within its region »; a snapshot holds one
+  region's extract, so the count is over the snapshot's open EGs (EJ are not in the
+  extract). An EG without identifier is not applicable (the ANS view groups missing
+  identifiers together; an extract without the column would make every EG a duplicate).
+- **RE1.2**: freshness of an offer (a unit of ``unites``) is the latest of its ``date_maj``
+  and ``date_maj_contacts``; fresh when strictly after the snapshot date minus one year
+  (00:00). Conforme per open EG « if it has no offers; or it has fewer than 8 offers and at
+  least 1 is fresh; or it has 8 or more offers and the rounded fresh share is ≥ 0.25 »; the
+  share is rounded to two decimals half up (SQL ``ROUND``), in integer arithmetic.
+- **CP4 / population follow-up**: unit flags champ, mode de prise en charge, patientèle,
+  activité opérationnelle, address, contact (see ``unit_flags``); unit status Finalisé (all
+  flags), En cours (at least one), À faire (none). EG status per target EG × champ SMR:
+  « Finalise: at least one offer, and all offers are finalised. En cours: at least one offer
+  is En cours. A faire: anything else » — so an EG with finalised and À faire units but none
+  En cours is À faire, as in the ANS view. Units of the EG count when their champ is 02 or
+  missing (the ANS view joins a unit without champ to every champ row of its EG). « A row
+  whose StatutPeuplement ≠ 'Finalise' is an Ecart. » Without a FINESS reference the target
+  is approached by the ROR EGs open with an SMR authorisation (``perimetre_source`` = ROR).
+- **Local rules** (not national): ``LOC-CAPACITE``, units in full or day hospitalisation
+  (HC, HJ: NOS 28, 29) need a capacity above zero on each of those offers (a missing one is
+  an écart, like CP6 « NbPlacesInstallees > 0 »); ``LOC-AUTORISATION``, each SMR mention
+  authorised (new regime, outside HAD, in force at the snapshot date) needs a live unit of
+  the EG offering that mention [inferred, pattern of EX3/CO1].
+
+The ViaTrajectoire sync report is read with the canonical loader's machinery (CSV with the
+encodings and separators of the other loaders, or Excel); its national rate counts « distinct
+FINESS numbers whose EtatSynchronisationROR = 'Mise à jour de l'offre active' (the only status
+counted as synchronised) » over the distinct FINESS numbers of the report, after excluding
+definitive closures in VT or FINESS (DEF, ERR, NDI, CHP, EML), categories whose sync is not
+followed and, when a FINESS reference is given, numbers it does not know (« VT rows with no
+FINESS match are dropped »). Statuses are compared without regard to case, accents or the
+apostrophe's shape.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from analysis import nomenclature as nom
+from analysis import schema, store, sync
+from analysis.errors import InputError
+from analysis.syntax import blank
+
+CONFORME, ECART, NON_APPLICABLE = "conforme", "ecart", "non_applicable"
+STATUTS: tuple[str, ...] = (CONFORME, ECART, NON_APPLICABLE)
+STATUT_LABELS: dict[str, str] = {
+    CONFORME: "Conforme",
+    ECART: "Écart",
+    NON_APPLICABLE: "Non applicable",
+}
+FINALISE, EN_COURS, A_FAIRE = "finalise", "en_cours", "a_faire"
+PEUPLEMENT: tuple[str, ...] = (FINALISE, EN_COURS, A_FAIRE)
+PEUPLEMENT_LABELS: dict[str, str] = {FINALISE: "Finalisé", EN_COURS: "En cours", A_FAIRE: "À faire"}
+
+EG_ROR, EG_FINESS, UNITE, AUTORISATION = "eg_ror", "eg_finess", "unite", "autorisation"
+LEVELS: dict[str, str] = {
+    EG_FINESS: "Établissement (FINESS)",
+    EG_ROR: "Établissement (ROR)",
+    UNITE: "Unité (ROR)",
+    AUTORISATION: "Autorisation SMR",
+}
+
+#: Département code of an entity whose département is unknown (national convention).
+DEPARTEMENT_INCONNU = "-2"
+#: Label of the all-départements rows of the aggregates.
+ENSEMBLE = "ensemble"
+CHAMP_SMR_LABEL = "SMR"
+
+#: ROR and FINESS states (EX2, ANS wording).
+OUVERT, FERME_PRO, FERME_DEF = "Ouvert", "Fermé provisoirement", "Fermé définitivement"
+CADUC, NON_RAPPROCHE, AUTORISE = "Caduc", "Non rapproché", "Autorisé"
+
+#: Unit flags of the population follow-up: column → French label of what is missing.
+FLAGS: dict[str, str] = {
+    "flag_champ": "champ d'activité",
+    "flag_mode": "mode de prise en charge",
+    "flag_patientele": "patientèle (âges minimum et maximum)",
+    "flag_ao": "activité opérationnelle",
+    "flag_adresse": "adresse",
+    "flag_contact": "contact",
+}
+
+
+@dataclass(frozen=True)
+class QualityParams:
+    """Parameters of the requirements, with the national values as defaults.
+
+    ``re12_min_offers``: from this number of offers RE1.2 asks a share of fresh offers (below
+    it, one fresh offer is enough); ``re12_min_share_pct``: that share in percent;
+    ``re12_window_years``: an offer is fresh when updated within this many years before the
+    snapshot; ``capacity_formes``: formes whose capacity must be above zero (local rule);
+    ``departements``: the région's départements — FINESS establishments elsewhere are left
+    out (a national FINESS file would otherwise make every other région's EG an EX1.2 écart);
+    empty: no restriction.
+    """
+
+    re12_min_offers: int = 8
+    re12_min_share_pct: int = 25
+    re12_window_years: int = 1
+    capacity_formes: tuple[str, ...] = ("HC", "HJ")
+    departements: tuple[str, ...] = ()
+
+
+Condition = tuple[pl.Expr, "pl.Expr | str"]
+
+
+def _nothing(_: QualityParams) -> list[Condition]:
+    return []
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One requirement: scope, checks and what to tell the owner of an entity in écart."""
+
+    code: str
+    label: str
+    level: str
+    help: str
+    failures: Callable[[QualityParams], Sequence[Condition]]
+    exclusions: Callable[[QualityParams], Sequence[Condition]] = field(default=_nothing)
+    value: Callable[[], pl.Expr] | None = None
+    national: bool = True
+    needs_finess: bool = False  # compares with the FINESS reference: skipped without it
+
+
+# ------------------------------------------------------------------------ small helpers
+
+
+def _fold_text(text: str) -> str:
+    """Lower-case, accent-free, single-spaced text with a straight apostrophe."""
+    text = unicodedata.normalize("NFKD", str(text))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return " ".join(text.lower().replace("’", "'").replace("`", "'").split())
+
+
+def _closed(column: str, as_of: dt.date) -> pl.Expr:
+    """The date column is set and on or before the snapshot date (never null)."""
+    return (pl.col(column).is_not_null() & (pl.col(column) <= pl.lit(as_of))).fill_null(False)
+
+
+def _fmt_date(expr: pl.Expr) -> pl.Expr:
+    return expr.dt.strftime("%d/%m/%Y")
+
+
+def _table(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], name: str) -> pl.LazyFrame:
+    frame = tables.get(name)
+    return schema.empty(name).lazy() if frame is None else frame.lazy()
+
+
+def region_departements(region: str | None) -> tuple[str, ...]:
+    """The départements of a région (INSEE code) from the reference index; empty when the
+    région is unknown (then nothing is restricted)."""
+    if not region:
+        return ()
+    from analysis import geo
+
+    try:
+        return tuple(geo.region_departements(region))
+    except Exception:  # noqa: BLE001 - an unknown région only lifts the restriction
+        return ()
+
+
+def has_finess_reference(tables: Mapping[str, pl.DataFrame | pl.LazyFrame]) -> bool:
+    """Whether the snapshot (or the file given instead) holds a FINESS reference."""
+    frame = tables.get("finess_etablissements")
+    if frame is None:
+        return False
+    lazy = frame.lazy().select(pl.len())
+    return bool(lazy.collect().item())
+
+
+def _departement(commune: str = "commune_insee", finess: str = "finess_eg") -> pl.Expr:
+    return sync.departement_expr(commune, finess).fill_null(DEPARTEMENT_INCONNU)
+
+
+def re12_threshold(as_of: dt.date, years: int = 1) -> dt.datetime:
+    """The RE1.2 freshness limit: the snapshot date minus ``years`` years, at 00:00 (an offer
+    is fresh when updated strictly after it; 29 February gives 28 February)."""
+    try:
+        day = as_of.replace(year=as_of.year - years)
+    except ValueError:
+        day = as_of.replace(year=as_of.year - years, day=28)
+    return dt.datetime.combine(day, dt.time())
+
+
+def rounded_percent(part: pl.Expr, whole: pl.Expr) -> pl.Expr:
+    """100 × part ÷ whole rounded half up to a whole percent, in integer arithmetic (the SQL
+    ``ROUND(x, 2)`` of a share, without binary floating-point surprises at .5)."""
+    return (pl.lit(200) * part + whole) // (pl.lit(2) * whole)
+
+
+def smr_authorisation_expr() -> pl.Expr:
+    """Authorisation row counting in the SMR perimeter (same rule as
+    ``nomenclature.is_smr_authorisation``, over the ``autorisations`` table)."""
+    forme_ok = pl.col("forme").is_null() | (pl.col("forme") != nom.HAD_FORME_AUTORISATION)
+    end_ok = pl.col("date_fin").is_null() | (
+        pl.col("date_fin") >= pl.lit(dt.date.fromisoformat(nom.AUTORISATION_FIN_MIN))
+    )
+    ssr = (pl.col("regime") == "SSR") & pl.col("activite").is_in(sorted(nom.ACTIVITES_SSR))
+    smr = (pl.col("regime") == "SMR") & pl.col("mention").is_in(sorted(nom.MENTION_BY_CODE))
+    return (forme_ok & end_ok & (ssr | smr)).fill_null(False)
+
+
+def _had_smr_expr() -> pl.Expr:
+    """An SMR activity or mention in the HAD form (counted in MCO by the ANS)."""
+    end_ok = pl.col("date_fin").is_null() | (
+        pl.col("date_fin") >= pl.lit(dt.date.fromisoformat(nom.AUTORISATION_FIN_MIN))
+    )
+    smr = pl.col("activite").is_in(sorted(nom.ACTIVITES_SSR)) | pl.col("mention").is_in(
+        sorted(nom.MENTION_BY_CODE)
+    )
+    return ((pl.col("forme") == nom.HAD_FORME_AUTORISATION) & end_ok & smr).fill_null(False)
+
+
+# ------------------------------------------------------------------------ unit flags
+
+
+def _live_units(tables: Mapping[str, Any], as_of: dt.date) -> pl.LazyFrame:
+    """Units that are not closed at the snapshot date (a provisional closure keeps them)."""
+    closed = _closed("date_fermeture", as_of) & pl.col("type_fermeture").ne_missing(
+        nom.FERMETURE_PROVISOIRE
+    )
+    return _table(tables, "unites").unique("uo_id", keep="first").filter(~closed)
+
+
+def unit_flags(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], as_of: dt.date) -> pl.DataFrame:
+    """Population flags and status of every live unit (the ANS « suivi du peuplement »).
+
+    Flags (1 = met): ``flag_champ`` (a champ d'activité of TRE_R227), ``flag_mode`` (at
+    least one offer row, whose forme carries its NOS mode de prise en charge), ``flag_patientele``
+    (minimum and maximum ages both set), ``flag_ao`` (an active SMR activité opérationnelle of
+    TRE_R211), ``flag_adresse`` (street, postcode and commune of the unit's establishment:
+    the extract has no address per unit), ``flag_contact`` (the unit's phone, or a named
+    responsable with a phone or an e-mail: the contact's function and confidentiality level
+    are not in the extract). Columns: ``uo_id``, ``finess_eg``, ``nom``, ``champ_activite``,
+    the six flags (Int8), ``nb_flags``, ``statut_peuplement`` (finalise / en_cours /
+    a_faire), ``manques`` (French list of the missing items), ``compte_smr`` (counts for
+    the EG's SMR row: champ 02 or missing).
+    """
+    units = _live_units(tables, as_of)
+    etabs = (
+        _table(tables, "etablissements")
+        .select(
+            "finess_eg",
+            pl.col("adresse").alias("eg_adresse"),
+            pl.col("code_postal").alias("eg_code_postal"),
+            pl.col("commune_insee").alias("eg_commune"),
+        )
+        .unique("finess_eg", keep="first")
+    )
+    modes = (
+        _table(tables, "offres")
+        .filter(pl.col("forme").is_in(sorted(nom.FORME_BY_CODE)))
+        .group_by("uo_id")
+        .agg(pl.len().alias("_offres"))
+    )
+    codes = pl.col("activite_operationnelle").str.extract_all(r"[0-9A-Za-z]+")
+    valid_ao = codes.list.eval(
+        pl.element().is_in(sorted(nom.ACTIVITES_OPERATIONNELLES_SMR))
+    ).list.any()
+    flags = {
+        "flag_champ": pl.col("champ_activite").is_in(sorted(nom.CHAMPS_ACTIVITE)),
+        "flag_mode": pl.col("_offres").fill_null(0) > 0,
+        "flag_patientele": pl.col("age_min").is_not_null() & pl.col("age_max").is_not_null(),
+        "flag_ao": valid_ao,
+        "flag_adresse": ~blank(pl.col("eg_adresse"))
+        & ~blank(pl.col("eg_code_postal"))
+        & ~blank(pl.col("eg_commune")),
+        "flag_contact": ~blank(pl.col("telephone"))
+        | (
+            ~blank(pl.col("responsable_nom"))
+            & (~blank(pl.col("responsable_telephone")) | ~blank(pl.col("responsable_email")))
+        ),
+    }
+    frame = (
+        units.join(etabs, on="finess_eg", how="left")
+        .join(modes, on="uo_id", how="left")
+        .with_columns(
+            [expr.fill_null(False).cast(pl.Int8).alias(name) for name, expr in flags.items()]
+        )
+        .with_columns(pl.sum_horizontal(list(FLAGS)).cast(pl.Int8).alias("nb_flags"))
+    )
+    missing = pl.concat_str(
+        [pl.when(pl.col(f) == 0).then(pl.lit(label)) for f, label in FLAGS.items()],
+        separator=", ",
+        ignore_nulls=True,
+    )
+    closed_ao = codes.list.eval(pl.element().is_in(sorted(nom.ACTIVITES_FERMEES))).list.any()
+    return (
+        frame.select(
+            "uo_id",
+            "finess_eg",
+            "nom",
+            "champ_activite",
+            *FLAGS,
+            "nb_flags",
+            pl.when(pl.col("nb_flags") == len(FLAGS))
+            .then(pl.lit(FINALISE))
+            .when(pl.col("nb_flags") > 0)
+            .then(pl.lit(EN_COURS))
+            .otherwise(pl.lit(A_FAIRE))
+            .alias("statut_peuplement"),
+            pl.when(missing != "")
+            .then(
+                pl.lit("manque : ")
+                + missing
+                + pl.when(closed_ao.fill_null(False))
+                .then(pl.lit(" (code d'activité opérationnelle fermé)"))
+                .otherwise(pl.lit(""))
+            )
+            .alias("manques"),
+            pl.col("champ_activite")
+            .is_null()
+            .or_(pl.col("champ_activite") == nom.CHAMP_SMR)
+            .alias("compte_smr"),
+        )
+        .sort("finess_eg", "uo_id")
+        .collect()
+    )
+
+
+# ------------------------------------------------------------------------ FINESS level
+
+
+def _finess_reference(tables: Mapping[str, Any]) -> tuple[pl.LazyFrame, str]:
+    """The FINESS reference, or (without one) the ROR EGs standing in for it; with its source.
+
+    Without a FINESS reference, an open ROR EG counts as open in FINESS (opening date
+    unknown, taken as set), so that the population follow-up still has a target.
+    """
+    if has_finess_reference(tables):
+        return _table(tables, "finess_etablissements").unique("finess_eg", keep="first"), "FINESS"
+    ror = _table(tables, "etablissements").unique("finess_eg", keep="first")
+    return (
+        ror.select(
+            "finess_eg",
+            "finess_ej",
+            "raison_sociale",
+            "commune_insee",
+            "categorie",
+            pl.lit(dt.date(1900, 1, 1)).alias("date_ouverture"),
+            "date_fermeture",
+            "type_fermeture",
+            pl.lit(None, pl.Boolean).alias("caduc"),
+            pl.lit(None, pl.Int32).alias("nb_autorisations_smr"),
+        ),
+        "ROR",
+    )
+
+
+def _authorisation_flags(tables: Mapping[str, Any]) -> pl.LazyFrame:
+    """Per EG of ``autorisations``: SMR authorisations counted, HAD-SMR ones."""
+    return (
+        _table(tables, "autorisations")
+        .group_by("finess_eg")
+        .agg(
+            smr_authorisation_expr().sum().cast(pl.Int32).alias("_auth_smr"),
+            _had_smr_expr().sum().cast(pl.Int32).alias("_auth_had"),
+        )
+    )
+
+
+def _eg_status(nb: pl.Expr, fin: pl.Expr, enc: pl.Expr) -> pl.Expr:
+    """EG status from its counted units: « Finalise: at least one offer, and all offers are
+    finalised. En cours: at least one offer is En cours. A faire: anything else »."""
+    return (
+        pl.when((nb > 0) & (fin == nb))
+        .then(pl.lit(FINALISE))
+        .when((nb > 0) & (enc > 0))
+        .then(pl.lit(EN_COURS))
+        .otherwise(pl.lit(A_FAIRE))
+    )
+
+
+def eg_population_status(flags: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """Per EG, from ``unit_flags`` rows: ``nb_unites`` (units counted for the SMR row),
+    ``nb_finalisees``, ``nb_en_cours`` and ``statut_peuplement``. An EG with finalised units
+    and units « à faire » but none « en cours » is « à faire », as in the ANS view."""
+    return (
+        _population_counts_by_eg(flags.lazy())
+        .with_columns(
+            _eg_status(pl.col("nb_unites"), pl.col("nb_finalisees"), pl.col("nb_en_cours")).alias(
+                "statut_peuplement"
+            )
+        )
+        .sort("finess_eg")
+        .collect()
+    )
+
+
+def _population_counts_by_eg(flags: pl.LazyFrame) -> pl.LazyFrame:
+    return (
+        flags.filter(pl.col("compte_smr"))
+        .group_by("finess_eg")
+        .agg(
+            pl.len().cast(pl.Int32).alias("nb_unites"),
+            (pl.col("statut_peuplement") == FINALISE).sum().cast(pl.Int32).alias("nb_finalisees"),
+            (pl.col("statut_peuplement") == EN_COURS).sum().cast(pl.Int32).alias("nb_en_cours"),
+        )
+    )
+
+
+def _population_by_eg(tables: Mapping[str, Any], as_of: dt.date) -> pl.LazyFrame:
+    """Per ROR EG: units counted for the SMR row, finalised and in progress."""
+    return _population_counts_by_eg(unit_flags(tables, as_of).lazy())
+
+
+def _eg_finess_frame(
+    tables: Mapping[str, Any], as_of: dt.date, params: QualityParams
+) -> pl.LazyFrame:
+    """One row per FINESS EG (reference) with its perimeter flags and population status."""
+    ref, source = _finess_reference(tables)
+    ror = (
+        _table(tables, "etablissements")
+        .select("finess_eg", pl.lit(True).alias("dans_ror"))
+        .unique("finess_eg")
+    )
+    opened = (
+        pl.col("date_ouverture").is_not_null() & (pl.col("date_ouverture") <= pl.lit(as_of))
+    ).fill_null(False)
+    closed = _closed("date_fermeture", as_of)
+    auth = pl.col("_auth_smr").fill_null(0) + pl.col("nb_autorisations_smr").fill_null(0)
+    status = _eg_status(pl.col("nb_unites"), pl.col("nb_finalisees"), pl.col("nb_en_cours"))
+    frame = (
+        ref.join(_authorisation_flags(tables), on="finess_eg", how="left")
+        .join(ror, on="finess_eg", how="left")
+        .join(_population_by_eg(tables, as_of), on="finess_eg", how="left")
+        .with_columns(
+            pl.col("dans_ror").fill_null(False),
+            _departement().alias("departement"),
+            opened.alias("f_ouvert"),
+            closed.alias("f_ferme"),
+            pl.col("caduc").fill_null(False).alias("f_caduc"),
+            (auth > 0).alias("a_autorisation_smr"),
+            (pl.col("_auth_had").fill_null(0) > 0).alias("a_autorisation_had"),
+            pl.col("categorie")
+            .is_in(sorted(nom.CATEGORIES_SANITAIRES))
+            .fill_null(False)
+            .alias("sanitaire"),
+            pl.lit(source).alias("perimetre_source"),
+            *[pl.col(c).fill_null(0) for c in ("nb_unites", "nb_finalisees", "nb_en_cours")],
+        )
+    )
+    if params.departements:
+        frame = frame.filter(pl.col("departement").is_in(list(params.departements)))
+    in_target = (
+        pl.col("f_ouvert")
+        & ~pl.col("f_ferme")
+        & ~pl.col("f_caduc")
+        & (pl.col("departement") != nom.DEPARTEMENT_EXCLU)
+        & pl.col("sanitaire")
+        & pl.col("a_autorisation_smr")
+    )
+    return frame.with_columns(
+        in_target.alias("cible_smr"),
+        status.alias("statut_peuplement"),
+        pl.col("finess_eg").alias("entite"),
+        pl.col("raison_sociale").alias("nom_entite"),
+    )
+
+
+def _target_exclusions(_: QualityParams) -> list[Condition]:
+    """Why a FINESS EG is outside the SMR perimeter (EX1.2 and CP4), first reason first."""
+    return [
+        (
+            ~pl.col("f_ouvert"),
+            pl.when(pl.col("date_ouverture").is_null())
+            .then(pl.lit("hors périmètre : pas de date d'ouverture dans FINESS"))
+            .otherwise(
+                pl.lit("hors périmètre : ouverture prévue le ")
+                + _fmt_date(pl.col("date_ouverture"))
+            ),
+        ),
+        (
+            pl.col("f_ferme"),
+            pl.lit("hors périmètre : fermé dans FINESS depuis le ")
+            + _fmt_date(pl.col("date_fermeture")),
+        ),
+        (pl.col("f_caduc"), "hors périmètre : caduc dans FINESS"),
+        (
+            pl.col("departement") == nom.DEPARTEMENT_EXCLU,
+            "hors périmètre : département 975 exclu",
+        ),
+        (
+            ~pl.col("sanitaire"),
+            pl.lit("hors périmètre : catégorie ")
+            + pl.col("categorie").fill_null("non renseignée")
+            + pl.lit(" hors du domaine sanitaire"),
+        ),
+        (
+            ~pl.col("a_autorisation_smr") & pl.col("a_autorisation_had"),
+            "hors périmètre : autorisation SMR en hospitalisation à domicile seulement "
+            "(forme 05, comptée en MCO)",
+        ),
+        (~pl.col("a_autorisation_smr"), "hors périmètre : aucune autorisation SMR en vigueur"),
+    ]
+
+
+def _population_reason() -> pl.Expr:
+    nb, fin, enc = pl.col("nb_unites"), pl.col("nb_finalisees"), pl.col("nb_en_cours")
+    return (
+        pl.when(~pl.col("dans_ror"))
+        .then(pl.lit("établissement absent du ROR : aucune offre SMR décrite"))
+        .when(nb == 0)
+        .then(pl.lit("aucune offre SMR décrite dans le ROR"))
+        .otherwise(
+            pl.format(
+                "peuplement « {} » : {} offre(s) SMR finalisée(s) sur {} ({} en cours)",
+                pl.col("statut_peuplement").replace_strict(PEUPLEMENT_LABELS),
+                fin,
+                nb,
+                enc,
+            )
+        )
+    )
+
+
+# ------------------------------------------------------------------------ ROR EG level
+
+
+def _eg_ror_frame(tables: Mapping[str, Any], as_of: dt.date, params: QualityParams) -> pl.LazyFrame:
+    """One row per ROR EG with its FINESS counterpart, identifier count and offer freshness."""
+    ror = _table(tables, "etablissements").unique("finess_eg", keep="first")
+    finess = (
+        _table(tables, "finess_etablissements")
+        .unique("finess_eg", keep="first")
+        .select(
+            "finess_eg",
+            pl.lit(True).alias("f_present"),
+            pl.col("finess_ej").alias("f_finess_ej"),
+            pl.col("categorie").alias("f_categorie"),
+            pl.col("date_ouverture").alias("f_date_ouverture"),
+            pl.col("date_fermeture").alias("f_date_fermeture"),
+            pl.col("type_fermeture").alias("f_type_fermeture"),
+            pl.col("caduc").fill_null(False).alias("f_caduc"),
+        )
+    )
+    threshold = re12_threshold(as_of, params.re12_window_years)
+    latest = pl.max_horizontal("date_maj", "date_maj_contacts")
+    offers = (
+        _live_units(tables, as_of)
+        .with_columns(latest.alias("_maj"))
+        .group_by("finess_eg")
+        .agg(
+            pl.len().cast(pl.Int32).alias("nb_offres"),
+            (pl.col("_maj") > pl.lit(threshold))
+            .fill_null(False)
+            .sum()
+            .cast(pl.Int32)
+            .alias("nb_offres_a_jour"),
+            pl.col("_maj").max().alias("derniere_maj_offre"),
+        )
+    )
+    ror_closed = _closed("date_fermeture", as_of)
+    frame = (
+        ror.join(finess, on="finess_eg", how="left")
+        .join(offers, on="finess_eg", how="left")
+        .with_columns(
+            pl.col("f_present").fill_null(False),
+            pl.col("f_caduc").fill_null(False),
+            pl.col("nb_offres").fill_null(0),
+            pl.col("nb_offres_a_jour").fill_null(0),
+            _departement().alias("departement"),
+            ror_closed.alias("ror_ferme"),
+            _closed("f_date_fermeture", as_of).alias("f_ferme"),
+            pl.col("categorie")
+            .is_in(sorted(nom.CATEGORIES_VILLE_SA))
+            .fill_null(False)
+            .alias("categorie_sa"),
+        )
+        .with_columns(
+            pl.when(~pl.col("ror_ferme"))
+            .then(pl.lit(OUVERT))
+            .when(pl.col("type_fermeture") == nom.FERMETURE_PROVISOIRE)
+            .then(pl.lit(FERME_PRO))
+            .otherwise(pl.lit(FERME_DEF))
+            .alias("etat_ror"),
+            pl.when(~pl.col("f_present"))
+            .then(pl.lit(NON_RAPPROCHE))
+            .when(pl.col("f_caduc"))
+            .then(pl.lit(CADUC))
+            .when(pl.col("f_ferme") & (pl.col("f_type_fermeture") == nom.FERMETURE_PROVISOIRE))
+            .then(pl.lit(FERME_PRO))
+            .when(pl.col("f_ferme"))
+            .then(pl.lit(FERME_DEF))
+            .when(
+                pl.col("f_date_ouverture").is_null() | (pl.col("f_date_ouverture") > pl.lit(as_of))
+            )
+            .then(pl.lit(AUTORISE))
+            .otherwise(pl.lit(OUVERT))
+            .alias("etat_finess"),
+            rounded_percent(pl.col("nb_offres_a_jour"), pl.col("nb_offres")).alias(
+                "pct_offres_a_jour"
+            ),
+        )
+    )
+    # ST3: identifiers of the open EGs in scope, with how many EGs carry each.
+    ident = pl.col("id_nat_struct").str.strip_chars()
+    in_st3 = ~pl.col("ror_ferme") & ~pl.col("categorie_sa") & ident.is_not_null() & (ident != "")
+    counts = (
+        frame.filter(in_st3)
+        .group_by(ident.alias("_id"))
+        .agg(
+            pl.len().cast(pl.Int32).alias("nb_meme_identifiant"),
+            pl.col("finess_eg").sort().alias("_porteurs"),
+        )
+    )
+    return (
+        frame.with_columns(pl.when(in_st3).then(ident).alias("_id"))
+        .join(counts, on="_id", how="left")
+        .with_columns(
+            pl.col("_porteurs")
+            .list.set_difference(pl.concat_list(pl.col("finess_eg")))
+            .list.join(", ")
+            .alias("autres_porteurs"),
+            pl.col("finess_eg").alias("entite"),
+            pl.col("raison_sociale").alias("nom_entite"),
+        )
+        .drop("_porteurs")
+    )
+
+
+def _not_open_or_provisional() -> Condition:
+    return (
+        pl.col("ror_ferme") & (pl.col("etat_ror") == FERME_DEF),
+        "hors périmètre : fermé définitivement dans le ROR",
+    )
+
+
+def _absent_from_finess() -> Condition:
+    return (~pl.col("f_present"), "numéro FINESS absent du référentiel FINESS")
+
+
+def _re12_failures(params: QualityParams) -> list[Condition]:
+    nb, fresh = pl.col("nb_offres"), pl.col("nb_offres_a_jour")
+    last = pl.col("derniere_maj_offre")
+    last_text = (
+        pl.when(last.is_not_null())
+        .then(pl.lit(" ; dernière mise à jour le ") + _fmt_date(last))
+        .otherwise(pl.lit(""))
+    )
+    return [
+        (
+            (nb > 0) & (nb < params.re12_min_offers) & (fresh == 0),
+            pl.format(
+                "aucune des {} offre(s) mise à jour depuis plus d'un an (limite {}){}",
+                nb,
+                _fmt_date(pl.col("_limite_re12")),
+                last_text,
+            ),
+        ),
+        (
+            (nb >= params.re12_min_offers)
+            & (pl.col("pct_offres_a_jour") < params.re12_min_share_pct),
+            pl.format(
+                "{} offre(s) sur {} mises à jour depuis le {} ({} %, au moins {} % attendus)",
+                fresh,
+                nb,
+                _fmt_date(pl.col("_limite_re12")),
+                pl.col("pct_offres_a_jour"),
+                pl.lit(params.re12_min_share_pct),
+            ),
+        ),
+    ]
+
+
+def _ex2_failures(_: QualityParams) -> list[Condition]:
+    ror_open, f_present = ~pl.col("ror_ferme"), pl.col("f_present")
+    both_closed = f_present & pl.col("f_ferme") & pl.col("ror_ferme") & ~pl.col("f_caduc")
+    return [
+        (
+            ~f_present & ror_open,
+            "numéro FINESS inconnu du référentiel FINESS alors que l'établissement est ouvert "
+            "dans le ROR",
+        ),
+        (
+            f_present & (pl.col("f_ferme") | pl.col("f_caduc")) & ror_open,
+            pl.format("{} dans FINESS mais ouvert dans le ROR", pl.col("etat_finess")),
+        ),
+        (
+            f_present & ~pl.col("f_ferme") & ~pl.col("f_caduc") & pl.col("ror_ferme"),
+            pl.format(
+                "ouvert dans FINESS mais {} dans le ROR (depuis le {})",
+                pl.col("etat_ror").str.to_lowercase(),
+                _fmt_date(pl.col("date_fermeture")),
+            ),
+        ),
+        (
+            both_closed
+            & (pl.col("f_type_fermeture") == nom.FERMETURE_PROVISOIRE)
+            & (pl.col("etat_ror") != FERME_PRO),
+            "fermeture provisoire dans FINESS, définitive dans le ROR",
+        ),
+        (
+            both_closed
+            & (pl.col("f_type_fermeture") == nom.FERMETURE_DEFINITIVE)
+            & (pl.col("etat_ror") == FERME_PRO),
+            "fermeture définitive dans FINESS, provisoire dans le ROR",
+        ),
+    ]
+
+
+# ------------------------------------------------------------------------ unit level
+
+
+def _unite_frame(tables: Mapping[str, Any], as_of: dt.date, params: QualityParams) -> pl.LazyFrame:
+    """One row per unit with its full / day hospitalisation offers and their capacities."""
+    formes = list(params.capacity_formes)
+    capacity = (
+        pl.when(
+            pl.col("forme").replace_strict(
+                {f.code: f.capacite for f in nom.FORMES}, default=None, return_dtype=pl.String
+            )
+            == "lits"
+        )
+        .then(pl.col("lits"))
+        .otherwise(pl.col("places"))
+    )
+    kind = pl.col("forme").replace_strict(
+        {f.code: f.capacite for f in nom.FORMES}, default="", return_dtype=pl.String
+    )
+    offers = (
+        _table(tables, "offres")
+        .filter(pl.col("forme").is_in(formes))
+        .with_columns(capacity.alias("_cap"), kind.alias("_kind"))
+        .group_by("uo_id")
+        .agg(
+            pl.len().cast(pl.Int32).alias("nb_offres_hc_hj"),
+            pl.concat_str(
+                [
+                    pl.col("forme"),
+                    pl.lit(" "),
+                    pl.col("mention"),
+                    pl.lit(" : "),
+                    pl.when(pl.col("_cap").is_null())
+                    .then(pl.lit("non renseigné (") + pl.col("_kind") + pl.lit(")"))
+                    .otherwise(pl.col("_cap").cast(pl.String) + pl.lit(" ") + pl.col("_kind")),
+                ]
+            )
+            .filter(pl.col("_cap").is_null() | (pl.col("_cap") <= 0))
+            .str.join(" ; ")
+            .alias("capacites_nulles"),
+            pl.concat_str(
+                [
+                    pl.col("forme"),
+                    pl.lit(" "),
+                    pl.col("mention"),
+                    pl.lit(" : "),
+                    pl.col("_cap").cast(pl.String).fill_null("?"),
+                ]
+            )
+            .str.join(" ; ")
+            .alias("capacites"),
+        )
+    )
+    units = _table(tables, "unites").unique("uo_id", keep="first")
+    etabs = (
+        _table(tables, "etablissements")
+        .select("finess_eg", "raison_sociale", "commune_insee")
+        .unique("finess_eg", keep="first")
+    )
+    closed = _closed("date_fermeture", as_of) & pl.col("type_fermeture").ne_missing(
+        nom.FERMETURE_PROVISOIRE
+    )
+    return (
+        units.drop("commune_insee", strict=False)
+        .join(etabs, on="finess_eg", how="left")
+        .join(offers, on="uo_id", how="left")
+        .with_columns(
+            closed.alias("unite_fermee"),
+            pl.col("nb_offres_hc_hj").fill_null(0),
+            _departement().alias("departement"),
+            pl.col("uo_id").alias("entite"),
+            pl.col("nom").alias("nom_entite"),
+        )
+    )
+
+
+# ------------------------------------------------------------------- authorisation level
+
+
+def _autorisation_frame(
+    tables: Mapping[str, Any], as_of: dt.date, params: QualityParams
+) -> pl.LazyFrame:
+    """One row per ROR EG × SMR mention authorised (new regime, outside HAD)."""
+    day = pl.lit(as_of)
+    in_force = (
+        (pl.col("date_mise_en_oeuvre").is_null() | (pl.col("date_mise_en_oeuvre") <= day))
+        & (pl.col("date_fin").is_null() | (pl.col("date_fin") >= day))
+    ).fill_null(False)
+    auth = (
+        _table(tables, "autorisations")
+        .filter(
+            (pl.col("regime") == "SMR")
+            & pl.col("mention").is_not_null()
+            & pl.col("forme").ne_missing(nom.HAD_FORME_AUTORISATION)
+        )
+        .group_by("finess_eg", "mention")
+        .agg(
+            in_force.any().alias("en_vigueur"),
+            pl.col("date_mise_en_oeuvre").min().alias("debut"),
+            pl.col("date_fin").max().alias("fin"),
+            pl.col("forme").drop_nulls().unique().sort().str.join(", ").alias("formes"),
+        )
+    )
+    offered = (
+        _table(tables, "offres")
+        .join(_live_units(tables, as_of).select("uo_id", "finess_eg"), on="uo_id", how="inner")
+        .group_by("finess_eg", "mention")
+        .agg(pl.col("uo_id").unique().sort().str.join(", ").alias("unites_offrant"))
+    )
+    etabs = (
+        _table(tables, "etablissements")
+        .select("finess_eg", "raison_sociale", "commune_insee", "date_fermeture")
+        .unique("finess_eg", keep="first")
+    )
+    return (
+        auth.join(etabs, on="finess_eg", how="inner")
+        .join(offered, on=["finess_eg", "mention"], how="left")
+        .with_columns(
+            _closed("date_fermeture", as_of).alias("eg_ferme"),
+            _departement().alias("departement"),
+            (pl.col("finess_eg") + pl.lit(" ") + pl.col("mention")).alias("entite"),
+            pl.col("mention")
+            .replace_strict({m.code: m.libelle for m in nom.MENTIONS}, default=None)
+            .alias("nom_entite"),
+        )
+    )
+
+
+# ------------------------------------------------------------------------ requirements
+
+
+def _value_pair(ror: str, finess: str) -> pl.Expr:
+    return pl.format(
+        "ROR : {} ; FINESS : {}",
+        pl.col(ror).cast(pl.String).fill_null("—"),
+        pl.col(finess).cast(pl.String).fill_null("—"),
+    )
+
+
+REQUIREMENTS: tuple[Requirement, ...] = (
+    Requirement(
+        "EX1.2",
+        "Établissement FINESS présent dans le ROR",
+        EG_FINESS,
+        "Créer l'établissement (entité géographique) dans le ROR avec son numéro FINESS, puis "
+        "y décrire ses offres SMR.",
+        lambda p: [
+            (
+                ~pl.col("dans_ror"),
+                "établissement FINESS titulaire d'une autorisation SMR absent du ROR",
+            ),
+        ],
+        exclusions=_target_exclusions,
+        value=lambda: pl.format(
+            "catégorie {} ; autorisations SMR {}",
+            pl.col("categorie").fill_null("—"),
+            (pl.col("_auth_smr").fill_null(0) + pl.col("nb_autorisations_smr").fill_null(0)).cast(
+                pl.String
+            ),
+        ),
+        needs_finess=True,
+    ),
+    Requirement(
+        "EX2",
+        "État ouvert / fermé conforme à FINESS",
+        EG_ROR,
+        "Mettre à jour dans le ROR l'état de l'établissement (ouvert, fermeture provisoire ou "
+        "définitive, date de fermeture) pour qu'il corresponde à FINESS, ou signaler à l'ARS "
+        "une erreur de FINESS.",
+        _ex2_failures,
+        value=lambda: _value_pair("etat_ror", "etat_finess"),
+        needs_finess=True,
+    ),
+    Requirement(
+        "ST2",
+        "Entité juridique de rattachement conforme à FINESS",
+        EG_ROR,
+        "Rattacher dans le ROR l'établissement à l'entité juridique (FINESS EJ) indiquée par "
+        "FINESS.",
+        lambda p: [
+            _absent_from_finess(),
+            (
+                pl.col("finess_ej").is_null(),
+                pl.format(
+                    "EJ de rattachement non renseignée dans le ROR (FINESS : {})",
+                    pl.col("f_finess_ej").fill_null("—"),
+                ),
+            ),
+            (
+                pl.col("finess_ej").ne_missing(pl.col("f_finess_ej")),
+                pl.format(
+                    "EJ du ROR {} différente de l'EJ FINESS {}",
+                    pl.col("finess_ej"),
+                    pl.col("f_finess_ej").fill_null("—"),
+                ),
+            ),
+        ],
+        exclusions=lambda p: [_not_open_or_provisional()],
+        value=lambda: _value_pair("finess_ej", "f_finess_ej"),
+        needs_finess=True,
+    ),
+    Requirement(
+        "CO4",
+        "Catégorie d'établissement conforme à FINESS",
+        EG_ROR,
+        "Corriger dans le ROR la catégorie de l'établissement pour qu'elle soit celle de "
+        "FINESS (ou signaler à l'ARS une catégorie FINESS erronée).",
+        lambda p: [
+            _absent_from_finess(),
+            (
+                pl.col("categorie").ne_missing(pl.col("f_categorie")),
+                pl.format(
+                    "catégorie du ROR {} différente de la catégorie FINESS {}",
+                    pl.col("categorie").fill_null("non renseignée"),
+                    pl.col("f_categorie").fill_null("non renseignée"),
+                ),
+            ),
+        ],
+        exclusions=lambda p: [
+            _not_open_or_provisional(),
+            (pl.col("categorie_sa"), "hors périmètre : catégorie SA05, SA07, SA08 ou SA09"),
+        ],
+        value=lambda: _value_pair("categorie", "f_categorie"),
+        needs_finess=True,
+    ),
+    Requirement(
+        "ST3",
+        "Identifiant national de structure unique",
+        EG_ROR,
+        "Corriger dans le ROR l'identifiant national de structure : chaque établissement "
+        "ouvert doit porter le sien (« 1 » + FINESS), sans doublon ; fermer l'éventuelle "
+        "fiche en double.",
+        lambda p: [
+            (
+                pl.col("nb_meme_identifiant") > 1,
+                pl.format(
+                    "identifiant {} porté par {} établissements ouverts (aussi : {})",
+                    pl.col("_id"),
+                    pl.col("nb_meme_identifiant"),
+                    pl.col("autres_porteurs"),
+                ),
+            ),
+        ],
+        exclusions=lambda p: [
+            (pl.col("ror_ferme"), "hors périmètre : fermé dans le ROR"),
+            (pl.col("categorie_sa"), "hors périmètre : catégorie SA05, SA07, SA08 ou SA09"),
+            (
+                blank(pl.col("id_nat_struct")),
+                "identifiant national de structure non renseigné : doublon non vérifiable",
+            ),
+        ],
+        value=lambda: pl.col("id_nat_struct"),
+    ),
+    Requirement(
+        "RE1.2",
+        "Offres mises à jour depuis moins d'un an",
+        EG_ROR,
+        "Vérifier dans le ROR les offres de l'établissement et leurs contacts, et les "
+        "enregistrer : la date de mise à jour atteste la vérification (au moins une offre de "
+        "moins d'un an sous 8 offres, au moins 25 % à partir de 8).",
+        _re12_failures,
+        exclusions=lambda p: [
+            (pl.col("ror_ferme"), "hors périmètre : fermé dans le ROR"),
+            (pl.col("categorie_sa"), "hors périmètre : catégorie SA05, SA07, SA08 ou SA09"),
+        ],
+        value=lambda: pl.format(
+            "{} offre(s) à jour sur {}", pl.col("nb_offres_a_jour"), pl.col("nb_offres")
+        ),
+    ),
+    Requirement(
+        "CP4",
+        "Peuplement SMR finalisé",
+        EG_FINESS,
+        "Compléter dans le ROR chaque offre SMR de l'établissement : champ d'activité, mode "
+        "de prise en charge, âges de la patientèle, activité opérationnelle, adresse et "
+        "contact.",
+        lambda p: [(pl.col("statut_peuplement") != FINALISE, _population_reason())],
+        exclusions=_target_exclusions,
+        value=lambda: pl.format(
+            "{} ; {} / {} offre(s) finalisée(s)",
+            pl.col("statut_peuplement").replace_strict(PEUPLEMENT_LABELS),
+            pl.col("nb_finalisees"),
+            pl.col("nb_unites"),
+        ),
+    ),
+    Requirement(
+        "LOC-CAPACITE",
+        "Capacité déclarée en hospitalisation complète et de jour",
+        UNITE,
+        "Déclarer dans le ROR les lits (hospitalisation complète) et places (hospitalisation "
+        "de jour) installés de l'unité : une capacité nulle ou vide la rend invisible aux "
+        "adresseurs.",
+        lambda p: [
+            (
+                pl.col("capacites_nulles").is_not_null() & (pl.col("capacites_nulles") != ""),
+                pl.lit("capacité nulle ou non renseignée : ") + pl.col("capacites_nulles"),
+            )
+        ],
+        exclusions=lambda p: [
+            (pl.col("unite_fermee"), "hors périmètre : unité fermée"),
+            (
+                pl.col("nb_offres_hc_hj") == 0,
+                "hors périmètre : ni hospitalisation complète ni hospitalisation de jour",
+            ),
+        ],
+        value=lambda: pl.col("capacites"),
+        national=False,
+    ),
+    Requirement(
+        "LOC-AUTORISATION",
+        "Mention autorisée décrite dans le ROR",
+        AUTORISATION,
+        "Décrire dans le ROR une offre de la mention autorisée (type d'offre SMR de la "
+        "mention), ou signaler à l'ARS que l'activité n'est pas mise en œuvre.",
+        lambda p: [
+            (
+                pl.col("unites_offrant").is_null(),
+                pl.format(
+                    "mention {} autorisée ({}) sans offre dans le ROR",
+                    pl.col("mention"),
+                    pl.col("formes"),
+                ),
+            )
+        ],
+        exclusions=lambda p: [
+            (pl.col("eg_ferme"), "hors périmètre : établissement fermé dans le ROR"),
+            (
+                ~pl.col("en_vigueur"),
+                pl.when(pl.col("debut").is_not_null() & (pl.col("debut") > pl.lit(dt.date.min)))
+                .then(
+                    pl.lit("autorisation pas en vigueur à la date de l'instantané (début ")
+                    + _fmt_date(pl.col("debut"))
+                    + pl.lit(", fin ")
+                    + pl.coalesce(_fmt_date(pl.col("fin")), pl.lit("—"))
+                    + pl.lit(")")
+                )
+                .otherwise(pl.lit("autorisation pas en vigueur à la date de l'instantané")),
+            ),
+        ],
+        value=lambda: pl.col("unites_offrant"),
+        national=False,
+    ),
+)
+
+REQUIREMENT_BY_CODE: dict[str, Requirement] = {r.code: r for r in REQUIREMENTS}
+_LEVEL_FRAMES: dict[str, Callable[[Mapping[str, Any], dt.date, QualityParams], pl.LazyFrame]] = {
+    EG_FINESS: _eg_finess_frame,
+    EG_ROR: _eg_ror_frame,
+    UNITE: _unite_frame,
+    AUTORISATION: _autorisation_frame,
+}
+
+
+def requirements_frame(requirements: Sequence[Requirement] = REQUIREMENTS) -> pl.DataFrame:
+    """The requirements as a table: ``exigence``, ``libelle``, ``niveau``, ``nationale``,
+    ``aide``, ``ordre``."""
+    return pl.DataFrame(
+        {
+            "exigence": [r.code for r in requirements],
+            "libelle": [r.label for r in requirements],
+            "niveau": [r.level for r in requirements],
+            "nationale": [r.national for r in requirements],
+            "aide": [r.help for r in requirements],
+            "ordre": list(range(len(requirements))),
+        },
+        schema={
+            "exigence": pl.String,
+            "libelle": pl.String,
+            "niveau": pl.String,
+            "nationale": pl.Boolean,
+            "aide": pl.String,
+            "ordre": pl.Int32,
+        },
+    )
+
+
+def skipped(
+    tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
+    requirements: Sequence[Requirement] = REQUIREMENTS,
+) -> dict[str, str]:
+    """Requirements that cannot be evaluated on ``tables``, with the French reason."""
+    if has_finess_reference(tables):
+        return {}
+    return {
+        r.code: "référentiel FINESS absent de l'instantané (option --finess ou fichier FINESS)"
+        for r in requirements
+        if r.needs_finess
+    }
+
+
+RESULTS_SCHEMA: dict[str, pl.DataType] = {
+    "exigence": pl.String(),
+    "niveau": pl.String(),
+    "entite": pl.String(),
+    "nom_entite": pl.String(),
+    "finess_eg": pl.String(),
+    "departement": pl.String(),
+    "statut": pl.String(),
+    "motif": pl.String(),
+    "valeur": pl.String(),
+}
+
+
+def _text(why: pl.Expr | str) -> pl.Expr:
+    return pl.lit(why) if isinstance(why, str) else why.cast(pl.String)
+
+
+def _verdict(req: Requirement, params: QualityParams) -> tuple[pl.Expr, pl.Expr]:
+    """(statut, motif) of ``req``: first exclusion → not applicable, first failure → écart."""
+    cases = [(c, NON_APPLICABLE, why) for c, why in req.exclusions(params)]
+    cases += [(c, ECART, why) for c, why in req.failures(params)]
+    if not cases:
+        return pl.lit(CONFORME), pl.lit(None, pl.String)
+    cond, status, why = cases[0]
+    statut = pl.when(cond.fill_null(False)).then(pl.lit(status))
+    motif = pl.when(cond.fill_null(False)).then(_text(why))
+    for cond, status, why in cases[1:]:
+        statut = statut.when(cond.fill_null(False)).then(pl.lit(status))
+        motif = motif.when(cond.fill_null(False)).then(_text(why))
+    return statut.otherwise(pl.lit(CONFORME)), motif.otherwise(pl.lit(None, pl.String))
+
+
+def evaluate_lazy(
+    tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
+    as_of: dt.date,
+    params: QualityParams | None = None,
+    requirements: Sequence[Requirement] = REQUIREMENTS,
+) -> pl.LazyFrame:
+    """Lazy ``evaluate`` (same columns, not sorted)."""
+    params = params or QualityParams()
+    missing = skipped(tables, requirements)
+    frames: dict[str, pl.LazyFrame] = {}
+    limit = re12_threshold(as_of, params.re12_window_years)
+    parts = []
+    for req in requirements:
+        if req.code in missing:
+            continue
+        if req.level not in frames:
+            frames[req.level] = _LEVEL_FRAMES[req.level](tables, as_of, params).with_columns(
+                pl.lit(limit).alias("_limite_re12")
+            )
+        statut, motif = _verdict(req, params)
+        value = req.value().cast(pl.String) if req.value is not None else pl.lit(None, pl.String)
+        parts.append(
+            frames[req.level].select(
+                pl.lit(req.code).alias("exigence"),
+                pl.lit(req.level).alias("niveau"),
+                pl.col("entite").cast(pl.String),
+                pl.col("nom_entite").cast(pl.String),
+                pl.col("finess_eg"),
+                pl.col("departement"),
+                statut.alias("statut"),
+                motif.alias("motif"),
+                value.alias("valeur"),
+            )
+        )
+    if not parts:
+        return pl.DataFrame(schema=RESULTS_SCHEMA).lazy()
+    return pl.concat(parts, how="vertical_relaxed")
+
+
+def evaluate(
+    tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
+    as_of: dt.date,
+    params: QualityParams | None = None,
+    requirements: Sequence[Requirement] = REQUIREMENTS,
+) -> pl.DataFrame:
+    """Status of every entity for every requirement of a snapshot (one row per pair).
+
+    ``as_of`` is the snapshot date (the load date of the national views). Columns
+    (``RESULTS_SCHEMA``): ``exigence``, ``niveau``, ``entite`` (FINESS, uo_id or « FINESS
+    mention »), ``nom_entite``, ``finess_eg``, ``departement``, ``statut`` (conforme / ecart /
+    non_applicable), ``motif`` (French reason of an écart or of the exclusion), ``valeur``
+    (the values compared). Requirements that need the FINESS reference are left out when the
+    tables have none (see ``skipped``). Sorted by requirement order, département, entity.
+    """
+    order = {r.code: i for i, r in enumerate(requirements)}
+    return (
+        evaluate_lazy(tables, as_of, params, requirements)
+        .with_columns(pl.col("exigence").replace_strict(order, return_dtype=pl.Int32).alias("_o"))
+        .sort("_o", "departement", "entite", nulls_last=True)
+        .drop("_o")
+        .collect()
+        .cast(RESULTS_SCHEMA)  # type: ignore[arg-type]
+    )
+
+
+SUMMARY_SCHEMA: dict[str, pl.DataType] = {
+    "exigence": pl.String(),
+    "libelle": pl.String(),
+    "departement": pl.String(),
+    "perimetre": pl.Int64(),
+    "conformes": pl.Int64(),
+    "ecarts": pl.Int64(),
+    "non_applicables": pl.Int64(),
+    "taux": pl.Float64(),
+}
+
+
+def _counts(frame: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
+    return (
+        frame.group_by(keys)
+        .agg(
+            (pl.col("statut") == CONFORME).sum().cast(pl.Int64).alias("conformes"),
+            (pl.col("statut") == ECART).sum().cast(pl.Int64).alias("ecarts"),
+            (pl.col("statut") == NON_APPLICABLE).sum().cast(pl.Int64).alias("non_applicables"),
+        )
+        .with_columns((pl.col("conformes") + pl.col("ecarts")).alias("perimetre"))
+        .with_columns(
+            pl.when(pl.col("perimetre") > 0)
+            .then(pl.col("conformes") / pl.col("perimetre"))
+            .alias("taux")
+        )
+    )
+
+
+def evaluated(
+    tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
+    requirements: Sequence[Requirement] = REQUIREMENTS,
+) -> list[str]:
+    """Codes of the requirements ``evaluate`` computes on ``tables`` (not ``skipped``)."""
+    missing = skipped(tables, requirements)
+    return [r.code for r in requirements if r.code not in missing]
+
+
+def summary(
+    results: pl.DataFrame,
+    with_total: bool = True,
+    requirements: Sequence[Requirement] = REQUIREMENTS,
+    codes: Sequence[str] | None = None,
+) -> pl.DataFrame:
+    """The weekly-table aggregate: one row per requirement × département.
+
+    Columns (``SUMMARY_SCHEMA``): ``exigence``, ``libelle``, ``departement``, ``perimetre``
+    (entities in scope: conforme + écart), ``conformes``, ``ecarts``, ``non_applicables``,
+    ``taux`` (conformes ÷ périmètre, 0–1, null when the perimeter is empty). With
+    ``with_total``, each requirement also has a row ``departement = "ensemble"``. ``codes``
+    lists the requirements evaluated (``evaluated``): one without any entity still gets an
+    empty ``ensemble`` row, so that it shows as evaluated with an empty perimeter.
+    """
+    lazy = results.lazy()
+    present = set(results["exigence"].unique().to_list())
+    empty_codes = [c for c in (codes or []) if c not in present]
+    if empty_codes and with_total:
+        lazy = pl.concat(
+            [
+                lazy,
+                pl.DataFrame(
+                    {
+                        "exigence": empty_codes,
+                        "departement": [ENSEMBLE] * len(empty_codes),
+                        "statut": [None] * len(empty_codes),
+                    },
+                    schema={"exigence": pl.String, "departement": pl.String, "statut": pl.String},
+                ).lazy(),
+            ],
+            how="diagonal",
+        )
+    parts = [
+        _counts(lazy.filter(~pl.col("exigence").is_in(empty_codes)), ["exigence", "departement"])
+    ]
+    if with_total:
+        parts.append(
+            _counts(lazy, ["exigence"]).with_columns(pl.lit(ENSEMBLE).alias("departement"))
+        )
+    labels = {r.code: r.label for r in requirements}
+    order = {r.code: i for i, r in enumerate(requirements)}
+    out = (
+        pl.concat(
+            [p.select(list(SUMMARY_SCHEMA.keys() - {"libelle"})) for p in parts], how="diagonal"
+        )
+        .with_columns(
+            pl.col("exigence").replace_strict(labels, default=None).alias("libelle"),
+            pl.col("exigence").replace_strict(order, default=len(order)).alias("_o"),
+            (pl.col("departement") == ENSEMBLE).alias("_t"),
+        )
+        .sort("_o", "_t", "departement")
+        .select(list(SUMMARY_SCHEMA))
+        .collect()
+    )
+    return out.cast(SUMMARY_SCHEMA)  # type: ignore[arg-type]
+
+
+def ecarts(
+    results: pl.DataFrame,
+    exigence: str | None = None,
+    departement: str | None = None,
+    requirements: Sequence[Requirement] = REQUIREMENTS,
+) -> pl.DataFrame:
+    """The entities in écart (optionally of one requirement and one département), with the
+    requirement's label and the action expected: ``exigence``, ``libelle``, ``departement``,
+    ``finess_eg``, ``entite``, ``nom_entite``, ``motif``, ``valeur``, ``aide``."""
+    out = results.filter(pl.col("statut") == ECART)
+    if exigence is not None:
+        out = out.filter(pl.col("exigence") == exigence)
+    if departement is not None and departement != ENSEMBLE:
+        out = out.filter(pl.col("departement") == departement)
+    meta = requirements_frame(requirements).select("exigence", "libelle", "aide")
+    return out.join(meta, on="exigence", how="left").select(
+        "exigence",
+        "libelle",
+        "departement",
+        "finess_eg",
+        "entite",
+        "nom_entite",
+        "motif",
+        "valeur",
+        "aide",
+    )
+
+
+def ecarts_by_establishment(
+    results: pl.DataFrame,
+    etablissements: pl.DataFrame | None = None,
+    requirements: Sequence[Requirement] = REQUIREMENTS,
+) -> pl.DataFrame:
+    """Écarts per establishment (FINESS EG), one column per requirement, most first.
+
+    Columns: ``finess_eg``, ``raison_sociale`` (from ``etablissements`` when given, else the
+    entity's name for EG-level requirements), ``departement``, ``ecarts`` (all requirements)
+    and one count per requirement code that has écarts. Unit and authorisation écarts count
+    for their establishment.
+    """
+    found = results.filter(pl.col("statut") == ECART)
+    codes = [r.code for r in requirements if r.code in set(found["exigence"].to_list())]
+    names = (
+        found.filter(pl.col("niveau").is_in([EG_ROR, EG_FINESS]))
+        .select("finess_eg", pl.col("nom_entite").alias("_nom"))
+        .unique("finess_eg", keep="first")
+    )
+    out = (
+        found.group_by("finess_eg")
+        .agg(
+            pl.col("departement").first(),
+            pl.len().cast(pl.Int64).alias("ecarts"),
+            *[(pl.col("exigence") == c).sum().cast(pl.Int64).alias(c) for c in codes],
+        )
+        .join(names, on="finess_eg", how="left")
+    )
+    if etablissements is not None:
+        info = etablissements.select("finess_eg", pl.col("raison_sociale").alias("_rs")).unique(
+            "finess_eg", keep="first"
+        )
+        out = out.join(info, on="finess_eg", how="left").with_columns(
+            pl.coalesce("_rs", "_nom").alias("_nom")
+        )
+    return out.select(
+        "finess_eg", pl.col("_nom").alias("raison_sociale"), "departement", "ecarts", *codes
+    ).sort(["ecarts", "finess_eg"], descending=[True, False])
+
+
+# ------------------------------------------------------------------- population follow-up
+
+
+def establishment_population(
+    tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
+    as_of: dt.date,
+    params: QualityParams | None = None,
+) -> pl.DataFrame:
+    """Population status of every target EG × champ SMR (the ANS « cible de peuplement »).
+
+    Target: FINESS EGs open at ``as_of``, not caduc, outside département 975, of a Sanitaire
+    category, holding an SMR authorisation (or, without FINESS reference, the open ROR EGs
+    with one: ``perimetre_source`` = ROR). Columns: ``finess_eg``, ``raison_sociale``,
+    ``departement``, ``categorie``, ``champ`` (SMR), ``dans_ror``, ``nb_unites``,
+    ``nb_finalisees``, ``nb_en_cours``, ``statut_peuplement``, ``perimetre_source``.
+    """
+    frame = _eg_finess_frame(tables, as_of, params or QualityParams())
+    return (
+        frame.filter(pl.col("cible_smr"))
+        .select(
+            "finess_eg",
+            "raison_sociale",
+            "departement",
+            "categorie",
+            pl.lit(CHAMP_SMR_LABEL).alias("champ"),
+            "dans_ror",
+            "nb_unites",
+            "nb_finalisees",
+            "nb_en_cours",
+            "statut_peuplement",
+            "perimetre_source",
+        )
+        .sort("departement", "finess_eg")
+        .collect()
+    )
+
+
+POPULATION_SCHEMA: dict[str, pl.DataType] = {
+    "departement": pl.String(),
+    "perimetre": pl.Int64(),
+    FINALISE: pl.Int64(),
+    EN_COURS: pl.Int64(),
+    A_FAIRE: pl.Int64(),
+    "taux_finalise": pl.Float64(),
+}
+
+
+def population_counts(population: pl.DataFrame, with_total: bool = True) -> pl.DataFrame:
+    """Target EGs per status and département (``POPULATION_SCHEMA``): ``perimetre`` (the
+    ANS ``NB_EG_PerimetreFiness``), ``finalise``, ``en_cours``, ``a_faire``,
+    ``taux_finalise`` (finalisés ÷ périmètre, 0–1); a ``ensemble`` row with ``with_total``."""
+
+    def counts(keys: list[str]) -> pl.LazyFrame:
+        return (
+            population.lazy()
+            .group_by(keys or pl.lit(ENSEMBLE).alias("departement"))
+            .agg(
+                pl.len().cast(pl.Int64).alias("perimetre"),
+                *[
+                    (pl.col("statut_peuplement") == s).sum().cast(pl.Int64).alias(s)
+                    for s in PEUPLEMENT
+                ],
+            )
+        )
+
+    parts = [counts(["departement"])]
+    if with_total:
+        parts.append(counts([]))
+    out = (
+        pl.concat(parts)
+        .with_columns(
+            pl.when(pl.col("perimetre") > 0)
+            .then(pl.col(FINALISE) / pl.col("perimetre"))
+            .alias("taux_finalise"),
+            (pl.col("departement") == ENSEMBLE).alias("_t"),
+        )
+        .sort("_t", "departement")
+        .select(list(POPULATION_SCHEMA))
+        .collect()
+    )
+    if out.filter(pl.col("departement") == ENSEMBLE).height == 0 and with_total:
+        out = pl.concat(
+            [
+                out,
+                pl.DataFrame(
+                    [
+                        {
+                            "departement": ENSEMBLE,
+                            "perimetre": 0,
+                            FINALISE: 0,
+                            EN_COURS: 0,
+                            A_FAIRE: 0,
+                            "taux_finalise": None,
+                        }
+                    ],
+                    schema=POPULATION_SCHEMA,
+                ),
+            ]
+        )
+    return out.cast(POPULATION_SCHEMA)  # type: ignore[arg-type]
+
+
+def quarter_end(day: dt.date) -> dt.date:
+    """Last day of the quarter of ``day`` (the ANS ``DT_Reference`` of a quarterly figure)."""
+    month = 3 * ((day.month - 1) // 3 + 1)
+    following = dt.date(day.year + (month == 12), month % 12 + 1, 1)
+    return following - dt.timedelta(days=1)
+
+
+def quarter_label(day: dt.date) -> str:
+    """« 2023-T2 » for a day of the second quarter of 2023."""
+    return f"{day.year}-T{(day.month - 1) // 3 + 1}"
+
+
+#: Columns read from each table by the quality computations (nothing else is read).
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "etablissements": (
+        "finess_eg", "finess_ej", "raison_sociale", "adresse", "code_postal", "commune_insee",
+        "categorie", "id_nat_struct", "date_fermeture", "type_fermeture",
+    ),
+    "unites": (
+        "uo_id", "finess_eg", "nom", "age_min", "age_max", "telephone", "responsable_nom",
+        "responsable_telephone", "responsable_email", "date_maj", "champ_activite",
+        "activite_operationnelle", "date_maj_contacts", "date_fermeture", "type_fermeture",
+    ),
+    "offres": ("uo_id", "mention", "forme", "lits", "places"),
+    "autorisations": (
+        "finess_eg", "regime", "activite", "mention", "forme", "date_mise_en_oeuvre",
+        "date_fin",
+    ),
+    "finess_etablissements": tuple(schema.TABLES["finess_etablissements"].names),
+}  # fmt: skip
+
+
+def read_quality_tables(
+    store_path: str | Path, date: dt.date, finess: pl.DataFrame | None = None
+) -> dict[str, pl.DataFrame]:
+    """The tables of one snapshot reduced to ``COLUMNS``; ``finess`` replaces the snapshot's
+    FINESS reference when given."""
+    tables = {
+        name: store.read_table(store_path, date, name, columns=cols)
+        for name, cols in COLUMNS.items()
+    }
+    if finess is not None:
+        tables["finess_etablissements"] = schema.conform(finess, "finess_etablissements")
+    return tables
+
+
+HISTORY_SCHEMA: dict[str, pl.DataType] = {
+    "date": pl.Date(),
+    "exigence": pl.String(),
+    "perimetre": pl.Int64(),
+    "conformes": pl.Int64(),
+    "ecarts": pl.Int64(),
+    "taux": pl.Float64(),
+}
+
+
+def history_at(
+    store_path: str | Path,
+    date: dt.date,
+    params: QualityParams | None = None,
+    finess: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """One snapshot's requirement totals (``HISTORY_SCHEMA``), for trends across snapshots."""
+    tables = read_quality_tables(store_path, date, finess)
+    totals = summary(
+        evaluate(tables, date, params), with_total=True, codes=evaluated(tables)
+    ).filter(pl.col("departement") == ENSEMBLE)
+    return totals.select(
+        pl.lit(date).alias("date"), "exigence", "perimetre", "conformes", "ecarts", "taux"
+    ).cast(HISTORY_SCHEMA)  # type: ignore[arg-type]
+
+
+def history(
+    store_path: str | Path,
+    params: QualityParams | None = None,
+    dates: Sequence[dt.date] | None = None,
+) -> pl.DataFrame:
+    """Requirement totals at every snapshot (``date``, ``exigence``, ``perimetre``,
+    ``conformes``, ``ecarts``, ``taux``), oldest first; snapshots are read one at a time."""
+    chosen = sorted(store.list_snapshots(store_path) if dates is None else dates)
+    if not chosen:
+        return pl.DataFrame(schema=HISTORY_SCHEMA)
+    return pl.concat([history_at(store_path, d, params) for d in chosen])
+
+
+POPULATION_HISTORY_SCHEMA: dict[str, pl.DataType] = {
+    "trimestre": pl.String(),
+    "date_reference": pl.Date(),
+    "date_instantane": pl.Date(),
+    "trimestre_clos": pl.Boolean(),
+    **POPULATION_SCHEMA,
+}
+
+
+def population_at(
+    store_path: str | Path, date: dt.date, params: QualityParams | None = None
+) -> pl.DataFrame:
+    """``population_counts`` of one snapshot (per département and ``ensemble``)."""
+    tables = read_quality_tables(store_path, date)
+    return population_counts(establishment_population(tables, date, params))
+
+
+def quarter_snapshots(dates: Iterable[dt.date]) -> dict[dt.date, dt.date]:
+    """Quarter end → the latest snapshot of that quarter (the quarterly reference point)."""
+    out: dict[dt.date, dt.date] = {}
+    for day in sorted(dates):
+        out[quarter_end(day)] = day
+    return out
+
+
+def population_history(
+    store_path: str | Path,
+    dates: Sequence[dt.date] | None = None,
+    params: QualityParams | None = None,
+) -> pl.DataFrame:
+    """Quarterly population follow-up: for each quarter holding a snapshot, the counts of its
+    latest snapshot (``POPULATION_HISTORY_SCHEMA``). ``trimestre_clos`` is False for the
+    quarter of the latest snapshot when it has not ended yet at that date (figures of a
+    quarter in progress)."""
+    chosen = sorted(store.list_snapshots(store_path) if dates is None else dates)
+    if not chosen:
+        return pl.DataFrame(schema=POPULATION_HISTORY_SCHEMA)
+    latest = chosen[-1]
+    parts = []
+    for end, day in quarter_snapshots(chosen).items():
+        counts = population_at(store_path, day, params)
+        parts.append(
+            counts.select(
+                pl.lit(quarter_label(end)).alias("trimestre"),
+                pl.lit(end).alias("date_reference"),
+                pl.lit(day).alias("date_instantane"),
+                pl.lit(end <= latest).alias("trimestre_clos"),
+                *POPULATION_SCHEMA,
+            )
+        )
+    return pl.concat(parts).cast(POPULATION_HISTORY_SCHEMA)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------- FINESS reference file
+
+
+def read_finess_reference(
+    source: str | Path | Sequence[str | Path],
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The FINESS reference of a file given instead of the snapshot's (``--finess``).
+
+    ``source`` is the FINESS open-data extraction (with, optionally, the JSON activity flow:
+    several files or a folder), or a canonical ``finess_etablissements`` table (CSV, Parquet).
+    Returns the validated table and the validation report (rejected rows, warnings). Raises
+    ``InputError`` naming the file when it cannot be read.
+    """
+    from analysis import validate
+    from analysis.loaders import canonical, finess
+
+    items = [source] if isinstance(source, str | Path) else list(source)
+    paths = [Path(p) for p in items]
+    if not paths:
+        raise InputError("aucun fichier FINESS donné.")
+    if len(paths) == 1 and paths[0].is_file() and not _looks_like_finess(paths[0]):
+        raw = canonical.read_table_file(paths[0], "finess_etablissements").frame
+    else:
+        result = finess.load_finess(paths if len(paths) > 1 else paths[0])
+        raw = result.tables.get("finess_etablissements")
+        if raw is None:
+            raise InputError(
+                "le fichier FINESS ne contient pas l'extraction des établissements "
+                "(etalab-cs1100507-stock-….csv) : le référentiel ne peut pas être construit.",
+                paths[0],
+            )
+    checked = validate.validate_tables({"finess_etablissements": raw})
+    return checked.tables["finess_etablissements"], checked.report
+
+
+def _looks_like_finess(path: Path) -> bool:
+    """An open-data FINESS file: JSON activity flow, or text starting ``finess;``/``structureet;``."""
+    if path.suffix.lower() == ".json":
+        return True
+    try:
+        head = path.read_bytes()[:200].decode("latin-1").lstrip("\ufeff\xef\xbb\xbf").lower()
+    except OSError:
+        return False
+    return head.startswith(("finess;", "structureet;", '"finess";', '"structureet";'))
+
+
+# ------------------------------------------------------------------- ViaTrajectoire report
+
+#: Columns of the ViaTrajectoire sync report (ROR_QUALITY.md §5) → our names.
+VT_REPORT_COLUMNS: dict[str, str] = {
+    "Finess": "finess",
+    "NomEtablissement": "nom_etablissement",
+    "CodeRegion": "code_region",
+    "Domaine": "domaine",
+    "EtatVT": "etat_vt",
+    "EtatSynchronisationROR": "etat_synchronisation_ror",
+    "DateSynchronisation": "date_synchronisation",
+}
+VT_REQUIRED = ("Finess", "EtatSynchronisationROR")
+#: The only status counted as synchronised by the national indicator.
+VT_SYNC_ACTIVE = "Mise à jour de l’offre active"
+VT_CLOSED = "Fermeture Définitive"
+#: The VT domain of SMR establishments (« Sanitaire » ↔ ROR « SMR » in the ANS view).
+DOMAINE_SMR = "Sanitaire"
+VT_REPORT_SCHEMA: dict[str, pl.DataType] = {
+    "ligne": pl.Int64(),
+    "finess": pl.String(),
+    "nom_etablissement": pl.String(),
+    "code_region": pl.String(),
+    "domaine": pl.String(),
+    "etat_vt": pl.String(),
+    "etat_synchronisation_ror": pl.String(),
+    "date_synchronisation": pl.Datetime("us"),
+}
+
+
+@dataclass(eq=False)
+class VtReport:
+    """The ViaTrajectoire sync report as read: rows, remarks (French) and the file's details."""
+
+    frame: pl.DataFrame
+    notes: list[str]
+    source: dict[str, Any]
+
+
+def _read_vt_excel(path: Path, data: bytes) -> pl.DataFrame:
+    import fastexcel
+
+    try:
+        reader = fastexcel.read_excel(data)
+        sheet = reader.load_sheet(0, dtypes="string")
+        frame = sheet.to_polars()
+    except Exception:
+        raise InputError("classeur Excel illisible ou corrompu.", path) from None
+    frame = frame.with_columns(pl.all().cast(pl.String))
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
+_VT_DATE_FORMATS = (
+    "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M", "%d/%m/%Y",
+)  # fmt: skip
+
+
+def _vt_datetime(column: pl.Expr) -> pl.Expr:
+    """Datetime of ISO, French or Excel-serial text (null when unreadable)."""
+    text = column.str.strip_chars().str.replace(r"(\d{2}:\d{2}:\d{2})\.\d+$", "$1")
+    parsed = [text.str.strptime(pl.Datetime("us"), f, strict=False) for f in _VT_DATE_FORMATS]
+    serial = text.cast(pl.Float64, strict=False)
+    excel = pl.when(serial.is_between(20000, 80000)).then(
+        pl.lit(dt.datetime(1899, 12, 30)) + pl.duration(microseconds=(serial * 86_400e6).round())
+    )
+    return pl.coalesce(*parsed, excel)
+
+
+def _vt_table(frame: pl.DataFrame, path: Path | None) -> tuple[pl.DataFrame, list[str]]:
+    """The report's rows in ``VT_REPORT_SCHEMA`` and the remarks (French) on the way."""
+    wanted = {_fold_text(k).replace(" ", ""): k for k in VT_REPORT_COLUMNS}
+    found: dict[str, str] = {}
+    for col in frame.columns:
+        key = _fold_text(col).replace(" ", "").replace("_", "")
+        if key in wanted and wanted[key] not in found:
+            found[wanted[key]] = col
+    missing = [c for c in VT_REQUIRED if c not in found]
+    if missing:
+        listed = ", ".join(frame.columns[:10])
+        raise InputError(
+            f"rapport de synchronisation ViaTrajectoire : colonne(s) {', '.join(missing)} "
+            f"absente(s) ; colonnes du fichier : {listed}.",
+            path,
+        )
+    notes = [
+        f"colonne {c} absente du fichier : laissée vide"
+        for c in VT_REPORT_COLUMNS
+        if c not in found
+    ]
+    out = frame.with_row_index("ligne", offset=1).select(
+        pl.col("ligne").cast(pl.Int64),
+        *[
+            (
+                pl.col(found[c]).cast(pl.String).str.strip_chars()
+                if c in found
+                else pl.lit(None, pl.String)
+            ).alias(name)
+            for c, name in VT_REPORT_COLUMNS.items()
+        ],
+    )
+    restored = out.filter(pl.col("finess").str.contains(r"^\d{8}$")).height
+    if restored:
+        notes.append(
+            f"{restored} numéro(s) FINESS de 8 chiffres complété(s) d'un zéro initial "
+            "(perdu dans un tableur)"
+        )
+    out = out.with_columns(
+        pl.when(pl.col("finess").str.contains(r"^\d{8}$"))
+        .then(pl.lit("0") + pl.col("finess"))
+        .otherwise(pl.col("finess").str.to_uppercase())
+        .alias("finess"),
+        pl.when(pl.col("domaine") == "4")
+        .then(pl.lit("Handicap"))
+        .otherwise(pl.col("domaine"))
+        .alias("domaine"),
+        _vt_datetime(pl.col("date_synchronisation")).alias("date_synchronisation"),
+    ).filter(pl.col("finess").is_not_null() & (pl.col("finess") != ""))
+    unreadable = frame.height - out.height
+    if unreadable:
+        notes.append(f"{unreadable} ligne(s) sans numéro FINESS ignorée(s)")
+    return out.cast(VT_REPORT_SCHEMA), notes  # type: ignore[arg-type]
+
+
+def read_vt_report_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    """A report already in memory (national column names, values as text) in
+    ``VT_REPORT_SCHEMA``, normalised like ``read_vt_report``."""
+    return _vt_table(frame.with_columns(pl.all().cast(pl.String)), None)[0]
+
+
+def read_vt_report(path: str | Path) -> VtReport:
+    """Read the sync report ViaTrajectoire gives the national agency (CSV or Excel).
+
+    Columns are found by name without regard to case, accents or spaces; ``Finess`` and
+    ``EtatSynchronisationROR`` are required, the others may be missing (noted). Text files go
+    through the canonical loader (UTF-8 with or without BOM, Windows-1252; ``;``, ``,`` or
+    tab). A FINESS number that lost its leading zero in a spreadsheet (8 digits) gets it back
+    (noted); ``Domaine`` « 4 » reads « Handicap »; ``DateSynchronisation`` is read from ISO,
+    French (JJ/MM/AAAA [HH:MM]) or Excel-serial values. Raises ``InputError`` naming the
+    file when it cannot be read.
+    """
+    from analysis.loaders import canonical
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("fichier introuvable.", path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"lecture impossible ({exc.strerror}).", path) from None
+    if not data.strip():
+        raise InputError("fichier vide.", path)
+    source: dict[str, Any] = {"file": path.name}
+    if path.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods"):
+        frame = _read_vt_excel(path, data)
+    else:
+        text = canonical.read_delimited(data, path)
+        frame = text.frame
+        source.update(encoding=text.encoding, separator=text.separator)
+    out, notes = _vt_table(frame, path)
+    source["rows"] = out.height
+    return VtReport(out, notes, source)
+
+
+def vt_report_detail(
+    report: pl.DataFrame,
+    tables: Mapping[str, pl.DataFrame | pl.LazyFrame] | None = None,
+    as_of: dt.date | None = None,
+    departements: Sequence[str] = (),
+) -> pl.DataFrame:
+    """The report's rows with the national exclusions and the synchronised flag.
+
+    With a FINESS reference in ``tables``: FINESS state (``etat_finess``), category,
+    département from the FINESS commune; rows excluded (``suivi`` False, ``motif_exclusion``)
+    for a definitive closure in VT (« Fermeture Définitive ») or FINESS (closure type DEF,
+    ERR, NDI, CHP, EML), a category whose sync is not followed, a domicile category (209,
+    460: separate national branch), or a number FINESS does not know. Without it, only the
+    VT closure excludes, and the département comes from the FINESS number.
+    ``synchronise`` is True for « Mise à jour de l'offre active » (case, accents and the
+    apostrophe's shape ignored). ``departements`` keeps the rows of the région's
+    départements (the national file covers every région); empty: all rows.
+    """
+    tables = tables or {}
+    as_of = as_of or dt.date.today()
+    with_ref = has_finess_reference(tables)
+    active = _fold_text(VT_SYNC_ACTIVE)
+    closed_vt = _fold_text(VT_CLOSED)
+    folded_state = pl.col("etat_synchronisation_ror").map_elements(
+        _fold_text, return_dtype=pl.String, skip_nulls=True
+    )
+    folded_vt = pl.col("etat_vt").map_elements(_fold_text, return_dtype=pl.String, skip_nulls=True)
+    frame = report.lazy()
+    if with_ref:
+        ref = (
+            _table(tables, "finess_etablissements")
+            .unique("finess_eg", keep="first")
+            .select(
+                pl.col("finess_eg").alias("finess"),
+                pl.lit(True).alias("_connu"),
+                pl.col("categorie"),
+                pl.col("commune_insee"),
+                pl.col("date_ouverture"),
+                pl.col("date_fermeture"),
+                pl.col("type_fermeture"),
+                pl.col("caduc").fill_null(False).alias("_caduc"),
+            )
+        )
+        frame = frame.join(ref, on="finess", how="left").with_columns(
+            pl.col("_connu").fill_null(False)
+        )
+        f_closed = _closed("date_fermeture", as_of)
+        etat = (
+            pl.when(~pl.col("_connu"))
+            .then(pl.lit("Non identifié"))
+            .when(f_closed & (pl.col("type_fermeture") == nom.FERMETURE_PROVISOIRE))
+            .then(pl.lit("Fermeture provisoire"))
+            .when(f_closed)
+            .then(pl.lit("Fermeture définitive"))
+            .when(pl.col("_caduc"))
+            .then(pl.lit("Caduc"))
+            .when(pl.col("date_ouverture").is_null() | (pl.col("date_ouverture") > pl.lit(as_of)))
+            .then(pl.lit("Autorisé"))
+            .otherwise(pl.lit("Ouvert"))
+        )
+        departement = sync.departement_expr("commune_insee", "finess").fill_null(
+            DEPARTEMENT_INCONNU
+        )
+        exclusions = [
+            (folded_vt == closed_vt, "fermeture définitive dans ViaTrajectoire"),
+            (~pl.col("_connu"), "numéro FINESS inconnu du référentiel FINESS"),
+            (
+                f_closed & pl.col("type_fermeture").is_in(sorted(nom.TYPES_FERMETURE_FINESS_FIN)),
+                "fermeture définitive dans FINESS",
+            ),
+            (
+                pl.col("categorie").is_in(sorted(nom.CATEGORIES_DOMICILE)),
+                "catégorie 209 ou 460 (domicile) : suivie à part au niveau national",
+            ),
+            (
+                pl.col("categorie").is_in(sorted(nom.CATEGORIES_SYNCHRO_NON_SUIVIES)),
+                "catégorie dont la synchronisation n'est pas suivie",
+            ),
+        ]
+    else:
+        frame = frame.with_columns(
+            pl.lit(None, pl.String).alias("categorie"),
+        )
+        etat = pl.lit(None, pl.String)
+        departement = (
+            pl.col("finess")
+            .str.slice(0, 2)
+            .replace({"9A": "971", "9B": "972", "9C": "973", "9D": "974", "9E": "975", "9F": "976"})
+            .fill_null(DEPARTEMENT_INCONNU)
+        )
+        exclusions = [(folded_vt == closed_vt, "fermeture définitive dans ViaTrajectoire")]
+    reason = pl.when(exclusions[0][0].fill_null(False)).then(pl.lit(exclusions[0][1]))
+    for cond, why in exclusions[1:]:
+        reason = reason.when(cond.fill_null(False)).then(pl.lit(why))
+    reason = reason.otherwise(pl.lit(None, pl.String))
+    frame = frame.with_columns(departement.alias("departement"))
+    if departements:
+        frame = frame.filter(pl.col("departement").is_in(list(departements)))
+    return (
+        frame.with_columns(
+            etat.alias("etat_finess"),
+            reason.alias("motif_exclusion"),
+            (folded_state == active).fill_null(False).alias("synchronise"),
+        )
+        .with_columns(pl.col("motif_exclusion").is_null().alias("suivi"))
+        .select(
+            "ligne",
+            "finess",
+            "nom_etablissement",
+            "code_region",
+            "departement",
+            "domaine",
+            "categorie",
+            "etat_vt",
+            "etat_finess",
+            "etat_synchronisation_ror",
+            "date_synchronisation",
+            "synchronise",
+            "suivi",
+            "motif_exclusion",
+        )
+        .sort("ligne")
+        .collect()
+    )
+
+
+VT_RATE_SCHEMA: dict[str, pl.DataType] = {
+    "domaine": pl.String(),
+    "departement": pl.String(),
+    "perimetre_vt": pl.Int64(),
+    "synchronises": pl.Int64(),
+    "taux": pl.Float64(),
+}
+
+
+def vt_sync_rate(
+    detail: pl.DataFrame, domaine: str | None = DOMAINE_SMR, with_total: bool = True
+) -> pl.DataFrame:
+    """The national sync rate per domain and département (``VT_RATE_SCHEMA``).
+
+    ``perimetre_vt``: distinct FINESS numbers of the followed rows; ``synchronises``: those
+    with a « Mise à jour de l'offre active » row; ``taux`` = synchronises ÷ perimetre_vt.
+    ``domaine`` keeps one VT domain (« Sanitaire » for SMR; None: every domain).
+    """
+    rows = detail.lazy().filter(pl.col("suivi"))
+    if domaine is not None:
+        target = _fold_text(domaine)
+        rows = rows.filter(
+            pl.col("domaine").map_elements(_fold_text, return_dtype=pl.String, skip_nulls=True)
+            == target
+        )
+
+    def counts(keys: list[str]) -> pl.LazyFrame:
+        return rows.group_by(keys).agg(
+            pl.col("finess").n_unique().cast(pl.Int64).alias("perimetre_vt"),
+            pl.col("finess")
+            .filter(pl.col("synchronise"))
+            .n_unique()
+            .cast(pl.Int64)
+            .alias("synchronises"),
+        )
+
+    parts = [counts(["domaine", "departement"])]
+    if with_total:
+        parts.append(counts(["domaine"]).with_columns(pl.lit(ENSEMBLE).alias("departement")))
+    out = (
+        pl.concat(
+            [p.select("domaine", "departement", "perimetre_vt", "synchronises") for p in parts]
+        )
+        .with_columns(
+            pl.when(pl.col("perimetre_vt") > 0)
+            .then(pl.col("synchronises") / pl.col("perimetre_vt"))
+            .alias("taux"),
+            (pl.col("departement") == ENSEMBLE).alias("_t"),
+        )
+        .sort("domaine", "_t", "departement", nulls_last=True)
+        .drop("_t")
+        .collect()
+    )
+    return out.cast(VT_RATE_SCHEMA)  # type: ignore[arg-type]
+
+
+#: Code of the sync rate in the requirement tables of ``smr qualite``.
+SYNCHRO_VT = "SYNCHRO-VT"
+SYNCHRO_VT_LABEL = "Synchronisation ROR → ViaTrajectoire (indicateur national)"
+
+
+def vt_rate_as_summary(rate: pl.DataFrame) -> pl.DataFrame:
+    """The sync rate in the shape of ``summary`` (écarts = not synchronised), to be appended
+    to the requirement table of ``smr qualite``."""
+    return rate.select(
+        pl.lit(SYNCHRO_VT).alias("exigence"),
+        pl.lit(SYNCHRO_VT_LABEL).alias("libelle"),
+        "departement",
+        pl.col("perimetre_vt").alias("perimetre"),
+        pl.col("synchronises").alias("conformes"),
+        (pl.col("perimetre_vt") - pl.col("synchronises")).alias("ecarts"),
+        pl.lit(0, pl.Int64).alias("non_applicables"),
+        "taux",
+    ).cast(SUMMARY_SCHEMA)  # type: ignore[arg-type]
+
+
+_CONCORDANCE_SCHEMA: dict[str, pl.DataType] = {
+    "finess_eg": pl.String(),
+    "raison_sociale": pl.String(),
+    "departement": pl.String(),
+    "etat_synchronisation_ror": pl.String(),
+    "date_synchronisation": pl.Datetime("us"),
+    "synchronise_national": pl.Boolean(),
+    "suivi": pl.Boolean(),
+    **{s: pl.Int64() for s in sync.STATUSES},
+    "unites": pl.Int64(),
+    "taux_unites": pl.Float64(),
+    "constat": pl.String(),
+}
+
+
+def vt_comparison(
+    detail: pl.DataFrame,
+    unit_status: pl.DataFrame,
+    etablissements: pl.DataFrame | None = None,
+    domaine: str | None = DOMAINE_SMR,
+) -> pl.DataFrame:
+    """The national status of each establishment beside our unit-level statuses.
+
+    ``detail`` is ``vt_report_detail``; ``unit_status`` is ``sync.unit_status`` of the
+    snapshot. One row per FINESS EG of the report (domain ``domaine``) or of our units;
+    columns ``_CONCORDANCE_SCHEMA``: national status and flag, unit counts per sync status,
+    ``taux_unites`` ((synchronisées + en attente) ÷ unités, as ``sync.status_counts``) and
+    ``constat`` (French: concordant, or what differs).
+    """
+    rows = detail.lazy()
+    if domaine is not None:
+        target = _fold_text(domaine)
+        rows = rows.filter(
+            pl.col("domaine").map_elements(_fold_text, return_dtype=pl.String, skip_nulls=True)
+            == target
+        )
+    national = (
+        rows.group_by("finess")
+        .agg(
+            pl.col("etat_synchronisation_ror").sort_by("synchronise", descending=True).first(),
+            pl.col("date_synchronisation").max(),
+            pl.col("synchronise").any().alias("synchronise_national"),
+            pl.col("suivi").any(),
+            pl.col("nom_etablissement").first(),
+            pl.col("departement").first().alias("_dep_vt"),
+        )
+        .rename({"finess": "finess_eg"})
+    )
+    units = (
+        unit_status.lazy()
+        .filter(pl.col("finess_eg").is_not_null())
+        .group_by("finess_eg")
+        .agg(
+            *[(pl.col("statut") == s).sum().cast(pl.Int64).alias(s) for s in sync.STATUSES],
+            pl.len().cast(pl.Int64).alias("unites"),
+        )
+    )
+    etabs = etablissements if etablissements is not None else schema.empty("etablissements")
+    info = sync.establishments_info(etabs).select(
+        "finess_eg",
+        pl.col("raison_sociale").alias("_rs"),
+        pl.col("departement").alias("_dep"),
+        pl.lit(True).alias("_dans_ror"),
+    )
+    problems = pl.col(sync.DESYNCHRONISE) + pl.col(sync.ABSENT_VT) + pl.col(sync.ABSENT_ROR)
+    ok = pl.col(sync.SYNCHRONISE) + pl.col(sync.EN_ATTENTE)
+    in_report = pl.col("synchronise_national").is_not_null()
+    constat = (
+        pl.when(~in_report)
+        .then(pl.lit("absent du rapport ViaTrajectoire"))
+        .when(~pl.col("_dans_ror"))
+        .then(pl.lit("établissement absent du ROR de l'instantané"))
+        .when(~pl.col("suivi"))
+        .then(pl.lit("hors périmètre du taux national"))
+        .when(pl.col("unites") == 0)
+        .then(pl.lit("aucune unité dans l'instantané"))
+        .when(pl.col("synchronise_national") & (problems == 0))
+        .then(pl.lit("concordant : synchronisé"))
+        .when(pl.col("synchronise_national"))
+        .then(pl.format("synchronisé selon ViaTrajectoire, mais {} unité(s) à vérifier", problems))
+        .when(problems > 0)
+        .then(pl.format("concordant : non synchronisé ({} unité(s) en écart)", problems))
+        .otherwise(pl.lit("non synchronisé selon ViaTrajectoire alors que les unités le sont"))
+    )
+    return (
+        national.join(units, on="finess_eg", how="full", coalesce=True)
+        .join(info, on="finess_eg", how="left")
+        .with_columns(
+            *[pl.col(s).fill_null(0) for s in sync.STATUSES],
+            pl.col("unites").fill_null(0),
+            pl.col("_dans_ror").fill_null(False),
+        )
+        .with_columns(
+            pl.coalesce("_rs", "nom_etablissement").alias("raison_sociale"),
+            pl.coalesce("_dep", "_dep_vt").fill_null(DEPARTEMENT_INCONNU).alias("departement"),
+            pl.when(pl.col("unites") > 0).then(ok / pl.col("unites")).alias("taux_unites"),
+            constat.alias("constat"),
+        )
+        .select(list(_CONCORDANCE_SCHEMA))
+        .sort("departement", "finess_eg")
+        .collect()
+        .cast(_CONCORDANCE_SCHEMA)  # type: ignore[arg-type]
+    )
+
+
+def vt_report_from_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    """A report frame in the national file's column names (for writing an example file)."""
+    inverse = {v: k for k, v in VT_REPORT_COLUMNS.items()}
+    return frame.select([pl.col(name).alias(inverse[name]) for name in VT_REPORT_COLUMNS.values()])
