@@ -1,0 +1,261 @@
+"""The regional report: its figures equal those of the commands (``smr coverage``, ``smr
+access``, ``smr campaign``, ``smr sync``) recomputed independently from their files; the
+Excel workbook opens with openpyxl; the HTML page is self-contained; bad input is refused."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import numpy as np
+import polars as pl
+import pytest
+from openpyxl import load_workbook
+from polars.testing import assert_frame_equal
+
+from analysis import cli, geo, methods, nomenclature, report, store, sync
+
+CODES = [m.code for m in nomenclature.MENTIONS]
+DATE = dt.date(2023, 6, 15)  # not the latest: the report follows --snapshot
+
+
+@pytest.fixture(scope="module")
+def built(demo_store) -> report.RegionalReport:
+    return report.build_report(demo_store, DATE)
+
+
+def _run(*args: str) -> None:
+    assert cli.main(list(args)) == 0
+
+
+def _weighted_median(values: list[float], weights: list[float]) -> float:
+    """Plain re-implementation: smallest value whose cumulative weight reaches half."""
+    pairs = sorted((v, w) for v, w in zip(values, weights, strict=True) if w > 0)
+    half = sum(w for _, w in pairs) / 2
+    running = 0.0
+    for v, w in pairs:
+        running += w
+        if running >= half:
+            return v
+    raise AssertionError("no weight")
+
+
+def test_coverage_equals_smr_coverage(demo_store, built, tmp_path):
+    out = tmp_path / "couverture.parquet"
+    _run(
+        "coverage",
+        "--store",
+        str(demo_store),
+        "--snapshot",
+        DATE.isoformat(),
+        "--level",
+        "departement",
+        "--forme",
+        "toutes",
+        "--out",
+        str(out),
+    )
+    assert_frame_equal(built.coverage, pl.read_parquet(out))
+    assert built.coverage.height == 8 * len(CODES)
+
+
+def test_accessibility_equals_smr_access(demo_store, built, tmp_path):
+    pop = dict(geo.load_communes("11").select("commune_insee", "population").iter_rows())
+    rows = {r["mention"]: r for r in built.access.iter_rows(named=True)}
+    assert list(rows) == CODES
+    for code in CODES:
+        near = tmp_path / f"near_{code}.parquet"
+        e2 = tmp_path / f"e2_{code}.parquet"
+        _run(
+            "access",
+            "--store",
+            str(demo_store),
+            "--snapshot",
+            DATE.isoformat(),
+            "--mention",
+            code,
+            "--method",
+            "nearest",
+            "--out",
+            str(near),
+        )
+        _run(
+            "access",
+            "--store",
+            str(demo_store),
+            "--snapshot",
+            DATE.isoformat(),
+            "--mention",
+            code,
+            "--method",
+            "e2sfca",
+            "--out",
+            str(e2),
+        )
+        nearest = pl.read_parquet(near)
+        total = sum(pop[c] for c in nearest["commune_insee"])
+        within = sum(
+            pop[c]
+            for c, m in zip(nearest["commune_insee"], nearest["minutes"], strict=True)
+            if m is not None and m <= 30.0
+        )
+        assert rows[code]["population"] == total
+        assert rows[code]["population_seuil"] == within
+        assert rows[code]["part_seuil"] == pytest.approx(within / total * 100, rel=1e-12)
+        acc = pl.read_parquet(e2)
+        median = _weighted_median(acc["acces"].to_list(), acc["population"].to_list())
+        assert rows[code]["mediane_e2sfca"] == pytest.approx(median, rel=1e-12, abs=1e-12)
+
+
+def test_campaign_equals_smr_campaign(demo_store, built, tmp_path):
+    out = tmp_path / "campagne.parquet"
+    _run("campaign", "--store", str(demo_store), "--out", str(out))
+    history = pl.read_parquet(out)
+    at_date = history.filter(pl.col("date") == DATE).drop("date")
+    assert_frame_equal(built.campaign_rules.select(at_date.columns), at_date)
+    # overall history: one point per snapshot up to the report's date, Σ ok ÷ Σ items
+    dates = [d for d in store.list_snapshots(demo_store) if d <= DATE]
+    assert built.campaign_history["date"].to_list() == dates
+    for row in built.campaign_history.iter_rows(named=True):
+        day = history.filter(pl.col("date") == row["date"])
+        assert row["conformes"] == day["conformes"].sum()
+        assert row["taux"] == pytest.approx(day["conformes"].sum() / day["total"].sum())
+    c = built.campaign_overall
+    assert c["conformes"] == at_date["conformes"].sum()
+    assert c["total"] == at_date["total"].sum()
+
+
+def test_sync_equals_smr_sync(demo_store, built, tmp_path):
+    out = tmp_path / "synchro.parquet"
+    _run("sync", "--store", str(demo_store), "--snapshot", DATE.isoformat(), "--out", str(out))
+    units = pl.read_parquet(out)
+    counted = {s: 0 for s in sync.STATUSES}
+    by_dep: dict[tuple[str, str], int] = {}
+    for status, dep in zip(units["statut"], units["departement"], strict=True):
+        counted[status] += 1
+        by_dep[(dep, status)] = by_dep.get((dep, status), 0) + 1
+    for s in sync.STATUSES:
+        assert built.sync_overall[s] == counted[s]
+    assert built.sync_overall["total"] == units.height
+    for row in built.sync_counts.iter_rows(named=True):
+        for s in sync.STATUSES:
+            assert row[s] == by_dep.get((row["departement"], s), 0)
+    good = counted[sync.SYNCHRONISE] + counted[sync.EN_ATTENTE]
+    assert built.sync_overall["taux_synchronise"] == pytest.approx(good / units.height)
+
+
+def test_headline_figures_recounted(demo_store, built):
+    snap = store.read_snapshot(demo_store, DATE)
+    offres = snap.tables["offres"]
+    assert built.date == DATE and built.region == "11" and built.demo
+    assert built.headline["lits"] == int(offres["lits"].fill_null(0).sum())
+    assert built.headline["places"] == int(offres["places"].fill_null(0).sum())
+    assert built.headline["unites"] == snap.tables["unites"].height
+    joined = offres.join(snap.tables["unites"], on="uo_id")
+    assert built.headline["etablissements_smr"] == joined["finess_eg"].n_unique()
+
+
+def test_excel_opens_with_the_same_figures(built, tmp_path):
+    path = report.write_report(built, tmp_path / "rapport.xlsx")
+    wb = load_workbook(path, read_only=True)
+    assert wb.sheetnames == list(report.report_sheets(built))
+    synth = list(wb["Synthèse"].iter_rows(values_only=True))
+    assert synth[0] == ("indicateur", "valeur", "unite", "note")
+    values = {r[0]: r[1] for r in synth[1:]}
+    assert values["Lits"] == built.headline["lits"]
+    assert values["Points à traiter"] == built.campaign_overall["reste"]
+    assert values["Taux de synchronisation ROR ↔ ViaTrajectoire"] == pytest.approx(
+        built.sync_overall["taux_synchronise"] * 100
+    )
+    acc = list(wb["Accessibilité"].iter_rows(values_only=True))
+    header = acc[0]
+    first = dict(zip(header, acc[1], strict=True))
+    assert first["mention"] == "ME050"
+    assert first["part_seuil"] == pytest.approx(built.access["part_seuil"][0])
+    notes = list(wb["Méthodes"].iter_rows(values_only=True))
+    assert [r[0] for r in notes[1:]] == list(report.NOTE_IDS)
+    assert notes[0][3:] == tuple(p.lower() for p in methods.PARTS)
+    assert all(all(cell for cell in r) for r in notes[1:])  # every part filled
+    wb.close()
+
+
+def test_html_is_self_contained_with_charts_and_notes(built, tmp_path):
+    path = report.write_report(built, tmp_path / "rapport.html", generated=dt.date(2024, 1, 2))
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>")
+    assert text.count("<svg") == len(report.report_charts(built)) == 6
+    assert "<script" not in text
+    assert not re.search(r"(src|href)=[\"']https?://", text)  # nothing fetched from a network
+    # ids of the inline charts are unique, so each url(#…) finds its own clip path
+    ids = re.findall(r'\bid="([^"]+)"', text)
+    assert len(ids) == len(set(ids))
+    for ref in set(re.findall(r"url\(#([^)]+)\)", text)):
+        assert ref in ids
+    assert "Instantané du 15/06/2023" in text and "produit le 02/01/2024" in text
+    assert "Données fictives" in text
+    for i in report.NOTE_IDS:
+        assert f"id='note-{i}'" in text and f'href="#note-{i}"' in text
+    lits = f"{built.headline['lits']:,}".replace(",", "\u202f")
+    assert lits in text
+
+
+def test_markdown_of_notes():
+    html = report.markdown_html("**Formule** : *a* ÷ `b` < c\n\n- un\n- deux")
+    assert html == (
+        "<p><strong>Formule</strong> : <em>a</em> ÷ <code>b</code> &lt; c</p>\n"
+        "<ul><li>un</li><li>deux</li></ul>"
+    )
+
+
+def test_cli_report_writes_both_formats_and_refuses_bad_input(demo_store, tmp_path, capsys):
+    for name in ("r.xlsx", "r.html"):
+        assert cli.main(["report", "--store", str(demo_store), "--out", str(tmp_path / name)]) == 0
+        assert (tmp_path / name).stat().st_size > 10_000
+    latest = store.latest_snapshot(demo_store)
+    assert f"instantané du {latest.isoformat()}" in capsys.readouterr().out
+    assert cli.main(["report", "--store", str(demo_store), "--out", str(tmp_path / "r.pdf")]) == 2
+    assert "extensions possibles : .xlsx, .html" in capsys.readouterr().err
+    missing = tmp_path / "absent" / "r.html"
+    assert cli.main(["report", "--store", str(demo_store), "--out", str(missing)]) == 2
+    empty = tmp_path / "vide"
+    empty.mkdir()
+    assert cli.main(["report", "--store", str(empty), "--out", str(tmp_path / "x.html")]) == 3
+    assert (
+        cli.main(
+            [
+                "report",
+                "--store",
+                str(demo_store),
+                "--snapshot",
+                "2023-06-16",
+                "--out",
+                str(tmp_path / "x.html"),
+            ]
+        )
+        == 3
+    )
+    assert not (tmp_path / "x.html").exists()
+
+
+def test_inline_svg_prefixes_ids():
+    from analysis import charts
+
+    svg = '<?xml version="1.0"?><svg><clipPath id="clip1"/><g clip-path="url(#clip1)"/></svg>'
+    out = charts.inline_svg(svg, "z")
+    assert out == '<svg><clipPath id="z-clip1"/><g clip-path="url(#z-clip1)"/></svg>'
+
+
+def test_report_of_a_store_without_campaign_start(demo_store, tmp_path):
+    """A real store has no demo extras: no campaign start (verified rules skipped), region
+    from the argument."""
+    snap = store.read_snapshot(demo_store, DATE)
+    path = tmp_path / "magasin"
+    store.write_snapshot(path, DATE, snap.tables)
+    built = report.build_report(path, region="11")
+    assert built.campaign_start is None and not built.demo
+    assert "eg_verifie" not in built.campaign_rules["regle"].to_list()
+    assert built.campaign_history.height == 1
+    assert np.isclose(built.campaign_history["taux"][0], built.campaign_overall["taux"])
+    html = report.report_html(built)
+    assert "Début de la campagne : non renseigné" in html
+    assert 'class="demo"' not in html
