@@ -610,71 +610,90 @@ def columns_needed(
     return {t: [c for c in schema.TABLES[t].names if c in cols] for t, cols in wanted.items()}
 
 
-def _table(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], name: str) -> pl.LazyFrame:
+def _table(
+    tables: Mapping[str, pl.DataFrame | pl.LazyFrame], name: str, snapshot_col: str | None = None
+) -> pl.LazyFrame:
     frame = tables.get(name)
-    return schema.empty(name).lazy() if frame is None else frame.lazy()
+    if frame is not None:
+        return frame.lazy()
+    empty = schema.empty(name).lazy()
+    if snapshot_col:
+        return empty.select(pl.lit(None, pl.Date).alias(snapshot_col), pl.all())
+    return empty
 
 
 def _level_frame(
     level: str,
     tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
     names: set[str],
-    as_of: dt.date | dt.datetime,
+    as_of: dt.date | dt.datetime | None,
     params: CampaignParams,
+    snapshot_col: str | None = None,
 ) -> pl.LazyFrame:
-    """The entities of ``level`` with the derived columns their rules use."""
+    """The entities of ``level`` with the derived columns their rules use (per snapshot when
+    ``snapshot_col`` names the column of stacked snapshots, see ``evaluate_lazy``)."""
     table, key, label = _LEVEL_SOURCE[level]
-    lf = _table(tables, table).unique(key, keep="first", maintain_order=True)
+    keys = [snapshot_col] if snapshot_col else []
+    # a history only counts: the first row of a key is kept either way, its order is not
+    lf = _table(tables, table, snapshot_col).unique(
+        [*keys, key], keep="first", maintain_order=not keys
+    )
     if "mentions" in names:
         mentions = (
-            _table(tables, "offres")
-            .group_by("uo_id")
+            _table(tables, "offres", snapshot_col)
+            .group_by([*keys, "uo_id"])
             .agg(pl.col("mention").drop_nulls().unique().sort().alias("mentions"))
         )
-        lf = lf.join(mentions, on="uo_id", how="left").with_columns(
+        lf = lf.join(mentions, on=[*keys, "uo_id"], how="left").with_columns(
             pl.col("mentions").fill_null(pl.lit([], pl.List(pl.String)))
         )
     if "dans_vt" in names:
         linked = (
-            _table(tables, "vt_unites")
-            .select(pl.col("uo_id").str.strip_chars())
+            _table(tables, "vt_unites", snapshot_col)
+            .select(*keys, pl.col("uo_id").str.strip_chars())
             .drop_nulls()
             .unique()
             .with_columns(pl.lit(True).alias("dans_vt"))
         )
-        lf = lf.join(linked, on="uo_id", how="left").with_columns(
+        lf = lf.join(linked, on=[*keys, "uo_id"], how="left").with_columns(
             pl.col("dans_vt").fill_null(False)
         )
     if names & {"g_connu", "g_responsable_nom", "g_telephone", "g_email"}:
         guichets = (
-            _table(tables, "vt_guichets")
+            _table(tables, "vt_guichets", snapshot_col)
             .select(
+                *keys,
                 "guichet_id",
                 pl.col("responsable_nom").alias("g_responsable_nom"),
                 pl.col("telephone").alias("g_telephone"),
                 pl.col("email").alias("g_email"),
                 pl.lit(True).alias("g_connu"),
             )
-            .unique("guichet_id", keep="first")
+            .unique([*keys, "guichet_id"], keep="first")
         )
-        lf = lf.join(guichets, on="guichet_id", how="left").with_columns(
+        lf = lf.join(guichets, on=[*keys, "guichet_id"], how="left").with_columns(
             pl.col("g_connu").fill_null(False)
         )
     if names & {"statut_sync", "motif_sync", "ecarts"}:
         status = (
             sync.unit_status_lazy(
-                _table(tables, "unites"), _table(tables, "vt_unites"), as_of, params.sync_time
+                _table(tables, "unites", snapshot_col),
+                _table(tables, "vt_unites", snapshot_col),
+                as_of,
+                params.sync_time,
+                snapshot_col,
             )
             .filter(pl.col("vt_id").is_not_null())
             .select(
+                *keys,
                 "vt_id",
                 pl.col("statut").alias("statut_sync"),
                 pl.col("motif").alias("motif_sync"),
                 "ecarts",
             )
-            .unique("vt_id", keep="first")
+            .unique([*keys, "vt_id"], keep="first")
         )
-        lf = lf.join(status, on="vt_id", how="left")
+        lf = lf.join(status, on=[*keys, "vt_id"], how="left")
     return lf.with_columns(pl.col(key).alias("entite"), pl.col(label).alias("nom_entite"))
 
 
@@ -737,21 +756,33 @@ RESULTS_SCHEMA: dict[str, pl.DataType] = {
 
 def evaluate_lazy(
     tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
-    as_of: dt.date | dt.datetime,
+    as_of: dt.date | dt.datetime | None,
     params: CampaignParams | None = None,
     rules: Sequence[Rule] = RULES,
+    snapshot_col: str | None = None,
 ) -> pl.LazyFrame:
-    """Lazy version of ``evaluate`` (same columns, not sorted)."""
+    """Lazy version of ``evaluate`` (same columns, not sorted).
+
+    With ``snapshot_col`` the tables hold several snapshots stacked, told apart by that
+    ``Date`` column (``store.scan_table`` names it ``date_snapshot``): every join, unique
+    and window stays within a snapshot, ``as_of`` is each row's snapshot date (the argument
+    is ignored) and the column comes first in the result. One lazy plan then evaluates the
+    rules of a whole history, with the same results as snapshot by snapshot.
+    """
     params = params or CampaignParams()
     chosen = active_rules(params, rules)
     referenced = _referenced(chosen, params)
+    keys = [snapshot_col] if snapshot_col else []
     parts = []
     for level in LEVELS:
         level_rules = [r for r in chosen if r.level == level]
         if not level_rules:
             continue
-        lf = _level_frame(level, tables, referenced.get(level, set()), as_of, params)
+        lf = _level_frame(
+            level, tables, referenced.get(level, set()), as_of, params, snapshot_col
+        )
         wide = lf.with_columns([_first_failure(r, params) for r in level_rules]).select(
+            *keys,
             pl.lit(level).alias("niveau"),
             "finess_eg",
             "entite",
@@ -761,7 +792,7 @@ def evaluate_lazy(
         long = (
             wide.unpivot(
                 on=[r.id for r in level_rules],
-                index=["niveau", "finess_eg", "entite", "nom_entite"],
+                index=[*keys, "niveau", "finess_eg", "entite", "nom_entite"],
                 variable_name="regle",
                 value_name="_v",
             )
@@ -769,12 +800,16 @@ def evaluate_lazy(
             .unnest("_v")
         )
         parts.append(long)
+    out_schema = {**dict.fromkeys(keys, pl.Date()), **RESULTS_SCHEMA}
     if not parts:
-        return pl.DataFrame(schema=RESULTS_SCHEMA).lazy()
+        return pl.DataFrame(schema=out_schema).lazy()
     results = sync.with_establishment(
-        pl.concat(parts, how="vertical_relaxed"), _table(tables, "etablissements"), "statut"
+        pl.concat(parts, how="vertical_relaxed"),
+        _table(tables, "etablissements", snapshot_col),
+        "statut",
+        snapshot_col,
     )
-    return results.select(list(RESULTS_SCHEMA))
+    return results.select(list(out_schema))
 
 
 def evaluate(
@@ -1037,6 +1072,177 @@ def progress(
         return pl.DataFrame(schema=PROGRESS_SCHEMA)
     params = _with_start(store_path, all_dates[-1] if all_dates else chosen[-1], params)
     return pl.concat([progress_at(store_path, day, params, rules) for day in chosen])
+
+
+def sampled_dates(
+    dates: Sequence[dt.date], step_days: int = 7, always: Iterable[dt.date] = ()
+) -> list[dt.date]:
+    """A thinner history for long daily series: going back from the latest date, the
+    first date at least ``step_days`` before the last one kept, plus the earliest date and
+    those of ``always`` that are in ``dates``; sorted. Every date is kept when
+    ``step_days`` ≤ 1. Used to draw a year of daily snapshots as weekly points."""
+    chosen = sorted(set(dates))
+    if step_days <= 1 or len(chosen) <= 2:
+        return chosen
+    kept = [chosen[-1]]
+    for day in reversed(chosen[:-1]):
+        if (kept[-1] - day).days >= step_days:
+            kept.append(day)
+    kept.append(chosen[0])
+    present = set(chosen)
+    return sorted(set(kept) | {d for d in always if d in present})
+
+
+#: Snapshots evaluated by one lazy plan in ``progress_history`` (memory grows with it).
+HISTORY_BATCH = 64
+
+
+def progress_history_lazy(
+    store_path: str | Path,
+    params: CampaignParams,
+    dates: Sequence[dt.date] | None = None,
+    rules: Sequence[Rule] = RULES,
+) -> pl.LazyFrame:
+    """The lazy plan of ``progress_history`` for ``dates`` (all snapshots when None):
+    ``store.scan_table`` of the needed columns, the rules as expressions per snapshot,
+    counts per ``date`` and ``regle``. ``params.start`` is used as given."""
+    tables = {
+        table: store.scan_table(store_path, table, cols, dates)
+        for table, cols in columns_needed(params, rules).items()
+    }
+    return counts_lazy(tables, None, params, rules, snapshot_col="date_snapshot").rename(
+        {"date_snapshot": "date"}
+    )
+
+
+def _outcomes_once(lf: pl.LazyFrame, keys: list[str], outcomes: list[pl.Expr]) -> pl.LazyFrame:
+    """``lf`` with the ``outcomes`` columns, each computed once per distinct row content.
+
+    Rule outcomes are row-wise functions of the columns they name; over a history most
+    entities are the same row day after day, so the (string-heavy) conditions are evaluated
+    on the distinct rows and joined back on those columns (nulls equal).
+    """
+    used: set[str] = set()
+    for expr in outcomes:
+        used.update(expr.meta.root_names())
+    types = lf.collect_schema()
+    cols = sorted(c for c in used if c in types)
+    if not cols:  # constant outcomes: nothing to share
+        return lf.with_columns(outcomes)
+    lists = [c for c in cols if isinstance(types[c], pl.List)]
+    on = [f"_key_{c}" if c in lists else c for c in cols]
+    list_keys = [pl.col(c).list.join("\x1f").alias(f"_key_{c}") for c in lists]
+    distinct = (
+        lf.select(*cols, *list_keys)
+        .unique(subset=on)
+        .with_columns(outcomes)
+        .select(*on, *[e.meta.output_name() for e in outcomes])
+    )
+    return lf.select(*keys, *[c for c in cols if c not in lists], *list_keys).join(
+        distinct, on=on, how="left", nulls_equal=True
+    )
+
+
+def counts_lazy(
+    tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
+    as_of: dt.date | dt.datetime | None,
+    params: CampaignParams | None = None,
+    rules: Sequence[Rule] = RULES,
+    snapshot_col: str | None = None,
+) -> pl.LazyFrame:
+    """Per rule (and snapshot, with ``snapshot_col``): ``regle``, ``conformes``, ``total``,
+    ``taux``, as ``_counts(evaluate_lazy(…), ["regle"])`` gives, without building the
+    per-entity results: only each condition's outcome is computed (no reason, value or
+    establishment columns), then summed. Rules that apply to no entity are left out.
+    """
+    params = params or CampaignParams()
+    chosen = active_rules(params, rules)
+    referenced = _referenced(chosen, params)
+    keys = [snapshot_col] if snapshot_col else []
+    parts = []
+    for level in LEVELS:
+        level_rules = [r for r in chosen if r.level == level]
+        if not level_rules:
+            continue
+        lf = _level_frame(
+            level, tables, referenced.get(level, set()), as_of, params, snapshot_col
+        )
+        outcomes = [_first_failure(r, params) for r in level_rules] + [
+            (pl.lit(True) if r.applies(params) is None else r.applies(params).fill_null(False))
+            .alias(f"_a_{r.id}")
+            for r in level_rules
+        ]
+        lf = _outcomes_once(lf, keys, outcomes) if keys else lf.with_columns(outcomes)
+        sums = []
+        for r in level_rules:
+            counted = pl.col(f"_a_{r.id}")
+            sums += [
+                (counted & pl.col(f"_i_{r.id}").is_null())
+                .sum()
+                .cast(pl.Int64)
+                .alias(f"{r.id}\0conformes"),
+                counted.sum().cast(pl.Int64).alias(f"{r.id}\0total"),
+            ]
+        wide = lf.group_by(keys).agg(sums) if keys else lf.select(sums)
+        parts.append(wide.unpivot(index=keys, variable_name="_k", value_name="_n"))
+    out_schema = {
+        **dict.fromkeys(keys, pl.Date()),
+        "regle": pl.String(),
+        "conformes": pl.Int64(),
+        "total": pl.Int64(),
+        "taux": pl.Float64(),
+    }
+    if not parts:
+        return pl.DataFrame(schema=out_schema).lazy()
+    what = pl.col("_k").str.split("\0").list
+    return (
+        pl.concat(parts, how="vertical_relaxed")
+        .with_columns(what.first().alias("regle"), what.last().alias("_what"))
+        .group_by([*keys, "regle"])
+        .agg(
+            pl.col("_n").filter(pl.col("_what") == "conformes").first().alias("conformes"),
+            pl.col("_n").filter(pl.col("_what") == "total").first().alias("total"),
+        )
+        .filter(pl.col("total") > 0)
+        .with_columns((pl.col("conformes") / pl.col("total")).alias("taux"))
+        .select(list(out_schema))
+    )
+
+
+def progress_history(
+    store_path: str | Path,
+    params: CampaignParams | None = None,
+    dates: Sequence[dt.date] | None = None,
+    rules: Sequence[Rule] = RULES,
+    batch: int = HISTORY_BATCH,
+) -> pl.DataFrame:
+    """``progress`` computed with lazy scans: the same table (``date``, ``regle``,
+    ``conformes``, ``total``, ``taux``, sorted by date then rule order), much faster on
+    many snapshots.
+
+    Each table is scanned over ``batch`` snapshots at a time (only the columns the rules
+    need), the rules are evaluated as expressions within each snapshot and reduced to
+    counts in the same plan; memory is that of ``batch`` snapshots' needed columns, never
+    the whole history. The campaign start is chosen as in ``progress``.
+    """
+    all_dates = store.list_snapshots(store_path)
+    chosen = sorted(all_dates if dates is None else dates)
+    if not chosen:
+        return pl.DataFrame(schema=PROGRESS_SCHEMA)
+    params = _with_start(store_path, all_dates[-1] if all_dates else chosen[-1], params)
+    step = max(1, batch)
+    parts = [
+        progress_history_lazy(store_path, params, chosen[i : i + step], rules).collect()
+        for i in range(0, len(chosen), step)
+    ]
+    order = {r.id: i for i, r in enumerate(rules)}
+    return (
+        pl.concat(parts)
+        .with_columns(pl.col("regle").replace_strict(order, return_dtype=pl.Int32).alias("_o"))
+        .sort("date", "_o")
+        .drop("_o")
+        .cast(PROGRESS_SCHEMA)  # type: ignore[arg-type]
+    )
 
 
 # ------------------------------------------------------------------------------ diffs
@@ -1303,24 +1509,8 @@ def write_todo(
 
 
 def method_note(rules: Sequence[Rule] = RULES) -> str:
-    """French method note for the pages: what is counted, then every rule and its help."""
-    lines = [
-        "**Principe** : chaque point de la liste est évalué sur chaque entité concernée "
-        "(établissement, unité du ROR, unité ViaTrajectoire) de l'instantané : *ok*, "
-        "*manquant* (non renseigné) ou *invalide* (renseigné mais faux ou mal formé). Le taux "
-        "d'un point est la part des entités *ok* ; le taux global est la part des points *ok* "
-        "sur l'ensemble des points évalués.",
-        "",
-        "**Vérifié** : une fiche mise à jour (date de mise à jour) depuis le début de la "
-        "campagne compte comme vérifiée, même si rien n'a changé.",
-        "",
-        "**Mineurs** : une unité accueillant des moins de 16 ans doit avoir une mention "
-        "pédiatrique, des moins de 4 ans la mention ME061 ; l'exception des 16 ans et plus est "
-        "admise ; la convention d'une unité « brûlés » n'étant pas connue des données, elle est "
-        "présumée.",
-        "",
-        "**Points évalués** :",
-    ]
-    for r in rules:
-        lines.append(f"- *{r.label}* ({LEVELS[r.level].lower()}, `{r.id}`) : {r.help}")
-    return "\n".join(lines)
+    """French method note of the checklist, listing ``rules``: the text is kept with every
+    other note in ``analysis.methods`` (``campagne_taux_regle``)."""
+    from analysis import methods  # methods builds its notes from this module's RULES
+
+    return methods.campaign_rules_note(rules)

@@ -61,10 +61,14 @@ def _print_counts(counts: dict) -> None:
         )
 
 
-def _print_report(report: pl.DataFrame, limit: int) -> None:
+def _print_report(report: pl.DataFrame, limit: int, show_contacts: bool = False) -> None:
+    """The first ``limit`` problems, one line each; contact values masked unless asked."""
+    from analysis.export import mask_report_values
+
     if report.height == 0:
         print("Aucun problème trouvé.")
         return
+    report = mask_report_values(report, show_contacts)
     shown = report.sort("severity", "table", "row", descending=[True, False, False]).head(limit)
     for r in shown.iter_rows(named=True):
         value = "" if r["value"] is None else f" « {r['value']} »"
@@ -79,19 +83,35 @@ def _print_report(report: pl.DataFrame, limit: int) -> None:
 def _demo_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, type=Path, help="dossier du magasin de démonstration")
     p.add_argument("--seed", type=int, default=None, help="graine (même graine, mêmes données)")
-    p.add_argument("--region", default="11", help="code INSEE de la région (défaut 11)")
+    p.add_argument("--region", default="11",
+                   help="code INSEE de la région (défaut 11), ou all pour toute la France")
     p.add_argument("--replace", action="store_true", help="remplacer les instantanés existants")
+    p.add_argument("--days", type=int, default=None,
+                   help="une série quotidienne de N instantanés à partir du 01/03/2023 "
+                        "(ex. 365) au lieu des 11 instantanés de mars à juillet 2023")
 
 
 @command("demo", "écrire le magasin de démonstration (données fictives)", _demo_args)
 def _run_demo(args: argparse.Namespace) -> int:
-    from analysis import demo
+    from analysis import demo, demo_national
 
     kwargs = {"region": args.region, "replace": args.replace}
     if args.seed is not None:
         kwargs["seed"] = args.seed
+    if args.region == demo_national.NATIONAL:
+        missing = demo_national.reference_missing_message()
+        if missing:
+            raise InputError(missing[0].upper() + missing[1:])
+    if args.days is not None and args.days < 1:
+        raise InputError("--days : au moins 1 instantané.")
     args.out.mkdir(parents=True, exist_ok=True)
-    dates = demo.build_demo(args.out, **kwargs)
+    if args.days is not None:
+        dates = demo_national.build_daily_demo(args.out, days=args.days, **kwargs)
+    elif args.region == demo_national.NATIONAL:
+        kwargs.pop("region")
+        dates = demo_national.build_national_demo(args.out, **kwargs)
+    else:
+        dates = demo.build_demo(args.out, **kwargs)
     print(f"{len(dates)} instantanés écrits dans {args.out} ({dates[0]} → {dates[-1]}).")
     return EXIT_OK
 
@@ -139,7 +159,14 @@ def _validate_args(p: argparse.ArgumentParser) -> None:
                         "(formats mapped, finess, fhir)")
     p.add_argument("--report", type=Path, help="écrire le rapport complet (.csv, .xlsx, .parquet)")
     p.add_argument("--limit", type=int, default=30, help="nombre de problèmes affichés")
+    _contacts_arg(p)
     _format_args(p)
+
+
+def _contacts_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--contacts", action="store_true",
+                   help="montrer les contacts (noms, e-mails, téléphones) dans le rapport "
+                        "affiché ou écrit ; masqués par défaut")
 
 
 @command("validate", "valider un dossier source ou un instantané", _validate_args)
@@ -154,8 +181,8 @@ def _run_validate(args: argparse.Namespace) -> int:
 
         preview = importing.preview(path, options)
         _print_counts(preview.counts)
-        _print_report(preview.report, args.limit)
-        _write_report(preview.report, args.report)
+        _print_report(preview.report, args.limit, args.contacts)
+        _write_report(preview.report, args.report, args.contacts)
         return EXIT_OK if preview.ok else EXIT_REJECTED
     if not path.is_dir():
         raise InputError("dossier introuvable", path)
@@ -164,16 +191,18 @@ def _run_validate(args: argparse.Namespace) -> int:
     raw = {name: t.frame for name, t in canonical.read_source_dir(path).items()}
     result = validate.validate_tables(raw)
     _print_counts(result.counts)
-    _print_report(result.report, args.limit)
-    _write_report(result.report, args.report)
+    _print_report(result.report, args.limit, args.contacts)
+    _write_report(result.report, args.report, args.contacts)
     return EXIT_OK if result.ok else EXIT_REJECTED
 
 
-def _write_report(report: pl.DataFrame, target: Path | None) -> None:
+def _write_report(report: pl.DataFrame, target: Path | None, show_contacts: bool = False) -> None:
+    """Write the whole report; the values of contact columns are masked unless asked."""
     if target:
-        from analysis.export import write_table
+        from analysis.export import mask_report_values, write_table
 
-        write_table(report, target, sheet="rapport")
+        write_table(mask_report_values(report, show_contacts), target,
+                    show_contacts=show_contacts, sheet="rapport")
         print(f"Rapport écrit : {target}")
 
 
@@ -213,8 +242,8 @@ def _validate_snapshot(path: Path, args: argparse.Namespace) -> int:
         for name, c in snap.manifest.get("tables", {}).items()
     }
     _print_counts(counts)
-    _print_report(report, args.limit)
-    _write_report(report, args.report)
+    _print_report(report, args.limit, args.contacts)
+    _write_report(report, args.report, args.contacts)
     rejected = sum(c["rejetes"] for c in counts.values())
     return EXIT_REJECTED if rejected else EXIT_OK
 
@@ -236,6 +265,7 @@ def _import_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--date", required=True, type=_date, help="date de l'instantané AAAA-MM-JJ")
     p.add_argument("--replace", action="store_true", help="remplacer l'instantané de cette date")
     p.add_argument("--limit", type=int, default=30, help="nombre de problèmes affichés")
+    _contacts_arg(p)
     _format_args(p)
 
 
@@ -251,12 +281,12 @@ def _run_import(args: argparse.Namespace) -> int:
         preview = importing.preview(args.source, options)
         path = importing.save(preview, args.store, args.date, replace=args.replace)
         _print_counts(preview.counts)
-        _print_report(preview.report, args.limit)
+        _print_report(preview.report, args.limit, args.contacts)
         print(f"Instantané écrit : {path}")
         return EXIT_REJECTED if preview.rejected_rows else EXIT_OK
     result = store.import_source(args.source, args.store, args.date, replace=args.replace)
     _print_counts(result.counts)
-    _print_report(result.report, args.limit)
+    _print_report(result.report, args.limit, args.contacts)
     print(f"Instantané écrit : {result.path}")
     rejected = sum(c["rejetes"] for c in result.counts.values())
     return EXIT_REJECTED if rejected else EXIT_OK
@@ -484,7 +514,7 @@ def _run_campaign(args: argparse.Namespace) -> int:
     dates = store.list_snapshots(args.store)
     if not dates:
         raise StoreError(f"aucun instantané dans {args.store}")
-    history = campaign.progress(args.store, _campaign_params(args))
+    history = campaign.progress_history(args.store, _campaign_params(args))  # lazy, same table
     write_table(history, args.out, sheet="avancement")
     last = history.filter(pl.col("date") == dates[-1])
     rate = last["conformes"].sum() / max(last["total"].sum(), 1)
@@ -561,6 +591,221 @@ def _run_todo(args: argparse.Namespace) -> int:
     print(f"{items.height} points à traiter pour {items['finess_eg'].n_unique()} "
           f"établissement(s) ; contacts {shown}.")
     print(f"Liste écrite : {path}")
+    return EXIT_OK
+
+
+# ------------------------------------------------------------- transition / scenario
+
+
+def _transition_args(p: argparse.ArgumentParser) -> None:
+    _snapshot_args(p)
+    p.add_argument("--mapping", type=Path, default=None,
+                   help="table de correspondance SSR → SMR (CSV ou YAML : activite, modalite, "
+                        "mentions ; voir docs/scenarios/README.md) ; défaut : la table proposée")
+
+
+@command("transition", "transition SSR → SMR : écarts par établissement et mention",
+         _transition_args)
+def _run_transition(args: argparse.Namespace) -> int:
+    from analysis import transition
+    from analysis.export import write_table
+
+    mapping = None if args.mapping is None else transition.read_mapping(args.mapping)
+    snap, region, _ = _open_for_analysis(args)
+    gaps = transition.transition_gaps(snap.tables, snap.date, mapping)
+    write_table(gaps, args.out, sheet="ecarts")
+    totals = transition.gap_totals(gaps)
+    print(f"Instantané du {snap.date.isoformat()} (région {region}) : {gaps.height} écarts pour "
+          f"{gaps['finess_eg'].n_unique()} établissement(s).")
+    for r in totals.iter_rows(named=True):
+        print(f"  {r['libelle_ecart']} : {r['lignes']}")
+    print(f"Écarts écrits : {args.out}")
+    return EXIT_OK
+
+
+def _scenario_args(p: argparse.ArgumentParser) -> None:
+    from analysis import access, indicators
+
+    p.add_argument("scenario", type=Path,
+                   help="fichier du scénario (YAML ou JSON ; format et exemples : docs/scenarios/)")
+    _snapshot_args(p)
+    p.add_argument("--mention", required=True, help="code (ME050) ou libellé de la mention")
+    p.add_argument("--forme", help="restreindre à une forme (HC, HJ, …)")
+    p.add_argument("--catchment", type=float, default=None,
+                   help=f"zone d'attraction en minutes (défaut {access.DEFAULT_CATCHMENT_MIN:g} ; "
+                        "met aussi les zones E2SFCA à l'échelle)")
+    p.add_argument("--threshold", type=float, default=indicators.DEFAULT_BEYOND_MIN,
+                   help="seuil d'accès en minutes pour la population qui gagne ou perd un "
+                        f"établissement (défaut {indicators.DEFAULT_BEYOND_MIN:g})")
+    p.add_argument("--speed", type=float, default=access.DEFAULT_SPEED_KMH,
+                   help=f"vitesse moyenne en km/h (défaut {access.DEFAULT_SPEED_KMH:g})")
+    p.add_argument("--detour", type=float, default=access.DEFAULT_DETOUR_FACTOR,
+                   help=f"coefficient de détour (défaut {access.DEFAULT_DETOUR_FACTOR:g})")
+    p.add_argument("--population-ages", type=Path, default=None,
+                   help="CSV commune_insee,moins_18,plus_75,total (demande par âge)")
+
+
+@command("scenario", "scénario : effet d'un changement d'offre sur l'accès, commune par commune",
+         _scenario_args)
+def _run_scenario(args: argparse.Namespace) -> int:
+    import math
+
+    from analysis import access, indicators, transition
+    from analysis.export import write_table
+
+    scenario = transition.read_scenario(args.scenario)
+    mention = _mention_arg(args.mention)
+    forme = _forme_arg(args.forme)
+    forme = None if forme == "toutes" else forme
+    for value, what in ((args.catchment, "zone d'attraction"), (args.threshold, "seuil")):
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise InputError(f"{what} invalide ({value:g} min) : nombre de minutes positif attendu")
+    access.TravelModel(args.speed, args.detour)  # checks speed and detour (InputError)
+    params = indicators.AccessParams(
+        speed_kmh=args.speed,
+        detour_factor=args.detour,
+        catchment_min=args.catchment or access.DEFAULT_CATCHMENT_MIN,
+        e2sfca_catchment_min=args.catchment,
+        beyond_min=args.threshold,
+    )
+    ages = _population_ages_arg(args.population_ages)
+    snap, region, communes = _open_for_analysis(args)
+    comparison = transition.compare_scenario(
+        snap.tables, scenario, communes, mention, source=args.scenario, forme=forme, params=params,
+        population_ages=ages, names=indicators.region_names(region),
+    )
+    write_table(comparison.communes, args.out, sheet="communes")
+    r = comparison.region
+    changed = comparison.changed_communes().height
+    print(f"Scénario « {scenario.nom} » ({len(scenario.changements)} changement(s)), mention "
+          f"{mention}, instantané du {snap.date.isoformat()} : {changed} commune(s) modifiée(s).")
+    gained, lost = (
+        f"{r[k]:,.0f}".replace(",", "\u202f") for k in ("population_gagnant", "population_perdant")
+    )
+    print(f"À {args.threshold:g} min ou moins : {gained} habitant(s) gagnent un établissement, "
+          f"{lost} le perdent.")
+    if mention not in scenario.mentions:
+        print(f"Le scénario ne change pas la mention {mention} (mentions changées : "
+              f"{', '.join(scenario.mentions) or 'aucune'}).")
+    print(f"Comparaison écrite : {args.out}")
+    return EXIT_OK
+
+
+# -------------------------------------------------------------------------- report
+
+
+def _report_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--store", required=True, type=Path, help="dossier du magasin d'instantanés")
+    p.add_argument("--snapshot", type=_date, default=None,
+                   help="date de l'instantané AAAA-MM-JJ (défaut : le plus récent)")
+    p.add_argument("--region", default=None,
+                   help="code INSEE de la région (défaut : celle du manifeste, sinon 11)")
+    p.add_argument("--out", required=True, type=Path,
+                   help="fichier du rapport : .xlsx (classeur) ou .html (page autonome)")
+
+
+@command("report", "rapport régional : chiffres clés, couverture, accès, campagne, synchro",
+         _report_args)
+def _run_report(args: argparse.Namespace) -> int:
+    from analysis import report
+
+    if args.out.suffix.lower() not in report.SUFFIXES:
+        raise InputError(
+            f"format non pris en charge « {args.out.suffix or '(aucune extension)'} » pour le "
+            f"rapport ; extensions possibles : {', '.join(report.SUFFIXES)}",
+            args.out,
+        )
+    if not args.out.parent.exists():
+        raise InputError("le dossier de sortie n'existe pas", args.out.parent)
+    report.check_store(args.store)
+    built = report.build_report(args.store, args.snapshot, args.region)
+    path = report.write_report(built, args.out)
+    print(f"Rapport de la région {built.region_name} ({built.region}), instantané du "
+          f"{built.date.isoformat()} : {path}")
+    return EXIT_OK
+
+
+# -------------------------------------------------------------------------- qualite
+
+
+def _qualite_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--store", required=True, type=Path, help="dossier du magasin d'instantanés")
+    p.add_argument("--snapshot", type=_date, default=None,
+                   help="date de l'instantané AAAA-MM-JJ (défaut : le plus récent)")
+    p.add_argument("--finess", action="append", type=Path, default=None,
+                   help="référentiel FINESS à utiliser à la place de celui de l'instantané : "
+                        "extraction etalab (.csv) et, pour compter les autorisations SMR des "
+                        "établissements absents du ROR, flux « Activités » (.json) ; option "
+                        "répétable, ou dossier ; ou une table finess_etablissements (.csv)")
+    p.add_argument("--vt-report", type=Path, default=None,
+                   help="rapport de synchronisation ROR → ViaTrajectoire (CSV ou Excel, colonnes "
+                        "Finess, NomEtablissement, CodeRegion, Domaine, EtatVT, "
+                        "EtatSynchronisationROR, DateSynchronisation)")
+    p.add_argument("--region", default=None,
+                   help="code INSEE de la région (défaut : celle du manifeste, sinon 11)")
+    p.add_argument("--out", required=True, type=Path,
+                   help="fichier de sortie : une ligne par exigence × département (.csv, .xlsx "
+                        "avec en plus la liste des écarts, ou .parquet)")
+
+
+@command("qualite", "exigences qualité ROR pour le SMR : périmètre, écarts et taux par "
+         "département", _qualite_args)
+def _run_qualite(args: argparse.Namespace) -> int:
+    from analysis import export, quality, store
+
+    suffix = args.out.suffix.lower()
+    if suffix not in export.SUFFIXES:
+        raise InputError(
+            f"format de sortie non pris en charge « {args.out.suffix or '(aucune extension)'} » ;"
+            f" extensions possibles : {', '.join(export.SUFFIXES)}",
+            args.out,
+        )
+    if not args.out.parent.exists():
+        raise InputError("le dossier de sortie n'existe pas", args.out.parent)
+    date = args.snapshot or store.latest_snapshot(args.store)
+    if date is None:
+        raise StoreError(f"aucun instantané dans {args.store}")
+    if date not in store.list_snapshots(args.store):
+        raise StoreError(f"Aucun instantané du {date.isoformat()} dans {args.store}.")
+    manifest = store.read_manifest(Path(args.store) / date.isoformat())
+    region = str(args.region or (manifest.get("extra") or {}).get("region") or "11")
+    params = quality.QualityParams(departements=quality.region_departements(region))
+    finess = None
+    if args.finess:
+        finess, checked = quality.read_finess_reference(
+            args.finess[0] if len(args.finess) == 1 else args.finess
+        )
+        rejected = checked.filter(pl.col("severity") == "rejet")["row"].n_unique()
+        print(f"Référentiel FINESS : {finess.height} établissements lus"
+              + (f", {rejected} ligne(s) rejetée(s)" if rejected else "") + ".")
+    tables = quality.read_quality_tables(args.store, date, finess)
+    results = quality.evaluate(tables, date, params)
+    table = quality.summary(results, codes=quality.evaluated(tables))
+    vt_lines = []
+    if args.vt_report is not None:
+        report = quality.read_vt_report(args.vt_report)
+        detail = quality.vt_report_detail(report.frame, tables, date, params.departements)
+        rate = quality.vt_sync_rate(detail)
+        table = pl.concat([table, quality.vt_rate_as_summary(rate)])
+        vt_lines = [f"rapport ViaTrajectoire : {n}" for n in report.notes]
+    if suffix == ".xlsx":
+        sheets = {"exigences": table, "ecarts": quality.ecarts(results)}
+        data = export.excel_bytes(sheets)
+        tmp = args.out.with_name(args.out.name + ".partial")
+        tmp.write_bytes(data)
+        tmp.replace(args.out)
+    else:
+        export.write_table(table, args.out, sheet="exigences")
+    print(f"Instantané du {date.isoformat()}, région {region} :")
+    for row in table.filter(pl.col("departement") == quality.ENSEMBLE).iter_rows(named=True):
+        rate = "–" if row["taux"] is None else f"{row['taux']:.1%}".replace(".", ",")
+        print(f"  {row['exigence']:<17} périmètre {row['perimetre']:>5}, écarts "
+              f"{row['ecarts']:>4}, taux {rate}")
+    for code, why in quality.skipped(tables).items():
+        print(f"  {code:<17} non évaluée : {why}")
+    for line in vt_lines:
+        print(f"  {line}")
+    print(f"Tableau écrit : {args.out}")
     return EXIT_OK
 
 

@@ -4,7 +4,10 @@ The demo tells the story of the SSR → SMR data-update campaign over eleven sna
 (March–July 2023): contacts filled in little by little (with typing mistakes, corrections
 and a few regressions), units renamed from SSR to SMR after 1 June 2023, new SMR
 authorisations replacing the old SSR activities 50–59, ROR ↔ ViaTrajectoire
-synchronisation improving, two establishments opening and one closing. Every name, number
+synchronisation improving, two establishments opening and one closing, and findings for
+every ROR quality requirement (a FINESS reference with establishments missing from the ROR,
+closures and categories that disagree, a duplicated national identifier, offers without
+champ or activité opérationnelle; see ``_draw_quality``). Every name, number
 and contact is fictitious (« (fictif) » in each establishment name, ``-fictif.fr`` e-mail
 domains); the communes, their populations and representative points are real.
 
@@ -286,6 +289,7 @@ class _World:
     autorisations: list[_Entity]
     vts: list[_Entity]
     guichets: list[dict[str, str]]
+    quality: _QualityStory | None = None
 
 
 # ---------------------------------------------------------------------------- geography
@@ -1266,13 +1270,20 @@ def _draw_vt(
 # ---------------------------------------------------------------------------- world
 
 
-def _build_world(seed: int, region: str) -> _World:
-    """Draw every entity and its dated changes from the seed."""
+def _build_world(
+    seed: int, region: str, n: int | None = None, places: tuple | None = None
+) -> _World:
+    """Draw every entity and its dated changes from the seed.
+
+    ``n`` (establishments) and ``places`` (as ``_places`` returns them) override the region's
+    defaults; ``analysis.demo_national`` uses them to draw each region of France.
+    """
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(6)]
     rng_site, rng_est, rng_unit, rng_story, rng_auth, rng_vt = streams
-    communes, arrondissements, contours = _places(region)
+    communes, arrondissements, contours = places if places is not None else _places(region)
     population = float(communes["population"].sum())
-    n = max(12, round(population / 1e6 * ESTABLISHMENTS_PER_MILLION))
+    if n is None:
+        n = max(12, round(population / 1e6 * ESTABLISHMENTS_PER_MILLION))
     n_open = 2
     sites = _draw_sites(rng_site, communes, arrondissements, contours, n + n_open)
     # Openings are the last sites of a random order, so they may be anywhere.
@@ -1320,7 +1331,12 @@ def _build_world(seed: int, region: str) -> _World:
         for i in _choose(rng_story, list(range(len(alive))), 3):
             minutes = int(rng_story.integers(8 * 60, 11 * 60))
             alive[i].touches.append(datetime.combine(day, time(minutes // 60, minutes % 60)))
-    return _World(region, estabs, units, offres, autorisations, vts, guichets)
+    # Drawn last, from its own stream, so that the story above is unchanged.
+    quality = _draw_quality(
+        np.random.default_rng([seed, 2024]), estabs, autorisations, region,
+        (communes, arrondissements, contours),
+    )
+    return _World(region, estabs, units, offres, autorisations, vts, guichets, quality)
 
 
 def _zero_capacities(rng: np.random.Generator, offres: list[_Entity]) -> None:
@@ -1333,6 +1349,348 @@ def _zero_capacities(rng: np.random.Generator, offres: list[_Entity]) -> None:
         times = o.static["unit"].static["times"]
         if times and rng.random() < 0.6:
             o.set("capacite", _pick(rng, times), value, touch=False)
+
+
+# ---------------------------------------------------------------------------- ROR quality
+
+#: FINESS-only establishments (in FINESS, absent from the ROR): (category, SMR story).
+#: ``smr``: SMR authorisations from the start; ``smr_juin``: granted on 2023-06-12;
+#: ``had``: an SSR activity in the HAD form only (outside the SMR perimeter); ``ehpad``:
+#: medico-social, no SMR; ``ferme``: closed in FINESS in 2022 with an old SMR authorisation.
+_FINESS_ONLY: tuple[tuple[str, str], ...] = (
+    ("109", "smr"), ("365", "smr"), ("106", "smr_juin"), ("109", "had"), ("500", "ehpad"),
+    ("109", "ferme"),
+)  # fmt: skip
+_JUNE_AUTH = datetime(2023, 6, 12)
+
+
+@dataclass
+class _QualityStory:
+    """The ROR quality findings of the demo: FINESS side, identifiers, closures, unit fields.
+
+    Moments are datetimes; a change applies to the snapshots whose cutoff is after it.
+    """
+
+    finess_only: list[dict[str, Any]]
+    id_dup: dict[str, tuple[str, datetime | None]]  # EG → (identifier copied, fixed at)
+    ej_finess: dict[str, tuple[str, datetime | None]]  # EG → (FINESS EJ, ROR fixed at)
+    cat_finess: dict[str, str]  # EG → FINESS category (ROR keeps its own)
+    finess_pro: tuple[str, datetime, datetime]  # EG closed PRO in FINESS, ROR records it at
+    ror_def: tuple[str, datetime]  # EG closed by mistake in the ROR (FINESS open)
+    caduc: tuple[str, datetime]  # EG caduc in FINESS, still open in the ROR
+    typo: tuple[str, str]  # ROR number typed wrongly → the right FINESS number
+    finess_open: dict[str, date]  # EG opening during the series → FINESS opening date
+    unit_champ: dict[str, datetime | None]  # unit without champ → filled at (None: never)
+    unit_ao: dict[str, tuple[str | None, datetime | None]]  # unit → (wrong or no AO, fixed)
+    contacts_base: dict[str, datetime]  # unit → last contacts update before the campaign
+    zero_capacity: dict[str, datetime]  # offer (uo_id|mention|forme) → capacity 0 from then
+
+
+def _draw_quality(
+    rng: np.random.Generator,
+    estabs: list[_Estab],
+    autorisations: list[_Entity],
+    region: str,
+    places: tuple[pl.DataFrame, pl.DataFrame | None, dict[str, Any]],
+) -> _QualityStory:
+    """Findings for every ROR quality requirement, drawn once from their own stream."""
+    plain = [
+        i for i, e in enumerate(estabs) if e.entity.opened is None and e.entity.closed is None
+    ]
+    picks = [estabs[i] for i in rng.choice(plain, size=14, replace=False).tolist()]
+    used = {e.entity.key for e in estabs} | {e.entity.static["finess_ej"] for e in estabs}
+
+    def later_session(e: _Estab, after: date) -> datetime | None:
+        touched = [t for t in e.sessions if t.date() >= after and t in e.entity.touches]
+        return touched[0] if touched else None
+
+    # ST3: two EGs carry the identifier of another EG; the first is corrected in June.
+    id_dup = {
+        picks[1].entity.key: ("1" + picks[0].entity.key, later_session(picks[1], REFORM_DATE)),
+        picks[3].entity.key: ("1" + picks[2].entity.key, None),
+    }
+    # ST2: FINESS moved three EGs to a new EJ; the ROR follows for the first one.
+    ej_finess = {
+        e.entity.key: (_finess(rng, e.dep, used), later_session(e, CAMPAIGN_START) if k == 0
+                       else None)
+        for k, e in enumerate(picks[4:7])
+    }
+    # CO4: FINESS category differs from the ROR's.
+    other = {"109": "365", "365": "109", "355": "101", "101": "355", "106": "355"}
+    cat_finess = {e.entity.key: other[e.categorie] for e in picks[7:10]}
+    opened = {
+        e.entity.key: (e.entity.opened - timedelta(days=15)).date()
+        for e in estabs
+        if e.entity.opened is not None
+    }
+    communes, arrondissements, contours = places
+    sites = _draw_sites(rng, communes, arrondissements, contours, len(_FINESS_ONLY))
+    finess_only = []
+    for (categorie, story), site in zip(_FINESS_ONLY, sites, strict=True):
+        key = _finess(rng, site["dep"], used)
+        finess_only.append(
+            {
+                "finess_eg": key,
+                "finess_ej": _finess(rng, site["dep"], used),
+                "raison_sociale": (
+                    f"{'EHPAD' if story == 'ehpad' else 'Centre de soins'} "
+                    f"{_pick(rng, _MOTIFS)} (fictif)"
+                ),
+                "commune_insee": site["commune_insee"],
+                "categorie": categorie,
+                "story": story,
+            }
+        )
+    typo_eg = picks[13]
+    right = _finess(rng, typo_eg.dep, used)
+    units = [u for i in plain for u in estabs[i].units]
+    unit_champ: dict[str, datetime | None] = {}
+    unit_ao: dict[str, tuple[str | None, datetime | None]] = {}
+    for u in units:
+        times = u.static["times"]
+        fix = _pick(rng, times) if times and rng.random() < 0.75 else None
+        if rng.random() < 0.08:
+            unit_champ[u.key] = fix
+        r = rng.random()
+        if r < 0.10:
+            unit_ao[u.key] = (None, fix if rng.random() < 0.9 else None)
+        elif r < 0.13 and u.static["mentions"][0] in ("ME051", "ME052", "ME053"):
+            closed = {"ME051": "456", "ME052": "459", "ME053": "458"}[u.static["mentions"][0]]
+            unit_ao[u.key] = (closed, fix if rng.random() < 0.5 else None)
+    contacts_base = {
+        u.key: _moment(rng, date(2020, 9, 1), date(2023, 2, 28), skew=0.8) for u in units
+    }
+    # LOC-CAPACITE: one full- and one day-hospitalisation offer reset to 0 in June (a form
+    # saved without its capacity), never corrected.
+    zero_capacity = {}
+    for forme in ("HC", "HJ"):
+        pool = sorted(
+            f"{u.key}|{m}|{forme}"
+            for u in units
+            if forme in u.static["formes"] and u.key not in unit_ao
+            for m in u.static["mentions"][:1]
+        )
+        zero_capacity[_pick(rng, pool)] = datetime(2023, 6, 21, 11)
+    return _QualityStory(
+        finess_only=finess_only,
+        id_dup=id_dup,
+        ej_finess=ej_finess,
+        cat_finess=cat_finess,
+        finess_pro=(picks[10].entity.key, datetime(2023, 5, 2, 9), datetime(2023, 6, 20, 10)),
+        ror_def=(picks[11].entity.key, datetime(2023, 6, 30, 16)),
+        caduc=(picks[12].entity.key, datetime(2023, 4, 3, 9)),
+        typo=(typo_eg.entity.key, right),
+        finess_open=opened,
+        unit_champ=unit_champ,
+        unit_ao=unit_ao,
+        contacts_base=contacts_base,
+        zero_capacity=zero_capacity,
+    )
+
+
+def _smr_count(autorisations: list[_Entity], cutoff: datetime) -> dict[str, int]:
+    """SMR authorisations in force per EG in FINESS (``nomenclature.is_smr_authorisation``)."""
+    counts: dict[str, int] = {}
+    for a in autorisations:
+        st = a.static
+        if a.exists(cutoff) and nom.is_smr_authorisation(
+            st["regime"], st["activite"], st["mention"], st["forme"], a.get("date_fin", cutoff)
+        ):
+            counts[st["finess_eg"]] = counts.get(st["finess_eg"], 0) + 1
+    return counts
+
+
+def _unit_contacts_date(u: _Entity, base: datetime | None, cutoff: datetime) -> datetime | None:
+    """Last change of the unit's contacts before ``cutoff`` (else the pre-campaign date)."""
+    moments = [
+        t
+        for name in ("telephone", "responsable_nom", "responsable_telephone", "responsable_email")
+        for t, _ in u.tracks.get(name, [])
+        if _ORIGIN < t < cutoff
+    ]
+    candidates = [m for m in (*moments, base) if m is not None and m < cutoff]
+    return max(candidates) if candidates else None
+
+
+def _quality_rows(
+    world: _World,
+    cutoff: datetime,
+    etab_rows: list[dict[str, Any]],
+    unit_rows: list[dict[str, Any]],
+    offre_rows: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """Add the ROR quality columns to the snapshot's rows; return the FINESS reference rows."""
+    q = world.quality
+    if q is None:
+        return []
+    for row in offre_rows:
+        since = q.zero_capacity.get(f"{row['uo_id']}|{row['mention']}|{row['forme']}")
+        if since is not None and since < cutoff:
+            column = nom.FORME_BY_CODE[row["forme"]].capacite
+            row[column] = 0
+    by_unit = {u.key: u for u in world.units}
+    for row in unit_rows:
+        key = row["uo_id"]
+        u = by_unit[key]
+        fix = q.unit_champ.get(key, cutoff)
+        row["champ_activite"] = (
+            nom.CHAMP_SMR if key not in q.unit_champ or (fix is not None and fix < cutoff) else None
+        )
+        codes = ", ".join(
+            dict.fromkeys(nom.ACTIVITE_DE_MENTION[m] for m in u.static["mentions"])
+        )
+        if key in q.unit_ao:
+            wrong, ao_fix = q.unit_ao[key]
+            if ao_fix is None or ao_fix >= cutoff:
+                codes = wrong
+        row["activite_operationnelle"] = codes
+        row["date_maj_contacts"] = _unit_contacts_date(u, q.contacts_base.get(key), cutoff)
+        row["date_fermeture"] = None
+        row["type_fermeture"] = None
+    pro_eg, pro_finess, pro_ror = q.finess_pro
+    def_eg, def_ror = q.ror_def
+    for row in etab_rows:
+        key = row["finess_eg"]
+        ident = "1" + key
+        if key in q.id_dup and (q.id_dup[key][1] is None or q.id_dup[key][1] >= cutoff):
+            ident = q.id_dup[key][0]
+        row["id_nat_struct"] = ident
+        if key in q.ej_finess and q.ej_finess[key][1] is not None and q.ej_finess[key][1] < cutoff:
+            row["finess_ej"] = q.ej_finess[key][0]
+        row["date_fermeture"], row["type_fermeture"] = None, None
+        if key == pro_eg and pro_ror < cutoff:
+            row["date_fermeture"], row["type_fermeture"] = pro_finess.date(), "PRO"
+        if key == def_eg and def_ror < cutoff:
+            row["date_fermeture"], row["type_fermeture"] = def_ror.date(), "DEF"
+    counts = _smr_count(world.autorisations, cutoff)
+    finess_rows = []
+    for e in world.estabs:
+        ent, st = e.entity, e.entity.static
+        key = ent.key
+        row = {
+            "finess_eg": q.typo[1] if key == q.typo[0] else key,
+            "finess_ej": q.ej_finess.get(key, (st["finess_ej"], None))[0],
+            "raison_sociale": st["raison_sociale"],
+            "commune_insee": st["site"]["commune_insee"],
+            "categorie": q.cat_finess.get(key, e.categorie),
+            "date_ouverture": q.finess_open.get(
+                key, date(1985, 1, 2) + timedelta(days=int(key[-4:]))
+            ),
+            "date_fermeture": None,
+            "type_fermeture": None,
+            "caduc": False,
+            "nb_autorisations_smr": counts.get(key, 0),
+        }
+        if ent.closed is not None and ent.closed < cutoff:
+            row["date_fermeture"], row["type_fermeture"] = ent.closed.date(), "DEF"
+        if key == pro_eg and pro_finess < cutoff:
+            row["date_fermeture"], row["type_fermeture"] = pro_finess.date(), "PRO"
+        if key == q.caduc[0] and q.caduc[1] < cutoff:
+            row["caduc"] = True
+        finess_rows.append(row)
+    for f in q.finess_only:
+        story = f["story"]
+        nb = {"smr": 2, "smr_juin": int(cutoff > _JUNE_AUTH), "ferme": 1}.get(story, 0)
+        finess_rows.append(
+            {
+                **{k: v for k, v in f.items() if k != "story"},
+                "date_ouverture": date(2004, 5, 3),
+                "date_fermeture": date(2022, 9, 30) if story == "ferme" else None,
+                "type_fermeture": "DEF" if story == "ferme" else None,
+                "caduc": False,
+                "nb_autorisations_smr": nb,
+            }
+        )
+    return finess_rows
+
+
+def vt_sync_report(tables: dict[str, pl.DataFrame], day: date, region: str = "11") -> pl.DataFrame:
+    """An example of the ROR → ViaTrajectoire sync report that ViaTrajectoire gives the ANS,
+    built from a demo snapshot (fictitious; columns of ROR_QUALITY.md §5).
+
+    One row per establishment of ``vt_unites``: « Mise à jour de l'offre active » when all its
+    ViaTrajectoire units are synchronised and were at the last nightly sync, « Mise à jour de
+    l'offre en erreur » when some are, « Offre non synchronisée » otherwise (the last two
+    wordings are illustrative: only the first one is known from the national rule);
+    « Fermeture Définitive » for an establishment closed in the ROR or absent from it; two
+    « Grand Age » rows of other establishments (left out of the SMR rate). Same snapshot,
+    same bytes.
+    """
+    from analysis import quality
+
+    nightly = datetime.combine(day - timedelta(days=1), time(18))
+    etabs = tables["etablissements"]
+    names = dict(
+        zip(
+            tables["finess_etablissements"]["finess_eg"],
+            tables["finess_etablissements"]["raison_sociale"],
+            strict=True,
+        )
+    )
+    names.update(zip(etabs["finess_eg"], etabs["raison_sociale"], strict=True))
+    closed = set(
+        etabs.filter(
+            pl.col("date_fermeture").is_not_null()
+            & (pl.col("date_fermeture") <= day)
+            & (pl.col("type_fermeture") != "PRO")
+        )["finess_eg"]
+    )
+    present = set(etabs["finess_eg"])
+    per_eg = (
+        tables["vt_unites"]
+        .group_by("finess_eg")
+        .agg(
+            (pl.col("synchronise_ror") & (pl.col("date_synchronisation") >= nightly))
+            .fill_null(False)
+            .all()
+            .alias("tout"),
+            pl.col("synchronise_ror").fill_null(False).any().alias("certains"),
+            pl.col("date_synchronisation").max().alias("derniere"),
+        )
+        .sort("finess_eg")
+    )
+    rows = []
+    for finess, tout, certains, derniere in per_eg.iter_rows():
+        state = (
+            quality.VT_SYNC_ACTIVE
+            if tout
+            else "Mise à jour de l’offre en erreur"
+            if certains
+            else "Offre non synchronisée"
+        )
+        rows.append(
+            {
+                "Finess": finess,
+                "NomEtablissement": names.get(finess, ""),
+                "CodeRegion": region,
+                "Domaine": quality.DOMAINE_SMR,
+                "EtatVT": quality.VT_CLOSED
+                if finess in closed or finess not in present
+                else "Ouvert",
+                "EtatSynchronisationROR": state,
+                "DateSynchronisation": derniere.strftime("%d/%m/%Y %H:%M") if derniere else "",
+            }
+        )
+    prefix = _OVERSEAS_FINESS.get(region, "75" if region == "11" else region)[:2]
+    for k, name in enumerate(("EHPAD des Tilleuls (fictif)", "Résidence du Parc (fictif)")):
+        rows.append(
+            {
+                "Finess": f"{prefix}99999{k + 1}1"[:9],
+                "NomEtablissement": name,
+                "CodeRegion": region,
+                "Domaine": "Grand Age",
+                "EtatVT": "Ouvert",
+                "EtatSynchronisationROR": quality.VT_SYNC_ACTIVE if k == 0
+                else "Offre non synchronisée",
+                "DateSynchronisation": nightly.strftime("%d/%m/%Y %H:%M"),
+            }
+        )
+    return pl.DataFrame(rows, schema=dict.fromkeys(quality.VT_REPORT_COLUMNS, pl.String))
+
+
+def vt_sync_report_csv(tables: dict[str, pl.DataFrame], day: date, region: str = "11") -> bytes:
+    """``vt_sync_report`` as the CSV file written in ``docs/`` (``;``, UTF-8)."""
+    return vt_sync_report(tables, day, region).write_csv(separator=";").encode("utf-8")
 
 
 # ---------------------------------------------------------------------------- snapshots
@@ -1424,6 +1782,7 @@ def _snapshot(world: _World, day: date) -> dict[str, pl.DataFrame]:
         if a.exists(cutoff) and a.static["finess_eg"] in present
     ]
     vt_rows = [_vt_row(vt, cutoff, nightly) for vt in world.vts if vt.exists(cutoff)]
+    finess_rows = _quality_rows(world, cutoff, etab_rows, unit_rows, offre_rows)
     return {
         "etablissements": _frame(etab_rows, "etablissements"),
         "unites": _frame(unit_rows, "unites"),
@@ -1431,6 +1790,7 @@ def _snapshot(world: _World, day: date) -> dict[str, pl.DataFrame]:
         "autorisations": _frame(auth_rows, "autorisations"),
         "vt_guichets": _frame(world.guichets, "vt_guichets"),
         "vt_unites": _frame(vt_rows, "vt_unites"),
+        "finess_etablissements": _frame(finess_rows, "finess_etablissements"),
     }
 
 
@@ -1527,3 +1887,26 @@ def build_demo(
         )
         written.append(day)
     return written
+
+
+# ---------------------------------------------------------------------------- national hook
+# Used by ``analysis.demo_national`` (issue #9); kept apart so the story above is unchanged.
+
+
+def region_world_snapshots(
+    seed: int,
+    region: str,
+    dates: Sequence[date],
+    establishments: int | None,
+    places: tuple[pl.DataFrame, pl.DataFrame | None, dict[str, Any]],
+) -> dict[date, dict[str, pl.DataFrame]]:
+    """The demo world of one region as canonical frames at ``dates`` (date → table → frame).
+
+    ``establishments`` is the number of establishments present from the start (two more
+    open during the series; None: the demo's density per inhabitant); ``places`` are the
+    region's communes (sorted, with points), arrondissements (or None) and contours by
+    commune code, as ``_places`` returns them.
+    Same arguments, same frames.
+    """
+    world = _build_world(seed, region, establishments, places)
+    return {day: _snapshot(world, day) for day in dates}

@@ -9,7 +9,25 @@ from __future__ import annotations
 
 
 class SmrError(Exception):
-    """Base class: the message is a complete French sentence, without contacts."""
+    """Base class: the message is a complete French sentence, without contacts.
+
+    Messages name files, rows, columns and reasons, never values of contact columns; as a
+    last line of defence any e-mail address or phone number in the message is masked, and
+    a message is cut after ``MAX_CHARS`` characters.
+    """
+
+    #: Longest message kept (a file's 5 MB line must never end up in a message).
+    MAX_CHARS = 1000
+
+    def __init__(self, *args: object) -> None:
+        if args and isinstance(args[0], str):
+            from analysis.syntax import redact
+
+            text = args[0]
+            if len(text) > self.MAX_CHARS:
+                text = text[: self.MAX_CHARS] + " […]"
+            args = (redact(text), *args[1:])
+        super().__init__(*args)
 
 
 class InputError(SmrError):

@@ -2,9 +2,15 @@
 
 Two protections apply to every file the workbench hands out:
 - contacts (names, e-mails, phone numbers of staff, see ``schema.Column.contact``) are
-  replaced by ``MASK`` unless the caller explicitly asks for them;
+  replaced by ``MASK`` unless the caller explicitly asks for them; in a validation report,
+  where the contact is the ``value`` of a row whose ``column`` is a contact column,
+  ``mask_report_values`` does the same;
 - a text cell starting with ``=``, ``+``, ``-`` or ``@`` (or a tab / carriage return) is
-  prefixed with an apostrophe in CSV and Excel, so a spreadsheet never runs it as a formula.
+  prefixed with an apostrophe in CSV and Excel, so a spreadsheet never runs it as a formula;
+  categorical columns, nested values (as text) and column names are treated alike.
+
+Every file written by the command line or offered for download by the app goes through
+this module (a test scans the code for other writers).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import polars as pl
 
 from analysis import schema
 from analysis.errors import InputError
+from analysis.syntax import redact
 
 MASK = "[masqué]"
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -45,12 +52,51 @@ def mask_contacts(df: pl.DataFrame, extra: tuple[str, ...] = ()) -> pl.DataFrame
     )
 
 
+def mask_report_values(report: pl.DataFrame, show_contacts: bool = False) -> pl.DataFrame:
+    """A validation report with the ``value`` of rows about a contact column masked.
+
+    In a report the contact is not a column of its own: it is the ``value`` of a row whose
+    ``column`` names a contact column (``directeur_email``…). Other values keep their text
+    but any e-mail address or phone number in them (a contact typed in the wrong column) is
+    masked too (``syntax.redact``). Nothing changes with ``show_contacts``.
+    """
+    if show_contacts or not {"column", "value"} <= set(report.columns):
+        return report
+    value = pl.col("value").cast(pl.String)
+    return report.with_columns(
+        pl.when(
+            pl.col("column").is_in(sorted(CONTACT_NAMES))
+            & value.is_not_null()
+            & (value.str.strip_chars() != "")
+        )
+        .then(pl.lit(MASK))
+        .otherwise(value.map_elements(redact, return_dtype=pl.String, skip_nulls=True))
+        .alias("value")
+    )
+
+
+def _formula_pattern() -> str:
+    return "^[" + "".join("\\" + p if p in "-+" else p for p in FORMULA_PREFIXES) + "]"
+
+
+def _safe_name(name: str) -> str:
+    """A column name a spreadsheet will not run (same rule as the cells)."""
+    return "'" + name if name.startswith(FORMULA_PREFIXES) else name
+
+
 def neutralise_formulas(df: pl.DataFrame) -> pl.DataFrame:
-    """Text cells that a spreadsheet would read as a formula, prefixed with ``'``."""
+    """Text cells (and column names) that a spreadsheet would read as a formula, prefixed
+    with ``'``; categorical columns are turned into text first."""
+    df = df.with_columns(
+        pl.col(c).cast(pl.String) for c, t in df.schema.items() if t in (pl.Categorical, pl.Enum)
+    )
+    renamed = {c: _safe_name(c) for c in df.columns if _safe_name(c) != c}
+    if renamed:
+        df = df.rename(renamed)
     text_cols = [c for c, t in df.schema.items() if t == pl.String]
     if not text_cols:
         return df
-    pattern = "^[" + "".join("\\" + p if p in "-+" else p for p in FORMULA_PREFIXES) + "]"
+    pattern = _formula_pattern()
     return df.with_columns(
         pl.when(pl.col(c).str.contains(pattern))
         .then(pl.lit("'") + pl.col(c))
@@ -61,8 +107,9 @@ def neutralise_formulas(df: pl.DataFrame) -> pl.DataFrame:
 
 
 def _flatten(df: pl.DataFrame) -> pl.DataFrame:
-    """Nested columns (lists, structs) as text, since CSV and Excel hold only scalars."""
-    nested = [c for c, t in df.schema.items() if t.is_nested()]
+    """Nested columns (lists, structs) and Python objects as text: CSV and Excel hold only
+    scalars."""
+    nested = [c for c, t in df.schema.items() if t.is_nested() or t == pl.Object]
     if not nested:
         return df
     return df.with_columns(pl.col(c).map_elements(str, return_dtype=pl.String) for c in nested)

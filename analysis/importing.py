@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import os
 import re
 import tempfile
 from collections.abc import Iterable, Sequence
@@ -22,9 +21,9 @@ from typing import Any
 
 import polars as pl
 
-from analysis import store
+from analysis import settings, store
 from analysis.errors import InputError, StoreError
-from analysis.export import CONTACT_NAMES, MASK
+from analysis.export import mask_report_values
 from analysis.loaders.canonical import read_source_dir
 from analysis.loaders.result import LoadResult, Notes
 from analysis.schema import REPORT_SCHEMA, SOURCE_COLUMN, TABLES, WARNING
@@ -38,16 +37,32 @@ FORMATS: dict[str, str] = {
     "fhir": "ROR FHIR (Bundle JSON ou dossier de pages de résultats)",
 }
 #: Rows the app accepts in one import (all tables together). The command line has no limit;
-#: ``SMR_MAX_IMPORT_ROWS`` overrides it for a deployment with more memory.
-DEFAULT_MAX_ROWS = 300_000
+#: ``SMR_MAX_IMPORT_ROWS`` overrides it (see ``analysis.settings``).
+DEFAULT_MAX_ROWS = settings.DEFAULT_MAX_IMPORT_ROWS
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._ ()\-À-ÿ]")
 
 
 def max_rows() -> int:
-    """The app-level row limit: ``SMR_MAX_IMPORT_ROWS`` when set to a number, else the default."""
-    value = os.environ.get("SMR_MAX_IMPORT_ROWS", "").strip()
-    return int(value) if value.isdigit() and int(value) > 0 else DEFAULT_MAX_ROWS
+    """The app-level row limit (``settings.max_import_rows``: ``SMR_MAX_IMPORT_ROWS``)."""
+    return settings.max_import_rows()
+
+
+def check_upload_sizes(files: Iterable[tuple[str, int]], max_bytes: int) -> None:
+    """Raise ``InputError`` naming the first uploaded file larger than ``max_bytes``.
+
+    ``files`` are ``(name, size in bytes)`` pairs; the app's limit is
+    ``settings.max_upload_bytes()`` (``SMR_MAX_UPLOAD_MB``).
+    """
+    for name, size in files:
+        if size > max_bytes:
+            raise InputError(
+                f"fichier trop volumineux pour l'application : {size / 2**20:.1f} Mo (limite "
+                f"{max_bytes / 2**20:.0f} Mo) ; utilisez la commande « smr import »".replace(
+                    ".", ","
+                ),
+                _safe_name(name),
+            )
 
 
 @dataclass(frozen=True)
@@ -300,14 +315,21 @@ def preview_uploads(
     options: ImportOptions,
     mapping: tuple[str, bytes] | None = None,
     local: str | Path | None = None,
+    max_bytes: int | None = None,
 ) -> ImportPreview:
     """Preview uploaded files (or a local path), staged in a temporary folder removed once read.
 
     ``files`` are uploaded ``(name, content)`` pairs; when there are none, ``local`` (a file or
     folder of this machine) is read instead. ``mapping`` is an uploaded mapping file; otherwise
-    ``options.mapping`` (a path) is used. Nothing is written outside the temporary folder.
+    ``options.mapping`` (a path) is used. ``max_bytes`` refuses larger uploads (the app passes
+    ``settings.max_upload_bytes()``). Nothing is written outside the temporary folder.
     """
     files = list(files)
+    if max_bytes is not None:
+        check_upload_sizes(
+            [(n, len(c)) for n, c in files] + ([(mapping[0], len(mapping[1]))] if mapping else []),
+            max_bytes,
+        )
     with tempfile.TemporaryDirectory(prefix="smr-import-") as tmp:
         base = Path(tmp)
         if mapping is not None:
@@ -336,11 +358,4 @@ def report_for_download(result: ImportPreview, show_contacts: bool = False) -> p
     report = result.report.select(
         "table", "row", "source", "column", "value", "rule", "reason", "severity"
     )
-    if show_contacts:
-        return report
-    return report.with_columns(
-        pl.when(pl.col("column").is_in(sorted(CONTACT_NAMES)) & pl.col("value").is_not_null())
-        .then(pl.lit(MASK))
-        .otherwise(pl.col("value"))
-        .alias("value")
-    )
+    return mask_report_values(report, show_contacts)

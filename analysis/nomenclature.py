@@ -488,3 +488,153 @@ def derive_mention(
         return MentionDerivation(distinct, "activite", tuple(notes), expertise)
     origine = "activite" if "172" in low_priority else "defaut"
     return MentionDerivation(("ME050",), origine, tuple(notes), expertise)
+
+
+# --- ROR quality requirements (ROR_QUALITY.md, ANS BI rules) -------------------------------
+
+#: Champ d'activité of an offer (TRE_R227 / JDV_J20, DOMAIN.md §2.2).
+CHAMPS_ACTIVITE: dict[str, str] = {
+    "01": "MCO",
+    "02": "Soins médicaux et de réadaptation (SMR)",
+    "03": "Psychiatrie",
+    "04": "Médico-social",
+    "05": "Ville",
+    "06": "Social",
+}
+#: Closure types of the ROR (CodeNOS_TypeFermeture): provisional or definitive.
+FERMETURE_PROVISOIRE, FERMETURE_DEFINITIVE = "PRO", "DEF"
+TYPES_FERMETURE: dict[str, str] = {
+    FERMETURE_PROVISOIRE: "Fermeture provisoire",
+    FERMETURE_DEFINITIVE: "Fermeture définitive",
+}
+#: FINESS closure types that end the follow-up of an establishment (ROR_QUALITY.md §5:
+#: DEF, ERR, NDI, CHP, EML); only DEF and PRO have a known meaning, the others are kept as
+#: written in FINESS [labels unverified].
+TYPES_FERMETURE_FINESS_FIN: frozenset[str] = frozenset({"DEF", "ERR", "NDI", "CHP", "EML"})
+#: EG categories of the « Sanitaire » domain (J55, DOMAIN.md §4.3, verified): the SMR
+#: population target only counts these.
+CATEGORIES_SANITAIRES: frozenset[str] = frozenset(
+    {
+        "101", "106", "109", "114", "122", "127", "128", "129", "131", "141", "146", "156",
+        "161", "292", "355", "362", "365", "366", "412", "415", "425", "430", "444", "696",
+        "697", "698",
+    }
+)  # fmt: skip
+#: Ville categories outside the CO4, RE1.2 and ST3 scopes (ROR_QUALITY.md §2).
+CATEGORIES_VILLE_SA: frozenset[str] = frozenset({"SA05", "SA07", "SA08", "SA09"})
+#: FINESS EG categories whose ROR ↔ ViaTrajectoire sync is not followed (ROR_QUALITY.md §5,
+#: « 34 listed categories », read from the ANS view V_DIM_SynchroRORVT).
+CATEGORIES_SYNCHRO_NON_SUIVIES: frozenset[str] = frozenset(
+    {
+        "463", "340", "359", "214", "165", "180", "219", "258", "403", "442", "464", "461",
+        "462", "124", "132", "126", "294", "213", "347", "439", "433", "695", "699", "422",
+        "230", "268", "603", "197", "228", "606", "696", "697", "190", "354",
+    }
+)  # fmt: skip
+#: Domicile categories (SI APA) handled by a separate branch of the national sync report.
+CATEGORIES_DOMICILE: frozenset[str] = frozenset({"209", "460"})
+#: Département left out of the FINESS perimeter (Saint-Pierre-et-Miquelon).
+DEPARTEMENT_EXCLU = "975"
+#: Authorisations ending on or after this day count: the reform extended them automatically.
+AUTORISATION_FIN_MIN = "2021-05-01"
+
+#: Activités opérationnelles (TRE_R211) an SMR offer may carry, active codes of DOMAIN.md §2.6.
+ACTIVITES_OPERATIONNELLES_SMR: frozenset[str] = (
+    frozenset(ACTIVITE_TYPE_OFFRE)
+    | {"172"}
+    | ACTIVITES_EXPERTISE
+    | frozenset(ACTIVITES_SELON_AGE)
+    | ACTIVITES_GENERIQUES
+)
+#: Activité opérationnelle proposed for each mention (inverse of ``ACTIVITE_TYPE_OFFRE``,
+#: first code of each type d'offre; pediatric mentions take the generic 172) [inferred].
+ACTIVITE_DE_MENTION: dict[str, str] = {
+    "ME050": "172", "ME059": "241", "ME051": "233", "ME052": "234", "ME053": "235",
+    "ME054": "236", "ME055": "237", "ME057": "239", "ME058": "240", "ME060": "172",
+    "ME061": "172", "ME062": "523", "ME056": "238",
+}  # fmt: skip
+
+
+def split_codes(value: str | None) -> list[str]:
+    """Codes of a cell that may hold several (``"233, 244"``, ``"233;244"``), stripped."""
+    if value is None:
+        return []
+    return [c.strip() for c in re.split(r"[,;|/\s]+", str(value)) if c.strip()]
+
+
+def _iso_day(value: object) -> str | None:
+    """``AAAA-MM-JJ`` of a date, an ISO text or a French ``JJ/MM/AAAA`` text; None if blank."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not text:
+        return None
+    french = re.match(r"^(\d{2})/(\d{2})/(\d{4})", text)
+    if french:
+        return f"{french.group(3)}-{french.group(2)}-{french.group(1)}"
+    return text[:10]
+
+
+def is_smr_authorisation(
+    regime: str | None,
+    activite: str | None,
+    mention: str | None,
+    forme: str | None,
+    date_fin: object,
+) -> bool:
+    """Whether an authorisation counts in the SMR perimeter (ROR_QUALITY.md §1, NB_AutorisationSMR).
+
+    Old regime: activity 50–59 outside the HAD form (forme 05, counted as MCO by the ANS);
+    new regime: an SMR mention outside the HAD form [inferred: the ANS view only knows the
+    50–59 codes]. It must end on or after ``AUTORISATION_FIN_MIN`` or have no end
+    (``date_fin``: a date, ISO or ``JJ/MM/AAAA`` text).
+    ``analysis.quality.smr_authorisation_expr`` is the same rule as a Polars expression.
+    """
+    if (forme or "").strip() == HAD_FORME_AUTORISATION:
+        return False
+    end = _iso_day(date_fin)
+    if end is not None and end < AUTORISATION_FIN_MIN:
+        return False
+    if (regime or "") == "SSR" or (regime is None and activite):
+        return (activite or "").strip().zfill(2) in ACTIVITES_SSR
+    if regime == "SMR":
+        return (mention or "").strip().upper() in MENTION_BY_CODE
+    return False
+
+
+def find_champ(value: str) -> str | None:
+    """Champ d'activité code (TRE_R227) of a code (``02``, ``2``) or a label (« SMR »,
+    « Soins médicaux et de réadaptation », the old « SSR »); else None."""
+    text = value.strip()
+    if not text:
+        return None
+    if text.isdigit() and text.zfill(2) in CHAMPS_ACTIVITE:
+        return text.zfill(2)
+    folded = _fold(text)
+    if folded in ("smr", "ssr", "soins medicaux et de readaptation", "soins de suite et de "
+                  "readaptation", "soins medicaux et de readaptation (smr)"):
+        return CHAMP_SMR
+    for code, label in CHAMPS_ACTIVITE.items():
+        if folded == _fold(label):
+            return code
+    aliases = {"medecine chirurgie obstetrique": "01", "psy": "03", "psychiatrie": "03",
+               "medico social": "04", "medico-social": "04"}
+    return aliases.get(folded)
+
+
+def find_type_fermeture(value: str) -> str | None:
+    """ROR closure type (PRO / DEF) of a code or a label (« provisoire », « définitive »…)."""
+    folded = _fold(value)
+    if not folded:
+        return None
+    if folded.upper() in TYPES_FERMETURE:
+        return folded.upper()
+    if "provisoire" in folded or "temporaire" in folded:
+        return FERMETURE_PROVISOIRE
+    if "definitiv" in folded:
+        return FERMETURE_DEFINITIVE
+    return None
+
+
+CODE_LISTS["champ_activite"] = CHAMPS_ACTIVITE
+CODE_LISTS["type_fermeture"] = TYPES_FERMETURE

@@ -33,13 +33,13 @@ accepted for ``finess_eg``, ``temps`` / ``duree`` for ``minutes``.
 
 from __future__ import annotations
 
-import io
 import re
 from pathlib import Path
 
 import polars as pl
 
 from analysis.errors import InputError
+from analysis.loaders.canonical import read_delimited
 
 INSEE_RE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
 FINESS_RE = re.compile(r"^(\d{2}|2[AB])\d{7}$")
@@ -62,20 +62,18 @@ _ALIASES = {
 MAX_BYTES = 500 * 1024 * 1024
 
 
-def _decode(raw: bytes, source: object) -> str:
-    """Text of a CSV file: UTF-8 (BOM stripped) or else Windows-1252."""
-    if not raw.strip():
-        raise InputError("fichier vide", source)
-    if b"\x00" in raw[:4096]:
-        raise InputError("fichier binaire, un fichier CSV (texte) est attendu", source)
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode("cp1252", errors="replace")
+def _short(value: object, limit: int = 40) -> str:
+    """A value or name cut for an error message (a 5 MB cell is never echoed)."""
+    text = "" if value is None else str(value)
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _read_csv_strings(data: str | Path | bytes, source: object) -> pl.DataFrame:
-    """A CSV file (path or bytes) as a frame of text columns with normalised header names."""
+    """A CSV file (path or bytes) as a frame of text columns with normalised header names.
+
+    Read with the canonical loader's machinery (``loaders.canonical.read_delimited``), so
+    encodings, separators, quotes and broken lines are handled and reported one way.
+    """
     if isinstance(data, bytes):
         raw = data
     else:
@@ -85,22 +83,16 @@ def _read_csv_strings(data: str | Path | bytes, source: object) -> pl.DataFrame:
         if path.stat().st_size > MAX_BYTES:
             raise InputError("fichier trop volumineux (plus de 500 Mo)", path)
         raw = path.read_bytes()
-    text = _decode(raw, source)
-    header = text.splitlines()[0]
-    separator = max((";", ",", "\t"), key=header.count)
-    try:
-        df = pl.read_csv(
-            io.StringIO(text), separator=separator, infer_schema=False, truncate_ragged_lines=False
-        )
-    except Exception as exc:  # noqa: BLE001 - the parser's own message, kept short
-        reason = str(exc).splitlines()[0][:160]
-        raise InputError(f"fichier CSV illisible ({reason})", source) from None
+    if not raw.strip():
+        raise InputError("fichier vide", source)
+    df = read_delimited(raw, Path(str(source))).frame
     names = []
     for name in df.columns:
         key = name.strip().lower().replace(" ", "_").replace("-", "_")
         names.append(_ALIASES.get(key, key))
     if len(set(names)) != len(names):
-        raise InputError("colonnes en double dans l'en-tête : " + ", ".join(df.columns), source)
+        listed = ", ".join(_short(c) for c in df.columns)
+        raise InputError(f"colonnes en double dans l'en-tête : {listed}", source)
     return df.rename(dict(zip(df.columns, names, strict=True)))
 
 
@@ -109,7 +101,7 @@ def _require(df: pl.DataFrame, columns: tuple[str, ...], source: object) -> None
     if missing:
         raise InputError(
             f"colonne(s) manquante(s) : {', '.join(missing)} ; colonnes attendues : "
-            f"{', '.join(columns)} (colonnes lues : {', '.join(df.columns)})",
+            f"{', '.join(columns)} (colonnes lues : {', '.join(_short(c) for c in df.columns)})",
             source,
         )
     if df.height == 0:
@@ -174,7 +166,7 @@ def _problems(
             reason = _CODE_REASONS.get(
                 col, "valeur « {v} » invalide (nombre positif ou nul attendu)"
             )
-            found.append((line, f"ligne {line}, colonne {col} : " + reason.format(v=raw or "")))
+            found.append((line, f"ligne {line}, colonne {col} : " + reason.format(v=_short(raw))))
     found.sort()
     return [m for _, m in found], total
 

@@ -122,6 +122,17 @@ ETABLISSEMENTS = Table(
         Column("directeur_telephone", UTF8, PHONE, contact=True, label="Téléphone du directeur"),
         Column("directeur_email", UTF8, EMAIL, contact=True, label="E-mail du directeur"),
         Column("date_maj", DATETIME_T, DATETIME, label="Dernière mise à jour"),
+        # ROR quality requirements (ROR_QUALITY.md): ST3, EX2 (and ST2 / CO4 with finess_ej
+        # and categorie above, compared with the FINESS reference table).
+        Column("id_nat_struct", UTF8, label="Identifiant national de structure"),
+        Column("date_fermeture", DATE_T, DATE, label="Date de fermeture (ROR)"),
+        Column(
+            "type_fermeture",
+            UTF8,
+            CODE,
+            codes="type_fermeture",
+            label="Type de fermeture (ROR)",
+        ),
     ),
     key=("finess_eg",),
 )
@@ -143,6 +154,31 @@ UNITES = Table(
         ),
         Column("responsable_email", UTF8, EMAIL, contact=True, label="E-mail du responsable"),
         Column("date_maj", DATETIME_T, DATETIME, label="Dernière mise à jour"),
+        # Population follow-up and RE1.2 (ROR_QUALITY.md §2–3). The mode de prise en charge is
+        # the NOS code of ``offres.forme`` (nomenclature.FORMES), so it needs no column here.
+        Column(
+            "champ_activite",
+            UTF8,
+            CODE,
+            codes="champ_activite",
+            label="Champ d'activité (TRE_R227)",
+        ),
+        # TRE_R211 codes, several separated by commas (the IG allows one, exports may list more).
+        Column("activite_operationnelle", UTF8, label="Activité(s) opérationnelle(s)"),
+        Column(
+            "date_maj_contacts",
+            DATETIME_T,
+            DATETIME,
+            label="Dernière mise à jour des contacts",
+        ),
+        Column("date_fermeture", DATE_T, DATE, label="Date de fermeture"),
+        Column(
+            "type_fermeture",
+            UTF8,
+            CODE,
+            codes="type_fermeture",
+            label="Type de fermeture",
+        ),
     ),
     key=("uo_id",),
     references=(Reference("finess_eg", "etablissements", "finess_eg"),),
@@ -253,11 +289,45 @@ VT_GUICHETS = Table(
     key=("guichet_id",),
 )
 
+FINESS_ETABLISSEMENTS = Table(
+    "finess_etablissements",
+    "Référentiel FINESS (entités géographiques)",
+    (
+        Column("finess_eg", UTF8, FINESS, required=True, not_null=True, label="FINESS EG"),
+        Column("finess_ej", UTF8, FINESS, label="FINESS EJ (FINESS)"),
+        Column("raison_sociale", UTF8, label="Raison sociale (FINESS)"),
+        Column("commune_insee", UTF8, INSEE, label="Commune (INSEE)"),
+        Column("categorie", UTF8, label="Catégorie (FINESS)"),
+        Column("date_ouverture", DATE_T, DATE, label="Date d'ouverture"),
+        Column("date_fermeture", DATE_T, DATE, label="Date de fermeture (FINESS)"),
+        # FINESS closure types: PRO, DEF, ERR, NDI, CHP, EML (kept as written).
+        Column("type_fermeture", UTF8, label="Type de fermeture (FINESS)"),
+        Column("caduc", BOOL, BOOLEAN, label="Constat de caducité"),
+        # SMR authorisations in force (activities 50–59 or SMR mentions, HAD form excluded),
+        # counted where the activity flow was read; empty when unknown.
+        Column("nb_autorisations_smr", INT, INTEGER, label="Autorisations SMR (hors HAD)"),
+    ),
+    key=("finess_eg",),
+)
+
 #: Tables in load order: a table's references point to tables earlier in the list
 #: (except VT → guichets, resolved after both are read).
 TABLES: dict[str, Table] = {
-    t.name: t for t in (ETABLISSEMENTS, UNITES, OFFRES, AUTORISATIONS, VT_GUICHETS, VT_UNITES)
+    t.name: t
+    for t in (
+        ETABLISSEMENTS,
+        UNITES,
+        OFFRES,
+        AUTORISATIONS,
+        VT_GUICHETS,
+        VT_UNITES,
+        FINESS_ETABLISSEMENTS,
+    )
 }
+
+#: Tables added after the first snapshots were written (same schema version: a snapshot
+#: written before them has neither the file nor the manifest entry, and reads them empty).
+LATER_TABLES: tuple[str, ...] = ("finess_etablissements",)
 
 #: Tables a snapshot must contain (possibly empty).
 REQUIRED_TABLES = ("etablissements", "unites", "offres")

@@ -10,11 +10,21 @@ Layout (see DESIGN.md)::
 
 A snapshot is written in a hidden ``.tmp-<date>-<random>`` folder inside the store, flushed to
 disk, then renamed into place, so a reader never sees half a snapshot and a failed write
-leaves the store as it was. An existing snapshot is only replaced when asked to. Parquet files
-are written with fixed options so that the same input gives byte-identical files (importing
-the same export twice gives the same checksums).
+leaves the store as it was. An existing snapshot is only replaced when asked to: it is first
+renamed ``.tmp-old-<date>-<random>``, the new one renamed into place, then the old copy
+removed. Parquet files are written with fixed options so that the same input gives
+byte-identical files (importing the same export twice gives the same checksums).
 
-Paths are built only from the store folder, validated dates and canonical table names.
+Writers take an exclusive lock on the store folder (``flock`` on the folder itself, no lock
+file; released by the kernel when a process dies, even by SIGKILL) from the creation of
+their temporary folder to the final rename. So two imports of different dates in two
+processes write one after the other, and whoever holds the lock knows that any ``.tmp-*``
+folder left in the store belongs to a dead writer: it is removed, and a ``.tmp-old-<date>``
+copy whose ``<date>`` folder is missing (a writer killed between its two renames) is put
+back, so a snapshot is never lost. ``list_snapshots`` ignores all such folders.
+
+Paths are built only from the store folder, validated dates and canonical table names; a
+snapshot folder that is a symbolic link leading outside the store is neither listed nor read.
 """
 
 from __future__ import annotations
@@ -28,7 +38,8 @@ import re
 import secrets
 import shutil
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +49,7 @@ import polars as pl
 from analysis.errors import StoreError
 from analysis.loaders.canonical import read_source_dir
 from analysis.schema import (
+    LATER_TABLES,
     REJECTED_SCHEMA,
     REPORT_SCHEMA,
     SCHEMA_VERSION,
@@ -59,6 +71,9 @@ REPORT_FILES: dict[str, dict[str, pl.DataType]] = {
     WARNINGS: REPORT_SCHEMA,
 }
 TMP_PREFIX = ".tmp-"
+OLD_PREFIX = f"{TMP_PREFIX}old-"
+#: How long a writer waits for another one to finish before giving up, in seconds.
+LOCK_TIMEOUT_S = 300.0
 #: Fixed Parquet options: same frame → same bytes (Polars writes no timestamp).
 PARQUET_OPTIONS: dict[str, Any] = {
     "compression": "zstd",
@@ -68,7 +83,31 @@ PARQUET_OPTIONS: dict[str, Any] = {
 }
 
 _DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_OLD_PATTERN = re.compile(r"^\.tmp-old-(\d{4}-\d{2}-\d{2})-[0-9a-f]+$")
+#: Without ``flock`` (Windows), leftovers younger than this may belong to a live writer.
 _TMP_MAX_AGE_S = 60.0
+
+#: The steps of ``write_snapshot`` in order; ``_checkpoint`` is called after each one.
+WRITE_STEPS: tuple[str, ...] = (
+    "checked",
+    "locked",
+    "temporary_created",
+    *(f"written:{name}" for name in (*TABLES, REJECTED, WARNINGS)),
+    "manifest_written",
+    "flushed",
+    "old_set_aside",
+    "renamed",
+    "old_removed",
+    "store_flushed",
+)
+
+
+def _checkpoint(step: str) -> None:
+    """Fault-injection point called after each step of ``WRITE_STEPS`` (does nothing).
+
+    Tests replace it to interrupt a write at every step and check that the store stays
+    readable, with no partial snapshot.
+    """
 
 
 @dataclass(eq=False)
@@ -238,6 +277,71 @@ def _manifest(
     }
 
 
+@contextmanager
+def _store_lock(store: Path, timeout_s: float | None = None) -> Iterator[bool]:
+    """Hold the store's writer lock (exclusive ``flock`` on the folder); yields True.
+
+    Yields False where ``flock`` does not exist (the age rule of ``cleanup_temporary`` then
+    protects live writers). Waits up to ``timeout_s`` seconds (``LOCK_TIMEOUT_S`` when None)
+    for another writer, then raises ``StoreError``; ``timeout_s=0`` raises at once.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield False
+        return
+    fd = os.open(store, os.O_RDONLY)
+    try:
+        deadline = time.monotonic() + (LOCK_TIMEOUT_S if timeout_s is None else timeout_s)
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise StoreError(
+                        f"Le magasin {store} est occupé par une autre écriture ; réessayez "
+                        "quand elle sera terminée."
+                    ) from None
+                time.sleep(0.05)
+        yield True
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def _remove_entry(entry: Path) -> None:
+    """Remove a leftover folder; a symbolic link is unlinked, its target never touched."""
+    if entry.is_symlink():
+        entry.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(entry, ignore_errors=True)
+
+
+def _cleanup_locked(store: Path, older_than_s: float) -> list[Path]:
+    """Leftovers of dead writers: put back orphaned old copies, remove the rest."""
+    limit = time.time() - older_than_s
+    removed = []
+    for entry in sorted(store.iterdir()):
+        if not entry.name.startswith(TMP_PREFIX):
+            continue
+        try:
+            if older_than_s > 0 and entry.lstat().st_mtime >= limit:
+                continue
+        except FileNotFoundError:
+            continue
+        old = _OLD_PATTERN.match(entry.name)
+        if old and not entry.is_symlink() and entry.is_dir():
+            target = store / old.group(1)
+            if not target.exists() and not target.is_symlink():
+                os.rename(entry, target)  # a writer died between its two renames
+                log.warning("Instantané %s rétabli après une écriture interrompue", target.name)
+                continue
+        if entry.is_symlink() or entry.is_dir():
+            _remove_entry(entry)
+            removed.append(entry)
+    return removed
+
+
 def write_snapshot(
     store: str | Path,
     date: dt.date | str,
@@ -285,51 +389,75 @@ def write_snapshot(
         else pl.DataFrame(schema=REPORT_SCHEMA)
     )
 
+    _checkpoint("checked")
     store.mkdir(parents=True, exist_ok=True)
-    cleanup_temporary(store)  # leftovers of a crash during an earlier write
-    tmp = store / f"{TMP_PREFIX}{day.isoformat()}-{secrets.token_hex(6)}"
-    tmp.mkdir()
-    try:
-        checksums = {
-            name: _write_parquet(frame, tmp / f"{name}.parquet") for name, frame in frames.items()
-        }
-        manifest = _manifest(day, frames, checksums, _sources(sources), extra)
-        manifest_path = tmp / MANIFEST
-        manifest_path.write_text(
-            json.dumps(manifest, ensure_ascii=False, indent=2, default=str) + "\n",
-            encoding="utf-8",
-        )
-        _fsync_file(manifest_path)
-        _fsync_dir(tmp)
-        _move_into_place(tmp, final, replace)
-        _fsync_dir(store)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    with _store_lock(store) as locked:
+        # Holding the lock, every .tmp-* folder belongs to a dead writer.
+        _cleanup_locked(store, 0.0 if locked else _TMP_MAX_AGE_S)
+        _checkpoint("locked")
+        if final.exists() and not replace:
+            raise StoreError(
+                f"L'instantané du {day.isoformat()} existe déjà dans {store} ; demandez "
+                "explicitement son remplacement pour l'écraser."
+            )
+        tmp = store / f"{TMP_PREFIX}{day.isoformat()}-{secrets.token_hex(6)}"
+        tmp.mkdir()
+        try:
+            _checkpoint("temporary_created")
+            checksums = {}
+            for name, frame in frames.items():
+                checksums[name] = _write_parquet(frame, tmp / f"{name}.parquet")
+                _checkpoint(f"written:{name}")
+            manifest = _manifest(day, frames, checksums, _sources(sources), extra)
+            manifest_path = tmp / MANIFEST
+            manifest_path.write_text(
+                json.dumps(manifest, ensure_ascii=False, indent=2, default=str) + "\n",
+                encoding="utf-8",
+            )
+            _checkpoint("manifest_written")
+            _fsync_file(manifest_path)
+            _fsync_dir(tmp)
+            _checkpoint("flushed")
+            _move_into_place(tmp, final, replace)
+            _fsync_dir(store)
+            _checkpoint("store_flushed")
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
     log.info("Instantané %s écrit dans %s", day.isoformat(), store)
     return final
 
 
 def _move_into_place(tmp: Path, final: Path, replace: bool) -> None:
-    """Rename ``tmp`` to ``final``; an existing ``final`` is set aside first and removed after."""
-    if not final.exists():
+    """Rename ``tmp`` to ``final``; an existing ``final`` is set aside first and removed after.
+
+    Interrupted by an exception, the old snapshot is renamed back; interrupted by the death
+    of the process between the two renames, the next writer puts it back (``_cleanup_locked``).
+    """
+    if not final.exists() and not final.is_symlink():
+        _checkpoint("old_set_aside")
         try:
             os.rename(tmp, final)
         except OSError as exc:
             raise StoreError(
                 f"Impossible de mettre l'instantané {final.name} en place ({exc.strerror})."
             ) from None
+        _checkpoint("renamed")
+        _checkpoint("old_removed")
         return
     if not replace:
         raise StoreError(f"L'instantané du {final.name} existe déjà : remplacement non demandé.")
-    old = final.parent / f"{TMP_PREFIX}old-{final.name}-{secrets.token_hex(6)}"
+    old = final.parent / f"{OLD_PREFIX}{final.name}-{secrets.token_hex(6)}"
     os.rename(final, old)
     try:
+        _checkpoint("old_set_aside")
         os.rename(tmp, final)
     except BaseException:
         os.rename(old, final)
         raise
-    shutil.rmtree(old, ignore_errors=True)
+    _checkpoint("renamed")
+    _remove_entry(old)
+    _checkpoint("old_removed")
 
 
 def list_snapshots(store: str | Path) -> list[dt.date]:
@@ -344,6 +472,8 @@ def list_snapshots(store: str | Path) -> list[dt.date]:
     dates = []
     for entry in store.iterdir():
         if not _DATE_PATTERN.match(entry.name) or not (entry / MANIFEST).is_file():
+            continue
+        if not _inside(store, entry):
             continue
         try:
             dates.append(dt.date.fromisoformat(entry.name))
@@ -373,11 +503,24 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
     return manifest
 
 
+def _inside(store: Path, entry: Path) -> bool:
+    """True when ``entry`` (symbolic links followed) stays inside ``store``."""
+    try:
+        return entry.resolve().is_relative_to(store.resolve())
+    except OSError:
+        return False
+
+
 def _snapshot_path(store: str | Path, date: dt.date | str) -> Path:
     day = snapshot_date(date)
     path = Path(store) / day.isoformat()
     if not (path / MANIFEST).is_file():
         raise StoreError(f"Aucun instantané du {day.isoformat()} dans {store}.")
+    if not _inside(Path(store), path):
+        raise StoreError(
+            f"L'instantané du {day.isoformat()} est un lien vers un dossier hors du magasin : "
+            "refusé."
+        )
     return path
 
 
@@ -411,6 +554,8 @@ def verify_snapshot(path: str | Path) -> list[str]:
     for name in list(TABLES) + list(REPORT_FILES):
         entry = entries.get(name)
         file = path / f"{name}.parquet"
+        if _written_before(name, manifest, file):
+            continue  # a table added since the snapshot was written: read as empty
         if not isinstance(entry, dict) or "sha256" not in entry:
             problems.append(f"{name}.parquet : absent du manifeste.")
         elif not file.is_file():
@@ -423,11 +568,29 @@ def verify_snapshot(path: str | Path) -> list[str]:
     return problems
 
 
+def _written_before(name: str, manifest: Mapping[str, Any], file: Path) -> bool:
+    """True when table ``name`` was added to the schema after this snapshot was written
+    (``schema.LATER_TABLES``): neither its file nor its manifest entry exists."""
+    return (
+        name in LATER_TABLES
+        and name not in (manifest.get("tables") or {})
+        and not file.exists()
+    )
+
+
 def _read_parquet(path: Path, name: str, columns: list[str] | None = None) -> pl.DataFrame:
-    """A stored frame in its canonical layout (columns added since it was written are null)."""
+    """A stored frame in its canonical layout (columns added since it was written are null;
+    a table added since, ``schema.LATER_TABLES``, is empty)."""
     file = path / f"{name}.parquet"
     schema = _schema_of(name)
     wanted = columns if columns is not None else list(schema)
+    if name in LATER_TABLES and not file.exists():
+        try:
+            manifest = read_manifest(path)
+        except StoreError:
+            manifest = {}
+        if _written_before(name, manifest, file):
+            return pl.DataFrame(schema={c: schema[c] for c in wanted})
     try:
         available = pl.read_parquet_schema(file)
         frame = pl.read_parquet(file, columns=[c for c in wanted if c in available])
@@ -488,11 +651,17 @@ def read_table(
     return _read_parquet(_snapshot_path(store, date), name, cols)
 
 
-def scan_table(store: str | Path, table: str, columns: Iterable[str] | None = None) -> pl.LazyFrame:
-    """One table over every snapshot, lazily, with a leading ``date_snapshot`` column.
+def scan_table(
+    store: str | Path,
+    table: str,
+    columns: Iterable[str] | None = None,
+    dates: Iterable[dt.date] | None = None,
+) -> pl.LazyFrame:
+    """One table over every snapshot (or those of ``dates``), lazily, with a leading
+    ``date_snapshot`` column.
 
     Used for progress across snapshots (campaign history). Older snapshots that lack a column
-    added since give nulls.
+    added since give nulls. Only the listed columns are read from each file.
     """
     (name,) = _table_names([table], allow_reports=True)
     schema = _schema_of(name)
@@ -501,8 +670,13 @@ def scan_table(store: str | Path, table: str, columns: Iterable[str] | None = No
     if unknown:
         raise StoreError(f"Colonne(s) inconnue(s) dans {name} : {', '.join(unknown)}.")
     parts = []
+    wanted = None if dates is None else set(dates)
     for day in list_snapshots(store):
+        if wanted is not None and day not in wanted:
+            continue
         file = Path(store) / day.isoformat() / f"{name}.parquet"
+        if name in LATER_TABLES and not file.exists():
+            continue  # snapshot written before the table existed: no rows
         lazy = pl.scan_parquet(file)
         available = lazy.collect_schema().names()
         parts.append(
@@ -521,22 +695,24 @@ def scan_table(store: str | Path, table: str, columns: Iterable[str] | None = No
     return pl.concat(parts, how="vertical")
 
 
-def cleanup_temporary(store: str | Path, older_than_s: float = _TMP_MAX_AGE_S) -> list[Path]:
-    """Remove leftover ``.tmp-*`` folders older than ``older_than_s`` seconds; return them.
+def cleanup_temporary(store: str | Path, older_than_s: float = 0.0) -> list[Path]:
+    """Remove the leftovers of interrupted writes; return the folders removed.
 
-    Such folders remain only after a crash mid-write; younger ones may belong to a write in
-    progress and are left alone.
+    Takes the writer lock without waiting: while another process writes, nothing is touched
+    (its temporary folder is live) and the list is empty. Holding the lock, every ``.tmp-*``
+    folder older than ``older_than_s`` seconds is a leftover: an old copy set aside by a
+    replacement whose snapshot folder is missing is put back, the others are removed
+    (symbolic links are unlinked, never followed). Without ``flock`` only folders older
+    than a minute are removed.
     """
     store = Path(store)
     if not store.is_dir():
         return []
-    limit = time.time() - older_than_s
-    removed = []
-    for entry in store.iterdir():
-        if entry.name.startswith(TMP_PREFIX) and entry.is_dir() and entry.stat().st_mtime < limit:
-            shutil.rmtree(entry, ignore_errors=True)
-            removed.append(entry)
-    return removed
+    try:
+        with _store_lock(store, timeout_s=0) as locked:
+            return _cleanup_locked(store, older_than_s if locked else _TMP_MAX_AGE_S)
+    except StoreError:
+        return []
 
 
 def import_source(

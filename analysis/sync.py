@@ -26,8 +26,9 @@ ViaTrajectoire and is not compared (otherwise every unit would differ on it).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
 
@@ -117,6 +118,16 @@ def last_sync(when: dt.date | dt.datetime, sync_time: dt.time = DEFAULT_SYNC_TIM
     return same_day if same_day <= moment else same_day - dt.timedelta(days=1)
 
 
+def last_sync_expr(day: pl.Expr, sync_time: dt.time = DEFAULT_SYNC_TIME) -> pl.Expr:
+    """``last_sync`` of a column of snapshot dates (each read as the start of its day)."""
+    offset = dt.datetime.combine(dt.date.min, sync_time) - dt.datetime.combine(
+        dt.date.min, dt.time(0, 0)
+    )
+    if sync_time != dt.time(0, 0):
+        offset -= dt.timedelta(days=1)
+    return day.cast(schema.DATETIME_T) + pl.lit(offset, pl.Duration("us"))
+
+
 def departement_expr(commune_insee: str = "commune_insee", finess: str = "finess_eg") -> pl.Expr:
     """Département of an establishment: from its commune (97x/98x on 3 characters), else
     from the first characters of its FINESS number (9A → 971…)."""
@@ -132,22 +143,28 @@ def departement_expr(commune_insee: str = "commune_insee", finess: str = "finess
 
 
 def establishments_info(
-    etablissements: pl.DataFrame | pl.LazyFrame, legal_status: str = "statut"
+    etablissements: pl.DataFrame | pl.LazyFrame,
+    legal_status: str = "statut",
+    snapshot_col: str | None = None,
 ) -> pl.LazyFrame:
     """One row per establishment: ``finess_eg``, ``raison_sociale``, ``departement`` and the
     legal status (public / privé…) under the name ``legal_status``.
 
-    Used to label and group unit-level results by département and legal status.
+    Used to label and group unit-level results by département and legal status. With
+    ``snapshot_col`` (tables of several snapshots stacked), one row per snapshot and
+    establishment, the snapshot column first.
     """
+    keys = [snapshot_col] if snapshot_col else []
     return (
         etablissements.lazy()
         .select(
+            *keys,
             "finess_eg",
             "raison_sociale",
             departement_expr().alias("departement"),
             pl.col("statut").alias(legal_status),
         )
-        .unique("finess_eg", keep="first")
+        .unique([*keys, "finess_eg"], keep="first")
     )
 
 
@@ -155,21 +172,24 @@ def with_establishment(
     frame: pl.LazyFrame,
     etablissements: pl.DataFrame | pl.LazyFrame | None,
     legal_status: str = "statut_etablissement",
+    snapshot_col: str | None = None,
 ) -> pl.LazyFrame:
     """``frame`` (with ``finess_eg``) plus ``raison_sociale``, ``departement`` and the legal
     status of its establishment (column ``legal_status``).
 
     Rows whose establishment is not in the table keep the département read from their
-    FINESS number, so they still count somewhere.
+    FINESS number, so they still count somewhere. With ``snapshot_col``, both tables hold
+    several snapshots and rows are matched within their snapshot.
     """
     if etablissements is None:
         etablissements = schema.empty("etablissements")
-    info = establishments_info(etablissements, legal_status)
+    info = establishments_info(etablissements, legal_status, snapshot_col)
+    keys = [snapshot_col] if snapshot_col else []
     added = ["raison_sociale", "departement", legal_status]
     present = frame.collect_schema().names()
     return (
         frame.drop([c for c in added if c in present])
-        .join(info, on="finess_eg", how="left")
+        .join(info, on=[*keys, "finess_eg"], how="left")
         .with_columns(
             pl.coalesce(
                 pl.col("departement"),
@@ -192,16 +212,22 @@ def _text(expr: pl.Expr) -> pl.Expr:
     return expr.cast(pl.String)
 
 
-def _pairs(unites: pl.LazyFrame, vt: pl.LazyFrame) -> pl.LazyFrame:
-    """VT units joined to their ROR unit, with the per-field difference flags."""
+def _pairs(
+    unites: pl.LazyFrame, vt: pl.LazyFrame, snapshot_col: str | None = None
+) -> pl.LazyFrame:
+    """VT units joined to their ROR unit, with the per-field difference flags (within each
+    snapshot when ``snapshot_col`` names the column of stacked snapshots)."""
+    keys = [snapshot_col] if snapshot_col else []
     ror = unites.select(
+        *keys,
         pl.col("uo_id"),
         *[pl.col(f.ror).alias(f"ror_{f.champ}") for f in COMPARED_FIELDS],
         pl.col("date_maj").alias("date_maj_ror"),
         pl.lit(True).alias("_in_ror"),
-    ).unique("uo_id", keep="first")
+    ).unique([*keys, "uo_id"], keep="first")
     link = pl.col("uo_id").str.strip_chars()
     vts = vt.select(
+        *keys,
         "vt_id",
         pl.when(link != "").then(link).alias("uo_id"),
         pl.col("nom").alias("nom_vt"),
@@ -210,18 +236,43 @@ def _pairs(unites: pl.LazyFrame, vt: pl.LazyFrame) -> pl.LazyFrame:
         "date_synchronisation",
         *[pl.col(f.vt).alias(f"vt_{f.champ}") for f in COMPARED_FIELDS],
     )
-    joined = vts.join(ror, on="uo_id", how="left")
-    return joined.with_columns(
-        [
-            (
-                _norm(pl.col(f"ror_{f.champ}"), f.kind).ne_missing(
-                    _norm(pl.col(f"vt_{f.champ}"), f.kind)
-                )
-                & pl.col(f"vt_{f.champ}").is_not_null().any()  # field extracted from VT
-            ).alias(f"diff_{f.champ}")
-            for f in COMPARED_FIELDS
-        ]
-    ).with_columns(pl.col("_in_ror").fill_null(False))
+    joined = vts.join(ror, on=[*keys, "uo_id"], how="left")
+
+    def extracted(name: str) -> pl.Expr:  # the field is filled for some VT unit
+        anywhere = pl.col(name).is_not_null().any()
+        return anywhere.over(keys) if keys else anywhere
+
+    def differs(f: Field, extracted_flag: pl.Expr) -> pl.Expr:
+        return (
+            _norm(pl.col(f"ror_{f.champ}"), f.kind).ne_missing(
+                _norm(pl.col(f"vt_{f.champ}"), f.kind)
+            )
+            & extracted_flag  # field extracted from VT
+        ).alias(f"diff_{f.champ}")
+
+    if not keys:
+        return joined.with_columns(
+            [differs(f, extracted(f"vt_{f.champ}")) for f in COMPARED_FIELDS]
+        ).with_columns(pl.col("_in_ror").fill_null(False))
+    # Stacked snapshots (a history): most pairs are identical as written, and equal values
+    # stay equal once normalised, so only the pairs that differ somewhere are normalised.
+    flagged = joined.with_columns(
+        [extracted(f"vt_{f.champ}").alias(f"_x_{f.champ}") for f in COMPARED_FIELDS]
+    )
+    same = pl.all_horizontal(
+        [pl.col(f"ror_{f.champ}").eq_missing(pl.col(f"vt_{f.champ}")) for f in COMPARED_FIELDS]
+    )
+    equal = flagged.filter(same).with_columns(
+        [pl.lit(False).alias(f"diff_{f.champ}") for f in COMPARED_FIELDS]
+    )
+    other = flagged.filter(~same).with_columns(
+        [differs(f, pl.col(f"_x_{f.champ}")) for f in COMPARED_FIELDS]
+    )
+    return (
+        pl.concat([equal, other])
+        .drop([f"_x_{f.champ}" for f in COMPARED_FIELDS])
+        .with_columns(pl.col("_in_ror").fill_null(False))
+    )
 
 
 def _differing_fields() -> pl.Expr:
@@ -286,16 +337,31 @@ def _lazy(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], name: str) -> pl.La
 def unit_status_lazy(
     unites: pl.LazyFrame,
     vt_unites: pl.LazyFrame,
-    as_of: dt.date | dt.datetime,
+    as_of: dt.date | dt.datetime | None,
     sync_time: dt.time = DEFAULT_SYNC_TIME,
+    snapshot_col: str | None = None,
 ) -> pl.LazyFrame:
-    """Lazy version of ``unit_status`` over the two unit tables (see the module docstring)."""
-    synced_at = last_sync(as_of, sync_time)
-    pairs = _pairs(unites, vt_unites).with_columns(pl.lit(synced_at).alias("derniere_synchro"))
+    """Lazy version of ``unit_status`` over the two unit tables (see the module docstring).
+
+    With ``snapshot_col``, the tables hold several snapshots stacked (a ``Date`` column, as
+    ``store.scan_table`` gives): each row is compared within its snapshot, the snapshot
+    date is ``as_of`` (which is then ignored) and the column is kept first in the result.
+    """
+    keys = [snapshot_col] if snapshot_col else []
+    if snapshot_col:
+        synced_at = last_sync_expr(pl.col(snapshot_col), sync_time)
+    elif as_of is None:
+        raise ValueError("unit_status_lazy: as_of or snapshot_col is needed")
+    else:
+        synced_at = pl.lit(last_sync(as_of, sync_time))
+    pairs = _pairs(unites, vt_unites, snapshot_col).with_columns(
+        synced_at.alias("derniere_synchro")
+    )
     status, reason = _status_exprs()
     diffs = _differing_fields()
     linked = pl.col("_in_ror")
     vt_rows = pairs.select(
+        *keys,
         pl.when(linked).then(pl.col("uo_id")).alias("uo_id"),
         pl.col("uo_id").alias("uo_id_vt"),
         "vt_id",
@@ -312,11 +378,12 @@ def unit_status_lazy(
         "date_synchronisation",
         "derniere_synchro",
     )
-    linked_ids = vt_unites.select("uo_id").drop_nulls().unique()
+    linked_ids = vt_unites.select(*keys, "uo_id").drop_nulls().unique()
     ror_only = (
-        unites.join(linked_ids, on="uo_id", how="anti")
-        .unique("uo_id", keep="first")
+        unites.join(linked_ids, on=[*keys, "uo_id"], how="anti")
+        .unique([*keys, "uo_id"], keep="first")
         .select(
+            *keys,
             "uo_id",
             pl.lit(None, pl.String).alias("uo_id_vt"),
             pl.lit(None, pl.String).alias("vt_id"),
@@ -329,7 +396,7 @@ def unit_status_lazy(
             pl.lit(None, pl.Boolean).alias("synchronise_ror"),
             pl.col("date_maj").alias("date_maj_ror"),
             pl.lit(None, schema.DATETIME_T).alias("date_synchronisation"),
-            pl.lit(synced_at).alias("derniere_synchro"),
+            synced_at.alias("derniere_synchro"),
         )
     )
     return pl.concat([vt_rows, ror_only], how="vertical_relaxed")
@@ -411,25 +478,103 @@ def status_counts(
 
 
 def method_note(sync_time: dt.time = DEFAULT_SYNC_TIME) -> str:
-    """French method note for the pages: statuses, the sync hour and the compared fields."""
-    hour = sync_time.strftime("%H:%M")
-    fields = ", ".join(f.label.lower() for f in COMPARED_FIELDS)
+    """French method note of the statuses for a daily sync at ``sync_time``: the text is kept
+    with every other note in ``analysis.methods`` (``sync_statuts``)."""
+    from analysis import methods  # methods builds its notes from this module's constants
+
+    return methods.sync_status_note(sync_time)
+
+
+# ------------------------------------------------------------------------- history
+
+HISTORY_SCHEMA: dict[str, pl.DataType] = {
+    "date": pl.Date(),
+    **{s: pl.Int64() for s in STATUSES},
+    "total": pl.Int64(),
+    "taux_synchronise": pl.Float64(),
+}
+
+
+def status_history_lazy(
+    unites: pl.LazyFrame,
+    vt_unites: pl.LazyFrame,
+    etablissements: pl.LazyFrame | None = None,
+    sync_time: dt.time = DEFAULT_SYNC_TIME,
+    snapshot_col: str = "date_snapshot",
+    by_departement: bool = False,
+) -> pl.LazyFrame:
+    """Units per status at each snapshot of stacked tables (``store.scan_table``): the
+    snapshot column, ``departement`` when ``by_departement`` (then ``etablissements`` is
+    needed), one count column per status, ``total`` and ``taux_synchronise``; the same
+    figures as ``status_counts(unit_status(…))`` snapshot by snapshot."""
+    status = unit_status_lazy(unites, vt_unites, None, sync_time, snapshot_col).select(
+        snapshot_col, "finess_eg", "statut"
+    )
+    keys = [snapshot_col]
+    if by_departement:
+        status = with_establishment(status, etablissements, snapshot_col=snapshot_col)
+        keys.append("departement")
     return (
-        "**Rattachement** : une unité ViaTrajectoire est rattachée à l'unité du ROR dont "
-        "elle porte l'identifiant.\n\n"
-        f"**Synchronisation quotidienne** à {hour} : un instantané daté du jour J est extrait "
-        f"avant la synchronisation de J ; la dernière synchronisation qu'il peut refléter est "
-        f"celle de J-1 à {hour}. Une unité modifiée dans le ROR après celle-ci est *en attente* "
-        "et non désynchronisée.\n\n"
-        f"**Champs comparés** : {fields} (casse et espaces ignorés pour le nom, écriture du "
-        "numéro ignorée pour le téléphone). Un champ vide pour toutes les unités "
-        "ViaTrajectoire est considéré comme non extrait et n'est pas comparé.\n\n"
-        "**Statuts** : *synchronisée* (rattachée, synchronisation active, valeurs identiques) ; "
-        "*en attente* (modification ROR postérieure à la dernière synchronisation) ; "
-        "*désynchronisée* (synchronisation désactivée dans ViaTrajectoire, ou une valeur "
-        "diffère alors que la modification ROR est antérieure à la dernière synchronisation) ; "
-        "*absente de ViaTrajectoire* (unité du ROR qu'aucune unité ViaTrajectoire ne "
-        "rattache) ; *non rattachée au ROR* (unité ViaTrajectoire sans identifiant ROR, ou avec "
-        "un identifiant inconnu du ROR).\n\n"
-        "**Taux de synchronisation** : (synchronisées + en attente) ÷ toutes les unités."
+        status.group_by(keys)
+        .agg(
+            [(pl.col("statut") == s).sum().cast(pl.Int64).alias(s) for s in STATUSES]
+            + [pl.len().cast(pl.Int64).alias("total")]
+        )
+        .with_columns(
+            ((pl.col(SYNCHRONISE) + pl.col(EN_ATTENTE)) / pl.col("total")).alias(
+                "taux_synchronise"
+            )
+        )
+    )
+
+
+def status_history(
+    store_path: str | Path,
+    sync_time: dt.time = DEFAULT_SYNC_TIME,
+    dates: Sequence[dt.date] | None = None,
+    by_departement: bool = False,
+    batch: int = 64,
+) -> pl.DataFrame:
+    """Synchronisation status counts at every snapshot of the store (or of ``dates``):
+    ``date``, ``departement`` (with ``by_departement``), one column per status, ``total``,
+    ``taux_synchronise``; sorted by date (then département).
+
+    Read with lazy scans of only the compared columns, ``batch`` snapshots per plan, so
+    memory stays that of a few snapshots' unit tables whatever the length of the history.
+    """
+    from analysis import store  # store imports the loaders; keep this module light
+
+    chosen = sorted(store.list_snapshots(store_path) if dates is None else dates)
+    out_schema = dict(HISTORY_SCHEMA)
+    if by_departement:
+        out_schema = {"date": pl.Date(), "departement": pl.String(), **{
+            k: v for k, v in HISTORY_SCHEMA.items() if k != "date"}}
+    if not chosen:
+        return pl.DataFrame(schema=out_schema)
+    parts = []
+    for i in range(0, len(chosen), max(1, batch)):
+        part = chosen[i : i + max(1, batch)]
+        scan = {
+            t: store.scan_table(store_path, t, COLUMNS[t], part) for t in ("unites", "vt_unites")
+        }
+        etabs = (
+            store.scan_table(
+                store_path, "etablissements",
+                ["finess_eg", "raison_sociale", "commune_insee", "statut"], part,
+            )
+            if by_departement
+            else None
+        )
+        parts.append(
+            status_history_lazy(
+                scan["unites"], scan["vt_unites"], etabs, sync_time, by_departement=by_departement
+            ).collect()
+        )
+    sort = ["date", "departement"] if by_departement else ["date"]
+    return (
+        pl.concat(parts)
+        .rename({"date_snapshot": "date"})
+        .select(list(out_schema))
+        .sort(sort, nulls_last=True)
+        .cast(out_schema)  # type: ignore[arg-type]
     )

@@ -1,20 +1,22 @@
-"""E-mail and phone syntax as Polars expressions, shared by campaign rules and sync checks.
+"""E-mail and phone syntax as Polars expressions: the one definition used everywhere.
 
-The patterns themselves are those of ``analysis.validate`` (one definition of what a valid
-e-mail or French phone number is); this module adds the normalisation and the vectorised
-helpers that analyses need: several numbers in one cell, comparison of two spellings of
-the same number.
+Validation (``analysis.validate``), the campaign rules and the sync checks all decide with
+these expressions what a valid e-mail or French phone number is, so a cell that the
+campaign accepts never gets a validation warning and the other way round. A phone cell is
+valid when at least one of the numbers written in it is ("4521 / 01 23 45 67 89", or
+"01 23 45 67 89 poste 12": an internal extension beside a full number is fine).
 """
 
 from __future__ import annotations
 
-import polars as pl
+import re
 
-from analysis.validate import EMAIL_PATTERN, PHONE_PATTERN
+import polars as pl
 
 __all__ = [
     "EMAIL_PATTERN",
     "PHONE_PATTERN",
+    "PHONE_LOST_ZERO_PATTERN",
     "blank",
     "is_email",
     "is_phone",
@@ -22,14 +24,27 @@ __all__ = [
     "phone_key",
     "phone_parts",
     "any_valid_phone",
+    "phone_lost_zero",
+    "redact",
 ]
+
+#: Pragmatic e-mail syntax: local part, @, dotted domain ending with a 2+ letter label.
+EMAIL_PATTERN = (
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}$"
+)
+#: French phone numbers once spaces, dots, dashes and "(0)" are removed: national 10 digits,
+#: or +33 / 0033 and the overseas country codes followed by 9 digits.
+PHONE_PATTERN = r"^(?:0[1-9]\d{8}|(?:\+|00)(?:33|262|269|590|594|596)[1-9]\d{8})$"
+#: Nine digits: a national number whose leading 0 a spreadsheet dropped.
+PHONE_LOST_ZERO_PATTERN = r"^[1-9]\d{8}$"
 
 #: Separators between several numbers written in one cell ("01 … ; 06 …", "01 … / 06 …").
 PHONE_SEPARATORS = r"\s*(?:[;,|/]|\bou\b|\bet\b)\s*"
 #: A trailing internal extension after a full number ("01 23 45 67 89 poste 412").
 PHONE_EXTENSION = r"(?i)\s*(?:poste|post\.|p\.|ext\.?|extension)\s*\d{1,6}\s*$"
-#: Characters ignored inside a number (the same as ``validate``): spaces, dots, dashes,
-#: parentheses, and the "(0)" of "+33 (0)1 …".
+#: Characters ignored inside a number: spaces, dots, dashes, parentheses, and the "(0)" of
+#: "+33 (0)1 …".
 _PHONE_NOISE = r"[\s.\-()]"
 
 
@@ -72,6 +87,14 @@ def any_valid_phone(expr: pl.Expr) -> pl.Expr:
     return phone_parts(expr).list.eval(is_phone(pl.element())).list.any()
 
 
+def phone_lost_zero(expr: pl.Expr) -> pl.Expr:
+    """True when the cell holds no valid number but reads as one that lost its leading 0
+    ("1 23 45 67 89": a numeric spreadsheet cell); null when the cell is null."""
+    return ~any_valid_phone(expr) & phone_digits(expr.str.strip_chars()).str.contains(
+        PHONE_LOST_ZERO_PATTERN
+    )
+
+
 def phone_key(expr: pl.Expr) -> pl.Expr:
     """Comparable form of a number: national 10 digits ("+33 1 23…" → "0123…").
 
@@ -86,3 +109,21 @@ def phone_key(expr: pl.Expr) -> pl.Expr:
         .then(pl.lit("0") + d.str.slice(-9))
         .otherwise(d)
     )
+
+
+#: E-mail addresses and French phone numbers *inside* free text (messages, logs).
+_EMAIL_IN_TEXT = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE_IN_TEXT = re.compile(
+    r"(?<![\w+])(?:(?:\+|00)(?:33|262|269|590|594|596)[\s.\-]?(?:\(0\))?[\s.\-]?[1-9]"
+    r"|0[1-9])(?:[\s.\-]?\d){8}(?!\d)"
+)
+REDACTED = "[masqué]"
+
+
+def redact(text: str) -> str:
+    """``text`` with every e-mail address and French phone number replaced by « [masqué] ».
+
+    Applied to every error message of the project (``analysis.errors.SmrError``) as a last
+    line of defence: messages name files, rows and columns, never contacts.
+    """
+    return _PHONE_IN_TEXT.sub(REDACTED, _EMAIL_IN_TEXT.sub(REDACTED, text))

@@ -49,6 +49,13 @@ from analysis.schema import (
     conform,
     empty,
 )
+from analysis.syntax import (  # one definition of e-mail and phone syntax (re-exported)
+    EMAIL_PATTERN,
+    PHONE_LOST_ZERO_PATTERN,  # noqa: F401 - re-exported for older callers
+    PHONE_PATTERN,  # noqa: F401 - re-exported for older callers
+    any_valid_phone,
+    phone_lost_zero,
+)
 
 # Counts per table, in the order they are shown.
 COUNT_KEYS = ("lus", "conserves", "rejetes", "avertissements")
@@ -58,15 +65,6 @@ COUNT_KEYS = ("lus", "conserves", "rejetes", "avertissements")
 FINESS_PATTERN = r"^(?:0[1-9]|[1-8][0-9]|9[0-5]|2[AB]|9[A-J]|97|98)[0-9A-Z]{7}$"
 INSEE_PATTERN = r"^(?:\d{5}|2[AB]\d{3})$"
 POSTAL_PATTERN = r"^\d{5}$"
-#: Pragmatic e-mail syntax: local part, @, dotted domain ending with a 2+ letter label.
-EMAIL_PATTERN = (
-    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}$"
-)
-#: French phone numbers once spaces, dots, dashes and "(0)" are removed: national 10 digits,
-#: or +33 / 0033 and the overseas country codes followed by 9 digits.
-PHONE_PATTERN = r"^(?:0[1-9]\d{8}|(?:\+|00)(?:33|262|269|590|594|596)[1-9]\d{8})$"
-PHONE_LOST_ZERO_PATTERN = r"^[1-9]\d{8}$"
 
 _NUMBER_PATTERN = r"^[+-]?\d+(?:[.,]\d+)?$"
 _INTEGRAL_PATTERN = r"^[+-]?\d+(?:[.,]0*)?$"  # "12", "12,0", "12.00"
@@ -401,11 +399,14 @@ def _reject_checks(table: Table, kept: Mapping[str, pl.DataFrame]) -> list[_Chec
 
 
 def _phone_checks(col: Column) -> list[_Check]:
-    """Phone numbers: French syntax; 9 digits (a spreadsheet ate the 0) get their own rule."""
+    """Phone numbers: French syntax; 9 digits (a spreadsheet ate the 0) get their own rule.
+
+    The syntax is ``analysis.syntax``'s, the campaign's: a cell with one valid number among
+    several, or a valid number followed by an internal extension, is not flagged.
+    """
     n = pl.col(_n(col.name))
-    digits = n.str.replace_all(r"\(0\)", "").str.replace_all(r"[\s.\-/()]", "")
-    lost_zero = n.is_not_null() & digits.str.contains(PHONE_LOST_ZERO_PATTERN)
-    invalid = n.is_not_null() & ~digits.str.contains(PHONE_PATTERN) & ~lost_zero
+    lost_zero = n.is_not_null() & phone_lost_zero(n).fill_null(False)
+    invalid = n.is_not_null() & ~any_valid_phone(n).fill_null(False) & ~lost_zero
     return [
         _Check(
             col.name,

@@ -1,11 +1,15 @@
-"""Home page: headline figures of the selected snapshot."""
+"""Home page: headline figures of the selected snapshot and the regional report to download."""
 
 from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
 
 import altair as alt
 import streamlit as st
 
-from analysis import summary
+from analysis import report, store, summary
+from ui import notes
 from ui.common import demo_banner, fmt_int, fr_axis, page_context, tables
 
 st.title("SMR Workbench")
@@ -33,6 +37,10 @@ if figures["avertissements"]:
         f"{fmt_int(figures['avertissements'])} avertissements de validation "
         "(lignes conservées : e-mails ou téléphones mal formés, dates illisibles…)."
     )
+notes.method_notes(
+    ["etablissements_smr", "unites", "lits", "places", "lignes_rejetees", "avertissements"],
+    "chiffres clés",
+)
 
 st.subheader("Capacités par mention")
 by_mention = summary.capacity_by_mention(data)
@@ -73,3 +81,50 @@ missing = by_mention.filter(by_mention["etablissements"] == 0)
 if missing.height:
     st.info("Mentions sans aucune offre dans cet instantané : "
             + ", ".join(missing["libelle"].to_list()) + ".")
+notes.method_note("capacite_par_mention")
+
+# --- regional report --------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner="Préparation du rapport régional…", max_entries=8)
+def regional_report(
+    store_path: str, date: str, region: str, stamp: tuple
+) -> report.RegionalReport:
+    """The report of the selected snapshot; ``stamp`` (snapshot dates and manifest times)
+    renews it when the store changes, since the campaign progress reads every snapshot."""
+    return report.build_report(Path(store_path), dt.date.fromisoformat(date), region)
+
+
+def _stamp(store_path: Path) -> tuple[tuple[str, float], ...]:
+    return tuple(
+        (d.isoformat(), (store_path / d.isoformat() / "manifest.json").stat().st_mtime)
+        for d in store.list_snapshots(store_path)
+    )
+
+
+st.subheader("Rapport régional")
+st.caption(
+    "Chiffres clés, couverture par département et mention, accessibilité (population à 30 "
+    "minutes, médiane E2SFCA), avancement de la campagne et synchronisation, avec la note de "
+    "méthode de chaque indicateur : les mêmes calculs que les commandes « smr coverage », "
+    "« smr access », « smr campaign » et « smr sync » (commande « smr report »)."
+)
+key = (str(ctx.store), ctx.date.isoformat(), ctx.region, _stamp(ctx.store))
+name = f"rapport_smr_{ctx.region}_{ctx.date.isoformat()}"
+r1, r2, _ = st.columns([1, 1, 3])
+r1.download_button(
+    "Rapport (Excel)",
+    lambda: report.report_excel(regional_report(*key)),
+    file_name=f"{name}.xlsx",
+    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    key="accueil_rapport_xlsx",
+    icon=":material/table_view:",
+)
+r2.download_button(
+    "Rapport (HTML)",
+    lambda: report.report_html(regional_report(*key)).encode("utf-8"),
+    file_name=f"{name}.html",
+    mime="text/html",
+    key="accueil_rapport_html",
+    icon=":material/description:",
+)

@@ -10,7 +10,9 @@ import polars as pl
 import streamlit as st
 
 from analysis import campaign, store
-from ui.common import demo_banner, fmt_int, page_context, tables
+from analysis.errors import StoreError
+from ui import notes
+from ui.common import contact_toggle, demo_banner, fmt_int, page_context, tables
 
 st.title("Campagne de mise à jour ROR / ViaTrajectoire")
 st.caption(
@@ -20,6 +22,10 @@ st.caption(
 
 ctx = page_context()
 demo_banner(ctx)
+
+
+#: Beyond this many snapshots the progress chart offers one point per week by default.
+HISTORY_DAILY_MAX = 92
 
 
 def _stamp(store_path: Path) -> tuple[tuple[str, float], ...]:
@@ -47,18 +53,24 @@ def stored_results_for(store_path: str, date: str, start: str | None,
 
 
 @st.cache_data(show_spinner=False, max_entries=4096)
-def counts_for(store_path: str, date: str, start: str | None, mtime: float) -> pl.DataFrame:
-    """One snapshot's completion per rule, cached on its own: adding a snapshot to the store
-    only computes the new one (the history of a year of daily snapshots stays cheap)."""
+def verified(store_path: str, date: str, mtime: float) -> bool:
+    """True when the snapshot's files match their checksums (cached per snapshot version)."""
+    return not store.verify_snapshot(Path(store_path) / date)
+
+
+@st.cache_data(show_spinner="Calcul de l'avancement sur tous les instantanés…", max_entries=16)
+def history_for(store_path: str, start: str | None,
+                stamp: tuple) -> tuple[pl.DataFrame, list[str]]:
+    """Completion of each rule at each snapshot date (lazy scans over the whole store, see
+    ``campaign.progress_history``), and the snapshots left out because their files do not
+    match their checksums. Cached on the snapshot dates and manifest times."""
+    good = [day for day, mtime in stamp if verified(store_path, day, mtime)]
+    skipped = [day for day, _ in stamp if day not in set(good)]
     params = campaign.CampaignParams(start=dt.date.fromisoformat(start) if start else None)
-    return campaign.progress_at(Path(store_path), dt.date.fromisoformat(date), params)
-
-
-def history_for(store_path: str, start: str | None, stamp: tuple) -> pl.DataFrame:
-    """Completion of each rule at each snapshot date, from the per-snapshot caches."""
-    with st.spinner("Calcul de l'avancement sur tous les instantanés…"):
-        parts = [counts_for(store_path, day, start, mtime) for day, mtime in stamp]
-    return pl.concat(parts) if parts else pl.DataFrame(schema=campaign.PROGRESS_SCHEMA)
+    history = campaign.progress_history(
+        Path(store_path), params, dates=[dt.date.fromisoformat(d) for d in good]
+    ) if good else pl.DataFrame(schema=campaign.PROGRESS_SCHEMA)
+    return history, skipped
 
 
 @st.cache_data(show_spinner="Préparation du classeur…", max_entries=16)
@@ -110,12 +122,43 @@ m[4].metric("Unités VT synchronisées", pct(rate_of.get("vt_synchronise")),
                  "synchronisation ; les unités du ROR absentes de ViaTrajectoire sont comptées "
                  "par le point « Unité présente dans ViaTrajectoire ».")
 
-with st.expander("Méthode"):
-    st.markdown(campaign.method_note())
+notes.method_notes(
+    [
+        "campagne_taux_conformes",
+        "campagne_points_a_traiter",
+        "campagne_etablissements_a_jour",
+        "campagne_taux_regle",
+    ],
+    "indicateurs de la campagne",
+)
 
 # --- progress -------------------------------------------------------------------------
 st.subheader("Avancement par point de contrôle")
-history = history_for(str(ctx.store), start.isoformat(), stamp)
+resolution = "tous"
+if len(stamp) > HISTORY_DAILY_MAX:
+    resolution = st.radio(
+        "Points de l'avancement",
+        options=["semaine", "tous"],
+        format_func=lambda r: {"semaine": "un par semaine", "tous": "tous les instantanés"}[r],
+        horizontal=True,
+        key="campagne_resolution",
+        help=f"{len(stamp)} instantanés : un point par semaine (et celui choisi) se calcule "
+        "bien plus vite ; chaque point est exact pour sa date.",
+    )
+shown_dates = (
+    {d.isoformat() for d in campaign.sampled_dates(dates, 7, [ctx.date])}
+    if resolution == "semaine"
+    else {d for d, _ in stamp}
+)
+history, skipped = history_for(
+    str(ctx.store), start.isoformat(), tuple(s for s in stamp if s[0] in shown_dates)
+)
+if skipped:
+    st.warning(
+        "Instantané(s) illisible(s) ou corrompu(s), laissé(s) hors de l'avancement : "
+        + ", ".join(dt.date.fromisoformat(d).strftime("%d/%m/%Y") for d in skipped)
+        + " (« smr validate » en donne le détail)."
+    )
 if history["date"].n_unique() > 1:
     chart_data = history.with_columns(
         pl.col("regle").replace_strict(labels, default=pl.col("regle")).alias("point"),
@@ -206,9 +249,14 @@ earlier = [d for d in dates if d < ctx.date]
 changes = None
 if earlier:
     previous = earlier[-1]
-    before = stored_results_for(str(ctx.store), previous.isoformat(), start.isoformat(), stamp)
-    changes = campaign.changes_between(before, results)
     st.subheader(f"Changements depuis le {previous:%d/%m/%Y}")
+    try:
+        before = stored_results_for(str(ctx.store), previous.isoformat(), start.isoformat(),
+                                    stamp)
+        changes = campaign.changes_between(before, results)
+    except StoreError as exc:
+        st.warning(f"Instantané précédent illisible, changements non calculés : {exc}")
+if changes is not None:
     summary = campaign.changes_by_establishment(changes)
     totals = {c: int(summary[c].sum()) for c in campaign.CHANGE_LABELS} if summary.height else {}
     k = st.columns(4)
@@ -219,11 +267,12 @@ if earlier:
     k[3].metric("Entités disparues", fmt_int(totals.get(campaign.ENTITE_SUPPRIMEE, 0)))
     if summary.height:
         st.dataframe(summary.rename(campaign.CHANGE_LABELS), hide_index=True, width="stretch")
+    notes.method_note("campagne_changements")
 
 # --- drill-down -------------------------------------------------------------------------
 st.subheader("Détail d'un établissement")
-show_contacts = st.checkbox(
-    "Afficher les contacts (noms, e-mails, téléphones)", value=False,
+show_contacts = contact_toggle(
+    "Afficher les contacts (noms, e-mails, téléphones)",
     help="Données personnelles : masquées par défaut, à l'écran comme dans les fichiers.",
     key="campagne_contacts",
 )
@@ -273,20 +322,20 @@ d1, d2, d3 = st.columns(3)
 suffix = "_contacts" if show_contacts else ""
 d1.download_button(
     "Classeur Excel (tous les établissements)",
-    data=workbook_for(results, key, per, None, show_contacts),
+    data=lambda: workbook_for(results, key, per, None, show_contacts),
     file_name=f"points_a_traiter_{ctx.date.isoformat()}_{per}{suffix}.xlsx",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 )
 d2.download_button(
     "CSV (tous les établissements)",
-    data=campaign.todo_csv(results, None, show_contacts),
+    data=lambda: campaign.todo_csv(results, None, show_contacts),
     file_name=f"points_a_traiter_{ctx.date.isoformat()}{suffix}.csv",
     mime="text/csv",
 )
 if finess:
     d3.download_button(
         f"Classeur de {finess}",
-        data=workbook_for(results, key, "etablissement", finess, show_contacts),
+        data=lambda: workbook_for(results, key, "etablissement", finess, show_contacts),
         file_name=f"points_a_traiter_{finess}_{ctx.date.isoformat()}{suffix}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )

@@ -20,16 +20,6 @@ ctx = page_context()
 demo_banner(ctx)
 
 
-@st.cache_resource(show_spinner="Chargement des contours…", max_entries=8)
-def base_features(region: str, level: str) -> list[dict]:
-    """GeoJSON features of the region's communes or départements (never mutated)."""
-    if level == "commune":
-        gdf = geo.load_communes_geo(region)
-        return geo.geojson_features(gdf, ["commune_insee", "nom"])
-    gdf = geo.load_departements_geo(region)
-    return geo.geojson_features(gdf, ["departement", "nom"])
-
-
 @st.cache_data(show_spinner=False, max_entries=64)
 def site_table(_data: dict, store: str, date: str, region: str, mention: str, forme: str):
     """Establishments offering the mention with their point and capacity (for the map)."""
@@ -53,9 +43,11 @@ indicator = c1.selectbox(
     format_func=lambda i: methods.note(i).label,
     key="carte_indicateur",
 )
+by_departement = ui.commune_map_by_departement(ctx.region)  # all of France: too many
 level = c2.radio(
     "Niveau",
     options=["commune", "departement"],
+    index=1 if by_departement else 0,
     format_func=lambda lv: {"commune": "Communes", "departement": "Départements"}[lv],
     horizontal=True,
     key="carte_niveau",
@@ -64,6 +56,9 @@ with c3:
     mention = ui.mention_select("carte_mention")
 with c4:
     forme = ui.forme_select("carte_forme")
+map_departement = None
+if by_departement and level == "commune":
+    map_departement = ui.departement_select(ctx.region, "carte_departement")
 params = ui.access_params("carte")
 costs_bytes, ages_bytes = ui.file_uploads("carte", data, ctx.region)
 
@@ -96,12 +91,24 @@ else:
         "–" if beyond is None else f"{ui.fr(round(beyond, 1))} %",
         help=f"{fmt_int(region_row['population_au_dela'])} habitants.",
     )
+    ui.method_notes(
+        ["etablissements", "capacite", "taux_100k", "temps_plus_proche", "part_au_dela"],
+        "chiffres de la région",
+    )
 
     code_field = "commune_insee" if level == "commune" else "departement"
+    shapes_of = (
+        ui.departement_commune_features(ctx.region, map_departement)
+        if map_departement
+        else ui.base_features(ctx.region, level)
+    )
+    if map_departement:  # only the chosen département's communes are drawn
+        codes = [f["properties"]["commune_insee"] for f in shapes_of]
+        table = table.filter(pl.col("territoire").is_in(codes))
     values = dict(zip(table["territoire"].to_list(), table[indicator].to_list(), strict=True))
     features = [
         {**f, "properties": {**f["properties"], "valeur": values.get(f["properties"][code_field])}}
-        for f in base_features(ctx.region, level)
+        for f in shapes_of
     ]
     finite = table[indicator].drop_nulls()
     top = float(finite.quantile(0.95)) if finite.len() else 0.0
@@ -132,6 +139,8 @@ else:
     )
     layers = [background, choropleth]
     sites = site_table(data, *common, mention, forme)
+    if map_departement:
+        sites = sites.filter(pl.col("commune_insee").is_in(codes))
     if sites.height:
         points = (
             alt.Chart(
@@ -174,6 +183,11 @@ else:
         f"accessible). Échelle de couleur plafonnée au 95ᵉ centile ({ui.fr(round(top, 1))}). "
         "Points : établissements offrant la mention, taille proportionnelle aux lits + places."
     )
+    if map_departement:
+        st.caption(
+            f"Communes du département {map_departement} seulement (et ses établissements) : "
+            "toute la France se lit au niveau des départements."
+        )
     outside = int((sites["localisation"] == "commune").sum()) if sites.height else 0
     if outside:
         st.caption(

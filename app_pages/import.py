@@ -7,11 +7,13 @@ from pathlib import Path
 
 import streamlit as st
 
-from analysis import geo, importing
+from analysis import geo, importing, settings
 from analysis.errors import SmrError
 from analysis.export import csv_bytes
 from analysis.loaders.mapped import describe, example_mappings, read_mapping
-from ui.common import default_store, fmt_int, sidebar
+from ui import notes
+from ui.access import local_paths_allowed
+from ui.common import default_store, fmt_int, read_only, sidebar
 
 st.title("Import")
 st.caption(
@@ -19,6 +21,10 @@ st.caption(
     "voir ce qui est gardé et ce qui est rejeté, puis enregistrer un instantané daté. Rien "
     "n'est écrit avant votre confirmation."
 )
+
+if read_only():  # not in the navigation then; refuse a direct link too
+    st.error("Application en mode consultation (SMR_READ_ONLY) : import désactivé.")
+    st.stop()
 
 # The sidebar is drawn here like on every page, but an empty store must not stop this one:
 # importing is how a store gets its first snapshot.
@@ -56,8 +62,10 @@ fmt = st.radio(
 )
 st.caption(HELP[fmt])
 
-limit_mb = st.get_option("server.maxUploadSize")
-row_limit = importing.max_rows()
+# Two limits in one place (analysis.settings): SMR_MAX_UPLOAD_MB, checked here, within
+# Streamlit's own server.maxUploadSize; SMR_MAX_IMPORT_ROWS, checked by importing.load.
+limit_mb = min(settings.max_upload_mb(), st.get_option("server.maxUploadSize"))
+row_limit = settings.max_import_rows()
 uploads = st.file_uploader(
     "Fichiers à importer",
     type=TYPES[fmt],
@@ -66,16 +74,18 @@ uploads = st.file_uploader(
     help=f"Au plus {limit_mb} Mo par fichier et {fmt_int(row_limit)} lignes par import.",
 )
 st.caption(
-    f"Limites de l'application : {limit_mb} Mo par fichier (réglage server.maxUploadSize de "
-    f".streamlit/config.toml), {fmt_int(row_limit)} lignes par import. Au-delà, utilisez la "
+    f"Limites de l'application : {limit_mb} Mo par fichier (réglage SMR_MAX_UPLOAD_MB), "
+    f"{fmt_int(row_limit)} lignes par import (SMR_MAX_IMPORT_ROWS). Au-delà, utilisez la "
     "commande « smr import … --format " + fmt + " »."
 )
-with st.expander("… ou lire un fichier ou un dossier de ce poste"):
-    local = st.text_input(
-        "Chemin d'un fichier ou d'un dossier",
-        key="import_path",
-        help="Utile pour un fichier plus gros que la limite de téléversement.",
-    ).strip()
+local = ""
+if local_paths_allowed():  # never on a shared deployment: a web user must not read the server
+    with st.expander("… ou lire un fichier ou un dossier de ce poste"):
+        local = st.text_input(
+            "Chemin d'un fichier ou d'un dossier",
+            key="import_path",
+            help="Utile pour un fichier plus gros que la limite de téléversement.",
+        ).strip()
 
 options = importing.ImportOptions(format=fmt, row_limit=row_limit)
 mapping_upload = None
@@ -160,7 +170,9 @@ if st.button("Analyser les fichiers", key="import_analyse", type="secondary"):
         try:
             with st.spinner("Lecture et contrôle des fichiers…"):
                 files = [(f.name, f.getvalue()) for f in uploads or ()]
-                result = importing.preview_uploads(files, options, mapping_upload, local or None)
+                result = importing.preview_uploads(
+                    files, options, mapping_upload, local or None, max_bytes=limit_mb * 2**20
+                )
             st.session_state["import_preview"] = result
             st.session_state["import_signature"] = signature
         except SmrError as exc:
@@ -194,6 +206,10 @@ if totals["rejetes"]:
     )
 else:
     st.success("Aucune ligne rejetée.")
+notes.method_notes(
+    ["lignes_lues", "lignes_conservees", "lignes_rejetees", "avertissements"],
+    "rapport de validation",
+)
 st.dataframe(
     counts.drop("table").rename(
         {

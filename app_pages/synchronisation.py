@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import altair as alt
 import polars as pl
 import streamlit as st
 
-from analysis import export, sync
-from ui.common import demo_banner, fmt_int, page_context, tables
+from analysis import campaign, export, store, sync
+from ui import notes
+from ui.common import contacts_hidden, demo_banner, fmt_int, page_context, tables
 
 st.title("Synchronisation ROR ↔ ViaTrajectoire")
 st.caption(
@@ -60,8 +62,53 @@ cols[0].metric("Taux synchronisé",
 for col, s in zip(cols[1:], STATUS_ORDER, strict=True):
     col.metric(sync.STATUS_SHORT_LABELS[s], fmt_int(overall[s]), help=sync.STATUS_LABELS[s])
 
-with st.expander("Méthode"):
-    st.markdown(sync.method_note(hour))
+notes.method_notes(["sync_taux_synchronise", "sync_statuts"], "statuts de synchronisation")
+
+
+@st.cache_data(show_spinner="Synchronisation sur tous les instantanés…", max_entries=16)
+def history_for(store_path: str, hour: str, dates: tuple[str, ...],
+                mtimes: tuple[float, ...]) -> pl.DataFrame:
+    """Units per status at each date (lazy scans, ``sync.status_history``), cached on the
+    dates, their manifest times and the sync hour."""
+    return sync.status_history(
+        Path(store_path), dt.time.fromisoformat(hour), [dt.date.fromisoformat(d) for d in dates]
+    )
+
+
+snapshot_dates = store.list_snapshots(ctx.store)
+if len(snapshot_dates) > 1:
+    st.subheader("Évolution")
+    shown_dates = snapshot_dates
+    if len(snapshot_dates) > 92:  # a year of daily snapshots: one point a week
+        shown_dates = campaign.sampled_dates(snapshot_dates, 7, [ctx.date])
+        st.caption(f"{len(snapshot_dates)} instantanés : un point par semaine (exact à sa date).")
+    keys = tuple(d.isoformat() for d in shown_dates)
+    mtimes = tuple((ctx.store / d / "manifest.json").stat().st_mtime for d in keys)
+    trend = history_for(str(ctx.store), hour.isoformat(), keys, mtimes)
+    trend_long = trend.unpivot(index="date", on=STATUS_ORDER, variable_name="statut",
+                               value_name="unites").with_columns(
+        pl.col("statut").replace_strict(sync.STATUS_LABELS).alias("libelle")
+    )
+    trend_chart = (
+        alt.Chart(trend_long.to_pandas())
+        .mark_line()
+        .encode(
+            x=alt.X("date:T", title="Instantané", axis=alt.Axis(format="%d/%m/%Y")),
+            y=alt.Y("unites:Q", title="Unités"),
+            color=alt.Color(
+                "libelle:N", title="Statut",
+                scale=alt.Scale(domain=[sync.STATUS_LABELS[s] for s in STATUS_ORDER],
+                                range=STATUS_COLORS),
+            ),
+            tooltip=[
+                alt.Tooltip("date:T", title="Instantané", format="%d/%m/%Y"),
+                alt.Tooltip("libelle:N", title="Statut"),
+                alt.Tooltip("unites:Q", title="Unités"),
+            ],
+        )
+        .properties(height=260)
+    )
+    st.altair_chart(trend_chart, width="stretch")
 
 # --- by département ---------------------------------------------------------------------
 st.subheader("Par département")
@@ -149,6 +196,13 @@ st.dataframe(
 
 diffs = differences_for(data, str(ctx.store), ctx.date.isoformat())
 shown = diffs.join(selected.select("vt_id"), on="vt_id", how="semi")
+if contacts_hidden():  # a compared field may be a phone number: never shown then
+    shown = export.mask_report_values(
+        shown.rename({"champ": "column", "valeur_ror": "value"})
+    ).rename({"column": "champ", "value": "valeur_ror"})
+    shown = export.mask_report_values(
+        shown.rename({"champ": "column", "valeur_vt": "value"})
+    ).rename({"column": "champ", "value": "valeur_vt"})
 st.markdown("**Écarts de valeurs** (unités rattachées de la sélection)")
 if shown.height:
     labels = {f.champ: f.label for f in sync.COMPARED_FIELDS}
@@ -162,6 +216,7 @@ if shown.height:
     )
 else:
     st.caption("Aucun écart de valeur pour la sélection.")
+notes.method_note("sync_ecarts")
 
 st.download_button(
     "Télécharger les statuts (CSV)",

@@ -106,14 +106,20 @@ else:
             mime="text/csv",
             key="terr_beyond_csv",
         )
-    for indicator in (
+    ui.method_notes(
+        ["etablissements", "unites", "lits", "places"], "établissements, unités, lits et places"
+    )
+    shown_indicators = [
         "taux_100k",
         "temps_plus_proche",
+        "distance_plus_proche",
         "acces_e2sfca",
         "acces_2sfca",
+        *(["ratio_mediane"] if level == "commune" else []),
         "part_seuil",
         "part_au_dela",
-    ):
+    ]
+    for indicator in shown_indicators:
         ui.method_note(indicator)
 
 # ------------------------------------------------------------------- presence matrix
@@ -157,6 +163,22 @@ st.dataframe(
     width="stretch",
     column_config=ui.column_config(shown.columns),
     height=38 + 35 * shown.height,
+)
+ui.method_notes(
+    [
+        "etablissements",
+        "unites",
+        "lits",
+        "places",
+        "taux_100k",
+        "temps_plus_proche",
+        "distance_plus_proche",
+        "acces_e2sfca",
+        "acces_2sfca",
+        "part_seuil",
+        "part_au_dela",
+    ],
+    "indicateurs du portrait",
 )
 p1, p2, _ = st.columns([1, 1, 4])
 p1.download_button(

@@ -444,7 +444,10 @@ def test_accessibility_of_a_mention_with_age_file_and_cost_table(tmp_path):
             "ligne 3 : couple commune 75056 → établissement 750000011 en double (déjà ligne 2)",
         ),
         ("commune_insee,finess_eg,minutes\n", "aucune ligne de données"),
-        ("commune_insee;finess_eg;minutes\n75056;750000011;4;9\n", "fichier CSV illisible"),
+        (
+            "commune_insee;finess_eg;minutes\n75056;750000011;4;9\n",
+            "n'ont pas le nombre de champs de l'en-tête (3) : ligne 2 (4 champs)",
+        ),
     ],
 )
 def test_bad_cost_files_get_clear_french_errors(tmp_path, content, expected):

@@ -211,7 +211,7 @@ def test_population_file_formats(tmp_path):
         parameter_files.read_population_ages(missing)
     binary = tmp_path / "pop.csv"
     binary.write_bytes(b"PK\x03\x04\x00\x00binary")
-    with pytest.raises(InputError, match="fichier binaire"):
+    with pytest.raises(InputError, match="pas un fichier texte"):
         parameter_files.read_population_ages(binary)
     # Windows-1252, semicolons, French decimals, CODGEO header, 4-digit code
     latin = tmp_path / "latin.csv"

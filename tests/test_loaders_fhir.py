@@ -233,6 +233,14 @@ EG_A = organization(
     ],  # fmt: skip
     meta={"lastUpdated": "2025-01-15T08:00:00Z"},
 )
+EG_A["identifier"].append(
+    {
+        "type": {"coding": [{"system": "https://mos.esante.gouv.fr/NOS/TRE_G07-TypeIdentifiant"
+                             "Structure/FHIR/TRE-G07-TypeIdentifiantStructure", "code": "40"}]},
+        "system": "urn:oid:1.2.250.1.71.4.2.2",
+        "value": "1750000011",
+    }
+)  # fmt: skip
 EG_B = organization(
     "eg-b",
     "920000025",
@@ -282,6 +290,11 @@ HS_2 = service(
     extensions=[CONTACT],
     name="HDJ locomoteur",
 )
+# Closed for works with a planned reopening: a provisional closure.
+HS_2["notAvailable"] = [
+    {"description": "ancienne fermeture", "during": {"start": "2024-08-01", "end": "2024-08-31"}},
+    {"description": "travaux", "during": {"start": "2025-07-01", "end": "2025-09-01"}},
+]
 HS_3 = service("hs-3", "11/0003", "eg-b", ["loc-b"], category="100", ages=(4, 12),
                name="SMR polyvalent enfants")  # fmt: skip
 HS_MCO = service("hs-9", "11/0009", "eg-a", ["loc-a"], champ="01", activities=("157",))
@@ -317,6 +330,9 @@ def test_hand_built_bundle_every_field(tmp_path: Path) -> None:
             "directeur_telephone": None,
             "directeur_email": None,
             "date_maj": dt.datetime(2025, 1, 15, 9, 0),  # 08:00 UTC is 09:00 in Paris (CET)
+            "id_nat_struct": "1750000011",  # TRE_G07 type 40
+            "date_fermeture": None,  # the EG's closure is not read from FHIR
+            "type_fermeture": None,
         },
         "920000025": {
             "finess_eg": "920000025",
@@ -336,6 +352,9 @@ def test_hand_built_bundle_every_field(tmp_path: Path) -> None:
             "directeur_telephone": None,
             "directeur_email": None,
             "date_maj": None,
+            "id_nat_struct": None,
+            "date_fermeture": None,
+            "type_fermeture": None,
         },
     }
     unites = {r["uo_id"]: r for r in tables["unites"].iter_rows(named=True)}
@@ -352,8 +371,18 @@ def test_hand_built_bundle_every_field(tmp_path: Path) -> None:
         "responsable_telephone": "01 46 00 00 10",
         "responsable_email": None,
         "date_maj": dt.datetime(2025, 6, 2, 9, 15),
+        "champ_activite": "02",
+        "activite_operationnelle": "233, 172",  # every TRE_R211 code, in the file's order
+        "date_maj_contacts": None,  # FHIR contacts carry no update date of their own
+        "date_fermeture": dt.date(2025, 7, 1),  # the latest notAvailable period
+        "type_fermeture": "PRO",  # it has a reopening date
     }
     assert (unites["11/0001"]["finess_eg"], unites["11/0001"]["age_min"]) == ("750000011", 75)
+    assert unites["11/0001"]["activite_operationnelle"] is None
+    assert (unites["11/0001"]["date_fermeture"], unites["11/0001"]["type_fermeture"]) == (
+        None,
+        None,
+    )
     assert (unites["11/0003"]["age_min"], unites["11/0003"]["age_max"]) == (4, 12)
     assert tables["offres"].sort("uo_id").rows() == [
         # 20 + 10 installed current beds (two genders); stale 99, available 3, forecast 7 out
@@ -385,15 +414,17 @@ def test_reference_example_bundle_every_field() -> None:
             "920999993", "750999997", "Clinique de Réadaptation Les Tilleuls (fictive)",
             "SMR Les Tilleuls", "42 avenue des Tilleuls", "92140", "92023", 48.8012, 2.2661,
             "109", "prive_lucratif", None, None, None, None, None,
-            dt.datetime(2025, 5, 12, 10, 0),
+            dt.datetime(2025, 5, 12, 10, 0), "1920999993", None, None,
         ),
         (
             "940999995", "750999997", "Centre SMR Les Coteaux de la Marne (fictif)",
             "SMR Coteaux de la Marne", "7 allée des Coteaux", "94000", "94028", 48.7904, 2.4556,
             "109", "prive_lucratif", None, None, None, None, None,
-            dt.datetime(2025, 5, 12, 10, 0),
+            dt.datetime(2025, 5, 12, 10, 0), "1940999995", None, None,
         ),
     ]  # fmt: skip
+    assert set(tables["unites"]["champ_activite"]) == {"02"}
+    assert set(tables["unites"]["activite_operationnelle"]) == {"233"}
     assert tables["unites"].sort("uo_id").select(
         "uo_id", "finess_eg", "nom", "discipline", "age_min", "age_max", "date_maj"
     ).rows() == [

@@ -4,6 +4,7 @@ the IGN Lambert-93 and UTM inverse formulas."""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import math
@@ -216,6 +217,9 @@ def test_2016_windows_1252_file_every_field(tmp_path: Path) -> None:
         "directeur_telephone": None,
         "directeur_email": None,
         "date_maj": dt.datetime(2016, 1, 19),
+        "id_nat_struct": None,
+        "date_fermeture": None,
+        "type_fermeture": None,
     }
 
     paris = rows["750000011"]
@@ -523,6 +527,48 @@ def test_activity_flow_every_field(tmp_path: Path) -> None:
     assert "11-75-EJONLY" in rules["autorisation_sans_eg"]
     assert "« I »" in rules["etat_autorisation"]
     assert result.sources[1]["contenu"] == "activites"
+
+
+def test_finess_reference_with_and_without_the_activity_flow(tmp_path: Path) -> None:
+    paris = PARIS.split(";")
+    paris[STRUCTURE_FIELDS.index("dateouv")] = "01/04/1975"
+    extraction = write(tmp_path, "etalab.csv", ["finess;etalab;2;x", ";".join(paris), BOURG])
+    alone = validate_tables(load_finess(extraction).tables).tables["finess_etablissements"]
+    assert alone.sort("finess_eg").rows(named=True) == [
+        {
+            "finess_eg": "010000024", "finess_ej": "010780054",
+            "raison_sociale": "CENTRE HOSPITALIER DE BOURG-EN-BRESSE – RÉÉDUCATION",
+            "commune_insee": "01053", "categorie": "355", "date_ouverture": None,
+            "date_fermeture": None, "type_fermeture": None, "caduc": None,
+            "nb_autorisations_smr": None,  # no activity flow: unknown, not zero
+        },
+        {
+            "finess_eg": "750000011", "finess_ej": "750000003", "raison_sociale": "SMR AUTEUIL",
+            "commune_insee": "75116", "categorie": "109", "date_ouverture": dt.date(1975, 4, 1),
+            "date_fermeture": None, "type_fermeture": None, "caduc": None,
+            "nb_autorisations_smr": None,
+        },
+    ]  # fmt: skip
+    flow = copy.deepcopy(ACTIVITIES)
+    exercised = flow["pmej"][0]["ege"][0]["activitesExercees"]
+    exercised += [
+        # HAD form: counted as MCO by the ANS, not SMR
+        _activity("105", "AMF", {"activiteAMF": "50", "modaliteActivite": "09",
+                                 "formeActivite": "05"}, arhgos="11-75-0005"),
+        # ended the day before the reform's cut-off (2021-05-01): not counted
+        _activity("106", "AMF", {"activiteAMF": "53", "modaliteActivite": "09",
+                                 "formeActivite": "01"}, arhgos="11-75-0006", end="2021-04-30"),
+        # ended on the cut-off day: counted
+        _activity("107", "AMF", {"activiteAMF": "54", "modaliteActivite": "09",
+                                 "formeActivite": "01"}, arhgos="11-75-0007", end="2021-05-01"),
+    ]  # fmt: skip
+    path = tmp_path / "activites.json"
+    path.write_text(json.dumps(flow), encoding="utf-8")
+    both = validate_tables(load_finess([extraction, path]).tables).tables["finess_etablissements"]
+    counts = dict(both.select("finess_eg", "nb_autorisations_smr").iter_rows())
+    # 750000011: SSR 50 HC (ends 2025), SMR ME051 (no end), SSR 51 (state I, no end), SSR 54
+    # ending 2021-05-01 → 4; the HAD one, the one ended 2021-04-30 and activity 18 are out.
+    assert counts == {"010000024": 0, "750000011": 4}
 
 
 def test_activity_flow_follows_the_establishment_filter(tmp_path: Path) -> None:

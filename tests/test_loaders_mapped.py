@@ -106,6 +106,9 @@ def test_ror_export_every_field(tmp_path: Path, encoding: str, sep: str) -> None
             "directeur_telephone": None,
             "directeur_email": None,
             "date_maj": None,
+            "id_nat_struct": None,
+            "date_fermeture": None,
+            "type_fermeture": None,
         },
         "920000025": {
             "finess_eg": "920000025",
@@ -125,6 +128,9 @@ def test_ror_export_every_field(tmp_path: Path, encoding: str, sep: str) -> None
             "directeur_telephone": None,
             "directeur_email": None,
             "date_maj": None,
+            "id_nat_struct": None,
+            "date_fermeture": None,
+            "type_fermeture": None,
         },
     }
     unites = rows_of(tables["unites"], "uo_id")
@@ -140,6 +146,11 @@ def test_ror_export_every_field(tmp_path: Path, encoding: str, sep: str) -> None
         "responsable_telephone": None,
         "responsable_email": None,
         "date_maj": dt.datetime(2024, 3, 1, 9, 30),
+        "champ_activite": None,
+        "activite_operationnelle": None,
+        "date_maj_contacts": None,
+        "date_fermeture": None,
+        "type_fermeture": None,
     }
     assert unites["11/0002"]["nom"] == "Hôpital de jour\nlocomoteur"  # line break in quotes
     assert unites["11/0002"]["date_maj"] == dt.datetime(2024, 3, 2)

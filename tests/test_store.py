@@ -233,16 +233,28 @@ def test_failed_replacement_keeps_the_old_snapshot(tmp_path: Path, monkeypatch) 
     assert store.verify_snapshot(tmp_path / "2024-03-01") == []
 
 
-def test_cleanup_removes_only_old_temporary_folders(tmp_path: Path) -> None:
+def test_cleanup_removes_leftovers_unless_a_writer_holds_the_lock(tmp_path: Path) -> None:
+    import fcntl
+
     _write(tmp_path)
-    old, young = tmp_path / ".tmp-2024-01-01-dead", tmp_path / ".tmp-2024-01-02-busy"
-    for folder in (old, young):
+    dead, busy = tmp_path / ".tmp-2024-01-01-dead", tmp_path / ".tmp-2024-01-02-busy"
+    for folder in (dead, busy):
         folder.mkdir()
         (folder / "etablissements.parquet").write_bytes(b"partial")
+    # a live writer holds the store lock: its temporary folder must survive
+    fd = os.open(tmp_path, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        assert store.cleanup_temporary(tmp_path) == []
+        assert _listing(tmp_path) == [".tmp-2024-01-01-dead", ".tmp-2024-01-02-busy", "2024-03-01"]
+    finally:
+        os.close(fd)
+    # no writer: whatever is left belongs to a dead one (an age limit still applies if asked)
     an_hour_ago = time.time() - 3600
-    os.utime(old, (an_hour_ago, an_hour_ago))
-    assert store.cleanup_temporary(tmp_path) == [old]
-    assert _listing(tmp_path) == [".tmp-2024-01-02-busy", "2024-03-01"]
+    os.utime(dead, (an_hour_ago, an_hour_ago))
+    assert store.cleanup_temporary(tmp_path, older_than_s=60) == [dead]
+    assert store.cleanup_temporary(tmp_path) == [busy]
+    assert _listing(tmp_path) == ["2024-03-01"]
 
 
 # --- checksums and determinism -------------------------------------------------------------
@@ -284,7 +296,9 @@ def test_import_source_keeps_good_rows_and_stores_the_rest(tmp_path: Path) -> No
         fh.write('UO-75-01,ME050,HS,"12,5",,\n')  # row 7: half a bed
         fh.write("UO-94-01,ME061,HJ,,4,\n")  # row 8: fine
     with (export / "unites.csv").open("a", encoding="cp1252") as fh:
-        fh.write("UO-75-09,750000011,SMR de nuit,SMR,,,123456789,,,,\n")  # row 5: lost zero
+        fields = ["UO-75-09", "750000011", "SMR de nuit", "SMR", "", "", "123456789"]
+        fields += [""] * (len(TABLES["unites"].names) - len(fields))
+        fh.write(",".join(fields) + "\n")  # row 5: lost zero
 
     result = store.import_source(export, tmp_path / "store", "2024-03-01", extra={"demo": False})
     assert result.counts["offres"] == {"lus": 8, "conserves": 7, "rejetes": 1, "avertissements": 0}

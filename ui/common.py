@@ -16,7 +16,8 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from analysis import geo, store
+from analysis import export, geo, settings, store
+from analysis.errors import StoreError
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_STORE = ROOT / "data" / "demo"
@@ -50,7 +51,9 @@ def _ensure_demo(path: str) -> None:
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _tables(store_path: str, date: str, stamp: float) -> dict[str, pl.DataFrame]:
-    snap = store.read_snapshot(Path(store_path), dt.date.fromisoformat(date))
+    # Checksums are verified once per snapshot version (a few ms: files are small), so a
+    # corrupted file is reported instead of being analysed; a StoreError is not cached.
+    snap = store.read_snapshot(Path(store_path), dt.date.fromisoformat(date), verify=True)
     return snap.tables
 
 
@@ -64,22 +67,83 @@ def _stamp(store_path: Path, date: dt.date) -> float:
     return manifest.stat().st_mtime if manifest.exists() else 0.0
 
 
+NATIONAL = "all"
+
+
+def national_built() -> bool:
+    """True when ``data/reference/all/`` (every commune of France) has been built."""
+    return (geo.REFERENCE_DIR / NATIONAL / "communes.parquet").is_file()
+
+
 def tables(ctx: Context) -> dict[str, pl.DataFrame]:
-    """The canonical tables of the selected snapshot (cached, not copied)."""
-    return _tables(str(ctx.store), ctx.date.isoformat(), _stamp(ctx.store, ctx.date))
+    """The canonical tables of the selected snapshot (cached, not copied).
+
+    A corrupted or unreadable snapshot stops the page with a clear message; the sidebar
+    stays usable to pick another snapshot.
+    """
+    try:
+        return _tables(str(ctx.store), ctx.date.isoformat(), _stamp(ctx.store, ctx.date))
+    except StoreError as exc:
+        snapshot_error(ctx.date, exc)
+        st.stop()
+        raise  # st.stop() raises; this line keeps type checkers quiet
+
+
+def snapshot_error(date: dt.date, exc: Exception) -> None:
+    """Say that the snapshot of ``date`` cannot be used, and what to do."""
+    st.error(
+        f"L'instantané du {date:%d/%m/%Y} est inutilisable : {exc} Choisissez un autre "
+        "instantané dans la barre latérale, ou réimportez celui-ci (« smr validate "
+        "MAGASIN/AAAA-MM-JJ » détaille les fichiers en cause).",
+        icon=":material/error:",
+    )
+
+
+def contacts_hidden() -> bool:
+    """True when the deployment hides contacts everywhere (``SMR_HIDE_CONTACTS=1``)."""
+    return settings.hide_contacts()
+
+
+def contact_toggle(label: str, key: str, help: str | None = None) -> bool:
+    """A « show contacts » checkbox, absent (and False) when contacts are hidden."""
+    if contacts_hidden():
+        return False
+    return st.checkbox(label, value=False, help=help, key=key)
+
+
+def shown(df: pl.DataFrame) -> pl.DataFrame:
+    """A frame as displayed: contact columns masked when the deployment hides contacts."""
+    return export.mask_contacts(df) if contacts_hidden() else df
+
+
+def read_only() -> bool:
+    """True when the app must not write to the store (``SMR_READ_ONLY=1``)."""
+    return settings.read_only()
 
 
 def sidebar() -> Context | None:
     """Draw the sidebar selectors; returns the context, or None when no snapshot exists."""
+    from ui.access import local_paths_allowed
+
     st.sidebar.header("Données")
+    free = local_paths_allowed()
     chosen = st.sidebar.text_input(
         "Magasin d'instantanés",
-        value=st.session_state.get("store_path", str(default_store())),
-        help="Dossier contenant un sous-dossier AAAA-MM-JJ par instantané.",
+        value=st.session_state.get("store_path", str(default_store())) if free
+        else str(default_store()),
+        help="Dossier contenant un sous-dossier AAAA-MM-JJ par instantané."
+        + ("" if free else " Fixé par l'administrateur (SMR_STORE)."),
+        disabled=not free,
     )
+    if not free:
+        chosen = str(default_store())  # a shared deployment never opens another folder
     st.session_state["store_path"] = chosen
     path = Path(chosen).expanduser()
-    if path.resolve() == DEMO_STORE.resolve() and not store.list_snapshots(path):
+    if (
+        path.resolve() == DEMO_STORE.resolve()
+        and not store.list_snapshots(path)
+        and not read_only()
+    ):
         path.mkdir(parents=True, exist_ok=True)
         _ensure_demo(str(path))
     dates = store.list_snapshots(path) if path.is_dir() else []
@@ -93,10 +157,17 @@ def sidebar() -> Context | None:
         help="Date de l'extraction analysée ; la plus récente par défaut.",
         key="snapshot",
     )
-    manifest = _manifest(str(path), date.isoformat(), _stamp(path, date))
+    try:
+        manifest = _manifest(str(path), date.isoformat(), _stamp(path, date))
+    except StoreError as exc:
+        st.session_state["snapshot_error"] = (date, exc)
+        return None
     regions = [r for r in geo.available_regions() if r.get("built")]
     codes = [r["code"] for r in regions] or [geo.DEFAULT_REGION]
     names = {r["code"]: r["nom"] for r in regions}
+    if national_built():  # the all-France geography, built on demand (not committed)
+        codes.append(NATIONAL)
+        names[NATIONAL] = "France entière"
     wanted = manifest.get("extra", {}).get("region", geo.DEFAULT_REGION)
     region = st.sidebar.selectbox(
         "Région",
@@ -118,8 +189,13 @@ def page_context() -> Context:
     because widgets drawn in the entry script before ``st.navigation`` runs the page do not
     keep their values across reruns in Streamlit's AppTest, which the page tests rely on.
     """
+    st.session_state.pop("snapshot_error", None)
     ctx = sidebar()
     st.session_state["context"] = ctx
+    unreadable = st.session_state.pop("snapshot_error", None)
+    if ctx is None and unreadable is not None:
+        snapshot_error(*unreadable)
+        st.stop()
     if ctx is None:
         st.info(
             "Choisissez dans la barre latérale un magasin contenant au moins un instantané "

@@ -13,8 +13,18 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from analysis import access, coverage, geo, indicators, methods, nomenclature, parameter_files
+from analysis import (
+    access,
+    coverage,
+    geo,
+    indicators,
+    methods,
+    nomenclature,
+    parameter_files,
+    settings,
+)
 from analysis.errors import SmrError
+from ui import notes
 from ui.common import Context, tables
 
 LEVEL_LABELS = coverage.LEVEL_LABELS
@@ -173,6 +183,17 @@ def file_uploads(
         )
         costs_bytes = costs.getvalue() if costs else None
         ages_bytes = ages.getvalue() if ages else None
+        limit = settings.max_upload_bytes()  # SMR_MAX_UPLOAD_MB, as on the Import page
+        for label, upload in (("Temps de trajet", costs), ("Population par âge", ages)):
+            if upload is not None and upload.size > limit:
+                st.error(
+                    f"{label} : fichier de {upload.size / 2**20:.0f} Mo, plus que la limite de "
+                    f"{settings.max_upload_mb()} Mo (SMR_MAX_UPLOAD_MB) : il est ignoré."
+                )
+                if upload is costs:
+                    costs_bytes = None
+                else:
+                    ages_bytes = None
         communes = geo.load_communes(region)
         if costs_bytes is not None:
             try:
@@ -278,10 +299,13 @@ def cached_tables(ctx: Context) -> tuple[dict[str, pl.DataFrame], str, str]:
 
 
 def method_note(indicator: str) -> None:
-    """Show the method note of an indicator (definition, formula, parameters, limits)."""
-    n = methods.note(indicator)
-    with st.expander(f"Méthode : {n.label}"):
-        st.markdown(n.note)
+    """Show the method note of an indicator and record it (see ``ui.notes``)."""
+    notes.method_note(indicator)
+
+
+def method_notes(indicators: list[str], title: str) -> None:
+    """Show several method notes in one expander and record them (see ``ui.notes``)."""
+    notes.method_notes(indicators, title)
 
 
 def no_offer_message(data: dict[str, pl.DataFrame], mention: str, forme: str) -> str | None:
@@ -374,6 +398,18 @@ def presence_table(
     )
 
 
+@st.cache_resource(show_spinner="Chargement des contours…", max_entries=8)
+def base_features(region: str, level: str) -> list[dict]:
+    """GeoJSON features of the region's communes (``commune_insee``, ``nom``) or départements
+    (``departement``, ``nom``), shared by the map pages (never mutated: copy a feature's
+    ``properties`` before adding values to it)."""
+    if level == "commune":
+        gdf = geo.load_communes_geo(region)
+        return geo.geojson_features(gdf, ["commune_insee", "nom"])
+    gdf = geo.load_departements_geo(region)
+    return geo.geojson_features(gdf, ["departement", "nom"])
+
+
 def vega_spec(chart: Any, geojson: dict[str, list[dict]]) -> dict:
     """The Vega-Lite spec of an Altair chart whose shapes read named GeoJSON datasets.
 
@@ -386,3 +422,35 @@ def vega_spec(chart: Any, geojson: dict[str, list[dict]]) -> dict:
     spec = chart.to_dict()
     spec.setdefault("datasets", {}).update(geojson)
     return spec
+
+
+#: Above this many communes, commune maps are drawn one département at a time (all of
+#: France has 35,000 communes: their contours weigh 13 MB, too much to redraw at each rerun).
+COMMUNE_MAP_MAX = 5000
+
+
+def commune_map_by_departement(region: str) -> bool:
+    """True when the region has too many communes to draw them all on one map."""
+    return geo.load_communes(region).height > COMMUNE_MAP_MAX
+
+
+def departement_select(region: str, key: str) -> str:
+    """Département selector (code returned, name shown), for maps of large regions."""
+    deps = geo.load_departements(region).sort("departement")
+    names = dict(zip(deps["departement"].to_list(), deps["nom"].to_list(), strict=True))
+    return st.selectbox(
+        "Département",
+        options=list(names),
+        format_func=lambda c: f"{names[c]} ({c})",
+        key=key,
+        help="Toute la France compte trop de communes pour une seule carte : les communes "
+        "sont dessinées un département à la fois.",
+    )
+
+
+@st.cache_resource(show_spinner="Chargement des contours…", max_entries=32)
+def departement_commune_features(region: str, departement: str) -> list[dict]:
+    """GeoJSON features of the communes of one département (``commune_insee``, ``nom``),
+    shared and never mutated, like ``base_features``."""
+    gdf = geo.load_communes_geo(region)
+    return geo.geojson_features(gdf[gdf["departement"] == departement], ["commune_insee", "nom"])

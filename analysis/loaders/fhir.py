@@ -19,11 +19,22 @@ slash) and both ``valueCode`` and ``valueCodeableConcept`` are accepted. Codes t
 not know are reported as warnings; rows it cannot complete are handed to validation with
 their reason, so nothing disappears silently. No network: ``link.next`` is not followed.
 
-Not read: PractitionerRole, opening hours and closures (``availableTime``, ``notAvailable``),
-territorial divisions, sensitive-unit flags, reception types and other characteristics than
-``careMode``, the unit's MSS e-mail; capacities other than installed and current (available,
-forecast…); OI and EJ are used to link offers to their EG but not stored; ``contained``
-resources. Offers outside SMR are counted, not loaded.
+For the ROR quality requirements (``analysis.quality``) the loader also reads the EG's
+national structure identifier (``identifier`` of type TRE_G07 40 or system
+``urn:oid:1.2.250.1.71.4.2.2``), the offer's champ d'activité (``type``, TRE_R227), its
+activités opérationnelles (``specialty`` codes of TRE_R211, comma-separated when several)
+and its closure: the latest ``notAvailable.during.start`` is ``date_fermeture``, typed ``PRO``
+when a reopening date (``during.end``) is given, left untyped otherwise [inferred: the
+typeFermeture codes of JDV_J185 were not read].
+
+Not read: PractitionerRole, opening hours (``availableTime``), the EG's closure (not in the
+profiles we read), the last update of the offer's contacts (FHIR contacts are extensions of
+the HealthcareService, without their own ``meta.lastUpdated``: ``date_maj_contacts`` stays
+empty and RE1.2 uses the offer's date alone), territorial divisions, sensitive-unit flags,
+reception types and other characteristics than ``careMode``, the unit's MSS e-mail;
+capacities other than installed and current (available, forecast…); OI and EJ are used to
+link offers to their EG but not stored; ``contained`` resources. Offers outside SMR are
+counted, not loaded.
 """
 
 from __future__ import annotations
@@ -55,6 +66,9 @@ SYSTEMS: dict[str, tuple[str, ...]] = {
     "commune": ("TRE_R13", "TRE-R13", "JDV_J124", "JDV-J124"),
 }
 FINESS_SYSTEMS = ("finess.esante.gouv.fr",)
+#: National structure identifier (idNatStruct): TRE_G07 type 40 or this OID system.
+ID_NAT_STRUCT_SYSTEMS = ("1.2.250.1.71.4.2.2",)
+ID_NAT_STRUCT_TYPE = "40"
 OI_SYSTEMS = ("oi.esante.gouv.fr",)
 
 #: Extensions, matched on the end of their URL (the ROR base changed between IG versions).
@@ -336,6 +350,22 @@ def _finess(org: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _id_nat_struct(org: Mapping[str, Any]) -> str | None:
+    """The EG's national structure identifier (idNatStruct), or None."""
+    for ident in _dicts(org.get("identifier")):
+        system = str(ident.get("system") or "").lower()
+        typed = [
+            c.get("code")
+            for c in _codings(ident.get("type"))
+            if "TRE_G07" in str(c.get("system") or "").upper().replace("-", "_")
+        ]
+        if any(s in system for s in ID_NAT_STRUCT_SYSTEMS) or ID_NAT_STRUCT_TYPE in typed:
+            value = str(ident.get("value") or "").strip()
+            if value:
+                return value
+    return None
+
+
 def _is_oi(org: Mapping[str, Any]) -> bool:
     return any(
         any(s in str(i.get("system") or "").lower() for s in OI_SYSTEMS)
@@ -552,6 +582,22 @@ def _contacts(service: Mapping[str, Any]) -> dict[str, str | None]:
     return out
 
 
+def _closure(service: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """(date_fermeture, type_fermeture) of an offer from its latest ``notAvailable`` period:
+    ``PRO`` when a reopening date is given, untyped otherwise [inferred]."""
+    latest: tuple[str, str | None] | None = None
+    for period in _dicts(service.get("notAvailable")):
+        during = period.get("during")
+        if not isinstance(during, Mapping) or not during.get("start"):
+            continue
+        start, end = str(during["start"]).strip()[:10], during.get("end")
+        if latest is None or start > latest[0]:
+            latest = (start, str(end).strip()[:10] if end else None)
+    if latest is None:
+        return None, None
+    return latest[0], "PRO" if latest[1] else None
+
+
 def _care_modes(service: Mapping[str, Any]) -> list[str]:
     codes = _codes(service.get("characteristic"), "mode_prise_en_charge")
     if not codes:  # no system: take codes that are modes de prise en charge
@@ -609,6 +655,7 @@ def _establishments(
             "statut": _statut(ej),
             "telephone": _telecom(org, "phone"),
             "date_maj": (org.get("meta") or {}).get("lastUpdated"),
+            "id_nat_struct": _id_nat_struct(org),
             SOURCE_COLUMN: resources.where[key],
         }
         position = len(out.etablissements) + 1
@@ -662,9 +709,15 @@ def _offer_rows(
         "age_min": _fmt(low),
         "age_max": _fmt(high),
         "date_maj": (service.get("meta") or {}).get("lastUpdated"),
+        "champ_activite": next(iter(_codes(service.get("type"), "champ", loose=True)), None),
+        "activite_operationnelle": ", ".join(
+            _codes(service.get("specialty"), "activite", loose=True)
+        )
+        or None,
         SOURCE_COLUMN: where,
         **_contacts(service),
     }
+    unit["date_fermeture"], unit["type_fermeture"] = _closure(service)
     if reason:
         unit[LOADER_REJECT_COLUMN] = f"entité géographique introuvable : {reason}"
     out.unites.append(unit)

@@ -15,6 +15,15 @@ The newer JSON flow « Activités » (§4.2: ``pmej[] → ege[] → activitesExe
 ``autorisations`` table: old SSR activities 50–59 as ``regime = SSR`` rows, activities that
 carry an SMR mention as ``regime = SMR`` rows. Other activities are counted, not loaded.
 
+The extraction also gives the ``finess_etablissements`` reference table used by the ROR
+quality requirements (``analysis.quality``): FINESS EJ, category, opening date (``dateouv``)
+of every establishment kept, and, when the activity flow is read too, its number of SMR
+authorisations in force (``nb_autorisations_smr``: activities 50–59 or SMR mentions outside
+the HAD form, ending on or after 2021-05-01, ``nomenclature.is_smr_authorisation``), counted
+over every establishment of the flow. The public extraction lists establishments in activity
+and carries neither closing date, closure type nor caducité [inferred]: those columns stay
+empty, so every establishment listed with an opening date counts as open.
+
 A line or activity that cannot be read is handed to validation as a rejected row with its
 reason (``schema.LOADER_REJECT_COLUMN``); the rest of the file still loads.
 
@@ -400,6 +409,7 @@ def _establishment_rows(
             "date_maj": rec["datemaj"],
             SOURCE_COLUMN: f"{path.name}, ligne {number}",
             "_dep": dep,
+            "_date_ouverture": rec["dateouv"],
         }
         position = len(rows) + 1
         if insee is None:
@@ -786,6 +796,10 @@ def load_finess(
         _add_row_notes(notes, "etablissements", establishment_notes)
     elif establishments is not None:
         tables["etablissements"] = text_frame([], TABLES["etablissements"].names)
+    has_flow = any(_is_activity_file(p) for p in files)
+    if establishments is not None:
+        counts = _smr_counts(activities.rows) if has_flow else None
+        tables["finess_etablissements"] = _reference_frame(establishment_rows, counts)
 
     if any(_is_activity_file(p) for p in files):
         _filter_activities(activities, selection, establishments, notes)
@@ -810,6 +824,43 @@ def load_finess(
     if metadata:
         extra["metadonnees"] = metadata
     return LoadResult(FORMAT, tables, notes.frame(), sources, extra)
+
+
+def _smr_counts(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """SMR authorisations in force per FINESS EG (``nomenclature.is_smr_authorisation``)."""
+    counts: Counter[str] = Counter()
+    for row in rows:
+        eg = (row.get("finess_eg") or "").strip().upper()
+        if eg and nomenclature.is_smr_authorisation(
+            row.get("regime"), row.get("activite"), row.get("mention"), row.get("forme"),
+            row.get("date_fin"),
+        ):
+            counts[eg] += 1
+    return dict(counts)
+
+
+def _reference_frame(
+    establishment_rows: list[dict[str, Any]], counts: Mapping[str, int] | None
+) -> pl.DataFrame:
+    """The ``finess_etablissements`` rows of the establishments read (unreadable lines are
+    reported once, in ``etablissements``). ``counts`` is None without the activity flow:
+    the number of SMR authorisations is then unknown (empty), not zero."""
+    rows = []
+    for row in establishment_rows:
+        if row.get(LOADER_REJECT_COLUMN) or not row.get("finess_eg"):
+            continue
+        eg = row["finess_eg"].strip().upper()
+        rows.append(
+            {
+                **{k: row.get(k) for k in ("finess_eg", "finess_ej", "raison_sociale",
+                                           "commune_insee", "categorie")},
+                "date_ouverture": row.get("_date_ouverture"),
+                "nb_autorisations_smr": None if counts is None else str(counts.get(eg, 0)),
+                SOURCE_COLUMN: row.get(SOURCE_COLUMN),
+            }
+        )
+    columns = [*TABLES["finess_etablissements"].names, SOURCE_COLUMN]
+    return text_frame(rows, columns)
 
 
 def _extraction_notes(

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import re
 import tomllib
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
@@ -114,6 +115,8 @@ BUILTIN_MAPS: dict[str, Callable[[str], str | None]] = {
     "forme": nomenclature.find_forme,
     "statut": _statut,
     "oui_non": _boolean,
+    "champ_activite": nomenclature.find_champ,
+    "type_fermeture": nomenclature.find_type_fermeture,
 }
 
 
@@ -122,7 +125,7 @@ def _builtin_for(table: str, column: str) -> str | None:
     col = TABLES[table].column(column)
     if col.kind == BOOLEAN:
         return "oui_non"
-    if col.codes in ("mention", "forme", "statut"):
+    if col.codes in ("mention", "forme", "statut", "champ_activite", "type_fermeture"):
         return col.codes
     return None
 
@@ -491,6 +494,25 @@ def _resolve_columns(columns: list[str], mapping: TableMapping) -> tuple[dict[st
     return found, missing
 
 
+_DATA_LIKE = re.compile(r"@|\d{5}")
+
+
+def _header_description(columns: list[str], mapping: TableMapping) -> str:
+    """The file's header for an error message, unless it looks like a row of data.
+
+    A file without a header row (or a wrong ``ligne_entete``) has its first record taken
+    as column names: listing them would echo data, contacts included, into the message.
+    """
+    if any(_DATA_LIKE.search(c) for c in columns):
+        return (
+            f"la ligne d'en-tête ressemble à une ligne de données (en-tête absent, ou ligne "
+            f"d'en-tête {mapping.header_row} à corriger dans « {mapping.entry}.ligne_entete » ?)"
+        )
+    listed = ", ".join(columns[:_MAX_LISTED])
+    more = " …" if len(columns) > _MAX_LISTED else ""
+    return f"colonnes du fichier : {listed}{more}"
+
+
 def _check_missing(
     missing: list[str],
     found: dict[str, str],
@@ -505,12 +527,10 @@ def _check_missing(
         for target in mapping.columns[source]:
             alternatives = [s for s in mapping.sources_of(target) if s in found]
             if target in required and not alternatives and target not in mapping.constants:
-                listed = ", ".join(columns[:_MAX_LISTED])
-                more = " …" if len(columns) > _MAX_LISTED else ""
                 raise InputError(
                     f"colonne « {source} » absente (correspondance, entrée "
-                    f"« {mapping.entry}.colonnes », colonne obligatoire {target}) ; colonnes du "
-                    f"fichier : {listed}{more}.",
+                    f"« {mapping.entry}.colonnes », colonne obligatoire {target}) ; "
+                    f"{_header_description(columns, mapping)}.",
                     file,
                 )
     if missing:
@@ -713,6 +733,8 @@ def load_mapped(
         unused = [c for c in cache[key].frame.columns if c not in names]
         if unused:
             listed = ", ".join(unused[:_MAX_LISTED]) + (" …" if len(unused) > _MAX_LISTED else "")
+            if any(_DATA_LIKE.search(c) for c in unused):  # never echo data as names
+                listed = "(noms semblables à des données, non recopiés)"
             sheet = f" (feuille {cache[key].details['sheet']})" if key[1] is not None else ""
             notes.add(
                 table,
