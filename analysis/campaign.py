@@ -1094,7 +1094,7 @@ def sampled_dates(
 
 
 #: Snapshots evaluated by one lazy plan in ``progress_history`` (memory grows with it).
-HISTORY_BATCH = 64
+HISTORY_BATCH = 32
 
 
 def progress_history_lazy(

@@ -533,7 +533,7 @@ def status_history(
     sync_time: dt.time = DEFAULT_SYNC_TIME,
     dates: Sequence[dt.date] | None = None,
     by_departement: bool = False,
-    batch: int = 64,
+    batch: int = 32,
 ) -> pl.DataFrame:
     """Synchronisation status counts at every snapshot of the store (or of ``dates``):
     ``date``, ``departement`` (with ``by_departement``), one column per status, ``total``,

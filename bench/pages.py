@@ -14,6 +14,9 @@ folder. For each page, in this process and with ``SMR_STORE`` set to the store:
 - re-render: ``run`` again with the same selections (what a widget change that hits the
   caches costs).
 
+``carte:communes`` is the Carte page switched to the commune level (nationally: the
+communes of one département), caches emptied just before.
+
 The baseline measured in the same run is the home page's re-render (the cheapest page,
 a floor for Streamlit's own overhead). Prints seconds and ratios, with the median of
 ``--repeat`` runs. Goals (issue #9): first render under 3 s, re-render under 0.5 s on the
@@ -36,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 PAGES = (
     "accueil",
     "carte",
+    "carte:communes",
     "territoires",
     "campagne",
     "synchronisation",
@@ -62,7 +66,11 @@ def _page_times(page: str) -> tuple[float, float, list[str]]:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
     at.run()
     _clear_caches()
-    at.switch_page(f"app_pages/{page}.py")
+    at.switch_page(f"app_pages/{page.split(':')[0]}.py")
+    if page == "carte:communes":  # the communes of one département (the first one)
+        at.run()
+        _clear_caches()
+        at.radio(key="carte_niveau").set_value("commune")
     start = time.perf_counter()
     at.run()
     first = time.perf_counter() - start

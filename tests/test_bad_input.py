@@ -29,6 +29,7 @@ from analysis.loaders.canonical import read_source_dir
 from analysis.loaders.fhir import load_fhir
 from analysis.loaders.finess import load_finess
 from analysis.loaders.mapped import load_mapped
+from analysis.transition import read_scenario
 from analysis.validate import validate_tables
 from tests.helpers import small_snapshot, write_source_dir
 from tests.test_loaders_finess import BOURG, BOURG_GEO, PARIS, PARIS_GEO, structure
@@ -36,6 +37,7 @@ from tests.test_loaders_mapped import ROR_HEADER, ROR_MAPPING, ROR_ROWS, csv_tex
 
 ROOT = Path(__file__).resolve().parent.parent
 FHIR_BUNDLE = ROOT / "tests" / "data" / "ror-fhir-bundle.json"
+SCENARIO = ROOT / "docs" / "scenarios" / "pediatrie_grande_couronne.yaml"
 HUGE = 5 * 2**20  # a 5 MB single line
 MAX_MESSAGE = 600  # an error is one short line: path + reason
 
@@ -153,7 +155,20 @@ LOADERS = [
         {"truncated": "nombre de champs", "huge_line": "dépasse",
          "huge_quoted_line": "guillemet non fermé"},
     ),
+    Loader(
+        "scenario", lambda: SCENARIO.read_bytes(), "scenario.yaml", read_scenario,
+        {"binary": "texte UTF-8 attendu", "png": "texte UTF-8 attendu",
+         "utf16_without_bom": "texte UTF-8 attendu", "lying_bom": "texte UTF-8 attendu",
+         "xlsx_named_csv": "mal formé", "huge_line": "trop volumineux",
+         "huge_quoted_line": "trop volumineux", "truncated": "changements"},
+    ),
 ]
+
+#: Known gaps, kept visible: the test fails (strict) once they are fixed.
+KNOWN_GAPS = {
+    ("scenario", "truncated"): "un scénario YAML coupé avant sa liste « changements » se lit "
+    "comme un scénario vide (YAML n'a pas de marque de fin) ; à signaler au module transition",
+}
 
 
 @pytest.fixture(scope="session")
@@ -176,12 +191,17 @@ def badinput(tmp_path_factory) -> Path:
     return root
 
 
-CASES = [(loader, kind) for loader in LOADERS for kind in GENERIC]
+CASES = [
+    pytest.param(
+        loader, kind, id=f"{loader.name}-{kind}",
+        marks=[pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[loader.name, kind])]
+        if (loader.name, kind) in KNOWN_GAPS else [],
+    )
+    for loader in LOADERS for kind in GENERIC
+]
 
 
-@pytest.mark.parametrize(
-    ("loader", "kind"), CASES, ids=[f"{loader.name}-{kind}" for loader, kind in CASES]
-)
+@pytest.mark.parametrize(("loader", "kind"), CASES)
 def test_every_loader_answers_every_corruption_clearly(badinput, loader, kind):
     path = badinput / loader.name / kind / loader.file_name
     expected = loader.expected.get(kind, WORDS.get(kind))
@@ -437,15 +457,36 @@ def command_cases(badinput: Path, store: Path, tmp: Path) -> list[tuple[list[str
          "inconnue"),
         (["demo", "--out", str(tmp / "d"), "--region", "99"], 2, "99"),
         (["nimporte"], 2, "ligne de commande invalide"),
+        # transition, scenario, quality and report commands
+        (["transition", "--store", str(empty_store), "--out", str(out)], 3, "aucun instantané"),
+        (["transition", "--store", str(store), "--mapping",
+          str(badinput / "mapped" / "binary" / "export_ror.csv"), "--out", str(out)],
+         2, "export_ror.csv"),
+        (["scenario", str(badinput / "scenario" / "binary" / "scenario.yaml"), "--store",
+          str(store), "--mention", "ME050", "--out", str(out)], 2, "texte UTF-8 attendu"),
+        (["scenario", str(badinput / "scenario" / "huge_line" / "scenario.yaml"), "--store",
+          str(store), "--mention", "ME050", "--out", str(out)], 2, "trop volumineux"),
+        (["qualite", "--store", str(store), "--finess",
+          str(badinput / "finess" / "png" / "etalab-cs1100507-stock-20240301-0400.csv"),
+          "--out", str(out)], 2, "pas un fichier texte"),
+        (["qualite", "--store", str(store), "--vt-report",
+          str(badinput / "canonical" / "empty" / "etablissements.csv"), "--out", str(out)],
+         2, "vide"),
+        (["report", "--store", str(store), "--out", str(tmp / "rapport.pdf")], 2,
+         "format non pris en charge"),
+        (["report", "--store", str(empty_store), "--out", str(tmp / "rapport.html")], 3,
+         "aucun instantané"),
     ]
 
 
 def test_every_command_gives_one_line_and_its_exit_code(badinput, small_store, tmp_path, capsys):
-    for argv, code, words in command_cases(badinput, small_store, tmp_path):
+    cases = command_cases(badinput, small_store, tmp_path)
+    assert {argv[0] for argv, _, _ in cases} >= set(cli.COMMANDS)  # every command is fed bad input
+    for argv, code, words in cases:
         assert cli.main(argv) == code, (argv, capsys.readouterr())
         captured = capsys.readouterr()
         line = _one_line(captured.err)
-        assert words in line, (argv, line)
+        assert words.lower() in line.lower(), (argv, line)
         assert len(line) < MAX_MESSAGE + 20
 
 

@@ -76,7 +76,7 @@ def hostile_store(tmp_path_factory) -> Path:
         ["sync", "--out", "{out}.csv"],
         ["todo", "--out", "{out}.xlsx"],
         ["todo", "--out", "{out}.csv"],
-        ["coverage", "--level", "commune", "--out", "{out}.xlsx"],
+        ["coverage", "--level", "departement", "--out", "{out}.xlsx"],
     ],
     ids=lambda a: f"{a[0]}-{a[-1][-4:]}",
 )
@@ -107,6 +107,30 @@ def test_validation_report_file_neutralises_formulas(tmp_path, capsys):
     cli.main(["validate", str(source), "--report", str(tmp_path / "r.xlsx")])
     capsys.readouterr()
     assert _formula_cells((tmp_path / "r.xlsx").read_bytes()) == []
+
+
+# --- sizes -------------------------------------------------------------------------------
+
+
+def test_uploads_larger_than_the_setting_are_refused(monkeypatch, tmp_path):
+    from analysis import importing
+    from analysis.errors import InputError
+    from tests.helpers import write_source_dir
+
+    source = write_source_dir(small_snapshot(), tmp_path / "src")
+    files = [(p.name, p.read_bytes()) for p in sorted(source.iterdir())]
+    biggest = max(len(c) for _, c in files)
+    options = importing.ImportOptions()
+    assert importing.preview_uploads(files, options, max_bytes=biggest).counts
+    with pytest.raises(InputError, match="trop volumineux pour l'application"):
+        importing.preview_uploads(files, options, max_bytes=biggest - 1)
+    monkeypatch.setenv("SMR_MAX_UPLOAD_MB", "1")
+    with pytest.raises(InputError, match="limite 1 Mo"):
+        importing.check_upload_sizes([("gros.csv", 2**20 + 1)], settings.max_upload_bytes())
+    monkeypatch.setenv("SMR_MAX_IMPORT_ROWS", "5")
+    limited = importing.ImportOptions(row_limit=settings.max_import_rows())
+    with pytest.raises(InputError, match="limite 5"):
+        importing.preview_uploads(files, limited)
 
 
 # --- no code evaluated from input ---------------------------------------------------------

@@ -50,6 +50,13 @@ def _ensure_demo(path: str) -> None:
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
+def _recover(store_path: str) -> None:
+    """Once per store and server: put back a snapshot that a write killed between its two
+    renames left aside, and remove dead writers' leftovers (never while a write runs)."""
+    store.cleanup_temporary(Path(store_path))
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
 def _tables(store_path: str, date: str, stamp: float) -> dict[str, pl.DataFrame]:
     # Checksums are verified once per snapshot version (a few ms: files are small), so a
     # corrupted file is reported instead of being analysed; a StoreError is not cached.
@@ -146,6 +153,8 @@ def sidebar() -> Context | None:
     ):
         path.mkdir(parents=True, exist_ok=True)
         _ensure_demo(str(path))
+    if path.is_dir() and not read_only():
+        _recover(str(path))
     dates = store.list_snapshots(path) if path.is_dir() else []
     if not dates:
         st.sidebar.error("Aucun instantané dans ce dossier.")

@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
+import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -108,6 +109,32 @@ def test_read_only_mode_removes_the_import_page(clean_env, monkeypatch):
     assert at.sidebar.text_input[0].disabled
 
 
+def _files(folder: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in folder.rglob("*")}
+
+
+def test_read_only_mode_offers_no_save_and_writes_nothing(clean_env, monkeypatch, tmp_path):
+    copy = tmp_path / "magasin"
+    shutil.copytree(clean_env, copy)
+    monkeypatch.setenv("SMR_STORE", str(copy))
+    before = _files(copy)
+    at = _app()  # read-write: the Transition page offers to save a scenario in the store
+    at.switch_page("app_pages/transition.py")
+    at.run()
+    assert [b for b in at.button if b.label.startswith("Enregistrer")]
+
+    monkeypatch.setenv("SMR_READ_ONLY", "1")
+    at = _app()
+    for page in [p for p in PAGES if not p.endswith("import.py")]:
+        at.switch_page(page)
+        at.run()
+        assert not at.exception, (page, at.exception)
+        saving = [b.label for b in at.button if b.label.startswith("Enregistrer")]
+        assert saving == [], (page, saving)
+    assert _files(copy) == before
+
+
 def test_local_paths_can_be_refused_on_a_writable_app(clean_env, monkeypatch):
     monkeypatch.setenv("SMR_ALLOW_LOCAL_PATHS", "0")
     at = _app()
@@ -197,15 +224,24 @@ def test_contacts_show_only_when_asked(clean_env):
 # --- corrupted snapshot -------------------------------------------------------------------
 
 
-@pytest.fixture
-def corrupted_store(clean_env, tmp_path, monkeypatch) -> tuple[Path, list]:
+@pytest.fixture(params=["octet_change", "fichier_remplace"])
+def corrupted_store(clean_env, tmp_path, monkeypatch, request) -> tuple[Path, list]:
+    """A copy of the demo store whose latest snapshot has a damaged ``etablissements`` file:
+    a flipped byte (unreadable), or a valid Parquet file with other values (readable: only
+    the checksum tells)."""
     copy = tmp_path / "magasin"
     shutil.copytree(clean_env, copy)
     dates = store.list_snapshots(copy)
     file = copy / dates[-1].isoformat() / "etablissements.parquet"
-    data = bytearray(file.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    file.write_bytes(bytes(data))
+    if request.param == "octet_change":
+        data = bytearray(file.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        file.write_bytes(bytes(data))
+    else:
+        frame = pl.read_parquet(file)
+        frame.with_columns(pl.lit("Établissement falsifié").alias("raison_sociale")).write_parquet(
+            file
+        )
     monkeypatch.setenv("SMR_STORE", str(copy))
     return copy, dates
 
@@ -232,6 +268,18 @@ def test_campaign_history_leaves_a_corrupted_snapshot_out(corrupted_store):
     warnings = " ".join(w.value for w in at.warning)
     assert "laissé(s) hors de l'avancement" in warnings and f"{dates[-1]:%d/%m/%Y}" in warnings
     assert at.metric
+
+
+def test_the_app_puts_back_a_snapshot_left_aside_by_a_killed_write(clean_env, tmp_path,
+                                                                    monkeypatch):
+    copy = tmp_path / "magasin"
+    shutil.copytree(clean_env, copy)
+    last = store.list_snapshots(copy)[-1].isoformat()
+    (copy / last).rename(copy / f"{store.OLD_PREFIX}{last}-0123456789ab")
+    monkeypatch.setenv("SMR_STORE", str(copy))
+    at = _app()
+    assert at.sidebar.selectbox(key="snapshot").value.isoformat() == last
+    assert store.verify_snapshot(copy / last) == []
 
 
 def test_an_unreadable_manifest_is_reported(corrupted_store):
