@@ -50,6 +50,9 @@ REFORM_DATE = date(2023, 6, 1)
 # Volumes per million inhabitants, calibrated on Île-de-France (12.2 M inhabitants:
 # about 170 SMR establishments, 18,000 beds, 3,000 day places, 15 guichets uniques).
 ESTABLISHMENTS_PER_MILLION = 14.0
+#: Floor for small regions (Corse: 0.34 M inhabitants): the quality story alone needs 14
+#: establishments that neither open nor close during the series.
+MIN_ESTABLISHMENTS = 20
 LITS_PER_ESTABLISHMENT = 106.0
 PLACES_PER_ESTABLISHMENT = 17.6
 GUICHETS_PER_ESTABLISHMENT = 15 / 170
@@ -1283,7 +1286,7 @@ def _build_world(
     communes, arrondissements, contours = places if places is not None else _places(region)
     population = float(communes["population"].sum())
     if n is None:
-        n = max(12, round(population / 1e6 * ESTABLISHMENTS_PER_MILLION))
+        n = max(MIN_ESTABLISHMENTS, round(population / 1e6 * ESTABLISHMENTS_PER_MILLION))
     n_open = 2
     sites = _draw_sites(rng_site, communes, arrondissements, contours, n + n_open)
     # Openings are the last sites of a random order, so they may be anywhere.

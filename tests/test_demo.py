@@ -354,3 +354,18 @@ def test_build_demo_writes_store(tmp_path: Path, last: dict[str, pl.DataFrame]) 
     with pytest.raises(StoreError):
         demo.build_demo(out)
     assert store.list_snapshots(out) == dates
+
+
+def test_small_region_builds_and_validates() -> None:
+    """Corse (0.34 M inhabitants, reference committed in data/reference/94): nothing in the
+    demo assumes Île-de-France, and a small region still gets its whole story."""
+    from analysis import demo, geo, validate
+
+    snaps = demo.demo_snapshots(region="94")
+    last = snaps[max(snaps)]
+    communes = set(geo.load_communes("94")["commune_insee"].to_list())
+    etabs = last["etablissements"]
+    assert etabs.height >= demo.MIN_ESTABLISHMENTS
+    assert set(etabs["commune_insee"].to_list()) <= communes
+    assert {f[:2] for f in etabs["finess_eg"].to_list()} <= {"2A", "2B"}
+    assert validate.validate_tables(last).ok
