@@ -1009,8 +1009,14 @@ def scenario_from_dict(data: Any, source: object = None) -> Scenario:
         problems.append("« nom » manquant")
     raw_changes = data.get("changements")
     if raw_changes is None:
+        # A YAML file cut before its list reads as a valid mapping: absent or empty
+        # « changements » is refused so a truncated file is not taken for "no change".
+        problems.append(
+            "« changements » absent ou vide (fichier tronqué ?) ; un scénario sans "
+            "changement s'écrit « changements: [] »"
+        )
         raw_changes = []
-    if not isinstance(raw_changes, list):
+    elif not isinstance(raw_changes, list):
         problems.append("« changements » doit être une liste")
         raw_changes = []
     changes = [_change(c, f"changement {i}", problems) for i, c in enumerate(raw_changes, 1)]

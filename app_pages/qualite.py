@@ -11,7 +11,7 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from analysis import campaign, export, quality, store, sync
+from analysis import campaign, export, importing, quality, store, sync
 from analysis.errors import SmrError
 from ui import notes
 from ui.common import demo_banner, fmt_int, page_context, tables
@@ -44,12 +44,7 @@ def pct(value: float | None) -> str:
 def _stage(files: list) -> tuple[Path, list[Path]]:
     """Uploaded files written to a temporary folder (the readers take paths)."""
     folder = Path(tempfile.mkdtemp(prefix="smr-qualite-"))
-    paths = []
-    for f in files:
-        path = folder / Path(f.name).name
-        path.write_bytes(f.getvalue())
-        paths.append(path)
-    return folder, paths
+    return folder, importing.stage_files(((f.name, f.getvalue()) for f in files), folder)
 
 
 @st.cache_data(show_spinner="Lecture du référentiel FINESS…", max_entries=4)

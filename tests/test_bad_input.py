@@ -165,10 +165,7 @@ LOADERS = [
 ]
 
 #: Known gaps, kept visible: the test fails (strict) once they are fixed.
-KNOWN_GAPS = {
-    ("scenario", "truncated"): "un scénario YAML coupé avant sa liste « changements » se lit "
-    "comme un scénario vide (YAML n'a pas de marque de fin) ; à signaler au module transition",
-}
+KNOWN_GAPS: dict[tuple[str, str], str] = {}
 
 
 @pytest.fixture(scope="session")
