@@ -317,15 +317,24 @@ def _run_snapshots(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- coverage / access
 
 
-def _snapshot_args(p: argparse.ArgumentParser) -> None:
-    """Options shared by the analysis commands: store, snapshot, region, output."""
+def _store_snapshot_args(p: argparse.ArgumentParser) -> None:
+    """``--store`` and ``--snapshot`` (latest by default), shared by every analysis command."""
     p.add_argument("--store", required=True, type=Path, help="dossier du magasin d'instantanés")
     p.add_argument("--snapshot", type=_date, default=None,
                    help="date de l'instantané AAAA-MM-JJ (défaut : le plus récent)")
-    p.add_argument("--region", default=None,
-                   help="code INSEE de la région (défaut : celle du manifeste, sinon 11)")
-    p.add_argument("--out", required=True, type=Path,
-                   help="fichier de sortie (.csv, .xlsx ou .parquet)")
+
+
+def _snapshot_args(
+    p: argparse.ArgumentParser,
+    region: bool = True,
+    out_help: str = "fichier de sortie (.csv, .xlsx ou .parquet)",
+) -> None:
+    """Options shared by the analysis commands: store, snapshot, region, output."""
+    _store_snapshot_args(p)
+    if region:
+        p.add_argument("--region", default=None,
+                       help="code INSEE de la région (défaut : celle du manifeste, sinon 11)")
+    p.add_argument("--out", required=True, type=Path, help=out_help)
 
 
 def _open_for_analysis(args: argparse.Namespace):
@@ -525,13 +534,9 @@ def _run_campaign(args: argparse.Namespace) -> int:
 
 
 def _sync_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--store", required=True, type=Path, help="dossier du magasin d'instantanés")
-    p.add_argument("--snapshot", type=_date, default=None,
-                   help="date de l'instantané AAAA-MM-JJ (défaut : le plus récent)")
+    _snapshot_args(p, region=False)
     p.add_argument("--heure-synchro", type=_hour, default=dt.time(18, 0),
                    help="heure de la synchronisation quotidienne ROR → ViaTrajectoire (18:00)")
-    p.add_argument("--out", required=True, type=Path,
-                   help="fichier de sortie (.csv, .xlsx ou .parquet)")
 
 
 @command("sync", "synchronisation ROR ↔ ViaTrajectoire : statut de chaque unité", _sync_args)
@@ -558,9 +563,7 @@ def _run_sync(args: argparse.Namespace) -> int:
 
 
 def _todo_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--store", required=True, type=Path, help="dossier du magasin d'instantanés")
-    p.add_argument("--snapshot", type=_date, default=None,
-                   help="date de l'instantané AAAA-MM-JJ (défaut : le plus récent)")
+    _store_snapshot_args(p)
     p.add_argument("--finess", default=None, help="un seul établissement (FINESS EG)")
     p.add_argument("--par", choices=("etablissement", "departement"), default="etablissement",
                    help="une feuille Excel par établissement (défaut) ou par département")
@@ -695,13 +698,7 @@ def _run_scenario(args: argparse.Namespace) -> int:
 
 
 def _report_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--store", required=True, type=Path, help="dossier du magasin d'instantanés")
-    p.add_argument("--snapshot", type=_date, default=None,
-                   help="date de l'instantané AAAA-MM-JJ (défaut : le plus récent)")
-    p.add_argument("--region", default=None,
-                   help="code INSEE de la région (défaut : celle du manifeste, sinon 11)")
-    p.add_argument("--out", required=True, type=Path,
-                   help="fichier du rapport : .xlsx (classeur) ou .html (page autonome)")
+    _snapshot_args(p, out_help="fichier du rapport : .xlsx (classeur) ou .html (page autonome)")
 
 
 @command("report", "rapport régional : chiffres clés, couverture, accès, campagne, synchro",
@@ -729,9 +726,7 @@ def _run_report(args: argparse.Namespace) -> int:
 
 
 def _qualite_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--store", required=True, type=Path, help="dossier du magasin d'instantanés")
-    p.add_argument("--snapshot", type=_date, default=None,
-                   help="date de l'instantané AAAA-MM-JJ (défaut : le plus récent)")
+    _store_snapshot_args(p)
     p.add_argument("--finess", action="append", type=Path, default=None,
                    help="référentiel FINESS à utiliser à la place de celui de l'instantané : "
                         "extraction etalab (.csv) et, pour compter les autorisations SMR des "
