@@ -118,7 +118,7 @@ r1.download_button(
     file_name=f"{name}.xlsx",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     key="accueil_rapport_xlsx",
-    icon=":material/table_view:",
+    icon=":material/table_view:", on_click="ignore",
 )
 r2.download_button(
     "Rapport (HTML)",
@@ -126,5 +126,5 @@ r2.download_button(
     file_name=f"{name}.html",
     mime="text/html",
     key="accueil_rapport_html",
-    icon=":material/description:",
+    icon=":material/description:", on_click="ignore",
 )

@@ -324,20 +324,20 @@ d1.download_button(
     "Classeur Excel (tous les établissements)",
     data=lambda: workbook_for(results, key, per, None, show_contacts),
     file_name=f"points_a_traiter_{ctx.date.isoformat()}_{per}{suffix}.xlsx",
-    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", on_click="ignore",
 )
 d2.download_button(
     "CSV (tous les établissements)",
     data=lambda: campaign.todo_csv(results, None, show_contacts),
     file_name=f"points_a_traiter_{ctx.date.isoformat()}{suffix}.csv",
-    mime="text/csv",
+    mime="text/csv", on_click="ignore",
 )
 if finess:
     d3.download_button(
         f"Classeur de {finess}",
         data=lambda: workbook_for(results, key, "etablissement", finess, show_contacts),
         file_name=f"points_a_traiter_{finess}_{ctx.date.isoformat()}{suffix}.xlsx",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", on_click="ignore",
     )
 st.caption(
     "Contacts masqués sauf si « Afficher les contacts » est coché ; les cellules qui "

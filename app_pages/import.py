@@ -255,7 +255,7 @@ st.download_button(
     data=csv_bytes(report),
     file_name=f"rapport_import_{fmt}.csv",
     mime="text/csv",
-    key="import_download",
+    key="import_download", on_click="ignore",
 )
 
 st.subheader("Enregistrer l'instantané")

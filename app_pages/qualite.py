@@ -385,13 +385,13 @@ d1.download_button(
     "Écarts de l'exigence (CSV)",
     data=export.csv_bytes(selected),
     file_name=f"ecarts_{chosen}_{ctx.date.isoformat()}.csv",
-    mime="text/csv",
+    mime="text/csv", on_click="ignore",
 )
 d2.download_button(
     "Tableau et tous les écarts (Excel)",
     data=export.excel_bytes({"exigences": table, "ecarts": all_ecarts}),
     file_name=f"qualite_ror_{ctx.date.isoformat()}.xlsx",
-    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", on_click="ignore",
 )
 
 # --- ViaTrajectoire sync report -----------------------------------------------------------
@@ -501,7 +501,7 @@ if report is not None:
         "Comparaison par établissement (CSV)",
         data=export.csv_bytes(comparison),
         file_name=f"synchro_vt_{ctx.date.isoformat()}.csv",
-        mime="text/csv",
+        mime="text/csv", on_click="ignore",
     )
     notes.method_notes(
         ["synchro_vt_taux", "synchro_vt_concordance"], "synchronisation ViaTrajectoire"

@@ -226,5 +226,5 @@ st.download_button(
                       "date_synchronisation")
     ),
     file_name=f"synchronisation_{ctx.date.isoformat()}.csv",
-    mime="text/csv",
+    mime="text/csv", on_click="ignore",
 )

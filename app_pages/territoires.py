@@ -58,14 +58,14 @@ else:
         lambda: export.csv_bytes(table),
         file_name=f"territoires_{stamp}.csv",
         mime="text/csv",
-        key="terr_csv",
+        key="terr_csv", on_click="ignore",
     )
     d2.download_button(
         "Télécharger (Excel)",
         lambda: export.excel_bytes({"territoires": table}),
         file_name=f"territoires_{stamp}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        key="terr_xlsx",
+        key="terr_xlsx", on_click="ignore",
     )
 
     # ------------------------------------------------------- communes left without access
@@ -104,7 +104,7 @@ else:
             lambda: export.csv_bytes(beyond),
             file_name=f"communes_au_dela_{stamp}.csv",
             mime="text/csv",
-            key="terr_beyond_csv",
+            key="terr_beyond_csv", on_click="ignore",
         )
     ui.method_notes(
         ["etablissements", "unites", "lits", "places"], "établissements, unités, lits et places"
@@ -186,7 +186,7 @@ p1.download_button(
     lambda: export.csv_bytes(portrait),
     file_name=f"portrait_{level}_{chosen}_{ctx.date:%Y-%m-%d}.csv",
     mime="text/csv",
-    key="terr_portrait_csv",
+    key="terr_portrait_csv", on_click="ignore",
 )
 p2.download_button(
     "Portrait (Excel)",
@@ -195,5 +195,5 @@ p2.download_button(
     ),
     file_name=f"portrait_{level}_{chosen}_{ctx.date:%Y-%m-%d}.xlsx",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    key="terr_portrait_xlsx",
+    key="terr_portrait_xlsx", on_click="ignore",
 )

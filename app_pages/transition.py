@@ -235,7 +235,7 @@ with tab_mapping:
         ),
         file_name="correspondance_ssr_smr.csv",
         mime="text/csv",
-        key="transition_mapping_csv",
+        key="transition_mapping_csv", on_click="ignore",
     )
     active = transition.active_authorisations(data["autorisations"], ctx.date)
     slots = transition.correspondance_ssr(active, mapping)
@@ -334,14 +334,14 @@ with tab_gaps:
         lambda: export.csv_bytes(shown_gaps),
         file_name=f"ecarts_transition_{stamp}.csv",
         mime="text/csv",
-        key="transition_gaps_csv",
+        key="transition_gaps_csv", on_click="ignore",
     )
     d2.download_button(
         "Liste et comptes (Excel)",
         lambda: export.excel_bytes({"ecarts": shown_gaps, "par departement": by_dep}),
         file_name=f"ecarts_transition_{stamp}.xlsx",
         mime=DOWNLOAD_XLSX,
-        key="transition_gaps_xlsx",
+        key="transition_gaps_xlsx", on_click="ignore",
     )
 
 # ---------------------------------------------------------------------------- scenarios
@@ -495,7 +495,7 @@ with tab_scenario:
         scenario.to_yaml().encode("utf-8"),
         file_name=f"{scenario.slug}.yaml",
         mime="application/x-yaml",
-        key="transition_download",
+        key="transition_download", on_click="ignore",
     )
     if not read_only():
         s2.button(
@@ -704,7 +704,7 @@ with tab_scenario:
         lambda: export.csv_bytes(comparison.communes),
         file_name=f"scenario_{slug}_{mention}.csv",
         mime="text/csv",
-        key="transition_scenario_csv",
+        key="transition_scenario_csv", on_click="ignore",
     )
     x2.download_button(
         "Résultats (Excel)",
@@ -718,5 +718,5 @@ with tab_scenario:
         ),
         file_name=f"scenario_{slug}_{mention}.xlsx",
         mime=DOWNLOAD_XLSX,
-        key="transition_scenario_xlsx",
+        key="transition_scenario_xlsx", on_click="ignore",
     )
