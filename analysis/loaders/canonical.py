@@ -17,6 +17,7 @@ import csv
 import hashlib
 import io
 import itertools
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -364,6 +365,23 @@ def decode_text(data: bytes, path: Path) -> tuple[str, str]:
     """
     text, encoding = _decode(data, path)
     return _normalise_text(text), encoding
+
+
+def decode_json(data: bytes, path: Path) -> Any:
+    """The JSON document in a file's bytes, decoded like every text file (``decode_text``).
+
+    Raises ``InputError`` naming ``path`` with the line and column of a syntax error, the
+    usual sign of a truncated download.
+    """
+    text, _ = decode_text(data, path)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"JSON illisible (ligne {exc.lineno}, colonne {exc.colno} : {exc.msg}) ; fichier "
+            "tronqué ?",
+            path,
+        ) from None
 
 
 def read_delimited(

@@ -39,7 +39,6 @@ counted, not loaded.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -48,7 +47,7 @@ from typing import Any
 
 from analysis import nomenclature
 from analysis.errors import InputError
-from analysis.loaders.canonical import decode_text
+from analysis.loaders.canonical import decode_json
 from analysis.loaders.result import LoadResult, Notes, file_source, text_frame
 from analysis.schema import LOADER_REJECT_COLUMN, SOURCE_COLUMN, TABLES
 
@@ -259,15 +258,7 @@ def _outcome_text(resource: Mapping[str, Any]) -> str:
 
 
 def _read_bundle(path: Path, data: bytes, into: _Resources) -> dict[str, Any]:
-    text, _ = decode_text(data, path)
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"JSON illisible (ligne {exc.lineno}, colonne {exc.colno} : {exc.msg}) ; fichier "
-            "tronqué ?",
-            path,
-        ) from None
+    doc = decode_json(data, path)
     if not isinstance(doc, Mapping) or "resourceType" not in doc:
         raise InputError("ce n'est pas une ressource FHIR (« resourceType » absent).", path)
     kind = doc.get("resourceType")

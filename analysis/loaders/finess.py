@@ -38,7 +38,6 @@ authorised to a legal entity without an establishment exercising them (counted i
 from __future__ import annotations
 
 import csv
-import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -52,7 +51,7 @@ import polars as pl
 
 from analysis import nomenclature
 from analysis.errors import InputError
-from analysis.loaders.canonical import decode_text
+from analysis.loaders.canonical import decode_json, decode_text
 from analysis.loaders.result import LoadResult, Notes, file_source, text_frame
 from analysis.schema import LOADER_REJECT_COLUMN, SOURCE_COLUMN, TABLES
 
@@ -555,15 +554,7 @@ def _authorisation_row(
 
 
 def _read_activities(path: Path, data: bytes) -> _Activities:
-    text, _ = decode_text(data, path)
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"JSON illisible (ligne {exc.lineno}, colonne {exc.colno} : {exc.msg}) ; fichier "
-            "tronqué ?",
-            path,
-        ) from None
+    doc = decode_json(data, path)
     if not isinstance(doc, dict) or not isinstance(doc.get("pmej"), list):
         raise InputError(
             "ce n'est pas un flux « Activités » FINESS : la clé « pmej » (liste des entités "
