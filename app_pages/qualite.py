@@ -14,7 +14,7 @@ import streamlit as st
 from analysis import campaign, export, importing, quality, store, sync
 from analysis.errors import SmrError
 from ui import notes
-from ui.common import demo_banner, fmt_int, page_context, tables
+from ui.common import csv_download, demo_banner, excel_download, fmt_int, page_context, tables
 
 st.title("Qualité ROR")
 st.caption(
@@ -381,18 +381,11 @@ with st.expander("Écarts par établissement (toutes exigences)"):
     )
 all_ecarts = quality.ecarts(results)
 d1, d2 = st.columns(2)
-d1.download_button(
-    "Écarts de l'exigence (CSV)",
-    data=export.csv_bytes(selected),
-    file_name=f"ecarts_{chosen}_{ctx.date.isoformat()}.csv",
-    mime="text/csv", on_click="ignore",
-)
-d2.download_button(
-    "Tableau et tous les écarts (Excel)",
-    data=export.excel_bytes({"exigences": table, "ecarts": all_ecarts}),
-    file_name=f"qualite_ror_{ctx.date.isoformat()}.xlsx",
-    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", on_click="ignore",
-)
+csv_download(d1, "Écarts de l'exigence (CSV)", selected,
+             f"ecarts_{chosen}_{ctx.date.isoformat()}.csv")
+excel_download(d2, "Tableau et tous les écarts (Excel)",
+               {"exigences": table, "ecarts": all_ecarts},
+               f"qualite_ror_{ctx.date.isoformat()}.xlsx")
 
 # --- ViaTrajectoire sync report -----------------------------------------------------------
 st.subheader("Synchronisation ViaTrajectoire (rapport national)")

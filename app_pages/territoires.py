@@ -7,7 +7,7 @@ import streamlit as st
 
 from analysis import coverage, export, nomenclature
 from ui import territory as ui
-from ui.common import demo_banner, fmt_int, page_context
+from ui.common import csv_download, demo_banner, excel_download, fmt_int, page_context
 
 st.title("Territoires")
 st.caption(
@@ -53,20 +53,9 @@ else:
         height=min(420, 38 + 35 * shown.height),
     )
     d1, d2, _ = st.columns([1, 1, 4])
-    d1.download_button(
-        "Télécharger (CSV)",
-        lambda: export.csv_bytes(table),
-        file_name=f"territoires_{stamp}.csv",
-        mime="text/csv",
-        key="terr_csv", on_click="ignore",
-    )
-    d2.download_button(
-        "Télécharger (Excel)",
-        lambda: export.excel_bytes({"territoires": table}),
-        file_name=f"territoires_{stamp}.xlsx",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        key="terr_xlsx", on_click="ignore",
-    )
+    csv_download(d1, "Télécharger (CSV)", table, f"territoires_{stamp}.csv", key="terr_csv")
+    excel_download(d2, "Télécharger (Excel)", {"territoires": table},
+                   f"territoires_{stamp}.xlsx", key="terr_xlsx")
 
     # ------------------------------------------------------- communes left without access
     st.subheader(f"Communes à plus de {ui.fr(params.beyond_min)} minutes")
@@ -181,19 +170,12 @@ ui.method_notes(
     "indicateurs du portrait",
 )
 p1, p2, _ = st.columns([1, 1, 4])
-p1.download_button(
-    "Portrait (CSV)",
-    lambda: export.csv_bytes(portrait),
-    file_name=f"portrait_{level}_{chosen}_{ctx.date:%Y-%m-%d}.csv",
-    mime="text/csv",
-    key="terr_portrait_csv", on_click="ignore",
-)
-p2.download_button(
+portrait_stem = f"portrait_{level}_{chosen}_{ctx.date:%Y-%m-%d}"
+csv_download(p1, "Portrait (CSV)", portrait, f"{portrait_stem}.csv", key="terr_portrait_csv")
+excel_download(
+    p2,
     "Portrait (Excel)",
-    lambda: export.excel_bytes(
-        {"portrait": portrait, "presence": presence.filter(pl.col("territoire") == chosen)}
-    ),
-    file_name=f"portrait_{level}_{chosen}_{ctx.date:%Y-%m-%d}.xlsx",
-    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    key="terr_portrait_xlsx", on_click="ignore",
+    lambda: {"portrait": portrait, "presence": presence.filter(pl.col("territoire") == chosen)},
+    f"{portrait_stem}.xlsx",
+    key="terr_portrait_xlsx",
 )

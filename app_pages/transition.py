@@ -11,7 +11,16 @@ import streamlit as st
 from analysis import coverage, export, geo, indicators, nomenclature, transition
 from analysis.errors import SmrError
 from ui import territory as ui
-from ui.common import ROOT, demo_banner, fmt_int, page_context, read_only
+from ui.common import (
+    ROOT,
+    XLSX_MIME,
+    csv_download,
+    demo_banner,
+    excel_download,
+    fmt_int,
+    page_context,
+    read_only,
+)
 
 st.title("Transition SSR → SMR")
 st.caption(
@@ -28,7 +37,6 @@ EXAMPLES = ROOT / "docs" / "scenarios"
 SCENARIO = "transition_scenario"  # session state: the scenario being edited (file form)
 ERROR = "transition_erreur"
 EVOLUTION_COLORS = {"gagne": "#2166ac", "perd": "#b2182b"}
-DOWNLOAD_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: Headers of the comparison tables: column → (label, number format or None for text).
 HEADERS: dict[str, tuple[str, str | None]] = {
     "niveau": ("Niveau", None),
@@ -329,20 +337,11 @@ with tab_gaps:
     )
     stamp = ctx.date.isoformat()
     d1, d2, _ = st.columns([1, 1, 3])
-    d1.download_button(
-        "Liste filtrée (CSV)",
-        lambda: export.csv_bytes(shown_gaps),
-        file_name=f"ecarts_transition_{stamp}.csv",
-        mime="text/csv",
-        key="transition_gaps_csv", on_click="ignore",
-    )
-    d2.download_button(
-        "Liste et comptes (Excel)",
-        lambda: export.excel_bytes({"ecarts": shown_gaps, "par departement": by_dep}),
-        file_name=f"ecarts_transition_{stamp}.xlsx",
-        mime=DOWNLOAD_XLSX,
-        key="transition_gaps_xlsx", on_click="ignore",
-    )
+    csv_download(d1, "Liste filtrée (CSV)", shown_gaps, f"ecarts_transition_{stamp}.csv",
+                 key="transition_gaps_csv")
+    excel_download(d2, "Liste et comptes (Excel)",
+                   {"ecarts": shown_gaps, "par departement": by_dep},
+                   f"ecarts_transition_{stamp}.xlsx", key="transition_gaps_xlsx")
 
 # ---------------------------------------------------------------------------- scenarios
 with tab_scenario:
@@ -717,6 +716,6 @@ with tab_scenario:
             }
         ),
         file_name=f"scenario_{slug}_{mention}.xlsx",
-        mime=DOWNLOAD_XLSX,
+        mime=XLSX_MIME,
         key="transition_scenario_xlsx", on_click="ignore",
     )

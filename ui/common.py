@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -236,3 +237,31 @@ def fmt_int(value: float | int | None) -> str:
     if value is None:
         return "–"
     return f"{int(round(value)):,}".replace(",", "\u202f")
+
+
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def csv_download(container, label: str, frame: Callable[[], pl.DataFrame] | pl.DataFrame,
+                 file_name: str, key: str | None = None) -> None:
+    """A CSV download button; the file is built only when clicked, contacts masked."""
+    container.download_button(
+        label,
+        lambda: export.csv_bytes(frame() if callable(frame) else frame),
+        file_name=file_name, mime="text/csv", key=key, on_click="ignore",
+    )
+
+
+def excel_download(
+    container,
+    label: str,
+    sheets: Callable[[], Mapping[str, pl.DataFrame]] | Mapping[str, pl.DataFrame],
+    file_name: str,
+    key: str | None = None,
+) -> None:
+    """An Excel download button (one sheet per entry), built only when clicked."""
+    container.download_button(
+        label,
+        lambda: export.excel_bytes(sheets() if callable(sheets) else sheets),
+        file_name=file_name, mime=XLSX_MIME, key=key, on_click="ignore",
+    )
