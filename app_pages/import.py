@@ -41,7 +41,7 @@ TYPES = {
     "canonical": ["csv", "tsv", "txt", "parquet"],
     "mapped": ["csv", "tsv", "txt", "xlsx", "xlsm", "xls", "ods"],
     "finess": ["csv", "txt", "json"],
-    "fhir": ["json"],
+    "fhir": ["json", "ndjson", "jsonl", "gz"],
 }
 HELP = {
     "canonical": "Un fichier par table, nommé d'après elle : etablissements.csv, unites.csv, "
