@@ -1049,7 +1049,7 @@ def _unread_extensions(resources: _Resources, notes: Notes) -> dict[str, int]:
             origin = (
                 "extension du guide ROR non utilisée par l'atelier"
                 if "/ig/fhir/ror" in url or url.startswith("ror-")
-                else "extension inconnue du guide ROR"
+                else "extension non définie par le guide ROR"
             )
             notes.add(
                 table,

@@ -233,7 +233,9 @@ class FinessFilter:
         return allowed
 
 
-def _split_codes(values: Iterable[str] | None) -> tuple[str, ...]:
+def _split_codes(values: Iterable[str] | str | None) -> tuple[str, ...]:
+    if isinstance(values, str):
+        values = [values]
     out: list[str] = []
     for value in values or ():
         out.extend(v.strip() for v in str(value).replace(";", ",").split(",") if v.strip())
