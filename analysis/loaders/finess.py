@@ -6,14 +6,30 @@ metadata first line (``finess;etalab;…``), then ``structureet`` lines (32 fiel
 files and UTF-8 in recent ones (detected, never assumed). Variations seen in real files are
 handled: the 2016 layout whose ``geolocalisation`` lines carry the coordinate source split
 over extra fields; quoted fields with doubled quotes; SIRET numbers mangled into scientific
-notation and phone numbers that lost their leading zero (kept as text, flagged). Coordinates
-are projected (Lambert-93 in metropolitan France, UTM overseas) and converted to WGS84 with
-pyproj. The result is the ``etablissements`` table; an optional filter keeps one region,
-some départements or some categories.
+notation and phone numbers that lost their leading zero (kept as text, flagged).
+
+Coordinates are projected and converted to WGS84 with pyproj in the system the line itself
+names in ``sourcecoordet`` (``crs_from_source``): an EPSG code (2026 files:
+``1,ATLASANTE,96,BAN,EPSG:2154 RGF93 / Lambert-93 (Métropole)``, ``…,EPSG:5490 RGAF09/UTM
+Zone 20N``), a Lambert-93 word (2016 and 2020 files: ``…;LAMBERT_93``) or a UTM label
+(``WGS84/UTM zone 21N (St-Pierre-et-Miquelon)``). Only when it names none is the system
+guessed from the département (``OVERSEAS_CRS``, Lambert-93 in metropolitan France; an
+overseas guess is noted), and a line naming another system than its département's is noted.
+Communes are the current INSEE codes: Saint-Barthélemy and Saint-Martin, still filed as
+Guadeloupe ``9A`` + ``123`` / ``127``, become 97701 / 97801 (so ``--departement 977`` keeps
+them and ``--region 01`` does not); other communes of collectivités d'outre-mer are checked
+against their COG list (``COM_COMMUNES``). The result is the ``etablissements`` table; an
+optional filter keeps one region, some départements or some categories.
 
 The newer JSON flow « Activités » (§4.2: ``pmej[] → ege[] → activitesExercees[]``) gives the
-``autorisations`` table: old SSR activities 50–59 as ``regime = SSR`` rows, activities that
-carry an SMR mention as ``regime = SMR`` rows. Other activities are counted, not loaded.
+``autorisations`` table, read through the table of its natures
+(``nomenclature.NATURES_ACTIVITE``, from the published schema v1.0.1: where each nature keeps
+its activity, modality, form and mention codes; ``AMSR``/``ASMR`` and ``ASR``/``ASRC``
+spellings): old SSR activities 50–59 (AASA, ASR, AMF natures) as ``regime = SSR`` rows, AMM
+activities carrying an SMR mention as ``regime = SMR`` rows; an exercised activity takes the
+ARHGOS number of the authorised activity it names. The report counts, per nature and code,
+the activities read as SSR, as SMR and ignored (``activites_par_code``, also in the
+manifest), and says when an AMM nature is present without any SMR mention recognised.
 
 The extraction also gives the ``finess_etablissements`` reference table used by the ROR
 quality requirements (``analysis.quality``): FINESS EJ, category, opening date (``dateouv``)
