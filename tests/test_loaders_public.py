@@ -271,6 +271,23 @@ def test_lone_organization_with_finess_is_the_establishment() -> None:
     assert "Organization/ror-org-seule" in note and "catégorie absente" in note
 
 
+def test_offer_naming_the_finess_of_an_organization_in_the_files(tmp_path: Path) -> None:
+    doc = json.loads((FHIR / "organisation-seule.json").read_text(encoding="utf-8"))
+    doc["entry"][0]["resource"]["providedBy"] = {
+        "identifier": {"system": "https://finess.esante.gouv.fr", "value": "780999975"}
+    }
+    path = tmp_path / "b.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    result = load_fhir(path)
+    # linked to the Organization itself (its name, its phone), not to a row built from Locations
+    (eg,) = tables(result)["etablissements"].iter_rows(named=True)
+    assert (eg["finess_eg"], eg["raison_sociale"], eg["telephone"]) == (
+        "780999975", "Centre de réadaptation isolé (fictif)", "01.01.01.01.01"
+    )
+    assert "organisation_absente" not in result.notes["rule"].to_list()
+    assert tables(result)["unites"]["finess_eg"].to_list() == ["780999975"]
+
+
 def test_lone_organization_above_an_eg_stays_a_legal_entity(tmp_path: Path) -> None:
     doc = json.loads((FHIR / "organisation-seule.json").read_text(encoding="utf-8"))
     eg = json.loads((FHIR / "bundle-guide.json").read_text(encoding="utf-8"))["entry"][3]

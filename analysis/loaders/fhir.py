@@ -574,6 +574,7 @@ class _Organisations:
     eg: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     ej: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     lone: set[str] = field(default_factory=set)  # EG by position only (no category, no EJ)
+    _finess_index: dict[str, str] | None = None
 
     @classmethod
     def classify(cls, resources: _Resources) -> _Organisations:
@@ -603,12 +604,17 @@ class _Organisations:
 
     def _pointed_at(self) -> set[str]:
         """Organizations reached from an offer's ``providedBy`` or a Location's
-        ``managingOrganization``, following ``partOf`` through OIs."""
+        ``managingOrganization`` (reference, following ``partOf`` through OIs, or FINESS
+        identifier)."""
         starts = [s.get("providedBy") for _, s in self.resources.of_type("HealthcareService")]
         starts += [
             loc.get("managingOrganization") for _, loc in self.resources.of_type("Location")
         ]
         out: set[str] = set()
+        named = {_reference_finess(ref) for ref in starts} - {None}
+        for key, org in self.resources.of_type("Organization"):
+            if (_finess(org) or "") in named:
+                out.add(key)
         for ref in starts:
             key, org = self.resources.get(ref)
             for _ in range(_MAX_DEPTH):
@@ -646,10 +652,11 @@ class _Organisations:
 
     def by_finess(self, finess: str) -> str | None:
         """The EG Organization carrying this FINESS number, if one is in the files."""
-        for key, org in self.eg.items():
-            if (_finess(org) or "").upper() == finess.upper():
-                return key
-        return None
+        if self._finess_index is None:
+            self._finess_index = {}
+            for key, org in sorted(self.eg.items()):
+                self._finess_index.setdefault((_finess(org) or "").upper(), key)
+        return self._finess_index.get(finess.upper())
 
 
 @dataclass(frozen=True)
