@@ -167,6 +167,16 @@ def test_guide_shapes_every_element_read() -> None:
     ]
 
 
+def test_offer_identifier_is_the_typed_one(tmp_path: Path) -> None:
+    doc = json.loads((FHIR / "organisation-seule.json").read_text(encoding="utf-8"))
+    hs = doc["entry"][0]["resource"]
+    hs["identifier"].insert(0, {"system": "https://gam.example.org", "value": "UF-4521"})
+    path = tmp_path / "b.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    # TRE_R355 35 « Identifiant fonctionnel de l'offre connu par l'instance ROR » wins
+    assert tables(load_fhir(path))["unites"]["uo_id"].to_list() == ["11/0099994"]
+
+
 def test_unread_extensions_are_counted_per_url() -> None:
     result = load_fhir(FHIR / "bundle-guide.json")
     iso = "http://hl7.org/fhir/StructureDefinition/iso21090-ADXP-"

@@ -98,6 +98,8 @@ FINESS_SYSTEMS = ("finess.esante.gouv.fr",)
 ID_NAT_STRUCT_SYSTEMS = ("1.2.250.1.71.4.2.2",)
 ID_NAT_STRUCT_TYPE = "40"
 OI_SYSTEMS = ("oi.esante.gouv.fr",)
+#: identifiantOffre: identifier type TRE_R355 35 (the guide's HealthcareService example).
+OFFER_IDENTIFIER_TYPE = "35"
 
 #: Extensions, matched on the end of their URL (the ROR base changed between IG versions).
 EXT_PATIENT_TYPE = "ror-healthcareservice-patient-type"
@@ -1258,6 +1260,23 @@ def _establishments_without_organization(
         out.etablissements.append(row)
 
 
+def _offer_identifier(service: Mapping[str, Any], key: str) -> str:
+    """identifiantOffre: the identifier typed TRE_R355 35 (« Identifiant fonctionnel de l'offre
+    connu par l'instance ROR »), else the first identifier, else ``Type/id``."""
+    values = [i for i in _dicts(service.get("identifier")) if i.get("value")]
+    typed = [
+        i
+        for i in values
+        if any(
+            str(c.get("code")) == OFFER_IDENTIFIER_TYPE
+            and "R355" in str(c.get("system") or "").upper()
+            for c in _codings(i.get("type"))
+        )
+    ]
+    chosen = (typed or values or [{"value": key}])[0]
+    return str(chosen["value"]).strip()
+
+
 def _offer_rows(
     key: str,
     service: Mapping[str, Any],
@@ -1272,10 +1291,7 @@ def _offer_rows(
 ) -> None:
     """One ``unites`` row and its ``offres`` row(s) for an SMR HealthcareService."""
     where = resources.where[key]
-    ident = next(
-        (str(i["value"]).strip() for i in _dicts(service.get("identifier")) if i.get("value")),
-        key,
-    )
+    ident = _offer_identifier(service, key)
     finess = _finess(orgs.eg[link.eg]) if link.eg else link.finess
     unit: dict[str, Any] = {
         "uo_id": ident,
