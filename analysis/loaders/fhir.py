@@ -25,7 +25,8 @@ with capacities) become:
   ``managingOrganization.identifier`` or a FINESS identifier of the Location), the row is
   built from the Locations (commune, position, address) and the reference's ``display``;
   without a display its name is « Établissement FINESS … », with a warning;
-- ``unites``: one row per SMR HealthcareService: identifiantOffre, EG reached through
+- ``unites``: one row per SMR HealthcareService: identifiantOffre (the identifier typed
+  TRE_R355 35, else the first), EG reached through
   ``providedBy`` (reference, then ``partOf`` up to the EG; or identifier), else through its
   Locations (``managingOrganization`` reference or identifier, FINESS identifiers); patient
   age range (``ageRange`` with its TRE_R247 / UCUM unit: ``a`` years, ``mo`` months, ``wk``
