@@ -34,7 +34,8 @@ FORMATS: dict[str, str] = {
     "canonical": "Tables canoniques (un fichier par table : etablissements.csv, …)",
     "mapped": "Export ROR ou ViaTrajectoire (CSV ou Excel) avec une correspondance de colonnes",
     "finess": "FINESS open data (extraction etalab CSV, flux JSON « Activités »)",
-    "fhir": "ROR FHIR (Bundle JSON ou dossier de pages de résultats)",
+    "fhir": "ROR FHIR (Bundle JSON, dossier de pages de résultats, NDJSON de l'extraction "
+    "$export)",
 }
 #: Rows the app accepts in one import (all tables together). The command line has no limit;
 #: ``SMR_MAX_IMPORT_ROWS`` overrides it (see ``analysis.settings``).

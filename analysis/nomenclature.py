@@ -154,6 +154,79 @@ MODALITES_AUTORISATION: dict[str, str] = {
 }
 PEDIATRIC_MODALITES = frozenset({"10", "77", "78", "79"})
 
+#: --- The FINESS « Activités » flow (data.gouv JSON, ``ansforge/finess``) -------------------
+#:
+#: Each activity of the flow has a ``nature.codeNature`` and keeps its codes in
+#: ``nature.caracteristiquesSpecifiques.typeActivite<nature>``. The table below says, for every
+#: nature of the published schema (``flux/out/data.gouv/activite/schema/
+#: schema-activites-v1-0-1.json``), which keys hold the activity, modality, form and mention
+#: codes, and which regime they can give. The old SSR authorisations are TRE_R274 activities
+#: 50–59 (natures carrying ``activiteSanitaireRegulee`` or ``activiteAMF``: AASA, ASR, AMF);
+#: the new SMR authorisations are ``AMM`` activities whose ``mentionAMM`` (TRE_R383) is an
+#: SMR mention (``MENTION_BY_CODE``) [inferred: no SMR row of a real file was read, so
+#: ``SMR_ACTIVITES_AMM`` is left empty — any activity with an SMR mention counts; fill it
+#: with the TRE_R381 codes of SMR once known to be stricter]. Other natures are médico-social,
+#: equipment, teaching or sanitary « diverses » activities, ignored. Spellings: the schema
+#: v1.0.1 writes ``AMSR`` and ``ASR``, its first version and the national example file write
+#: ``ASMR`` and ``ASRC``; both are read. Pass another table to ``load_finess(natures=…)`` when
+#: the flow changes.
+
+
+@dataclass(frozen=True)
+class NatureActivite:
+    """Where one nature of the FINESS « Activités » flow keeps its codes, and what it gives."""
+
+    code: str  # codeNature as schema v1.0.1 writes it
+    libelle: str
+    spellings: tuple[str, ...] = ()  # other spellings read as this nature
+    activite: str | None = None  # key of the activity code in typeActivite<nature>
+    modalite: str | None = None
+    forme: str | None = None
+    mention: str | None = None
+    regime: str | None = None  # "SSR": activities 50–59 are SSR; "SMR": SMR mentions; None
+
+
+NATURES_ACTIVITE: tuple[NatureActivite, ...] = (
+    NatureActivite("AASA", "autre activité de soins soumise à autorisation",
+                   activite="activiteSanitaireRegulee", modalite="modaliteActivite",
+                   forme="formeActivite", regime="SSR"),
+    NatureActivite("ASR", "activité soumise à reconnaissance", ("ASRC",),
+                   activite="activiteSanitaireRegulee", modalite="modaliteActivite",
+                   forme="formeActivite", regime="SSR"),
+    NatureActivite("AMF", "activité de soins (activité, modalité, forme : ancien régime)",
+                   activite="activiteAMF", modalite="modaliteActivite", forme="formeActivite",
+                   regime="SSR"),
+    NatureActivite("AMM", "activité de soins (activité, modalité, mention : réforme)",
+                   activite="activiteAMM", modalite="modaliteAMM", mention="mentionAMM",
+                   regime="SMR"),
+    NatureActivite("AMSR", "activité médico-sociale régulée", ("ASMR",),
+                   activite="activiteSocialeRegulee", modalite="modeFonctionnement",
+                   forme="public"),
+    NatureActivite("ASOCR", "activité sociale régulée", activite="activiteSocialeRegulee",
+                   modalite="modeFonctionnement", forme="public"),
+    NatureActivite("ASDR", "activité sanitaire diverse régulée",
+                   activite="activiteSanitaireDiverseRegulee", modalite="modeFonctionnement",
+                   forme="public"),
+    NatureActivite("AER", "activité d'enseignement régulée",
+                   activite="activiteEnseignementRegulee", modalite="modeFonctionnement",
+                   forme="public"),
+    NatureActivite("EML", "équipement matériel lourd", activite="typeEmlId"),
+)  # fmt: skip
+#: TRE_R381 activity codes that are SMR, when known (empty: the mention alone decides).
+SMR_ACTIVITES_AMM: frozenset[str] = frozenset()
+
+
+def nature_activite(
+    code: str | None, natures: Iterable[NatureActivite] = NATURES_ACTIVITE
+) -> NatureActivite | None:
+    """The nature a ``codeNature`` stands for, whatever its spelling (``ASMR`` → AMSR)."""
+    text = (code or "").strip().upper()
+    for nature in natures:
+        if text == nature.code or text in nature.spellings:
+            return nature
+    return None
+
+
 #: Proposed SSR activity → SMR mention(s) [inferred, DOMAIN.md §1.6]. Several candidates
 #: mean the new decision must say which: the mapping flags it instead of choosing.
 SSR_TO_SMR: dict[str, tuple[str, ...]] = {

@@ -41,7 +41,7 @@ TYPES = {
     "canonical": ["csv", "tsv", "txt", "parquet"],
     "mapped": ["csv", "tsv", "txt", "xlsx", "xlsm", "xls", "ods"],
     "finess": ["csv", "txt", "json"],
-    "fhir": ["json"],
+    "fhir": ["json", "ndjson", "jsonl", "gz"],
 }
 HELP = {
     "canonical": "Un fichier par table, nommé d'après elle : etablissements.csv, unites.csv, "
@@ -51,7 +51,8 @@ HELP = {
     "finess": "Fichier d'extraction etalab (etalab-cs1100507-stock-….csv) et, s'il est "
     "disponible, le flux JSON « Activités » pour les autorisations.",
     "fhir": "Bundle(s) JSON renvoyés par l'API FHIR du ROR (une recherche HealthcareService "
-    "avec _include des organisations et des Location).",
+    "avec _include des organisations et des Location, ou une recherche capacitaire sur "
+    "Location) ou fichiers NDJSON de l'extraction $export (un par type, .gz accepté).",
 }
 
 fmt = st.radio(

@@ -347,6 +347,7 @@ def _one_bad_row_fhir(tmp_path: Path) -> tuple[object, str, int]:
     bad["resource"]["id"] = "hs-bad"
     bad["resource"]["identifier"] = [{"value": "UO-SANS-EG"}]
     bad["resource"].pop("providedBy", None)
+    bad["resource"]["location"] = []  # a Location would tie it to its establishment
     bad["resource"]["telecom"] = [{"system": "email", "value": CONTACT},
                                   {"system": "phone", "value": PHONE}]
     bundle["entry"].append(bad)

@@ -43,15 +43,20 @@ def test_preview_writes_nothing_and_save_stores_notes_as_warnings(tmp_path: Path
     assert derived.select("table", "row", "severity", "source").rows() == [
         ("offres", 1, "avertissement", "b.json › entrée 1 › HealthcareService/hs-1001")
     ]
+    # 1 derived mention + 2 Location extensions not read (creation date, capacity source)
     assert result.counts["offres"] == {"lus": 3, "conserves": 3, "rejetes": 0,
-                                       "avertissements": 1}  # fmt: skip
+                                       "avertissements": 3}  # fmt: skip
     path = importing.save(result, st, "2025-06-02")
     manifest = store.read_manifest(path)
-    assert manifest["tables"]["offres"]["avertissements"] == 1
-    assert manifest["extra"] == {"format": "fhir", "bundles": 1}
+    assert manifest["tables"]["offres"]["avertissements"] == 3
+    assert manifest["extra"]["format"] == "fhir" and manifest["extra"]["fichiers"] == 1
+    assert manifest["extra"]["extensions_non_lues"][
+        "ror-location-supported-capacity#capacitySourceType"
+    ] == 6
     assert manifest["sources"][0]["file"] == "b.json"
     warnings = store.read_table(st, "2025-06-02", "warnings")
-    assert warnings["rule"].to_list() == ["mention_deduite"]
+    assert set(warnings["rule"]) == {"mention_deduite", "extension_non_lue"}
+    assert warnings["rule"].to_list().count("mention_deduite") == 1
     offres = store.read_table(st, "2025-06-02", "offres").sort("uo_id")
     assert offres["origine_mention"].to_list() == ["activite", "type_offre", "type_offre"]
     with pytest.raises(StoreError, match="existe déjà"):

@@ -6,14 +6,30 @@ metadata first line (``finess;etalab;…``), then ``structureet`` lines (32 fiel
 files and UTF-8 in recent ones (detected, never assumed). Variations seen in real files are
 handled: the 2016 layout whose ``geolocalisation`` lines carry the coordinate source split
 over extra fields; quoted fields with doubled quotes; SIRET numbers mangled into scientific
-notation and phone numbers that lost their leading zero (kept as text, flagged). Coordinates
-are projected (Lambert-93 in metropolitan France, UTM overseas) and converted to WGS84 with
-pyproj. The result is the ``etablissements`` table; an optional filter keeps one region,
-some départements or some categories.
+notation and phone numbers that lost their leading zero (kept as text, flagged).
+
+Coordinates are projected and converted to WGS84 with pyproj in the system the line itself
+names in ``sourcecoordet`` (``crs_from_source``): an EPSG code (2026 files:
+``1,ATLASANTE,96,BAN,EPSG:2154 RGF93 / Lambert-93 (Métropole)``, ``…,EPSG:5490 RGAF09/UTM
+Zone 20N``), a Lambert-93 word (2016 and 2020 files: ``…;LAMBERT_93``) or a UTM label
+(``WGS84/UTM zone 21N (St-Pierre-et-Miquelon)``). Only when it names none is the system
+guessed from the département (``OVERSEAS_CRS``, Lambert-93 in metropolitan France; an
+overseas guess is noted), and a line naming another system than its département's is noted.
+Communes are the current INSEE codes: Saint-Barthélemy and Saint-Martin, still filed as
+Guadeloupe ``9A`` + ``123`` / ``127``, become 97701 / 97801 (so ``--departement 977`` keeps
+them and ``--region 01`` does not); other communes of collectivités d'outre-mer are checked
+against their COG list (``COM_COMMUNES``). The result is the ``etablissements`` table; an
+optional filter keeps one region, some départements or some categories.
 
 The newer JSON flow « Activités » (§4.2: ``pmej[] → ege[] → activitesExercees[]``) gives the
-``autorisations`` table: old SSR activities 50–59 as ``regime = SSR`` rows, activities that
-carry an SMR mention as ``regime = SMR`` rows. Other activities are counted, not loaded.
+``autorisations`` table, read through the table of its natures
+(``nomenclature.NATURES_ACTIVITE``, from the published schema v1.0.1: where each nature keeps
+its activity, modality, form and mention codes; ``AMSR``/``ASMR`` and ``ASR``/``ASRC``
+spellings): old SSR activities 50–59 (AASA, ASR, AMF natures) as ``regime = SSR`` rows, AMM
+activities carrying an SMR mention as ``regime = SMR`` rows; an exercised activity takes the
+ARHGOS number of the authorised activity it names. The report counts, per nature and code,
+the activities read as SSR, as SMR and ignored (``activites_par_code``, also in the
+manifest), and says when an AMM nature is present without any SMR mention recognised.
 
 The extraction also gives the ``finess_etablissements`` reference table used by the ROR
 quality requirements (``analysis.quality``): FINESS EJ, category, opening date (``dateouv``)
@@ -70,7 +86,7 @@ GEO_FIELDS = ("geolocalisation", "nofinesset", "coordxet", "coordyet", "sourceco
 #: Overseas FINESS département codes → the 3-digit INSEE département they stand for. The
 #: INSEE commune code is then ``97``/``98`` + the 3-digit commune field (9C + 302 → 97302).
 OVERSEAS_DEPARTEMENTS: dict[str, str] = {
-    "9A": "971",  # Guadeloupe (with Saint-Barthélemy 977 and Saint-Martin 978)
+    "9A": "971",  # Guadeloupe (with Saint-Barthélemy 977 and Saint-Martin 978, see below)
     "9B": "972",  # Martinique
     "9C": "973",  # Guyane
     "9D": "974",  # La Réunion
@@ -78,13 +94,26 @@ OVERSEAS_DEPARTEMENTS: dict[str, str] = {
     "9F": "976",  # Mayotte
     "9J": "986",  # Wallis-et-Futuna
 }
+#: FINESS still files Saint-Barthélemy and Saint-Martin under Guadeloupe (``9A`` + commune
+#: ``123`` / ``127``: the codes 97123 / 97127 they had before 2007). Since they became
+#: collectivités d'outre-mer their official codes are 97701 and 97801 (INSEE COG).
+COMMUNES_RENUMBERED: dict[tuple[str, str], str] = {("9A", "123"): "97701", ("9A", "127"): "97801"}
+#: Communes of the collectivités d'outre-mer that FINESS may list (INSEE COG; they belong to
+#: no region of the reference geography, so a code outside this list is flagged).
+COM_COMMUNES: dict[str, frozenset[str]] = {
+    "975": frozenset({"97501", "97502"}),  # Miquelon-Langlade, Saint-Pierre
+    "977": frozenset({"97701"}),  # Saint-Barthélemy
+    "978": frozenset({"97801"}),  # Saint-Martin
+    "986": frozenset({"98611", "98612", "98613"}),  # Alo, Sigave, Uvea
+}
 
-#: Projection of metropolitan FINESS coordinates (verified: parsers convert 2154 → 4326).
+#: Projection of metropolitan FINESS coordinates (verified: parsers convert 2154 → 4326, and
+#: 2026 files name it: ``EPSG:2154 RGF93 / Lambert-93 (Métropole)``).
 METROPOLE_CRS = "EPSG:2154"
-#: Projection of overseas coordinates by INSEE département. DOMAIN.md §4.1 names the UTM
-#: zones (Antilles 20N, Guyane 22N, Réunion 40S, Mayotte 38S); the EPSG codes below are our
-#: choice of the current French datum for each zone and are [unverified]: pass
-#: ``crs_by_departement`` to ``load_finess`` to use others.
+#: Projection by INSEE département, used only when ``sourcecoordet`` does not name one. The
+#: 2026 files name EPSG:5490 for the Antilles and « WGS84/UTM zone 21N » for
+#: Saint-Pierre-et-Miquelon; Guyane, La Réunion and Mayotte are our choice of the current
+#: French datum of their UTM zone [unverified]: pass ``crs_by_departement`` to change them.
 OVERSEAS_CRS: dict[str, str] = {
     "971": "EPSG:5490",  # RGAF09 / UTM zone 20N
     "972": "EPSG:5490",
@@ -93,14 +122,21 @@ OVERSEAS_CRS: dict[str, str] = {
     "973": "EPSG:2972",  # RGFG95 / UTM zone 22N
     "974": "EPSG:2975",  # RGR92 / UTM zone 40S
     "976": "EPSG:4471",  # RGM04 / UTM zone 38S
-    "975": "EPSG:4467",  # RGSPM06 / UTM zone 21N
+    "975": "EPSG:32621",  # WGS 84 / UTM zone 21N
 }
-#: ``sourcecoordet`` words that name a projection outright.
-SOURCE_CRS = {"LAMBERT_93": METROPOLE_CRS, "LAMBERT93": METROPOLE_CRS}
+#: ``sourcecoordet`` words that name a projection outright (older files).
+SOURCE_CRS = {"LAMBERT_93": METROPOLE_CRS, "LAMBERT93": METROPOLE_CRS, "LAMBERT-93": METROPOLE_CRS}
+#: UTM zones named by a datum label (``RGAF09/UTM Zone 20N``): (datum, zone, hemisphere) → CRS.
+#: WGS 84 zones are 326zz (north) and 327zz (south) for any zone.
+UTM_DATUMS: dict[tuple[str, int, str], str] = {
+    ("RGAF09", 20, "N"): "EPSG:5490",
+    ("RRAF91", 20, "N"): "EPSG:4559",
+    ("RGFG95", 22, "N"): "EPSG:2972",
+    ("RGR92", 40, "S"): "EPSG:2975",
+    ("RGM04", 38, "S"): "EPSG:4471",
+    ("RGSPM06", 21, "N"): "EPSG:4467",
+}
 
-#: Old SSR activities (TRE_R274 50–59) and the nature keys of the JSON flow that carry codes.
-_ACTIVITY_KEYS = ("activiteSanitaireRegulee", "activiteAMF", "activiteAMM")
-_MODALITE_KEYS = ("modaliteActivite", "modaliteAMM")
 #: New-regime forms (TRE_R406) → old TRE_R276 forms where the meaning is the same (§1.6).
 _FORMES_R406 = {"F04": "01", "F03": "03"}
 _MODALITES_R405 = {"M01": "09"}
@@ -131,7 +167,8 @@ def insee_commune(departement: str | None, commune: str | None) -> str | None:
     """INSEE commune code from FINESS ``departement`` and 3-digit ``commune`` fields; else None.
 
     Metropolitan: département (2 characters, ``2A``/``2B`` for Corsica, a lost leading zero
-    restored) + commune; overseas: ``97``/``98`` + commune (``9C`` + ``302`` → ``97302``).
+    restored) + commune; overseas: ``97``/``98`` + commune (``9C`` + ``302`` → ``97302``);
+    Saint-Barthélemy and Saint-Martin get their current codes (``9A`` + ``123`` → ``97701``).
     """
     dep = (departement or "").strip().upper()
     com = (commune or "").strip()
@@ -139,6 +176,8 @@ def insee_commune(departement: str | None, commune: str | None) -> str | None:
         com = com.zfill(3)
     if not (com.isdigit() and len(com) == 3):
         return None
+    if (dep, com) in COMMUNES_RENUMBERED:
+        return COMMUNES_RENUMBERED[(dep, com)]
     if dep in OVERSEAS_DEPARTEMENTS:
         return OVERSEAS_DEPARTEMENTS[dep][:2] + com
     if dep.isdigit() and 1 <= len(dep) <= 2 and dep != "0" and dep != "00":
@@ -210,7 +249,9 @@ class FinessFilter:
         return allowed
 
 
-def _split_codes(values: Iterable[str] | None) -> tuple[str, ...]:
+def _split_codes(values: Iterable[str] | str | None) -> tuple[str, ...]:
+    if isinstance(values, str):
+        values = [values]
     out: list[str] = []
     for value in values or ():
         out.extend(v.strip() for v in str(value).replace(";", ",").split(",") if v.strip())
@@ -248,14 +289,46 @@ def to_wgs84(x: Sequence[float], y: Sequence[float], crs: str) -> tuple[np.ndarr
     return np.asarray(lon), np.asarray(lat)
 
 
-def _crs_for(source: str | None, departement: str | None, overseas: Mapping[str, str]) -> str:
+_EPSG = re.compile(r"EPSG\s*[:=]?\s*(\d{4,5})", re.IGNORECASE)
+_UTM = re.compile(r"UTM[\s_-]*(?:ZONE[\s_-]*)?(\d{1,2})\s*([NS])\b", re.IGNORECASE)
+
+
+def crs_from_source(source: str | None) -> str | None:
+    """The coordinate system a ``sourcecoordet`` names, or None when it names none.
+
+    Reads an EPSG code (``…,EPSG:2154 RGF93 / Lambert-93 (Métropole)``), a Lambert-93 word
+    (``…;LAMBERT_93``) or a UTM label (``WGS84/UTM zone 21N``, ``RGAF09/UTM Zone 20N``;
+    ``UTM_DATUMS``). A UTM zone with an unknown datum gives None (the département decides).
+    """
     text = (source or "").upper()
+    if not text:
+        return None
+    match = _EPSG.search(text)
+    if match:
+        return f"EPSG:{int(match.group(1))}"
+    compact = text.replace(" ", "")
     for word, crs in SOURCE_CRS.items():
-        if word in text:
+        if word in compact:
             return crs
-    if departement and departement in overseas:
-        return overseas[departement]
-    return METROPOLE_CRS
+    utm = _UTM.search(text)
+    if utm:
+        zone, hemisphere = int(utm.group(1)), utm.group(2).upper()
+        flat = re.sub(r"[\s_-]", "", text)
+        if "WGS84" in flat:
+            return f"EPSG:{(32600 if hemisphere == 'N' else 32700) + zone}"
+        for (datum, z, h), crs in UTM_DATUMS.items():
+            if datum in flat and (z, h) == (zone, hemisphere):
+                return crs
+    return None
+
+
+def _crs_for(
+    source: str | None, departement: str | None, overseas: Mapping[str, str]
+) -> tuple[str, str | None, str]:
+    """(CRS used, CRS named by the file or None, CRS expected for the département)."""
+    expected = overseas.get(departement or "", METROPOLE_CRS)
+    named = crs_from_source(source)
+    return (named or expected), named, expected
 
 
 # --- the extraction file -------------------------------------------------------------------
@@ -380,6 +453,7 @@ def _establishment_rows(
     row_notes: list[tuple[int, str, str, str, str | None]] = []
     all_finess: set[str] = set()
     filtered_out = 0
+    renumbered: Counter[str] = Counter()
     for number, fields in parsed.structures:
         rec = {name: _clean(v) for name, v in zip(STRUCTURE_FIELDS, fields, strict=True)}
         finess = rec["nofinesset"]
@@ -416,6 +490,19 @@ def _establishment_rows(
                 f"commune INSEE introuvable : département « {rec['departement'] or ''} » et "
                 f"commune « {rec['commune'] or ''} » ne forment pas un code (ligne {number})"
             )
+        elif insee in COMMUNES_RENUMBERED.values():
+            renumbered[insee] += 1
+        elif dep in COM_COMMUNES and insee not in COM_COMMUNES[dep]:
+            row_notes.append(
+                (
+                    position,
+                    "commune_hors_cog",
+                    f"commune {insee} inconnue du COG de la collectivité {dep} "
+                    f"({', '.join(sorted(COM_COMMUNES[dep]))}) : à vérifier",
+                    "commune_insee",
+                    insee,
+                )
+            )
         siret = rec["siret"]
         if siret and _SCIENTIFIC.match(siret):
             row_notes.append(
@@ -442,34 +529,73 @@ def _establishment_rows(
                     )
                 )
         rows.append(row)
-    _convert_coordinates(rows, overseas_crs, notes)
+    _convert_coordinates(rows, overseas_crs, notes, row_notes)
+    for insee, count in sorted(renumbered.items()):
+        old = next(f"97{c}" for (_, c), code in COMMUNES_RENUMBERED.items() if code == insee)
+        notes.add(
+            "etablissements",
+            "commune_renumerotee",
+            f"{path.name} : {count} établissement(s) de la commune FINESS {old} (ancien code "
+            f"en Guadeloupe) lu(s) avec le code actuel {insee}",
+            column="commune_insee",
+            value=insee,
+        )
     kept = {r["finess_eg"].upper() for r in rows if r["finess_eg"]}
     return _Establishments(rows, row_notes, all_finess, kept, filtered_out)
 
 
 def _convert_coordinates(
-    rows: list[dict[str, Any]], overseas_crs: Mapping[str, str], notes: Notes
+    rows: list[dict[str, Any]],
+    overseas_crs: Mapping[str, str],
+    notes: Notes,
+    row_notes: list[tuple[int, str, str, str, str | None]],
 ) -> None:
-    """Fill latitude/longitude of the rows that have projected x/y, one pyproj call per CRS."""
+    """Fill latitude/longitude of the rows that have projected x/y, one pyproj call per CRS:
+    the system ``sourcecoordet`` names, else the one of the département (noted overseas);
+    a row whose named system differs from its département's is noted."""
     groups: dict[str, list[int]] = {}
+    guessed: Counter[str] = Counter()
     for i, row in enumerate(rows):
         if row.get("_x") is None or row.get("_y") is None:
             continue
-        crs = _crs_for(row.get("_crs_source"), row.get("_dep"), overseas_crs)
+        crs, named, expected = _crs_for(row.get("_crs_source"), row.get("_dep"), overseas_crs)
+        if named is None and expected != METROPOLE_CRS:
+            guessed[expected] += 1
+        elif named is not None and named != expected:
+            row_notes.append(
+                (
+                    i + 1,
+                    "projection_differente",
+                    f"sourcecoordet nomme {named}, le département {row.get('_dep')} laisserait "
+                    f"attendre {expected} : coordonnées lues en {named}",
+                    "latitude",
+                    row.get("_crs_source"),
+                )
+            )
         groups.setdefault(crs, []).append(i)
     for crs, indexes in groups.items():
-        lon, lat = to_wgs84([rows[i]["_x"] for i in indexes], [rows[i]["_y"] for i in indexes], crs)
+        try:
+            lon, lat = to_wgs84(
+                [rows[i]["_x"] for i in indexes], [rows[i]["_y"] for i in indexes], crs
+            )
+        except InputError:
+            for i in indexes:
+                row_notes.append(
+                    (i + 1, "projection_inconnue", f"système de coordonnées {crs} inconnu de "
+                     "pyproj : position non calculée", "latitude", rows[i].get("_crs_source"))
+                )  # fmt: skip
+            continue
         for i, lo, la in zip(indexes, lon, lat, strict=True):
             if np.isfinite(lo) and np.isfinite(la):
                 rows[i]["latitude"] = f"{la:.7f}"
                 rows[i]["longitude"] = f"{lo:.7f}"
-        if crs != METROPOLE_CRS:
-            notes.add(
-                "etablissements",
-                "projection_non_verifiee",
-                f"{len(indexes)} établissement(s) d'outre-mer : coordonnées lues en {crs} "
-                "(zone UTM supposée, code EPSG non vérifié)",
-            )
+    for crs, count in sorted(guessed.items()):
+        notes.add(
+            "etablissements",
+            "projection_non_verifiee",
+            f"{count} établissement(s) d'outre-mer dont sourcecoordet ne nomme pas le système "
+            f"de coordonnées : lues en {crs}, système déduit du département (non vérifié)",
+        )
 
 
 # --- the JSON activity flow ----------------------------------------------------------------
@@ -483,23 +609,68 @@ def _first(mapping: Mapping[str, Any], keys: Iterable[str]) -> str | None:
     return None
 
 
-def _activity_codes(activity: Mapping[str, Any]) -> dict[str, str | None]:
-    """Activity, modality, form and mention codes of one activity, whatever its nature."""
-    nature = activity.get("nature") or {}
+def _typed_block(nature: Mapping[str, Any], code: str | None) -> Mapping[str, Any]:
+    """``caracteristiquesSpecifiques.typeActivite<nature>`` (any spelling), or {}."""
     spec = nature.get("caracteristiquesSpecifiques") or {}
-    typed: Mapping[str, Any] = {}
-    if isinstance(spec, Mapping):
-        for key, value in spec.items():
-            if key.startswith("typeActivite") and isinstance(value, Mapping):
-                typed = value
-                break
-    return {
-        "nature": _first(nature, ("codeNature",)) if isinstance(nature, Mapping) else None,
-        "activite": _first(typed, _ACTIVITY_KEYS),
-        "modalite": _first(typed, _MODALITE_KEYS),
-        "forme": _first(typed, ("formeActivite",)),
-        "mention": _first(typed, ("mentionAMM",)),
-    }
+    if not isinstance(spec, Mapping):
+        return {}
+    wanted = f"typeActivite{code}" if code else None
+    if wanted and isinstance(spec.get(wanted), Mapping):
+        return spec[wanted]
+    for key, value in spec.items():
+        if key.startswith("typeActivite") and isinstance(value, Mapping):
+            return value
+    return {}
+
+
+@dataclass(frozen=True)
+class _Classified:
+    """One activity of the flow read through the natures table: its codes and its regime."""
+
+    nature: str
+    activite: str | None
+    modalite: str | None
+    forme: str | None
+    mention: str | None
+    regime: str | None  # "SSR", "SMR" or None (ignored)
+
+    @property
+    def label(self) -> str:
+        """The per-code key of the import report (« AMF 50 », « AMM 09 ME050 »)."""
+        parts = [self.nature, self.activite or "?"]
+        if self.mention:
+            parts.append(self.mention)
+        return " ".join(parts)
+
+
+def _classify(
+    activity: Mapping[str, Any], natures: Sequence[nomenclature.NatureActivite]
+) -> _Classified:
+    """Codes of one activity and whether it is an SSR or SMR authorisation (natures table)."""
+    raw = activity.get("nature")
+    nature_block: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+    written = _first(nature_block, ("codeNature",))
+    nature = nomenclature.nature_activite(written, natures)
+    if nature is None:
+        return _Classified(written or "?", None, None, None, None, None)
+    typed = _typed_block(nature_block, written)
+
+    def code(key: str | None) -> str | None:
+        return _first(typed, (key,)) if key else None
+
+    activite, mention = code(nature.activite), code(nature.mention)
+    regime = None
+    if nature.regime == "SSR" and activite and activite.zfill(2) in nomenclature.ACTIVITES_SSR:
+        regime, activite = "SSR", activite.zfill(2)
+    elif (
+        nature.regime == "SMR"
+        and _smr_mention(mention)
+        and (not nomenclature.SMR_ACTIVITES_AMM or activite in nomenclature.SMR_ACTIVITES_AMM)
+    ):
+        regime, mention = "SMR", _smr_mention(mention)
+    return _Classified(
+        nature.code, activite, code(nature.modalite), code(nature.forme), mention, regime
+    )
 
 
 def _smr_mention(code: str | None) -> str | None:
@@ -515,33 +686,35 @@ class _Activities:
     row_notes: list[tuple[int, str, str, str, str | None]]
     other: int = 0
     ej_only: list[str] = field(default_factory=list)
+    by_code: dict[str, Counter[str]] = field(default_factory=dict)  # label → outcome counts
+    versions: list[str] = field(default_factory=list)
+
+    def count(self, label: str, outcome: str) -> None:
+        self.by_code.setdefault(label, Counter())[outcome] += 1
+
+
+_ID_KEYS = ("numAutorisationArhgos", "numeroAutorisationArhgos")
 
 
 def _authorisation_row(
-    activity: Mapping[str, Any], finess_eg: str | None, where: str
-) -> dict[str, Any] | None:
+    activity: Mapping[str, Any],
+    classified: _Classified,
+    finess_eg: str | None,
+    where: str,
+    arhgos: str | None = None,
+) -> dict[str, Any]:
     generic = activity.get("caracteristiquesGeneriques") or {}
     if not isinstance(generic, Mapping):
         generic = {}
-    codes = _activity_codes(activity)
-    mention = _smr_mention(codes["mention"])
-    activite = (codes["activite"] or "").zfill(2) if codes["activite"] else None
-    if mention:
-        regime, activite = "SMR", None
-    elif activite in nomenclature.ACTIVITES_SSR:
-        regime = "SSR"
-    else:
-        return None
-    ident = _first(generic, ("identifiantAutorisation", "numAutorisationArhgos"))
+    ident = _first(generic, _ID_KEYS) or arhgos or _first(generic, ("identifiantAutorisation",))
     ae_id = _first(generic, ("activiteAeId",))
-    forme = codes["forme"]
-    modalite = codes["modalite"]
+    forme, modalite = classified.forme, classified.modalite
     return {
         "autorisation_id": ident or (f"AE{ae_id}" if ae_id else None),
         "finess_eg": finess_eg,
-        "regime": regime,
-        "activite": activite,
-        "mention": mention,
+        "regime": classified.regime,
+        "activite": classified.activite if classified.regime == "SSR" else None,
+        "mention": classified.mention if classified.regime == "SMR" else None,
         "modalite": _MODALITES_R405.get((modalite or "").upper(), modalite),
         "forme": _FORMES_R406.get((forme or "").upper(), forme),
         "date_decision": None,
@@ -553,7 +726,9 @@ def _authorisation_row(
     }
 
 
-def _read_activities(path: Path, data: bytes) -> _Activities:
+def _read_activities(
+    path: Path, data: bytes, natures: Sequence[nomenclature.NatureActivite]
+) -> _Activities:
     doc = decode_json(data, path)
     if not isinstance(doc, dict) or not isinstance(doc.get("pmej"), list):
         raise InputError(
@@ -562,11 +737,21 @@ def _read_activities(path: Path, data: bytes) -> _Activities:
             path,
         )
     out = _Activities([], [])
+    meta = doc.get("metadata") if isinstance(doc.get("metadata"), Mapping) else doc
+    if meta.get("schemaVersion"):
+        out.versions.append(str(meta["schemaVersion"]))
     for pm in doc["pmej"]:
         if not isinstance(pm, Mapping):
             continue
-        ej = _first(pm, ("numFiness",))
-        exercised: set[str] = set()
+        ej = _first(pm, ("numFiness", "numeroFiness"))
+        authorised: dict[str, Mapping[str, Any]] = {}
+        for activity in pm.get("activitesAutorisees") or []:
+            generic = activity.get("caracteristiquesGeneriques") if isinstance(
+                activity, Mapping
+            ) else None
+            if isinstance(generic, Mapping) and generic.get("activiteAeId"):
+                authorised[str(generic["activiteAeId"])] = generic
+        used: set[str] = set()
         for ege in pm.get("ege") or []:
             if not isinstance(ege, Mapping):
                 continue
@@ -575,23 +760,38 @@ def _read_activities(path: Path, data: bytes) -> _Activities:
                 if not isinstance(activity, Mapping):
                     continue
                 generic = activity.get("caracteristiquesGeneriques") or {}
-                ae = _first(generic, ("activiteAeId",)) if isinstance(generic, Mapping) else None
-                where = f"{path.name} › EJ {ej} › EG {eg} › activité {ae}"
-                row = _authorisation_row(activity, eg, where)
-                if row is None:
+                if not isinstance(generic, Mapping):
+                    generic = {}
+                ae = _first(generic, ("activiteAeId",))
+                classified = _classify(activity, natures)
+                out.count(classified.label, classified.regime or "ignoree")
+                if classified.regime is None:
                     out.other += 1
                     continue
-                for key in ("identifiantAutorisation", "numAutorisationArhgos"):
-                    if isinstance(generic, Mapping) and generic.get(key):
-                        exercised.add(str(generic[key]))
-                out.rows.append(row)
+                # An exercised activity names its authorised activity (identifiantAutorisation
+                # = that activity's activiteAeId), which carries the ARHGOS number.
+                parent_id = _first(generic, ("identifiantAutorisation",))
+                parent = authorised.get(parent_id or "", {})
+                used.update(v for v in (parent_id, _first(parent, _ID_KEYS)) if v)
+                used.update(v for v in (_first(generic, _ID_KEYS),) if v)
+                where = f"{path.name} › EJ {ej} › EG {eg} › activité {ae}"
+                out.rows.append(
+                    _authorisation_row(activity, classified, eg, where, _first(parent, _ID_KEYS))
+                )
         for activity in pm.get("activitesAutorisees") or []:
             if not isinstance(activity, Mapping):
                 continue
-            row = _authorisation_row(activity, None, "")
-            if row is None:
-                out.other += 1
-            elif row["autorisation_id"] not in exercised:
+            classified = _classify(activity, natures)
+            if classified.regime is None:
+                continue
+            generic = activity.get("caracteristiquesGeneriques") or {}
+            keys = {
+                _first(generic, ("activiteAeId",)),
+                _first(generic, _ID_KEYS),
+                _first(generic, ("identifiantAutorisation",)),
+            } - {None}
+            if not keys & used:
+                row = _authorisation_row(activity, classified, None, "")
                 out.ej_only.append(f"{ej} ({row['autorisation_id']})")
     return out
 
@@ -699,14 +899,17 @@ def load_finess(
     departements: Iterable[str] | None = None,
     categories: Iterable[str] | None = None,
     crs_by_departement: Mapping[str, str] | None = None,
+    natures: Sequence[nomenclature.NatureActivite] = nomenclature.NATURES_ACTIVITE,
 ) -> LoadResult:
     """FINESS open data as raw ``etablissements`` (and ``autorisations``) tables with notes.
 
     ``source`` is the extraction CSV, the JSON activity flow, both, or a folder holding them.
     ``region`` (INSEE code), ``departements`` and ``categories`` (``categetab`` codes) restrict
     the establishments kept (and the authorisations of those establishments); the number left
-    out is noted. ``crs_by_departement`` overrides the overseas projections (``OVERSEAS_CRS``).
-    Raises ``InputError`` naming the file when a file cannot be read at all.
+    out is noted. ``crs_by_departement`` overrides the overseas projections used when a line
+    does not name its coordinate system (``OVERSEAS_CRS``); ``natures`` is the table of the
+    activity flow's natures (``nomenclature.NATURES_ACTIVITE``). Raises ``InputError`` naming
+    the file when a file cannot be read at all.
     """
     selection = make_filter(region, departements, categories)
     overseas = {**OVERSEAS_CRS, **(crs_by_departement or {})}
@@ -729,10 +932,13 @@ def load_finess(
         if not data.strip():
             raise InputError("fichier vide.", path)
         if _is_activity_file(path):
-            part = _read_activities(path, data)
+            part = _read_activities(path, data, natures)
             activities.rows.extend(part.rows)
             activities.other += part.other
             activities.ej_only.extend(part.ej_only)
+            activities.versions.extend(part.versions)
+            for label, outcomes in part.by_code.items():
+                activities.by_code.setdefault(label, Counter()).update(outcomes)
             sources.append(
                 file_source(path, data, FORMAT, contenu="activites", activites=len(part.rows))
             )
@@ -804,6 +1010,9 @@ def load_finess(
                 "activite_hors_smr",
                 f"{activities.other} activité(s) ni SSR (50–59) ni SMR (mention ME…) ignorée(s)",
             )
+        extra["activites_par_code"] = _activity_code_notes(activities, natures, notes)
+        if activities.versions:
+            extra["flux_activites_version"] = sorted(set(activities.versions))
         if activities.ej_only:
             listed = ", ".join(activities.ej_only[:_MAX_LISTED])
             notes.add(
@@ -815,6 +1024,58 @@ def load_finess(
     if metadata:
         extra["metadonnees"] = metadata
     return LoadResult(FORMAT, tables, notes.frame(), sources, extra)
+
+
+_OUTCOMES = {"SSR": "SSR", "SMR": "SMR", "ignoree": "ignorée(s)"}
+
+
+def _activity_code_notes(
+    activities: _Activities, natures: Sequence[nomenclature.NatureActivite], notes: Notes
+) -> dict[str, dict[str, int]]:
+    """Report, per activity code, how many exercised activities were read as SSR, as SMR or
+    ignored; natures that can give neither are summed per nature. Returns the full table."""
+    regimes = {n.code: n.regime for n in natures}
+    table: dict[str, dict[str, int]] = {}
+    per_nature: dict[str, Counter[str]] = {}
+    for label, outcomes in sorted(activities.by_code.items()):
+        table[label] = {k: outcomes.get(k, 0) for k in _OUTCOMES}
+        nature = label.split(" ", 1)[0]
+        if regimes.get(nature) is None:
+            per_nature.setdefault(nature, Counter())["ignoree"] += sum(outcomes.values())
+            per_nature[nature]["codes"] += 1
+            continue
+        counted = ", ".join(f"{outcomes[k]} {v}" for k, v in _OUTCOMES.items() if outcomes[k])
+        notes.add(
+            "autorisations",
+            "activites_par_code",
+            f"nature {label} : {counted}",
+            value=label,
+        )
+    for nature, counts in sorted(per_nature.items()):
+        known = nomenclature.nature_activite(nature, natures)
+        what = known.libelle if known else "nature inconnue du schéma"
+        notes.add(
+            "autorisations",
+            "activites_par_code",
+            f"nature {nature} ({what}) : {counts['ignoree']} ignorée(s), {counts['codes']} "
+            "code(s) d'activité",
+            value=nature,
+        )
+    amm = {k: v for k, v in table.items() if k.split(" ", 1)[0] in _smr_natures(natures)}
+    if amm and not any(v["SMR"] for v in amm.values()):
+        total = sum(sum(v.values()) for v in amm.values())
+        notes.add(
+            "autorisations",
+            "aucune_mention_smr",
+            f"aucune mention SMR reconnue parmi {total} activité(s) de nature "
+            f"{', '.join(sorted({k.split(' ', 1)[0] for k in amm}))} : codes à vérifier "
+            "(table nomenclature.NATURES_ACTIVITE)",
+        )
+    return table
+
+
+def _smr_natures(natures: Sequence[nomenclature.NatureActivite]) -> set[str]:
+    return {n.code for n in natures if n.regime == "SMR"}
 
 
 def _smr_counts(rows: list[dict[str, Any]]) -> dict[str, int]:

@@ -37,7 +37,7 @@ def test_import_page_renders_on_the_demo_store(app_env) -> None:
         "Tables canoniques (un fichier par table : etablissements.csv, …)",
         "Export ROR ou ViaTrajectoire (CSV ou Excel) avec une correspondance de colonnes",
         "FINESS open data (extraction etalab CSV, flux JSON « Activités »)",
-        "ROR FHIR (Bundle JSON ou dossier de pages de résultats)",
+        "ROR FHIR (Bundle JSON, dossier de pages de résultats, NDJSON de l'extraction $export)",
     ]
     limits = " ".join(c.value for c in at.caption)
     assert "200 Mo par fichier" in limits and "300\u202f000 lignes" in limits
