@@ -1087,6 +1087,8 @@ def note(indicator: str) -> MethodNote:
         return NOTES["part_seuil"]
     if indicator.startswith("ratio_mediane"):
         return NOTES["ratio_mediane"]
+    if indicator == "capacite_fermee_temporairement":
+        return NOTES["fermes_temporairement"]
     if indicator in NOTES:
         return NOTES[indicator]
     raise KeyError(f"indicateur sans note de méthode : « {indicator} »")

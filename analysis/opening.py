@@ -28,7 +28,8 @@ admitted there at the snapshot date; :class:`OpeningRule` ``include_provisional`
 ``--inclure-fermetures-provisoires``). Either way the offer closed provisionally is counted
 apart (:func:`provisional_offers`) and shown as « fermés temporairement » beside the totals.
 
-Other tables (authorisations, ViaTrajectoire, FINESS) are returned unchanged: the campaign,
+Authorisations follow their establishment; other tables (ViaTrajectoire, FINESS) are returned
+unchanged: the campaign,
 synchronisation and ROR quality checks follow their own rules (the national quality SQL has its
 own reading of closures, kept in ``analysis.quality``).
 """
@@ -173,8 +174,9 @@ def open_tables(
 
     ``etablissements`` loses the establishments closed (definitively, or provisionally unless
     ``rule.include_provisional``), ``unites`` loses their units and the units closed the same
-    way, ``offres`` keeps only the offers of the remaining units. Every other table is returned
-    as given. Why: every indicator counts the same open offer.
+    way, ``offres`` keeps only the offers of the remaining units, ``autorisations`` only those
+    of the remaining establishments (a closed establishment has nothing left to describe).
+    Every other table is returned as given. Why: every indicator counts the same open offer.
     """
     found = _excluded(closures(tables, rule.as_of), rule)
     gone_eg = found.filter(pl.col("niveau") == ESTABLISHMENT)["finess_eg"].implode()
@@ -186,6 +188,8 @@ def open_tables(
     )
     out["unites"] = units
     out["offres"] = tables["offres"].join(units.select("uo_id"), on="uo_id", how="semi")
+    if "autorisations" in tables:
+        out["autorisations"] = tables["autorisations"].filter(~pl.col("finess_eg").is_in(gone_eg))
     return out
 
 
