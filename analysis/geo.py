@@ -332,7 +332,9 @@ def load_former_communes(
     path = _base(reference_dir) / _region_code(region) / "anciennes_communes.parquet"
     if not path.is_file():
         return pl.DataFrame(schema={c: pl.String for c in FORMER_COLUMNS})
-    return _read_table(str(path), tuple(FORMER_COLUMNS))
+    return _read_table(str(path), tuple(FORMER_COLUMNS)).cast(
+        {c: pl.String for c in FORMER_COLUMNS}
+    )
 
 
 def population_vintage(
