@@ -274,6 +274,8 @@ def origins_from(communes: pl.DataFrame, arrondissements: pl.DataFrame | None) -
         "epci_nom",
         pl.col("population").cast(pl.Float64).alias("_total"),
     )
+    if "contour_wkb" not in arrondissements.columns:
+        arrondissements = arrondissements.with_columns(pl.lit(None, pl.Binary).alias("contour_wkb"))
     arr = arrondissements.join(parents, on="commune_parent", how="inner")
     if arr.height == 0:
         return base
