@@ -1,9 +1,15 @@
 """Distances, travel times, nearest establishment, population within thresholds, 2SFCA / E2SFCA.
 
-Origins are the communes of the region, at their representative point (Lambert-93 metres from
-the reference geography). Destinations are establishments offering a mention, at their own
-coordinates (WGS84 → Lambert-93 with ``geo.to_l93``) or, without coordinates, at their
-commune's point (Paris / Lyon / Marseille arrondissements → the commune).
+Origins are the rows of the frame passed as ``communes``, at their representative point
+(Lambert-93 metres from the reference geography): the communes of the region, or the origins
+of ``geo.origins_from``, where Paris, Lyon and Marseille are split into their arrondissements
+(``code_commune`` says which commune an arrondissement belongs to; every per-origin output
+carries it, so that arrondissement rows add up to their commune). Destinations are
+establishments offering a mention, at their own coordinates (WGS84 → Lambert-93 with
+``geo.to_l93``) or, without coordinates, at the point of their origin (their arrondissement
+code when they have one; for a split commune given as a whole, the population-weighted centre
+of its arrondissements' points). Only the offer open at the snapshot date counts when an
+``opening`` rule is given (see :mod:`analysis.opening`).
 
 Travel time, two sources:
 
@@ -18,7 +24,10 @@ Travel time, two sources:
   motorway access points: it ranks places well but is no substitute for a routing engine;
 - **table**: a commune → establishment travel-time table (``parameter_files.read_travel_times``,
   e.g. from a routing engine) replaces the model everywhere; a pair absent from the table is
-  unreachable. Distances in km are still the straight line, when both points are known.
+  unreachable. Distances in km are still the straight line, when both points are known. A row
+  keyed by an arrondissement applies to that arrondissement (or to its commune when the
+  origins are communes: mean time); a row keyed by a split commune applies to each of its
+  arrondissements without a row of their own.
 
 Floating catchment accessibility (Luo & Wang 2003 for 2SFCA; Luo & Qi 2009 for E2SFCA), with the
 definitions of PySAL ``access`` (``access/fca.py``, ``two_stage_fca``), which the tests use as
@@ -53,6 +62,7 @@ from scipy.spatial import cKDTree
 
 from analysis import coverage, geo, nomenclature
 from analysis.errors import InputError
+from analysis.opening import OpeningRule
 
 DEFAULT_SPEED_KMH = 40.0
 DEFAULT_DETOUR_FACTOR = 1.3
@@ -138,16 +148,38 @@ def step_weights(minutes: np.ndarray, zones: Sequence[tuple[float, float]]) -> n
 # ------------------------------------------------------------------------------ the points
 
 
-def site_points(etablissements: pl.DataFrame, communes: pl.DataFrame) -> pl.DataFrame:
-    """Establishments with a point: finess_eg, raison_sociale, commune_insee, x_l93, y_l93
-    (metres), lat, lon (degrees) and ``localisation`` ("coordonnees" or "commune").
+def _origin_points(communes: pl.DataFrame) -> pl.DataFrame:
+    """Points by code: every origin, plus each split commune at the population-weighted
+    centre of its arrondissements' points (for establishments that give only the commune)."""
+    keys = coverage.with_territory_keys(communes)
+    cols = ["x_l93", "y_l93", "lat_point", "lon_point"]
+    own = keys.select(pl.col("commune_insee").alias("_k"), *cols)
+    split = keys.filter(pl.col("code_commune") != pl.col("commune_insee"))
+    if split.height == 0:
+        return own
+    w = pl.col("population").cast(pl.Float64).fill_null(0)
+    centre = split.group_by("code_commune").agg(
+        *(
+            pl.when(w.sum() > 0).then((pl.col(c) * w).sum() / w.sum()).otherwise(pl.col(c).mean())
+            for c in cols
+        )
+    )
+    return pl.concat([own, centre.rename({"code_commune": "_k"}).select(own.columns)])
 
-    Coordinates are used when both are present; otherwise the commune's representative point.
-    Establishments with neither keep null coordinates (``localisation`` null).
+
+def site_points(etablissements: pl.DataFrame, communes: pl.DataFrame) -> pl.DataFrame:
+    """Establishments with a point: finess_eg, raison_sociale, commune_insee (the commune,
+    arrondissements mapped), x_l93, y_l93 (metres), lat, lon (degrees) and ``localisation``
+    ("coordonnees" or "commune").
+
+    Coordinates are used when both are present; otherwise the point of the establishment's
+    origin (see the module docstring). Establishments with neither keep null coordinates
+    (``localisation`` null).
     """
     etabs = etablissements.select(
         "finess_eg",
         "raison_sociale",
+        pl.col("commune_insee").str.strip_chars().str.to_uppercase().alias("_raw"),
         coverage.commune_code(pl.col("commune_insee")).alias("commune_insee"),
         pl.col("latitude").cast(pl.Float64),
         pl.col("longitude").cast(pl.Float64),
@@ -159,12 +191,10 @@ def site_points(etablissements: pl.DataFrame, communes: pl.DataFrame) -> pl.Data
         x[has], y[has] = geo.to_l93(
             etabs["longitude"].to_numpy()[has], etabs["latitude"].to_numpy()[has]
         )
-    pts = communes.select(
-        "commune_insee",
-        pl.col("x_l93").alias("_cx"),
-        pl.col("y_l93").alias("_cy"),
-        pl.col("lat_point").alias("_clat"),
-        pl.col("lon_point").alias("_clon"),
+    pts = _origin_points(communes)
+    by_raw = pts.rename({"x_l93": "_rx", "y_l93": "_ry", "lat_point": "_rlat", "lon_point": "_rlon"})
+    by_commune = pts.rename(
+        {"x_l93": "_mx", "y_l93": "_my", "lat_point": "_mlat", "lon_point": "_mlon"}
     )
     own = pl.Series("_own", has)
     return (
@@ -173,7 +203,14 @@ def site_points(etablissements: pl.DataFrame, communes: pl.DataFrame) -> pl.Data
             pl.Series("_x", x).fill_nan(None),
             pl.Series("_y", y).fill_nan(None),
         )
-        .join(pts, on="commune_insee", how="left")
+        .join(by_raw, left_on="_raw", right_on="_k", how="left")
+        .join(by_commune, left_on="commune_insee", right_on="_k", how="left")
+        .with_columns(
+            pl.coalesce("_rx", "_mx").alias("_cx"),
+            pl.coalesce("_ry", "_my").alias("_cy"),
+            pl.coalesce("_rlat", "_mlat").alias("_clat"),
+            pl.coalesce("_rlon", "_mlon").alias("_clon"),
+        )
         .select(
             "finess_eg",
             "raison_sociale",
@@ -193,13 +230,17 @@ def site_points(etablissements: pl.DataFrame, communes: pl.DataFrame) -> pl.Data
 
 
 def site_supply(
-    tables: Mapping[str, pl.DataFrame], mention: str, forme: str | None = None
+    tables: Mapping[str, pl.DataFrame],
+    mention: str,
+    forme: str | None = None,
+    opening: OpeningRule | None = None,
 ) -> pl.DataFrame:
     """Per establishment offering ``mention`` (optionally one forme): finess_eg, unites,
     lits, places, capacite (= lits + places). An offer with no capacity still counts as
-    offering the mention (it matters for the nearest establishment, not for 2SFCA)."""
+    offering the mention (it matters for the nearest establishment, not for 2SFCA).
+    ``opening``: only the offer open under that rule."""
     return (
-        coverage.offers_by_establishment(tables, [mention], forme)
+        coverage.offers_by_establishment(tables, [mention], forme, opening)
         .group_by("finess_eg")
         .agg(
             pl.col("uo_id").n_unique().alias("unites"),
@@ -216,10 +257,12 @@ def sites_for(
     communes: pl.DataFrame,
     mention: str,
     forme: str | None = None,
+    opening: OpeningRule | None = None,
 ) -> pl.DataFrame:
-    """Establishments offering ``mention``: their point (see :func:`site_points`) and supply."""
+    """Establishments offering ``mention`` (open under ``opening`` when given): their point
+    (see :func:`site_points`) and supply."""
     return site_points(tables["etablissements"], communes).join(
-        site_supply(tables, mention, forme), on="finess_eg", how="inner"
+        site_supply(tables, mention, forme, opening), on="finess_eg", how="inner"
     )
 
 
@@ -312,22 +355,46 @@ def table_pairs(
     max_minutes: float | None = None,
     origins_xy: np.ndarray | None = None,
     sites_xy: np.ndarray | None = None,
+    origin_communes: Sequence[str] | None = None,
 ) -> Pairs:
     """Pairs from a travel-time table (``commune_insee, finess_eg, minutes``) restricted to the
-    given communes and establishments and to ``max_minutes`` (inclusive) when given.
+    given origins and establishments and to ``max_minutes`` (inclusive) when given.
 
-    Arrondissement rows (751xx, …) map to their commune, keeping the mean time per
-    establishment. Straight-line km are filled when both points are given.
+    A row keyed by an origin applies to it; arrondissement rows (751xx, …) of a commune that is
+    an origin map to it, keeping the mean time per establishment; a row keyed by a split
+    commune (``origin_communes``: the commune of each origin) applies to each of its
+    arrondissements that has no row of its own for that establishment. Straight-line km are
+    filled when both points are given.
     """
     o_index = pl.DataFrame(
-        {"commune_insee": list(origin_codes), "_o": np.arange(len(origin_codes))}
+        {
+            "commune_insee": list(origin_codes),
+            "_o": np.arange(len(origin_codes)),
+            "_cc": list(origin_communes) if origin_communes is not None else list(origin_codes),
+        },
+        schema={"commune_insee": pl.String, "_o": pl.Int64, "_cc": pl.String},
     )
     s_index = pl.DataFrame({"finess_eg": list(site_codes), "_s": np.arange(len(site_codes))})
-    table = (
-        costs.with_columns(coverage.commune_code(pl.col("commune_insee")).alias("commune_insee"))
-        .group_by("commune_insee", "finess_eg")
+    rows = costs.select(
+        pl.col("commune_insee").str.strip_chars().str.to_uppercase(), "finess_eg", "minutes"
+    )
+    direct = rows.join(o_index, on="commune_insee", how="inner").select("_o", "finess_eg",
+                                                                         "minutes")
+    rest = rows.join(o_index, on="commune_insee", how="anti").with_columns(
+        coverage.commune_code(pl.col("commune_insee")).alias("_c")
+    )
+    mapped = (
+        rest.join(o_index, left_on="_c", right_on="commune_insee", how="inner")
+        .group_by("_o", "finess_eg")
         .agg(pl.col("minutes").mean())
-        .join(o_index, on="commune_insee", how="inner")
+    )
+    split = o_index.filter(pl.col("_cc") != pl.col("commune_insee"))
+    shared = rest.join(split, left_on="_c", right_on="_cc", how="inner").select(
+        "_o", "finess_eg", "minutes"
+    )
+    table = (
+        pl.concat([direct, mapped.select(direct.columns), shared])
+        .unique(["_o", "finess_eg"], keep="first", maintain_order=True)
         .join(s_index, on="finess_eg", how="inner")
     )
     if max_minutes is not None:
@@ -342,16 +409,27 @@ def table_pairs(
     return Pairs(o, s, table["minutes"].to_numpy().astype(float), km)
 
 
+def _origin_communes(origins: pl.DataFrame) -> list[str] | None:
+    """The commune of each origin (``code_commune``), or None for a plain communes frame."""
+    return origins["code_commune"].to_list() if "code_commune" in origins.columns else None
+
+
 def cost_table_coverage(
     costs: pl.DataFrame, communes: pl.DataFrame, etablissements: pl.DataFrame
 ) -> dict[str, int]:
     """How much of a travel-time table concerns this region and snapshot: counts of rows,
-    of the region's communes and of the snapshot's establishments it mentions. Why: a table
-    for another region or snapshot would silently make everything unreachable."""
-    codes = costs.select(coverage.commune_code(pl.col("commune_insee")).alias("c"))["c"]
+    of the region's origins (communes or arrondissements) and of the snapshot's
+    establishments it mentions. Why: a table for another region or snapshot would silently
+    make everything unreachable."""
+    raw = costs.select(pl.col("commune_insee").str.strip_chars().str.to_uppercase().alias("c"))
+    codes = pl.concat([raw["c"], raw.select(coverage.commune_code(pl.col("c")).alias("c"))["c"]]).unique()
+    keys = coverage.with_territory_keys(communes)
+    found = keys["commune_insee"].is_in(codes.implode()) | keys["code_commune"].is_in(
+        codes.implode()
+    )
     return {
         "lignes": costs.height,
-        "communes": int(communes["commune_insee"].is_in(codes.unique().implode()).sum()),
+        "communes": int(found.sum()),
         "etablissements": int(
             etablissements["finess_eg"].is_in(costs["finess_eg"].unique().implode()).sum()
         ),
@@ -376,6 +454,7 @@ def pairs_within(
             max_minutes,
             _xy(origins),
             _xy(sites),
+            _origin_communes(origins),
         )
     return model_pairs(_xy(origins), _xy(sites), max_minutes, model or TravelModel())
 
@@ -402,7 +481,10 @@ def nearest_site(
     codes = sites["finess_eg"].to_list()
     oxy, sxy = _xy(origins), _xy(sites)
     if costs is not None:
-        pairs = table_pairs(costs, origins["commune_insee"].to_list(), codes, None, oxy, sxy)
+        pairs = table_pairs(
+            costs, origins["commune_insee"].to_list(), codes, None, oxy, sxy,
+            _origin_communes(origins),
+        )
         if len(pairs):
             best = (
                 pl.DataFrame(
@@ -447,25 +529,36 @@ def nearest_by_mention(
     forme: str | None = None,
     model: TravelModel | None = None,
     costs: pl.DataFrame | None = None,
+    *,
+    opening: OpeningRule | None = None,
 ) -> pl.DataFrame:
-    """Per commune × mention, the quickest establishment offering the mention (or one forme).
+    """Per origin × mention, the quickest establishment offering the mention (or one forme),
+    open under ``opening`` when given.
 
-    Columns: commune_insee, mention, finess_eg, raison_sociale, minutes, km (nulls when no
-    establishment offers the mention or none is reachable in the cost table).
+    Columns: commune_insee (the origin: commune or arrondissement), mention, finess_eg,
+    raison_sociale, minutes, km (nulls when no establishment offers the mention or none is
+    reachable in the cost table), code_commune (the origin's commune).
     """
     mentions = list(mentions) if mentions is not None else [m.code for m in nomenclature.MENTIONS]
     points = site_points(tables["etablissements"], communes)
-    origins = communes.select("commune_insee", "x_l93", "y_l93")
+    keyed = coverage.with_territory_keys(communes)
+    origins = keyed.select("commune_insee", "x_l93", "y_l93", "code_commune")
     out = []
     for mention in mentions:
-        sites = points.join(site_supply(tables, mention, forme), on="finess_eg", how="semi")
+        sites = points.join(
+            site_supply(tables, mention, forme, opening), on="finess_eg", how="semi"
+        )
         near = nearest_site(origins, sites, model, costs)
         out.append(near.with_columns(pl.lit(mention).alias("mention")))
     names = tables["etablissements"].select("finess_eg", "raison_sociale")
     return (
         pl.concat(out)
         .join(names, on="finess_eg", how="left")
-        .select("commune_insee", "mention", "finess_eg", "raison_sociale", "minutes", "km")
+        .join(keyed.select("commune_insee", "code_commune"), on="commune_insee", how="left")
+        .select(
+            "commune_insee", "mention", "finess_eg", "raison_sociale", "minutes", "km",
+            "code_commune",
+        )
     )
 
 
@@ -502,7 +595,11 @@ def population_within(
     keys = coverage.with_territory_keys(communes).select(
         "commune_insee", *([key] if key != "commune_insee" else [])
     )
-    data = nearest.join(pop, on="commune_insee", how="inner").join(keys, on="commune_insee")
+    data = (
+        nearest.drop("code_commune", strict=False)
+        .join(pop, on="commune_insee", how="inner")
+        .join(keys, on="commune_insee")
+    )
     reach = pl.col("minutes").is_not_null()
     w = pl.col("population")
     aggs = [
@@ -534,11 +631,12 @@ def communes_beyond(
     threshold_min: float,
     population: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Communes whose nearest site is more than ``threshold_min`` away or unreachable.
+    """Origins (communes, or arrondissements of a split commune) whose nearest site is more
+    than ``threshold_min`` away or unreachable.
 
     Columns: commune_insee, nom, departement, epci_nom, mention, population, finess_eg,
-    raison_sociale, minutes, km; the most populated first. Why: the territories left without
-    access, to act on.
+    raison_sociale, minutes, km, code_commune (the origin's commune); the most populated
+    first. Why: the territories left without access, to act on.
     """
     _check_minutes(threshold_min, "seuil")
     pop = (
@@ -550,10 +648,15 @@ def communes_beyond(
         nearest = nearest.with_columns(pl.lit(None, pl.String).alias("raison_sociale"))
     return (
         nearest.filter(pl.col("minutes").is_null() | (pl.col("minutes") > threshold_min))
+        .drop("code_commune", strict=False)
         .join(pop, on="commune_insee", how="inner")
         .join(
-            communes.select("commune_insee", "nom", "departement", "epci_nom"), on="commune_insee"
+            coverage.with_territory_keys(communes).select(
+                "commune_insee", "nom", "departement", "code_commune"
+            ),
+            on="commune_insee",
         )
+        .join(communes.select("commune_insee", "epci_nom"), on="commune_insee", how="left")
         .sort(["population", "commune_insee"], descending=[True, False])
         .select(
             "commune_insee",
@@ -566,6 +669,7 @@ def communes_beyond(
             "raison_sociale",
             "minutes",
             "km",
+            "code_commune",
         )
     )
 
@@ -683,21 +787,24 @@ def accessibility(
     model: TravelModel | None = None,
     costs: pl.DataFrame | None = None,
     population_ages: pl.DataFrame | None = None,
+    opening: OpeningRule | None = None,
 ) -> pl.DataFrame:
-    """Floating catchment accessibility of one mention for every commune of the region.
+    """Floating catchment accessibility of one mention for every origin of the region
+    (commune, or arrondissement of a split commune), on the offer open under ``opening``.
 
     Columns: commune_insee, nom, departement, population (the demand), denominateur, acces
     (beds + places per 100,000 inhabitants), ratio_mediane (acces / regional
-    population-weighted median, null when that median is 0), sites_atteints. The median is
-    weighted by population so that it describes the typical inhabitant rather than the
-    typical (often tiny, rural) commune.
+    population-weighted median, null when that median is 0), sites_atteints, code_commune.
+    The median is weighted by population so that it describes the typical inhabitant rather
+    than the typical (often tiny, rural) commune.
     """
     den = coverage.denominator(mention, population_ages is not None)
     pops = coverage.population_by_commune(communes, population_ages)
-    origins = communes.select("commune_insee", "x_l93", "y_l93").join(
+    keyed = coverage.with_territory_keys(communes)
+    origins = keyed.select("commune_insee", "x_l93", "y_l93", "code_commune").join(
         pops.select("commune_insee", pl.col(den).alias("population")), on="commune_insee"
     )
-    sites = sites_for(tables, communes, mention, forme)
+    sites = sites_for(tables, communes, mention, forme, opening)
     acc = floating_catchment(origins, sites, method, catchment_min, zones, model, costs)
     median = weighted_median(acc["acces"].to_numpy(), acc["population"].to_numpy())
     ratio = pl.col("acces") / median if median not in (None, 0.0) else pl.lit(None, pl.Float64)
@@ -707,7 +814,9 @@ def accessibility(
             pl.lit(coverage.DENOMINATOR_LABELS[den]).alias("denominateur"),
             pl.lit(mention).alias("mention"),
         )
-        .join(communes.select("commune_insee", "nom", "departement"), on="commune_insee")
+        .join(
+            keyed.select("commune_insee", "nom", "departement", "code_commune"), on="commune_insee"
+        )
         .select(
             "commune_insee",
             "nom",
@@ -718,5 +827,6 @@ def accessibility(
             "acces",
             "ratio_mediane",
             "sites_atteints",
+            "code_commune",
         )
     )

@@ -338,8 +338,11 @@ def _snapshot_args(
 
 
 def _open_for_analysis(args: argparse.Namespace):
-    """The snapshot, the region code and its reference communes for an analysis command."""
-    from analysis import export, geo, store
+    """The snapshot, the region code and its origins (communes, Paris / Lyon / Marseille
+    arrondissements) with the populations in use (``--population``, else the store's setting,
+    else the reference) for an analysis command; the populations chosen are kept in
+    ``args.population_setup``."""
+    from analysis import export, populations, store
 
     if args.out.suffix.lower() not in export.SUFFIXES:
         raise InputError(
@@ -348,8 +351,47 @@ def _open_for_analysis(args: argparse.Namespace):
             args.out,
         )
     snap = store.read_snapshot(args.store, args.snapshot)
-    region = args.region or (snap.manifest.get("extra") or {}).get("region") or "11"
-    return snap, str(region), geo.load_communes(region)
+    region = str(args.region or (snap.manifest.get("extra") or {}).get("region") or "11")
+    setup = populations.setup_for(region, args.store, getattr(args, "population", None))
+    args.population_setup = setup
+    return snap, region, setup.origins
+
+
+def _opening_args(p: argparse.ArgumentParser) -> None:
+    """``--inclure-fermetures-provisoires``: the switch of ``analysis.opening``."""
+    p.add_argument("--inclure-fermetures-provisoires", action="store_true",
+                   help="compter les établissements et unités fermés provisoirement (PRO) ; "
+                        "par défaut seule l'offre ouverte à la date de l'instantané compte "
+                        "(fermetures définitives toujours exclues)")
+
+
+def _population_arg(p: argparse.ArgumentParser) -> None:
+    """``--population FILE``: INSEE legal populations instead of the reference ones."""
+    p.add_argument("--population", type=Path, default=None, metavar="FICHIER",
+                   help="populations légales de l'Insee (CSV ou Excel tels que publiés : code "
+                        "commune et population municipale) ; défaut : le fichier réglé pour le "
+                        "magasin, sinon la population de la géographie de référence")
+
+
+def _opening(args: argparse.Namespace, date: dt.date):
+    """The opening rule of a command (snapshot date and provisional-closure switch)."""
+    from analysis.opening import OpeningRule
+
+    return OpeningRule(date, bool(getattr(args, "inclure_fermetures_provisoires", False)))
+
+
+def _print_context(args: argparse.Namespace, tables, rule, mentions=None, forme=None) -> None:
+    """The population vintage and the « fermés temporairement » figure of a command."""
+    from analysis import opening
+
+    setup = getattr(args, "population_setup", None)
+    if setup is not None:
+        print(setup.caption())
+    closed = opening.provisional_offers(tables, rule.as_of, mentions, forme)
+    sentence = opening.provisional_sentence(opening.provisional_summary(closed), rule)
+    if sentence:
+        hint = "" if rule.include_provisional else " (--inclure-fermetures-provisoires pour les compter)"
+        print(sentence + hint)
 
 
 def _mention_arg(value: str | None) -> str | None:
@@ -392,29 +434,34 @@ def _coverage_args(p: argparse.ArgumentParser) -> None:
                    "défaut : le total et chaque forme)")
     p.add_argument("--population-ages", type=Path, default=None,
                    help="CSV commune_insee,moins_18,plus_75,total (dénominateurs par âge)")
+    _population_arg(p)
+    _opening_args(p)
 
 
 @command("coverage", "capacités et taux pour 100 000 habitants par territoire", _coverage_args)
 def _run_coverage(args: argparse.Namespace) -> int:
-    from analysis import coverage, indicators
+    from analysis import coverage, indicators, populations
     from analysis.export import write_table
 
     mention = _mention_arg(args.mention)
     forme = _forme_arg(args.forme)
     ages = _population_ages_arg(args.population_ages)
     snap, region, communes = _open_for_analysis(args)
+    rule = _opening(args, snap.date)
     names = indicators.region_names(region)
     table = coverage.capacity_by_territory(
         snap.tables, communes, args.level, mentions=[mention] if mention else None, forme=forme,
         population_ages=ages, departement_names=names.get("departement"),
-        region_names=names.get("region"),
+        region_names=names.get("region"), opening=rule,
     )
-    write_table(table, args.out, sheet="couverture")
+    write_table(populations.with_vintage(table, args.population_setup), args.out,
+                sheet="couverture")
     print(
         f"Couverture écrite : {args.out} ({table.height} lignes, niveau {args.level}, "
         f"région {region}, instantané du {snap.date.isoformat()})."
     )
-    outside = coverage.unmapped_establishments(snap.tables, communes)
+    _print_context(args, snap.tables, rule, [mention] if mention else None, forme)
+    outside = coverage.unmapped_establishments(snap.tables, communes, rule)
     if outside.height:
         print(f"{outside.height} établissement(s) hors de la région, non comptés.")
     return EXIT_OK
@@ -439,11 +486,13 @@ def _access_args(p: argparse.ArgumentParser) -> None:
                    help=f"coefficient de détour (défaut {access.DEFAULT_DETOUR_FACTOR:g})")
     p.add_argument("--population-ages", type=Path, default=None,
                    help="CSV commune_insee,moins_18,plus_75,total (demande par âge)")
+    _population_arg(p)
+    _opening_args(p)
 
 
 @command("access", "accessibilité par commune : plus proche, 2SFCA ou E2SFCA", _access_args)
 def _run_access(args: argparse.Namespace) -> int:
-    from analysis import access, parameter_files
+    from analysis import access, parameter_files, populations
     from analysis.export import write_table
 
     mention = _mention_arg(args.mention)
@@ -454,6 +503,7 @@ def _run_access(args: argparse.Namespace) -> int:
     costs = None if args.costs is None else parameter_files.read_travel_times(args.costs)
     ages = _population_ages_arg(args.population_ages)
     snap, region, communes = _open_for_analysis(args)
+    rule = _opening(args, snap.date)
     if costs is not None:
         found = access.cost_table_coverage(costs, communes, snap.tables["etablissements"])
         if not found["communes"] or not found["etablissements"]:
@@ -465,24 +515,28 @@ def _run_access(args: argparse.Namespace) -> int:
             )
     if args.method == "nearest":
         table = access.nearest_by_mention(
-            snap.tables, communes, [mention], forme, model, costs
+            snap.tables, communes, [mention], forme, model, costs, opening=rule
         ).join(communes.select("commune_insee", "nom"), on="commune_insee", how="left").select(
-            "commune_insee", "nom", "mention", "finess_eg", "raison_sociale", "minutes", "km"
+            "commune_insee", "nom", "mention", "finess_eg", "raison_sociale", "minutes", "km",
+            "code_commune",
         )
     else:
         table = access.accessibility(
             snap.tables, communes, mention, args.method, forme=forme,
             catchment_min=args.catchment, model=model, costs=costs, population_ages=ages,
+            opening=rule,
         )
-    write_table(table, args.out, sheet="acces")
+    write_table(populations.with_vintage(table, args.population_setup), args.out, sheet="acces")
     source = f"fichier de temps {args.costs}" if costs is not None else (
         f"modèle {args.speed:g} km/h, détour {args.detour:g}"
     )
     print(
-        f"Accessibilité écrite : {args.out} ({table.height} communes, mention {mention}, "
-        f"méthode {args.method}, {source}, instantané du {snap.date.isoformat()})."
+        f"Accessibilité écrite : {args.out} ({table.height} communes ou arrondissements, "
+        f"mention {mention}, méthode {args.method}, {source}, instantané du "
+        f"{snap.date.isoformat()})."
     )
-    sites = access.sites_for(snap.tables, communes, mention, forme)
+    _print_context(args, snap.tables, rule, [mention], forme)
+    sites = access.sites_for(snap.tables, communes, mention, forme, rule)
     if sites.height == 0:
         print(f"Aucun établissement n'offre la mention {mention} dans cet instantané.")
     return EXIT_OK
@@ -605,23 +659,27 @@ def _transition_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mapping", type=Path, default=None,
                    help="table de correspondance SSR → SMR (CSV ou YAML : activite, modalite, "
                         "mentions ; voir docs/scenarios/README.md) ; défaut : la table proposée")
+    _opening_args(p)
 
 
 @command("transition", "transition SSR → SMR : écarts par établissement et mention",
          _transition_args)
 def _run_transition(args: argparse.Namespace) -> int:
-    from analysis import transition
+    from analysis import opening, transition
     from analysis.export import write_table
 
     mapping = None if args.mapping is None else transition.read_mapping(args.mapping)
     snap, region, _ = _open_for_analysis(args)
-    gaps = transition.transition_gaps(snap.tables, snap.date, mapping)
+    rule = _opening(args, snap.date)
+    # closed establishments have nothing left to describe: gaps on the open offer only
+    gaps = transition.transition_gaps(opening.open_tables(snap.tables, rule), snap.date, mapping)
     write_table(gaps, args.out, sheet="ecarts")
     totals = transition.gap_totals(gaps)
     print(f"Instantané du {snap.date.isoformat()} (région {region}) : {gaps.height} écarts pour "
           f"{gaps['finess_eg'].n_unique()} établissement(s).")
     for r in totals.iter_rows(named=True):
         print(f"  {r['libelle_ecart']} : {r['lignes']}")
+    _print_context(args, snap.tables, rule)
     print(f"Écarts écrits : {args.out}")
     return EXIT_OK
 
@@ -646,6 +704,8 @@ def _scenario_args(p: argparse.ArgumentParser) -> None:
                    help=f"coefficient de détour (défaut {access.DEFAULT_DETOUR_FACTOR:g})")
     p.add_argument("--population-ages", type=Path, default=None,
                    help="CSV commune_insee,moins_18,plus_75,total (demande par âge)")
+    _population_arg(p)
+    _opening_args(p)
 
 
 @command("scenario", "scénario : effet d'un changement d'offre sur l'accès, commune par commune",
@@ -653,7 +713,7 @@ def _scenario_args(p: argparse.ArgumentParser) -> None:
 def _run_scenario(args: argparse.Namespace) -> int:
     import math
 
-    from analysis import access, indicators, transition
+    from analysis import access, indicators, populations, transition
     from analysis.export import write_table
 
     scenario = transition.read_scenario(args.scenario)
@@ -673,11 +733,13 @@ def _run_scenario(args: argparse.Namespace) -> int:
     )
     ages = _population_ages_arg(args.population_ages)
     snap, region, communes = _open_for_analysis(args)
+    rule = _opening(args, snap.date)
     comparison = transition.compare_scenario(
         snap.tables, scenario, communes, mention, source=args.scenario, forme=forme, params=params,
-        population_ages=ages, names=indicators.region_names(region),
+        population_ages=ages, names=indicators.region_names(region), opening=rule,
     )
-    write_table(comparison.communes, args.out, sheet="communes")
+    write_table(populations.with_vintage(comparison.communes, args.population_setup), args.out,
+                sheet="communes")
     r = comparison.region
     changed = comparison.changed_communes().height
     print(f"Scénario « {scenario.nom} » ({len(scenario.changements)} changement(s)), mention "
@@ -690,6 +752,7 @@ def _run_scenario(args: argparse.Namespace) -> int:
     if mention not in scenario.mentions:
         print(f"Le scénario ne change pas la mention {mention} (mentions changées : "
               f"{', '.join(scenario.mentions) or 'aucune'}).")
+    _print_context(args, snap.tables, rule, [mention], forme)
     print(f"Comparaison écrite : {args.out}")
     return EXIT_OK
 
@@ -699,6 +762,8 @@ def _run_scenario(args: argparse.Namespace) -> int:
 
 def _report_args(p: argparse.ArgumentParser) -> None:
     _snapshot_args(p, out_help="fichier du rapport : .xlsx (classeur) ou .html (page autonome)")
+    _population_arg(p)
+    _opening_args(p)
 
 
 @command("report", "rapport régional : chiffres clés, couverture, accès, campagne, synchro",
@@ -715,10 +780,16 @@ def _run_report(args: argparse.Namespace) -> int:
     if not args.out.parent.exists():
         raise InputError("le dossier de sortie n'existe pas", args.out.parent)
     report.check_store(args.store)
-    built = report.build_report(args.store, args.snapshot, args.region)
+    built = report.build_report(
+        args.store, args.snapshot, args.region, population=args.population,
+        include_provisional=args.inclure_fermetures_provisoires,
+    )
     path = report.write_report(built, args.out)
     print(f"Rapport de la région {built.region_name} ({built.region}), instantané du "
           f"{built.date.isoformat()} : {path}")
+    print(f"Population : {built.population_vintage}.")
+    if built.provisional["etablissements"]:
+        print(built.provisional_sentence)
     return EXIT_OK
 
 

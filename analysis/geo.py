@@ -34,11 +34,16 @@ __all__ = [
     "departement_from_insee",
     "from_l93",
     "geojson_features",
+    "load_arrondissements",
     "load_arrondissements_geo",
     "load_communes",
+    "load_former_communes",
+    "load_origins",
     "load_communes_geo",
     "load_departements",
     "load_departements_geo",
+    "origins_from",
+    "population_vintage",
     "region_departements",
     "region_summary",
     "to_l93",
@@ -56,6 +61,14 @@ DEPARTEMENT_COLUMNS = [
     "departement", "nom", "region", "population", "communes",
     "x_l93", "y_l93", "lat_point", "lon_point",
 ]  # fmt: skip
+
+ARRONDISSEMENT_COLUMNS = [
+    "commune_insee", "commune_parent", "nom", "departement", "population",
+    "x_l93", "y_l93", "lat_point", "lon_point",
+]  # fmt: skip
+#: Columns an origins frame adds to the communes (see :func:`origins_from`).
+ORIGIN_COLUMNS = ["code_commune", "nom_commune", "contour_wkb"]
+FORMER_COLUMNS = ["commune_insee", "type", "nom", "commune_parent"]
 
 _INSEE_RE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
 
@@ -205,6 +218,148 @@ def load_arrondissements_geo(
     if not path.is_file():
         return None
     return _read_geo(str(path)).copy()
+
+
+@lru_cache(maxsize=16)
+def _arrondissement_table(path: str) -> pl.DataFrame:
+    """Arrondissement rows with their contour as WKB (cached; frames are not mutated)."""
+    gdf = _read_geo(path)
+    frame = pl.DataFrame(gdf[ARRONDISSEMENT_COLUMNS].to_dict(orient="list"))
+    wkb = [None if g is None else bytes(g.wkb) for g in gdf.geometry]
+    return frame.with_columns(
+        pl.col("population").cast(pl.Int64), pl.Series("contour_wkb", wkb, dtype=pl.Binary)
+    )
+
+
+def load_arrondissements(
+    region: str | int = DEFAULT_REGION, reference_dir: str | Path | None = None
+) -> pl.DataFrame | None:
+    """Paris / Lyon / Marseille arrondissements of the region without geometry but with the
+    contour as WKB (WGS84), or None when the region has none.
+
+    Columns: commune_insee (751xx, 6938x, 132xx), commune_parent (75056, 69123, 13055), nom,
+    departement, population, x_l93, y_l93, lat_point, lon_point, contour_wkb.
+    """
+    _region_file(region, "communes.parquet", reference_dir)
+    path = _base(reference_dir) / _region_code(region) / "arrondissements.parquet"
+    if not path.is_file():
+        return None
+    return _arrondissement_table(str(path))
+
+
+def origins_from(communes: pl.DataFrame, arrondissements: pl.DataFrame | None) -> pl.DataFrame:
+    """The origins of access measures: every commune, except that Paris, Lyon and Marseille
+    are replaced by their arrondissements.
+
+    Columns: those of ``communes`` plus ``code_commune`` and ``nom_commune`` (the commune an
+    origin belongs to: itself for a commune, 75056 / Paris for 75113) and ``contour_wkb`` (the
+    arrondissement's contour, null for a commune). An arrondissement takes its parent's region
+    and EPCI. Its population is the reference one, rescaled when needed so that the
+    arrondissements of a commune add up exactly to the commune's population (the commune's
+    ``population`` column is the total that counts). Why: Paris is not one point of 2.2 million
+    inhabitants, and every commune figure stays the sum of its origins.
+    """
+    base = communes.with_columns(
+        pl.col("commune_insee").alias("code_commune"),
+        pl.col("nom").alias("nom_commune"),
+        pl.lit(None, pl.Binary).alias("contour_wkb"),
+    )
+    if arrondissements is None or arrondissements.height == 0:
+        return base
+    parents = communes.select(
+        pl.col("commune_insee").alias("commune_parent"),
+        pl.col("nom").alias("nom_commune"),
+        "region",
+        "epci",
+        "epci_nom",
+        pl.col("population").cast(pl.Float64).alias("_total"),
+    )
+    if "contour_wkb" not in arrondissements.columns:
+        arrondissements = arrondissements.with_columns(pl.lit(None, pl.Binary).alias("contour_wkb"))
+    arr = arrondissements.join(parents, on="commune_parent", how="inner")
+    if arr.height == 0:
+        return base
+    share = pl.col("population").cast(pl.Float64) / pl.col("population").cast(
+        pl.Float64
+    ).sum().over("commune_parent")
+    exact = arr.group_by("commune_parent").agg(
+        (pl.col("population").cast(pl.Float64).sum() == pl.col("_total").first()).alias("ok")
+    )["ok"].all()
+    if not exact:  # rescaled shares are fractions of inhabitants: the column becomes Float64
+        base = base.with_columns(pl.col("population").cast(pl.Float64))
+        arr = arr.with_columns(
+            pl.when(pl.col("population").sum().over("commune_parent") > 0)
+            .then(pl.col("_total") * share)
+            .otherwise(pl.col("_total") / pl.len().over("commune_parent"))
+            .alias("population")
+        )
+    arr = arr.select(
+        "commune_insee",
+        "nom",
+        "departement",
+        "region",
+        "epci",
+        "epci_nom",
+        pl.col("population").cast(base.schema["population"]),
+        "x_l93",
+        "y_l93",
+        "lat_point",
+        "lon_point",
+        pl.col("commune_parent").alias("code_commune"),
+        "nom_commune",
+        "contour_wkb",
+    )
+    keep = base.filter(~pl.col("commune_insee").is_in(arr["code_commune"].unique().implode()))
+    return pl.concat([keep, arr.select(keep.columns)], how="vertical_relaxed").sort(
+        "commune_insee"
+    )
+
+
+def load_origins(
+    region: str | int = DEFAULT_REGION, reference_dir: str | Path | None = None
+) -> pl.DataFrame:
+    """:func:`origins_from` the region's communes and arrondissements (reference populations)."""
+    return origins_from(
+        load_communes(region, reference_dir), load_arrondissements(region, reference_dir)
+    )
+
+
+def load_former_communes(
+    region: str | int = DEFAULT_REGION, reference_dir: str | Path | None = None
+) -> pl.DataFrame:
+    """Former communes of the region that now belong to another one (communes déléguées and
+    associées of the COG): commune_insee (former code), type (COMD / COMA), nom,
+    commune_parent (the current commune). Empty when the reference has no such file (built
+    before it). Why: a population file of an older geography names them."""
+    path = _base(reference_dir) / _region_code(region) / "anciennes_communes.parquet"
+    if not path.is_file():
+        return pl.DataFrame(schema={c: pl.String for c in FORMER_COLUMNS})
+    return _read_table(str(path), tuple(FORMER_COLUMNS)).cast(
+        {c: pl.String for c in FORMER_COLUMNS}
+    )
+
+
+def population_vintage(
+    region: str | int = DEFAULT_REGION, reference_dir: str | Path | None = None
+) -> str:
+    """The reference populations' vintage in French, e.g. « populations légales 2017
+    (recensement 2017, en vigueur au 1er janvier 2020) », from the region's ``regions.json``."""
+    try:
+        summary = region_summary(region, reference_dir)
+    except ReferenceDataError:
+        return "populations de la géographie de référence (millésime inconnu)"
+    source = summary.get("source") or {}
+    label = summary.get("population_millesime") or source.get("population_millesime")
+    if label:
+        return str(label)
+    text = str(source.get("population", ""))
+    match = re.search(r"recensement (\d{4})", text)
+    if match:
+        year = match.group(1)
+        force = re.search(r"en vigueur au ([^),]+)", text)
+        tail = f", en vigueur au {force.group(1).strip()}" if force else ""
+        return f"populations légales {year} (recensement {year}{tail})"
+    return "populations de la géographie de référence (millésime inconnu)"
 
 
 # --------------------------------------------------------------------------------------------

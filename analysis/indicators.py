@@ -3,8 +3,15 @@
 This is what the *Carte* and *Territoires* pages and notebooks show: the capacity rate from
 ``coverage`` and the nearest-establishment, threshold and floating-catchment indicators from
 ``access``, joined on the territory code. Column names are indicator ids with a method note in
-``analysis.methods``. Territory values of commune indicators are population-weighted means
+``analysis.methods``. Territory values of origin indicators are population-weighted means
 (time, distance, accessibility) or population shares, so they describe inhabitants.
+
+Origins are the rows of the ``communes`` frame: the communes, or the origins of
+``geo.origins_from`` where Paris, Lyon and Marseille are split into arrondissements. Level
+``arrondissement`` gives one row per origin (with its commune in ``code_commune``); level
+``commune`` adds a split commune's arrondissements up exactly as any other territory (a
+commune with a single origin keeps that origin's values as they are). ``opening`` restricts
+every indicator to the offer open at the snapshot date (:mod:`analysis.opening`).
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from analysis import access, coverage, geo, nomenclature
+from analysis.opening import OpeningRule
 
 #: Indicators a map can show, in the order offered to users.
 MAP_INDICATORS: tuple[str, ...] = (
@@ -74,14 +82,17 @@ def _commune_access(
     params: AccessParams,
     costs: pl.DataFrame | None,
     population_ages: pl.DataFrame | None,
+    opening: OpeningRule | None = None,
 ) -> pl.DataFrame:
-    """Per commune: population (denominator), nearest site, both FCA scores, threshold flags."""
+    """Per origin: population (denominator), nearest site, both FCA scores, threshold flags."""
     model = params.model
     den = coverage.denominator(mention, population_ages is not None)
     pops = coverage.population_by_commune(communes, population_ages).select(
         "commune_insee", pl.col(den).alias("population")
     )
-    near = access.nearest_by_mention(tables, communes, [mention], forme, model, costs)
+    near = access.nearest_by_mention(
+        tables, communes, [mention], forme, model, costs, opening=opening
+    )
     fca = {}
     for method in ("e2sfca", "2sfca"):
         catchment = params.catchment_min if method == "2sfca" else params.e2sfca_catchment_min
@@ -96,6 +107,7 @@ def _commune_access(
             model=model,
             costs=costs,
             population_ages=population_ages,
+            opening=opening,
         )
         fca[method] = acc.select(
             "commune_insee",
@@ -111,6 +123,7 @@ def _commune_access(
                 pl.col("raison_sociale").alias("nom_plus_proche"),
                 pl.col("minutes").alias("temps_plus_proche"),
                 pl.col("km").alias("distance_plus_proche"),
+                "code_commune",
             ),
             on="commune_insee",
             how="left",
@@ -133,6 +146,44 @@ def _commune_access(
     )
 
 
+def _aggregate_origins(
+    per_origin: pl.DataFrame, communes: pl.DataFrame, key: str, shares: Sequence[str]
+) -> pl.DataFrame:
+    """Per territory of ``key``: population-weighted means of the origins' indicators (time
+    and distance over the origins that reach a site). At commune level, a commune with one
+    origin keeps its values (and nearest establishment) exactly; a split commune has no single
+    nearest establishment (null)."""
+    keys = coverage.with_territory_keys(communes).select("commune_insee", key)
+    w = pl.col("population")
+    reach = pl.col("temps_plus_proche").is_not_null()
+
+    def wmean(col: str, where: pl.Expr | None = None) -> pl.Expr:
+        c, ww = pl.col(col), w
+        if where is not None:
+            c, ww = c.filter(where), w.filter(where)
+        mean = pl.when(ww.sum() > 0).then((c * ww).sum() / ww.sum()).otherwise(None)
+        if key == "code_commune":  # one origin: its own value, not a rounding of it
+            return pl.when(pl.len() == 1).then(pl.col(col).first()).otherwise(mean)
+        return mean
+
+    data = per_origin.drop("code_commune", strict=False).join(keys, on="commune_insee")
+    aggs = [
+        wmean("temps_plus_proche", reach).alias("temps_plus_proche"),
+        wmean("distance_plus_proche", reach).alias("distance_plus_proche"),
+        wmean("acces_e2sfca").alias("acces_e2sfca"),
+        wmean("acces_2sfca").alias("acces_2sfca"),
+        *(wmean(c).alias(c) for c in [*shares, "part_au_dela"]),
+    ]
+    if key == "code_commune":
+        single = pl.len() == 1
+        aggs += [
+            pl.when(single).then(pl.col(c).first()).otherwise(None).alias(c)
+            for c in ("finess_plus_proche", "nom_plus_proche")
+        ]
+        aggs += [wmean(c).alias(c) for c in ("ratio_mediane_e2sfca", "ratio_mediane_2sfca")]
+    return data.group_by(key).agg(aggs).rename({key: "territoire"})
+
+
 def territory_indicators(
     tables: Mapping[str, pl.DataFrame],
     communes: pl.DataFrame,
@@ -144,15 +195,18 @@ def territory_indicators(
     costs: pl.DataFrame | None = None,
     population_ages: pl.DataFrame | None = None,
     names: Mapping[str, Mapping[str, str]] | None = None,
+    opening: OpeningRule | None = None,
 ) -> pl.DataFrame:
     """Every indicator of one mention for every territory of ``level``.
 
     Columns: territoire, nom, mention, population (denominator), denominateur,
-    etablissements, unites, lits, places, taux_100k, temps_plus_proche,
-    distance_plus_proche (population-weighted means over communes that reach a site),
-    acces_e2sfca, acces_2sfca (population-weighted means; at commune level the commune's own
-    value, plus ratio_mediane_*), part_<t>min for each threshold and part_au_dela (% of
-    population), population_au_dela. At commune level also the nearest establishment.
+    etablissements, unites, lits, places, taux_100k, fermes_temporairement,
+    capacite_fermee_temporairement, temps_plus_proche, distance_plus_proche
+    (population-weighted means over origins that reach a site), acces_e2sfca, acces_2sfca
+    (population-weighted means; per origin its own value, plus ratio_mediane_*), part_<t>min
+    for each threshold and part_au_dela (% of population), population_au_dela. At commune and
+    arrondissement level also the nearest establishment, and at arrondissement level the
+    origin's commune (``code_commune``). ``opening``: the open offer only.
     """
     params = params or AccessParams()
     forme = forme or coverage.ALL_FORMES
@@ -168,6 +222,7 @@ def territory_indicators(
         population_ages=population_ages,
         departement_names=names.get("departement"),
         region_names=names.get("region"),
+        opening=opening,
     ).select(
         "territoire",
         "nom",
@@ -179,8 +234,10 @@ def territory_indicators(
         "lits",
         "places",
         "taux_100k",
+        "fermes_temporairement",
+        "capacite_fermee_temporairement",
     )
-    per_commune = _commune_access(
+    per_origin = _commune_access(
         tables,
         communes,
         mention,
@@ -188,33 +245,13 @@ def territory_indicators(
         params,
         costs,
         population_ages,
+        opening,
     )
     shares = [f"part_{access.threshold_name(t)}" for t in params.thresholds_min]
-    if level == "commune":
-        acc = per_commune.drop("population").rename({"commune_insee": "territoire"})
+    if key == "commune_insee":
+        acc = per_origin.drop("population").rename({"commune_insee": "territoire"})
     else:
-        keys = coverage.with_territory_keys(communes).select("commune_insee", key)
-        w = pl.col("population")
-        reach = pl.col("temps_plus_proche").is_not_null()
-
-        def wmean(col: str, where: pl.Expr | None = None) -> pl.Expr:
-            c, ww = pl.col(col), w
-            if where is not None:
-                c, ww = c.filter(where), w.filter(where)
-            return pl.when(ww.sum() > 0).then((c * ww).sum() / ww.sum()).otherwise(None)
-
-        acc = (
-            per_commune.join(keys, on="commune_insee")
-            .group_by(key)
-            .agg(
-                wmean("temps_plus_proche", reach).alias("temps_plus_proche"),
-                wmean("distance_plus_proche", reach).alias("distance_plus_proche"),
-                wmean("acces_e2sfca").alias("acces_e2sfca"),
-                wmean("acces_2sfca").alias("acces_2sfca"),
-                *(wmean(c).alias(c) for c in [*shares, "part_au_dela"]),
-            )
-            .rename({key: "territoire"})
-        )
+        acc = _aggregate_origins(per_origin, communes, key, shares)
     out = cap.join(acc, on="territoire", how="left").with_columns(
         (pl.col("part_au_dela") / 100 * pl.col("population")).alias("population_au_dela")
     )
@@ -233,6 +270,7 @@ def territory_portrait(
     costs: pl.DataFrame | None = None,
     population_ages: pl.DataFrame | None = None,
     names: Mapping[str, Mapping[str, str]] | None = None,
+    opening: OpeningRule | None = None,
 ) -> pl.DataFrame:
     """One territory, every mention side by side: one row per mention with the columns of
     :func:`territory_indicators` plus ``libelle``. Why: a planner's one-page portrait."""
@@ -248,6 +286,7 @@ def territory_portrait(
             costs=costs,
             population_ages=population_ages,
             names=names,
+            opening=opening,
         ).filter(pl.col("territoire") == territoire)
         for code in codes
     ]
@@ -267,15 +306,19 @@ def communes_without_access(
     params: AccessParams | None = None,
     costs: pl.DataFrame | None = None,
     population_ages: pl.DataFrame | None = None,
+    opening: OpeningRule | None = None,
 ) -> pl.DataFrame:
-    """Communes whose nearest establishment offering ``mention`` is beyond
-    ``params.beyond_min`` minutes (or unreachable), most populated first; see
-    ``access.communes_beyond`` for the columns (population = the mention's denominator)."""
+    """Origins (communes, or arrondissements with their commune in ``code_commune``) whose
+    nearest establishment offering ``mention`` is beyond ``params.beyond_min`` minutes (or
+    unreachable), most populated first; see ``access.communes_beyond`` for the columns
+    (population = the mention's denominator)."""
     params = params or AccessParams()
     forme = None if forme in (None, coverage.ALL_FORMES) else forme
     den = coverage.denominator(mention, population_ages is not None)
     pops = coverage.population_by_commune(communes, population_ages).select(
         "commune_insee", pl.col(den).alias("population")
     )
-    near = access.nearest_by_mention(tables, communes, [mention], forme, params.model, costs)
+    near = access.nearest_by_mention(
+        tables, communes, [mention], forme, params.model, costs, opening=opening
+    )
     return access.communes_beyond(near, communes, params.beyond_min, pops)

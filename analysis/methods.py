@@ -87,18 +87,27 @@ _MODEL = (
 )
 
 _POINTS = (
-    "Toute la population d'une commune est placée en un seul point (Paris compte pour un seul "
-    "point) : les écarts à l'intérieur d'une grande commune sont ignorés. Les établissements "
-    "sans coordonnées sont placés au point de leur commune."
+    "Toute la population d'une commune est placée en un seul point ; Paris, Lyon et Marseille "
+    "sont découpées en arrondissements (un point chacun), dont les valeurs s'additionnent "
+    "exactement en celles de la commune : les écarts à l'intérieur d'une commune ou d'un "
+    "arrondissement sont ignorés. Les établissements sans coordonnées sont placés au point de "
+    "leur arrondissement ou de leur commune."
 )
 
 _OFFER = (
     "offres de l'instantané (mention, forme, lits, places) rattachées à leur unité puis à leur "
-    "établissement (FINESS EG) et à la commune de celui-ci"
+    "établissement (FINESS EG) et à la commune de celui-ci, offre ouverte à la date de "
+    "l'instantané seulement : établissements et unités fermés définitivement exclus, fermés "
+    "provisoirement exclus sauf si la case « Inclure les fermetures provisoires » est cochée "
+    "(--inclure-fermetures-provisoires), d'après le ROR et, s'il est dans l'instantané, le "
+    "référentiel FINESS"
 )
 _POPULATION = (
-    "population municipale des communes de la géographie de référence (Insee, recensement "
-    "2017, dans data/reference/) ou, si elle est fournie, population par âge"
+    "population municipale de la géographie de référence (Insee, populations légales 2017 du "
+    "recensement 2017, en vigueur au 1er janvier 2020, dans data/reference/) ou celle d'un "
+    "fichier de populations légales de l'Insee (--population, page Carte, réglage du "
+    "magasin) ; le millésime utilisé est affiché à côté des chiffres et dans la colonne "
+    "millesime_population des fichiers ; si elle est fournie, population par âge"
 )
 _SITES = (
     "coordonnées des établissements (WGS84, sinon point de leur commune), points "
@@ -238,6 +247,28 @@ NOTES: dict[str, MethodNote] = {
             + ", ".join(f"{t:g}" for t in access.DEFAULT_THRESHOLDS_MIN)
             + f" min, modifiables. {_MODEL}\n\n**Données** : {_SITES} ; {_POPULATION}.\n\n"
             f"**Limites** : {_POINTS}",
+        ),
+        MethodNote(
+            "fermes_temporairement",
+            "Établissements fermés temporairement",
+            "établissements",
+            "**Définition** : établissements (et leurs lits et places) dont l'entité "
+            "géographique ou l'unité est fermée provisoirement (type PRO) à la date de "
+            "l'instantané, montrés à côté des totaux.\n\n"
+            "**Formule** : nombre de FINESS EG distincts ayant une offre de la mention dont "
+            "l'établissement ou l'unité a une date de fermeture au plus tard à la date de "
+            "l'instantané et le type PRO (sans fermeture définitive par ailleurs) ; capacité = "
+            "leurs lits + places.\n\n"
+            "**Paramètres** : case « Inclure les fermetures provisoires » "
+            "(--inclure-fermetures-provisoires) : décochée par défaut, ces établissements sont "
+            "exclus de tous les indicateurs ; cochée, ils y sont comptés (et restent signalés "
+            "ici). Une fermeture définitive (DEF, ou une date sans type, ou un type FINESS de "
+            "fin : DEF, ERR, NDI, CHP, EML) exclut toujours.\n\n"
+            "**Données** : date et type de fermeture des établissements et des unités dans le "
+            "ROR, et des établissements dans le référentiel FINESS de l'instantané ; quand les "
+            "deux sources en ont une, la fermeture définitive l'emporte.\n\n"
+            "**Limites** : une réouverture n'est connue que si la fermeture est retirée de "
+            "la fiche ; une fermeture datée du jour de l'instantané compte déjà.",
         ),
         MethodNote(
             "presence",
@@ -1056,6 +1087,8 @@ def note(indicator: str) -> MethodNote:
         return NOTES["part_seuil"]
     if indicator.startswith("ratio_mediane"):
         return NOTES["ratio_mediane"]
+    if indicator == "capacite_fermee_temporairement":
+        return NOTES["fermes_temporairement"]
     if indicator in NOTES:
         return NOTES[indicator]
     raise KeyError(f"indicateur sans note de méthode : « {indicator} »")

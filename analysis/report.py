@@ -14,6 +14,13 @@ and ``--method e2sfca``), ``campaign.progress`` (``smr campaign``) and ``sync.un
 (``smr sync``). ``tests/test_report.py`` runs those commands and checks the report against
 their files. The HTML page holds its charts as inline SVG (``analysis.charts``): it opens
 without network.
+
+Like the commands, the report counts only the offer open at the snapshot date
+(:mod:`analysis.opening`: definitive closures out, provisional ones out unless
+``include_provisional``; the establishments closed provisionally are a key figure of their
+own), measures access from the arrondissements of Paris, Lyon and Marseille, and divides by
+the populations in use (``population`` file, else the store's setting, else the reference),
+whose vintage is printed with the parameters and under the coverage table.
 """
 
 from __future__ import annotations
@@ -39,6 +46,8 @@ from analysis import (
     indicators,
     methods,
     nomenclature,
+    opening,
+    populations,
     store,
     summary,
     sync,
@@ -55,6 +64,7 @@ NOTE_IDS: tuple[str, ...] = (
     "unites",
     "lits",
     "places",
+    "fermes_temporairement",
     "lignes_rejetees",
     "avertissements",
     "capacite_par_mention",
@@ -100,6 +110,23 @@ class RegionalReport:
     model: access.TravelModel = field(default_factory=access.TravelModel)
     sync_time: dt.time = sync.DEFAULT_SYNC_TIME
     notes: tuple[str, ...] = NOTE_IDS
+    population_vintage: str = ""
+    include_provisional: bool = False
+    provisional: dict[str, int] = field(
+        default_factory=lambda: {
+            "etablissements": 0, "unites": 0, "lits": 0, "places": 0, "capacite": 0
+        }
+    )
+
+    @property
+    def opening_rule(self) -> opening.OpeningRule:
+        """The opening rule of the report's figures."""
+        return opening.OpeningRule(self.date, self.include_provisional)
+
+    @property
+    def provisional_sentence(self) -> str:
+        """« Fermés temporairement : … » (empty when there are none)."""
+        return opening.provisional_sentence(self.provisional, self.opening_rule) or ""
 
 
 # ------------------------------------------------------------------------ computation
@@ -111,11 +138,12 @@ def _access_by_mention(
     coverage_region: pl.DataFrame,
     threshold_min: float,
     model: access.TravelModel,
+    rule: opening.OpeningRule | None = None,
 ) -> pl.DataFrame:
     """Per mention: region capacity, population within the threshold, E2SFCA median."""
     codes = [m.code for m in nomenclature.MENTIONS]
     t = access.threshold_name(threshold_min)
-    nearest = access.nearest_by_mention(tables, communes, codes, None, model)
+    nearest = access.nearest_by_mention(tables, communes, codes, None, model, opening=rule)
     within = access.population_within(nearest, communes, "region", [threshold_min]).select(
         "mention",
         "population",
@@ -126,7 +154,7 @@ def _access_by_mention(
     )
     medians = []
     for code in codes:
-        acc = access.accessibility(tables, communes, code, "e2sfca", model=model)
+        acc = access.accessibility(tables, communes, code, "e2sfca", model=model, opening=rule)
         med = access.weighted_median(acc["acces"].to_numpy(), acc["population"].to_numpy())
         medians.append({"mention": code, "mediane_e2sfca": med})
     cap = coverage_region.select("mention", "libelle", "etablissements", "capacite", "taux_100k")
@@ -183,19 +211,26 @@ def build_report(
     *,
     threshold_min: float = THRESHOLD_MIN,
     sync_time: dt.time = sync.DEFAULT_SYNC_TIME,
+    population: str | Path | None = None,
+    include_provisional: bool = False,
 ) -> RegionalReport:
     """The report of one snapshot (the latest when ``date`` is None).
 
     ``region``: INSEE code (default: the manifest's, else 11). ``threshold_min``: minutes of
     the « population within » summary (default 30). ``sync_time``: daily ROR → VT sync hour.
+    ``population``: an INSEE legal-populations file (default: the store's setting, else the
+    reference). ``include_provisional``: count the establishments closed provisionally.
     Travel times use the default model (``access.TravelModel``), as the commands do.
     """
     store_path = Path(store_path)
     snap = store.read_snapshot(store_path, date)
     region = str(region or (snap.manifest.get("extra") or {}).get("region") or geo.DEFAULT_REGION)
-    communes = geo.load_communes(region)
+    setup = populations.setup_for(region, store_path, population)
+    communes = setup.origins
     names = indicators.region_names(region)
+    rule = opening.OpeningRule(snap.date, include_provisional)
     tables = snap.tables
+    open_ = opening.open_tables(tables, rule)
     model = access.TravelModel()
 
     def by_territory(level: str) -> pl.DataFrame:
@@ -206,6 +241,7 @@ def build_report(
             forme=coverage.ALL_FORMES,
             departement_names=names.get("departement"),
             region_names=names.get("region"),
+            opening=rule,
         )
 
     cov = by_territory("departement")
@@ -223,11 +259,11 @@ def build_report(
         region=region,
         region_name=next(iter(names.get("region", {}).values()), region),
         demo=bool((snap.manifest.get("extra") or {}).get("demo")),
-        headline=summary.headline(tables, snap.manifest),
-        capacity_by_mention=summary.capacity_by_mention(tables),
+        headline=summary.headline(open_, snap.manifest),
+        capacity_by_mention=summary.capacity_by_mention(open_),
         coverage=cov,
         coverage_region=cov_region,
-        access=_access_by_mention(tables, communes, cov_region, threshold_min, model),
+        access=_access_by_mention(tables, communes, cov_region, threshold_min, model, rule),
         campaign_start=start,
         campaign_rules=rules,
         campaign_history=history,
@@ -237,6 +273,9 @@ def build_report(
         threshold_min=threshold_min,
         model=model,
         sync_time=sync_time,
+        population_vintage=setup.millesime,
+        include_provisional=include_provisional,
+        provisional=opening.provisional_summary(opening.provisional_offers(tables, snap.date)),
     )
 
 
@@ -273,6 +312,13 @@ def key_figures(report: RegionalReport) -> pl.DataFrame:
         ("Unités", h["unites"], "unités", "unites"),
         ("Lits", h["lits"], "lits", "lits"),
         ("Places", h["places"], "places", "places"),
+        (
+            "Établissements fermés temporairement"
+            + (" (inclus)" if report.include_provisional else " (exclus)"),
+            report.provisional["etablissements"],
+            f"établissements ({report.provisional['capacite']} lits et places)",
+            "fermes_temporairement",
+        ),
         ("Lignes rejetées à l'import", h["rejetes"], "lignes", "lignes_rejetees"),
         ("Avertissements de validation", h["avertissements"], "avertissements", "avertissements"),
         (
@@ -335,6 +381,9 @@ def parameters(report: RegionalReport) -> pl.DataFrame:
         "Coefficient de détour": fr(report.model.detour_factor),
         "Poids E2SFCA (Luo et Qi 2009)": zones,
         "Forme de prise en charge": "toutes",
+        "Populations": report.population_vintage,
+        "Offre comptée": report.opening_rule.describe(),
+        "Origines des temps d'accès": "communes ; arrondissements pour Paris, Lyon et Marseille",
         "Début de la campagne": (
             report.campaign_start.isoformat() if report.campaign_start else "non renseigné"
         ),
@@ -650,6 +699,11 @@ def report_html(report: RegionalReport, generated: dt.date | None = None) -> str
         (_fr_num(h["unites"]), "unités"),
         (_fr_num(h["lits"]), "lits"),
         (_fr_num(h["places"]), "places"),
+        (
+            _fr_num(report.provisional["etablissements"]),
+            "établissements fermés temporairement"
+            + (" (inclus)" if report.include_provisional else " (exclus des chiffres)"),
+        ),
         (_pct(c["taux"]), "points de la campagne conformes"),
         (_pct(s["taux_synchronise"]), "unités synchronisées ROR ↔ ViaTrajectoire"),
     ]
@@ -719,8 +773,8 @@ def report_html(report: RegionalReport, generated: dt.date | None = None) -> str
     parts.append(
         _figure(
             svgs["couverture"],
-            "Lits + places pour 100 000 habitants (population municipale), toutes "
-            "formes de prise en charge.",
+            "Lits + places pour 100 000 habitants, toutes formes de prise en charge ; "
+            f"population : {report.population_vintage}.",
             "couverture",
         )
     )
@@ -736,7 +790,12 @@ def report_html(report: RegionalReport, generated: dt.date | None = None) -> str
             "small",
         )
     )
-    parts.append(_see("taux_100k", "capacite", "etablissements"))
+    parts.append(
+        f"<p>{html.escape(report.opening_rule.describe())} "
+        f"{html.escape(report.provisional_sentence)} Population : "
+        f"{html.escape(report.population_vintage)}.</p>"
+    )
+    parts.append(_see("taux_100k", "capacite", "etablissements", "fermes_temporairement"))
     parts.append("</section>")
     # 3. accessibility
     parts.append(

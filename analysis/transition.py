@@ -49,7 +49,12 @@ establishment's SMR decisions of a removed mention dropped). :func:`compare_scen
 coverage, nearest time and accessibility with ``indicators.territory_indicators`` on both
 snapshots and returns per-commune and per-territory deltas and the population that gains or
 loses an establishment within the threshold (default 30 min, the Carte page's parameters).
-File format and examples: ``docs/scenarios/``.
+File format and examples: ``docs/scenarios/``. With an ``opening`` rule (the snapshot date
+and the provisional-closure switch, :mod:`analysis.opening`), a change on an establishment
+that is closed under the rule is refused (it cannot change the open offer), and both sides of
+the comparison count only the open offer. The per-commune table has one row per origin:
+Paris, Lyon and Marseille arrondissements when the communes frame splits them
+(``geo.origins_from``), with ``code_commune`` beside each.
 """
 
 from __future__ import annotations
@@ -70,6 +75,7 @@ from analysis import coverage, indicators, schema, sync
 from analysis import nomenclature as nom
 from analysis.errors import InputError, StoreError
 from analysis.loaders.canonical import decode_text, read_delimited
+from analysis.opening import OpeningRule, closures, open_tables
 
 # ----------------------------------------------------------------------------- mapping
 
@@ -1070,8 +1076,34 @@ def read_scenario(path: str | Path) -> Scenario:
     return parse_scenario(path.read_bytes(), str(path))
 
 
-def _commune_key(code: str) -> str:
-    return pl.select(coverage.commune_code(pl.lit(code))).item()
+def _commune_key(code: str, communes: pl.DataFrame | None = None) -> str:
+    """The code a new site takes: an origin's code as given (an arrondissement such as 75113
+    when the frame splits Paris), else the commune it maps to (751xx → 75056)."""
+    text = code.strip().upper()
+    if communes is not None and text in set(communes["commune_insee"].to_list()):
+        return text
+    return pl.select(coverage.commune_code(pl.lit(text))).item()
+
+
+def _closed_message(
+    tables: Mapping[str, pl.DataFrame], opening: OpeningRule | None
+) -> dict[str, str]:
+    """FINESS → French reason, for establishments closed under ``opening`` (none without)."""
+    if opening is None:
+        return {}
+    found = closures(tables, opening.as_of).filter(pl.col("niveau") == "etablissement")
+    out = {}
+    for finess, kind, date in found.select(
+        "finess_eg", "type_fermeture", "date_fermeture"
+    ).iter_rows():
+        if kind == nom.FERMETURE_DEFINITIVE:
+            out[finess] = f"fermé définitivement depuis le {date:%d/%m/%Y}"
+        elif not opening.include_provisional:
+            out[finess] = (
+                f"fermé provisoirement depuis le {date:%d/%m/%Y} (ses changements ne comptent que "
+                "si les fermetures provisoires sont incluses)"
+            )
+    return out
 
 
 def check_scenario(
@@ -1079,21 +1111,28 @@ def check_scenario(
     tables: Mapping[str, pl.DataFrame],
     communes: pl.DataFrame,
     source: object = None,
+    opening: OpeningRule | None = None,
 ) -> None:
     """Check a scenario against a snapshot and the region's communes, change by change in
-    order (a new site can then receive other changes): unknown FINESS or commune, a mention
-    added twice, or removed / resized where it is not offered. ``InputError`` otherwise."""
+    order (a new site can then receive other changes): unknown FINESS or commune, a change on
+    an establishment closed under ``opening``, a mention added twice, or removed / resized
+    where it is not offered (open offer only with ``opening``). ``InputError`` otherwise."""
     etabs = set(tables["etablissements"]["finess_eg"].to_list())
+    closed = _closed_message(tables, opening)
     offered = set(
-        coverage.offers_by_establishment(tables).select("finess_eg", "mention").unique().iter_rows()
+        coverage.offers_by_establishment(tables, opening=opening)
+        .select("finess_eg", "mention")
+        .unique()
+        .iter_rows()
     )
-    known_communes = set(communes["commune_insee"].to_list())
+    keyed = coverage.with_territory_keys(communes)
+    known_communes = set(keyed["commune_insee"].to_list()) | set(keyed["code_commune"].to_list())
     problems: list[str] = []
     for i, c in enumerate(scenario.changements, 1):
         where = f"changement {i} ({c.action})"
         label = nom.mention_label(c.mention)
         if c.action == "nouveau_site":
-            if _commune_key(c.commune_insee or "") not in known_communes:
+            if _commune_key(c.commune_insee or "", communes) not in known_communes:
                 problems.append(f"{where} : commune inconnue « {c.commune_insee} » dans la région")
             finess = c.finess_eg or _new_site_id(i)
             if finess in etabs:
@@ -1103,6 +1142,9 @@ def check_scenario(
             continue
         if c.finess_eg not in etabs:
             problems.append(f"{where} : FINESS inconnu « {c.finess_eg} » dans l'instantané")
+            continue
+        if c.finess_eg in closed:
+            problems.append(f"{where} : l'établissement {c.finess_eg} est {closed[c.finess_eg]}")
             continue
         present = (c.finess_eg, c.mention) in offered
         if c.action == "ajouter_mention" and present:
@@ -1148,10 +1190,12 @@ def apply_scenario(
     scenario: Scenario,
     communes: pl.DataFrame,
     source: object = None,
+    opening: OpeningRule | None = None,
 ) -> dict[str, pl.DataFrame]:
-    """The snapshot as the scenario would make it (pure: ``tables`` are not modified).
+    """The snapshot as the scenario would make it (pure: ``tables`` are not modified); with
+    ``opening``, restricted to the offer open under that rule (``opening.open_tables``).
 
-    Checks the scenario first (:func:`check_scenario`). Per change: ``ajouter_mention`` adds a
+    Checks the scenario first (:func:`check_scenario`, with ``opening``). Per change: ``ajouter_mention`` adds a
     unit ``SCN-U<i>`` with one offer and an SMR decision ``SCN-A<i>``; ``retirer_mention``
     removes the establishment's offers of the mention and its SMR decisions for it;
     ``modifier_capacite`` sets the total beds and/or places of the mention (of one forme if
@@ -1162,7 +1206,7 @@ def apply_scenario(
     coordinates are given, with a unit, an offer and a decision. ``source`` names the
     scenario file in errors.
     """
-    check_scenario(scenario, tables, communes, source)
+    check_scenario(scenario, tables, communes, source, opening)
     out = {name: frame for name, frame in tables.items()}
     etabs = out["etablissements"]
     units = out["unites"]
@@ -1224,7 +1268,7 @@ def apply_scenario(
     for i, c in enumerate(scenario.changements, 1):
         if c.action == "nouveau_site":
             finess = c.finess_eg or _new_site_id(i)
-            commune = _commune_key(c.commune_insee or "")
+            commune = _commune_key(c.commune_insee or "", communes)
             etabs = pl.concat(
                 [
                     etabs,
@@ -1259,12 +1303,13 @@ def apply_scenario(
             )
         else:
             offres = _set_capacity(offres, mine, c)
-    return out | {
+    out = out | {
         "etablissements": etabs,
         "unites": units,
         "offres": offres,
         "autorisations": auths,
     }
+    return out if opening is None else open_tables(out, opening)
 
 
 def _set_capacity(offres: pl.DataFrame, mine: pl.Expr, c: Change) -> pl.DataFrame:
@@ -1408,8 +1453,9 @@ EVOLUTIONS: dict[str, str] = {
 class ScenarioComparison:
     """Baseline against scenario for one mention.
 
-    ``communes``: per commune, commune_insee, nom, departement, population (the mention's
-    denominator), ``<indicator>_base``, ``<indicator>_scenario``, ``delta_<indicator>`` for
+    ``communes``: per origin (commune, or arrondissement of Paris, Lyon, Marseille when the
+    communes frame splits them), commune_insee, nom, departement, code_commune, population
+    (the mention's denominator), ``<indicator>_base``, ``<indicator>_scenario``, ``delta_<indicator>`` for
     temps_plus_proche (minutes), acces_e2sfca and taux_100k (beds + places per 100,000),
     finess_plus_proche_base / _scenario, dans_seuil_base / _scenario (nearest establishment
     within ``threshold_min``) and evolution (gagne / perd / inchange). ``territoires``: the
@@ -1463,10 +1509,12 @@ def compare_tables(
     costs: pl.DataFrame | None = None,
     population_ages: pl.DataFrame | None = None,
     names: Mapping[str, Mapping[str, str]] | None = None,
+    opening: OpeningRule | None = None,
 ) -> ScenarioComparison:
     """Compare two snapshots (baseline, modified) for one mention; see
     :class:`ScenarioComparison`. ``params``: travel model, catchments and the threshold
-    ``beyond_min`` (default 30 min), as on the Carte page."""
+    ``beyond_min`` (default 30 min), as on the Carte page. ``opening``: both sides count only
+    the offer open under that rule."""
     params = params or indicators.AccessParams()
     threshold = params.beyond_min
 
@@ -1481,9 +1529,11 @@ def compare_tables(
             costs=costs,
             population_ages=population_ages,
             names=names,
+            opening=opening,
         )
 
-    base_c, scen_c = side(base, "commune"), side(scenario, "commune")
+    origin = coverage.ORIGIN_LEVEL
+    base_c, scen_c = side(base, origin), side(scenario, origin)
     per_commune = (
         _deltas(base_c, scen_c, ["territoire"], ["nom", "population"])
         .join(
@@ -1499,7 +1549,13 @@ def compare_tables(
             on="territoire",
         )
         .rename({"territoire": "commune_insee"})
-        .join(communes.select("commune_insee", "departement"), on="commune_insee", how="left")
+        .join(
+            coverage.with_territory_keys(communes).select(
+                "commune_insee", "departement", "code_commune"
+            ),
+            on="commune_insee",
+            how="left",
+        )
     )
     within = {
         side_: pl.col(f"temps_plus_proche_{side_}").is_not_null()
@@ -1516,7 +1572,7 @@ def compare_tables(
         .otherwise(pl.lit("inchange"))
         .alias("evolution")
     )
-    order = ["commune_insee", "nom", "departement", "population"]
+    order = ["commune_insee", "nom", "departement", "code_commune", "population"]
     per_commune = per_commune.select(
         *order,
         *(f"{c}_{s}" for c in COMPARED for s in ("base", "scenario")),
@@ -1582,7 +1638,7 @@ def compare_scenario(
     """Apply ``scenario`` to ``tables`` and compare (keyword arguments of
     :func:`compare_tables`; ``source`` names the scenario file in errors). Why: "who gains or
     loses access if this decision is taken"."""
-    modified = apply_scenario(tables, scenario, communes, source)
+    modified = apply_scenario(tables, scenario, communes, source, kwargs.get("opening"))
     return compare_tables(tables, modified, communes, mention, **kwargs)
 
 

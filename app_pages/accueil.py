@@ -8,7 +8,8 @@ from pathlib import Path
 import altair as alt
 import streamlit as st
 
-from analysis import report, store, summary
+from analysis import opening, report, store, summary
+from analysis.opening import OpeningRule
 from ui import notes
 from ui.common import demo_banner, fmt_int, fr_axis, page_context, tables
 
@@ -20,7 +21,9 @@ st.caption(
 
 ctx = page_context()
 demo_banner(ctx)
-data = tables(ctx)
+rule = OpeningRule(ctx.date)  # the open offer, as in the report and the other pages
+full = tables(ctx)
+data = opening.open_tables(full, rule)
 figures = summary.headline(data, ctx.manifest)
 
 st.subheader(f"Instantané du {ctx.date:%d/%m/%Y}")
@@ -32,6 +35,10 @@ cols[2].metric("Lits", fmt_int(figures["lits"]), help="Hospitalisation complète
 cols[3].metric("Places", fmt_int(figures["places"]), help="Hospitalisation de jour et de nuit.")
 cols[4].metric("Lignes rejetées", fmt_int(figures["rejetes"]),
                help="Lignes des fichiers importés écartées par la validation.")
+closed = opening.provisional_sentence(
+    opening.provisional_summary(opening.provisional_offers(full, ctx.date)), rule
+)
+st.caption(" ".join(filter(None, [rule.describe(), closed])))
 if figures["avertissements"]:
     st.caption(
         f"{fmt_int(figures['avertissements'])} avertissements de validation "

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import altair as alt
 import polars as pl
 import streamlit as st
 
 from analysis import access, coverage, geo, indicators, methods
+from analysis.opening import OpeningRule
 from ui import territory as ui
 from ui.common import demo_banner, fmt_int, page_context
 
@@ -21,11 +24,23 @@ demo_banner(ctx)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def site_table(_data: dict, store: str, date: str, region: str, mention: str, forme: str):
-    """Establishments offering the mention with their point and capacity (for the map)."""
+def site_table(
+    _data: dict,
+    store: str,
+    date: str,
+    region: str,
+    mention: str,
+    forme: str,
+    provisoires: bool = False,
+):
+    """Establishments offering the mention (open at the date) with their point and capacity."""
     communes = geo.load_communes(region)
     sites = access.sites_for(
-        _data, communes, mention, None if forme == coverage.ALL_FORMES else forme
+        _data,
+        geo.load_origins(region),
+        mention,
+        None if forme == coverage.ALL_FORMES else forme,
+        OpeningRule(dt.date.fromisoformat(date), provisoires),
     )
     return sites.join(
         communes.select("commune_insee", pl.col("nom").alias("commune")),
@@ -46,35 +61,49 @@ indicator = c1.selectbox(
 by_departement = ui.commune_map_by_departement(ctx.region)  # all of France: too many
 level = c2.radio(
     "Niveau",
-    options=["commune", "departement"],
+    options=["commune", "departement", coverage.ORIGIN_LEVEL],
     index=1 if by_departement else 0,
-    format_func=lambda lv: {"commune": "Communes", "departement": "Départements"}[lv],
+    format_func=lambda lv: {
+        "commune": "Communes",
+        "departement": "Départements",
+        coverage.ORIGIN_LEVEL: "Arrondissements",
+    }[lv],
     horizontal=True,
     key="carte_niveau",
+    help="« Arrondissements » : les communes, Paris, Lyon et Marseille découpées en "
+    "arrondissements (origines des temps d'accès).",
 )
 with c3:
     mention = ui.mention_select("carte_mention")
 with c4:
     forme = ui.forme_select("carte_forme")
 map_departement = None
-if by_departement and level == "commune":
+if by_departement and level != "departement":
     map_departement = ui.departement_select(ctx.region, "carte_departement")
+provisoires = ui.opening_switch("carte_provisoires")
 params = ui.access_params("carte")
 costs_bytes, ages_bytes = ui.file_uploads("carte", data, ctx.region)
+ui.population_panel(ctx, "carte")
+pop = ui.population_choice(ctx)
+setup = ui.population_setup(ctx.region, pop)
+rule = ui.opening_rule(ctx, provisoires)
 
-empty = ui.no_offer_message(data, mention, forme)
+empty = ui.no_offer_message(data, mention, forme, rule)
 if empty:
     st.info(empty)
 else:
     key = ui.params_key(params)
     common = (store_key, date_key, ctx.region)
-    table = ui.territory_table(data, *common, level, mention, forme, key, costs_bytes, ages_bytes)
+    extra = {"pop": pop, "provisoires": provisoires}
+    table = ui.territory_table(
+        data, *common, level, mention, forme, key, costs_bytes, ages_bytes, **extra
+    )
     region_row = ui.territory_table(
-        data, *common, "region", mention, forme, key, costs_bytes, ages_bytes
+        data, *common, "region", mention, forme, key, costs_bytes, ages_bytes, **extra
     ).row(0, named=True)
     note = methods.note(indicator)
 
-    m = st.columns(5)
+    m = st.columns(6)
     m[0].metric("Établissements", fmt_int(region_row["etablissements"]))
     m[1].metric("Lits + places", fmt_int(region_row["lits"] + region_row["places"]))
     taux = region_row["taux_100k"]
@@ -91,14 +120,35 @@ else:
         "–" if beyond is None else f"{ui.fr(round(beyond, 1))} %",
         help=f"{fmt_int(region_row['population_au_dela'])} habitants.",
     )
+    m[5].metric(
+        "Fermés temporairement",
+        fmt_int(region_row["fermes_temporairement"]),
+        help=f"{fmt_int(region_row['capacite_fermee_temporairement'])} lits et places, "
+        + ("comptés dans les chiffres (case cochée)." if provisoires
+           else "exclus des chiffres (case « Inclure les fermetures provisoires »)."),
+    )
+    st.caption(f"{rule.describe()} {setup.caption()}")
     ui.method_notes(
-        ["etablissements", "capacite", "taux_100k", "temps_plus_proche", "part_au_dela"],
+        [
+            "etablissements",
+            "capacite",
+            "taux_100k",
+            "temps_plus_proche",
+            "part_au_dela",
+            "fermes_temporairement",
+        ],
         "chiffres de la région",
     )
 
-    code_field = "commune_insee" if level == "commune" else "departement"
+    code_field = "departement" if level == "departement" else "commune_insee"
     shapes_of = (
-        ui.departement_commune_features(ctx.region, map_departement)
+        [
+            f
+            for f in ui.base_features(ctx.region, level)
+            if geo.departement_from_insee(f["properties"]["commune_insee"]) == map_departement
+        ]
+        if map_departement and level == coverage.ORIGIN_LEVEL
+        else ui.departement_commune_features(ctx.region, map_departement)
         if map_departement
         else ui.base_features(ctx.region, level)
     )
@@ -138,9 +188,12 @@ else:
         )
     )
     layers = [background, choropleth]
-    sites = site_table(data, *common, mention, forme)
+    sites = site_table(data, *common, mention, forme, provisoires)
     if map_departement:
-        sites = sites.filter(pl.col("commune_insee").is_in(codes))
+        sites = sites.filter(
+            pl.col("commune_insee").map_elements(geo.departement_from_insee, pl.String)
+            == map_departement
+        )
     if sites.height:
         points = (
             alt.Chart(

@@ -31,19 +31,31 @@ with c2:
     mention = ui.mention_select("terr_mention")
 with c3:
     forme = ui.forme_select("terr_forme")
+provisoires = ui.opening_switch("terr_provisoires")
 params = ui.access_params("terr")
 costs_bytes, ages_bytes = ui.file_uploads("terr", data, ctx.region)
+pop = ui.population_choice(ctx)
+setup = ui.population_setup(ctx.region, pop)
+rule = ui.opening_rule(ctx, provisoires)
+extra = {"pop": pop, "provisoires": provisoires}
 key = ui.params_key(params)
 common = (store_key, date_key, ctx.region)
 stamp = f"{ctx.date:%Y-%m-%d}_{mention}_{level}"
+st.caption(
+    f"{rule.describe()} {setup.caption()} Paris, Lyon et Marseille sont mesurées depuis leurs "
+    "arrondissements (niveau « Commune ou arrondissement »), qui s'additionnent exactement en "
+    "la commune. Populations légales de l'Insee : page Carte."
+)
 
 # ----------------------------------------------------------------- table of territories
 st.subheader(f"{coverage.LEVEL_LABELS[level]}s : {nomenclature.mention_label(mention)}")
-empty = ui.no_offer_message(data, mention, forme)
+empty = ui.no_offer_message(data, mention, forme, rule)
 if empty:
     st.info(empty)
 else:
-    table = ui.territory_table(data, *common, level, mention, forme, key, costs_bytes, ages_bytes)
+    table = ui.territory_table(
+        data, *common, level, mention, forme, key, costs_bytes, ages_bytes, **extra
+    )
     shown = table.drop("mention")
     st.dataframe(
         shown,
@@ -59,7 +71,9 @@ else:
 
     # ------------------------------------------------------- communes left without access
     st.subheader(f"Communes à plus de {ui.fr(params.beyond_min)} minutes")
-    beyond = ui.beyond_table(data, *common, mention, forme, key, costs_bytes, ages_bytes)
+    beyond = ui.beyond_table(
+        data, *common, mention, forme, key, costs_bytes, ages_bytes, **extra
+    )
     if beyond.height == 0:
         st.success(
             f"Toutes les communes ont un établissement à {ui.fr(params.beyond_min)} minutes ou "
@@ -86,6 +100,7 @@ else:
                 "raison_sociale": st.column_config.TextColumn("Établissement le plus proche"),
                 "minutes": st.column_config.NumberColumn("Minutes", format="%.1f"),
                 "km": st.column_config.NumberColumn("km à vol d'oiseau", format="%.1f"),
+                "code_commune": st.column_config.TextColumn("Commune"),
             },
         )
         st.download_button(
@@ -96,7 +111,8 @@ else:
             key="terr_beyond_csv", on_click="ignore",
         )
     ui.method_notes(
-        ["etablissements", "unites", "lits", "places"], "établissements, unités, lits et places"
+        ["etablissements", "unites", "lits", "places", "fermes_temporairement"],
+        "établissements, unités, lits et places",
     )
     shown_indicators = [
         "taux_100k",
@@ -113,7 +129,7 @@ else:
 
 # ------------------------------------------------------------------- presence matrix
 st.subheader("Présence des mentions")
-presence = ui.presence_table(data, *common, level, forme)
+presence = ui.presence_table(data, *common, level, forme, provisoires)
 st.caption("Nombre d'établissements offrant chaque mention ; 0 : mention absente du territoire.")
 st.dataframe(
     presence,
@@ -144,7 +160,9 @@ chosen = st.selectbox(
     format_func=lambda c: f"{names[c]} ({c})",
     key="terr_portrait",
 )
-portrait = ui.portrait_table(data, *common, level, chosen, forme, key, costs_bytes, ages_bytes)
+portrait = ui.portrait_table(
+    data, *common, level, chosen, forme, key, costs_bytes, ages_bytes, **extra
+)
 shown = portrait.drop("territoire", "nom")
 st.dataframe(
     shown,

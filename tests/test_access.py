@@ -480,7 +480,11 @@ def small_store(tmp_path):
 
 def _read_csv(path) -> pl.DataFrame:
     return pl.read_csv(
-        path, separator=";", schema_overrides={"commune_insee": pl.String, "finess_eg": pl.String}
+        path,
+        separator=";",
+        schema_overrides={
+            "commune_insee": pl.String, "finess_eg": pl.String, "code_commune": pl.String
+        },
     )
 
 
@@ -503,7 +507,12 @@ def test_cli_access_nearest_end_to_end(small_store, tmp_path, capsys):
     assert "Accessibilité écrite" in capsys.readouterr().out
     df = _read_csv(out)
     communes = geo.load_communes("11")
-    assert df.height == communes.height
+    # one row per origin: the communes, Paris replaced by its 20 arrondissements
+    assert df.height == communes.height - 1 + 20
+    assert df.filter(pl.col("code_commune") == "75056")["commune_insee"].to_list() == [
+        f"751{i:02d}" for i in range(1, 21)
+    ]
+    # the documented columns first, then the origin's commune and the population vintage
     assert df.columns == [
         "commune_insee",
         "nom",
@@ -512,6 +521,8 @@ def test_cli_access_nearest_end_to_end(small_store, tmp_path, capsys):
         "raison_sociale",
         "minutes",
         "km",
+        "code_commune",
+        "millesime_population",
     ]
     row = df.filter(pl.col("commune_insee") == "92012").row(0, named=True)
     assert row["finess_eg"] == "920000025"
@@ -604,8 +615,10 @@ def test_cli_access_with_a_cost_table(small_store, tmp_path):
     assert code == 0
     df = _read_csv(out)
     got = {r["commune_insee"]: r["minutes"] for r in df.iter_rows(named=True)}
-    assert got["92012"] == 7.0 and got["75056"] == 40.0
-    assert df["minutes"].null_count() == df.height - 2  # absent pairs: unreachable
+    # the row keyed by Paris applies to each of its 20 arrondissements (the origins)
+    assert got["92012"] == 7.0
+    assert all(got[f"751{i:02d}"] == 40.0 for i in range(1, 21)) and "75056" not in got
+    assert df["minutes"].null_count() == df.height - 21  # absent pairs: unreachable
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from analysis import cli, geo, store, transition
+from analysis.opening import OpeningRule
 from tests.helpers import small_snapshot, write_source_dir
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,7 +84,11 @@ def test_scenario_on_the_demo_store(capsys, demo_store, tmp_path):
     )
     assert code == cli.EXIT_OK, err
     table = _read(out)
-    assert table.height == geo.load_communes("11").height
+    # one row per origin: Paris as its 20 arrondissements, with the commune code beside them
+    assert table.height == geo.load_communes("11").height - 1 + 20
+    assert set(table.filter(pl.col("code_commune") == "75056")["commune_insee"].to_list()) == {
+        f"751{i:02d}" for i in range(1, 21)
+    }
     lost = table.filter(pl.col("evolution") == "perd")
     population = int(lost["population"].cast(pl.Float64).sum())
     assert population > 0
@@ -92,7 +97,11 @@ def test_scenario_on_the_demo_store(capsys, demo_store, tmp_path):
     # the same figures as the analysis function
     snap = store.read_snapshot(demo_store)
     cmp = transition.compare_scenario(
-        snap.tables, transition.read_scenario(EXAMPLE), geo.load_communes("11"), "ME051"
+        snap.tables,
+        transition.read_scenario(EXAMPLE),
+        geo.load_origins("11"),
+        "ME051",
+        opening=OpeningRule(snap.date),
     )
     assert population == cmp.region["population_perdant"]
 

@@ -55,12 +55,17 @@ def test_coverage_equals_smr_coverage(demo_store, built, tmp_path):
         "--out",
         str(out),
     )
-    assert_frame_equal(built.coverage, pl.read_parquet(out))
+    written = pl.read_parquet(out)
+    # the command's file says which populations its rates divide by; the report prints it
+    # in its parameters
+    assert written["millesime_population"].unique().to_list() == [built.population_vintage]
+    assert_frame_equal(built.coverage, written.drop("millesime_population"))
     assert built.coverage.height == 8 * len(CODES)
 
 
 def test_accessibility_equals_smr_access(demo_store, built, tmp_path):
-    pop = dict(geo.load_communes("11").select("commune_insee", "population").iter_rows())
+    # origins: communes, and the 20 arrondissements of Paris instead of Paris as one point
+    pop = dict(geo.load_origins("11").select("commune_insee", "population").iter_rows())
     rows = {r["mention"]: r for r in built.access.iter_rows(named=True)}
     assert list(rows) == CODES
     for code in CODES:
@@ -145,13 +150,30 @@ def test_sync_equals_smr_sync(demo_store, built, tmp_path):
 
 
 def test_headline_figures_recounted(demo_store, built):
+    # recounted on the open offer: every establishment or unit with a closure dated on or
+    # before the snapshot is out by default (DEF or PRO, in the ROR or in FINESS)
     snap = store.read_snapshot(demo_store, DATE)
-    offres = snap.tables["offres"]
+    t = snap.tables
+
+    def closed(frame, key):
+        return set(
+            frame.filter(pl.col("date_fermeture").is_not_null() & (pl.col("date_fermeture") <= DATE))[
+                key
+            ].to_list()
+        )
+
+    gone = closed(t["etablissements"], "finess_eg") | closed(t["finess_etablissements"], "finess_eg")
+    assert gone, "the demo closes establishments before this snapshot"
+    units = t["unites"].filter(
+        ~pl.col("finess_eg").is_in(list(gone))
+        & ~pl.col("uo_id").is_in(list(closed(t["unites"], "uo_id")))
+    )
+    offres = t["offres"].filter(pl.col("uo_id").is_in(units["uo_id"].to_list()))
     assert built.date == DATE and built.region == "11" and built.demo
     assert built.headline["lits"] == int(offres["lits"].fill_null(0).sum())
     assert built.headline["places"] == int(offres["places"].fill_null(0).sum())
-    assert built.headline["unites"] == snap.tables["unites"].height
-    joined = offres.join(snap.tables["unites"], on="uo_id")
+    assert built.headline["unites"] == units.height
+    joined = offres.join(units, on="uo_id")
     assert built.headline["etablissements_smr"] == joined["finess_eg"].n_unique()
 
 

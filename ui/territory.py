@@ -7,6 +7,7 @@ forme, parameters as tuples, uploaded bytes), so a rerun with the same choices i
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import astuple
 from typing import Any
 
@@ -21,11 +22,13 @@ from analysis import (
     methods,
     nomenclature,
     parameter_files,
+    populations,
     settings,
 )
 from analysis.errors import SmrError
+from analysis.opening import OpeningRule
 from ui import notes
-from ui.common import Context, tables
+from ui.common import Context, read_only, tables
 
 LEVEL_LABELS = coverage.LEVEL_LABELS
 
@@ -230,6 +233,137 @@ def region_names(region: str) -> dict[str, dict[str, str]]:
     return indicators.region_names(region)
 
 
+# ------------------------------------------------------- open offer and populations in use
+
+#: Session-state key of the population file uploaded on the Carte page: (bytes, name).
+POPULATION_UPLOAD = "population_fichier"
+
+
+def opening_switch(key: str) -> bool:
+    """The « Inclure les fermetures provisoires » checkbox (unchecked by default)."""
+    return st.checkbox(
+        "Inclure les fermetures provisoires",
+        value=False,
+        key=key,
+        help="Par défaut seule l'offre ouverte à la date de l'instantané compte : les "
+        "établissements et unités fermés définitivement sont toujours exclus, ceux fermés "
+        "provisoirement (PRO) le sont aussi sauf si cette case est cochée. Ils sont comptés "
+        "à part (« fermés temporairement »).",
+    )
+
+
+def opening_rule(ctx: Context, provisoires: bool) -> OpeningRule:
+    """The opening rule of the page (snapshot date, switch)."""
+    return OpeningRule(ctx.date, provisoires)
+
+
+def population_choice(ctx: Context) -> tuple[bytes, str, str] | None:
+    """The population file in use: this session's upload (Carte page), else the store's
+    setting, else None (the reference populations). A broken setting is reported."""
+    uploaded = st.session_state.get(POPULATION_UPLOAD)
+    if uploaded:
+        return uploaded[0], uploaded[1], populations.FILE
+    try:
+        saved = populations.store_population_file(ctx.store)
+    except SmrError as exc:
+        st.warning(f"{exc} Population de référence utilisée.")
+        return None
+    return (saved[0], saved[1], populations.STORE) if saved else None
+
+
+@st.cache_data(show_spinner="Lecture des populations…", max_entries=8)
+def _setup(region: str, pop: tuple[bytes, str, str] | None) -> populations.PopulationSetup:
+    if pop is None:
+        return populations.reference_setup(region)
+    data, name, origine = pop
+    legal = parameter_files.read_legal_populations(data, name, name=name)
+    return populations.setup_from_file(region, legal, origine)
+
+
+def population_setup(region: str, pop: tuple[bytes, str, str] | None) -> populations.PopulationSetup:
+    """The origins and populations in use (cached on the file's bytes); a file that no longer
+    fits the region falls back to the reference with an error."""
+    try:
+        return _setup(region, pop)
+    except SmrError as exc:
+        st.error(f"{exc} Population de référence utilisée.")
+        return _setup(region, None)
+
+
+def population_panel(ctx: Context, key: str) -> None:
+    """Carte page: load INSEE's legal populations for this session, make them the store's
+    default, or go back to the reference."""
+    with st.expander("Populations : millésime utilisé"):
+        st.caption(
+            "Les taux pour 100 000 habitants et l'accessibilité divisent par la population "
+            "municipale. Par défaut celle de la géographie de référence ("
+            + geo.population_vintage(ctx.region)
+            + ") ; un fichier de populations légales de l'Insee (CSV ou Excel tel que publié : "
+            "code commune et population municipale) la remplace."
+        )
+        upload = st.file_uploader(
+            "Populations légales (Insee)",
+            type=["csv", "txt", "xlsx", "xls"],
+            key=f"{key}_population",
+            help="Par exemple le fichier des communes des populations légales 2021 ; "
+            "les arrondissements de Paris, Lyon et Marseille sont lus s'ils y sont.",
+        )
+        if upload is not None:
+            if upload.size > settings.max_upload_bytes():
+                st.error(
+                    f"Populations : fichier de {upload.size / 2**20:.0f} Mo, plus que la limite "
+                    f"de {settings.max_upload_mb()} Mo (SMR_MAX_UPLOAD_MB) : il est ignoré."
+                )
+            else:
+                data = upload.getvalue()
+                try:
+                    _setup(ctx.region, (data, upload.name, populations.FILE))
+                except SmrError as exc:
+                    st.error(f"{exc} Le fichier est ignoré.")
+                else:
+                    st.session_state[POPULATION_UPLOAD] = (data, upload.name)
+        elif st.session_state.get(f"{key}_population_seen"):
+            st.session_state.pop(POPULATION_UPLOAD, None)  # the upload was removed
+        st.session_state[f"{key}_population_seen"] = upload is not None
+        info = None
+        try:
+            info = populations.store_population_info(ctx.store)
+        except SmrError as exc:
+            st.warning(str(exc))
+        if info:
+            st.caption(
+                f"Réglage du magasin : {info.get('nom_origine', info['fichier'])} "
+                f"({info.get('millesime')}), enregistré le {info.get('enregistre_le', '?')}."
+            )
+        if read_only():
+            return
+        c1, c2 = st.columns(2)
+        uploaded = st.session_state.get(POPULATION_UPLOAD)
+        if c1.button(
+            "Utiliser par défaut pour ce magasin",
+            key=f"{key}_population_save",
+            disabled=uploaded is None,
+            help="Les pages, les commandes smr et le rapport de ce magasin utiliseront ce "
+            "fichier sans qu'on le redonne.",
+        ):
+            try:
+                populations.save_store_populations(
+                    ctx.store, uploaded[0], uploaded[1], ctx.region
+                )
+            except SmrError as exc:
+                st.error(str(exc))
+            else:
+                st.success("Populations enregistrées comme réglage du magasin.")
+        if c2.button(
+            "Revenir à la population de référence",
+            key=f"{key}_population_clear",
+            disabled=info is None and uploaded is None,
+        ):
+            populations.clear_store_populations(ctx.store)
+            st.session_state.pop(POPULATION_UPLOAD, None)
+            st.success("Population de référence rétablie.")
+
+
 @st.cache_data(show_spinner="Calcul des indicateurs…", max_entries=64)
 def territory_table(
     _tables: dict[str, pl.DataFrame],
@@ -242,11 +376,14 @@ def territory_table(
     params: tuple,
     costs: bytes | None,
     ages: bytes | None,
+    pop: tuple[bytes, str, str] | None = None,
+    provisoires: bool = False,
 ) -> pl.DataFrame:
-    """``indicators.territory_indicators`` cached on plain values (tables not hashed)."""
+    """``indicators.territory_indicators`` cached on plain values (tables not hashed), on the
+    origins and populations in use and the open offer at ``date``."""
     return indicators.territory_indicators(
         _tables,
-        geo.load_communes(region),
+        population_setup(region, pop).origins,
         level,
         mention,
         forme=forme,
@@ -254,6 +391,7 @@ def territory_table(
         costs=_read_costs(costs) if costs else None,
         population_ages=_read_ages(ages) if ages else None,
         names=region_names(region),
+        opening=OpeningRule(dt.date.fromisoformat(date), provisoires),
     )
 
 
@@ -269,11 +407,13 @@ def portrait_table(
     params: tuple,
     costs: bytes | None,
     ages: bytes | None,
+    pop: tuple[bytes, str, str] | None = None,
+    provisoires: bool = False,
 ) -> pl.DataFrame:
     """``indicators.territory_portrait`` cached on plain values."""
     return indicators.territory_portrait(
         _tables,
-        geo.load_communes(region),
+        population_setup(region, pop).origins,
         level,
         territoire,
         forme=forme,
@@ -281,6 +421,7 @@ def portrait_table(
         costs=_read_costs(costs) if costs else None,
         population_ages=_read_ages(ages) if ages else None,
         names=region_names(region),
+        opening=OpeningRule(dt.date.fromisoformat(date), provisoires),
     )
 
 
@@ -308,9 +449,11 @@ def method_notes(indicators: list[str], title: str) -> None:
     notes.method_notes(indicators, title)
 
 
-def no_offer_message(data: dict[str, pl.DataFrame], mention: str, forme: str) -> str | None:
-    """A French sentence when no establishment offers the mention (and forme), else None."""
-    offers = coverage.offers_by_establishment(data, [mention], forme)
+def no_offer_message(
+    data: dict[str, pl.DataFrame], mention: str, forme: str, opening: OpeningRule | None = None
+) -> str | None:
+    """A French sentence when no (open) establishment offers the mention (and forme)."""
+    offers = coverage.offers_by_establishment(data, [mention], forme, opening)
     if offers.height:
         return None
     what = nomenclature.mention_label(mention)
@@ -340,6 +483,17 @@ def column_config(columns: list[str]) -> dict[str, Any]:
         ),
         "finess_plus_proche": st.column_config.TextColumn("FINESS le plus proche"),
         "nom_plus_proche": st.column_config.TextColumn("Établissement le plus proche"),
+        "code_commune": st.column_config.TextColumn("Commune"),
+        "fermes_temporairement": st.column_config.NumberColumn(
+            "Fermés temporairement",
+            help="Établissements fermés provisoirement à la date de l'instantané (comptés dans "
+            "les chiffres seulement si la case « Inclure les fermetures provisoires » est "
+            "cochée).",
+            format="localized",
+        ),
+        "capacite_fermee_temporairement": st.column_config.NumberColumn(
+            "Lits + places fermés temporairement", format="localized"
+        ),
     }
     for col in columns:
         if col in cfg:
@@ -369,32 +523,42 @@ def beyond_table(
     params: tuple,
     costs: bytes | None,
     ages: bytes | None,
+    pop: tuple[bytes, str, str] | None = None,
+    provisoires: bool = False,
 ) -> pl.DataFrame:
     """``indicators.communes_without_access`` cached on plain values."""
     return indicators.communes_without_access(
         _tables,
-        geo.load_communes(region),
+        population_setup(region, pop).origins,
         mention,
         forme=forme,
         params=_params(params),
         costs=_read_costs(costs) if costs else None,
         population_ages=_read_ages(ages) if ages else None,
+        opening=OpeningRule(dt.date.fromisoformat(date), provisoires),
     )
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def presence_table(
-    _tables: dict[str, pl.DataFrame], store: str, date: str, region: str, level: str, forme: str
+    _tables: dict[str, pl.DataFrame],
+    store: str,
+    date: str,
+    region: str,
+    level: str,
+    forme: str,
+    provisoires: bool = False,
 ) -> pl.DataFrame:
     """``coverage.presence_matrix`` cached on plain values."""
     names = region_names(region)
     return coverage.presence_matrix(
         _tables,
-        geo.load_communes(region),
+        geo.load_origins(region),
         level,
         forme=forme,
         departement_names=names.get("departement"),
         region_names=names.get("region"),
+        opening=OpeningRule(dt.date.fromisoformat(date), provisoires),
     )
 
 
@@ -405,6 +569,16 @@ def base_features(region: str, level: str) -> list[dict]:
     ``properties`` before adding values to it)."""
     if level == "commune":
         gdf = geo.load_communes_geo(region)
+        return geo.geojson_features(gdf, ["commune_insee", "nom"])
+    if level == coverage.ORIGIN_LEVEL:  # communes, Paris / Lyon / Marseille as arrondissements
+        import pandas as pd
+
+        gdf = geo.load_communes_geo(region)
+        arr = geo.load_arrondissements_geo(region)
+        if arr is not None and len(arr):
+            gdf = gdf[~gdf["commune_insee"].isin(set(arr["commune_parent"]))]
+            gdf = pd.concat([gdf[["commune_insee", "nom", "geometry"]],
+                             arr[["commune_insee", "nom", "geometry"]]], ignore_index=True)
         return geo.geojson_features(gdf, ["commune_insee", "nom"])
     gdf = geo.load_departements_geo(region)
     if commune_map_by_departement(region):  # a national view: coarser outlines suffice

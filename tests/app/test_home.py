@@ -23,16 +23,34 @@ def _as_int(text: str) -> int:
     return int(text.replace("\u202f", "").replace(" ", ""))
 
 
+def _open_units(snap) -> pl.DataFrame:
+    t, day = snap.tables, snap.date
+
+    def closed(frame, key):
+        return {
+            k for k, d in frame.select(key, "date_fermeture").rows() if d is not None and d <= day
+        }
+
+    gone = closed(t["etablissements"], "finess_eg") | closed(t["finess_etablissements"], "finess_eg")
+    return t["unites"].filter(
+        ~pl.col("finess_eg").is_in(list(gone))
+        & ~pl.col("uo_id").is_in(list(closed(t["unites"], "uo_id")))
+    )
+
+
 def test_home_shows_headline_figures_of_latest_snapshot(app_env):
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception, at.exception
     latest = store.read_snapshot(app_env)
-    offres = latest.tables["offres"]
-    # independent count: sum the offer table directly
+    # independent count on the open offer: establishments and units with a closure dated on or
+    # before the snapshot (ROR or FINESS, any type) are left out, then sum the offer table
+    units = _open_units(latest)
+    offres = latest.tables["offres"].filter(pl.col("uo_id").is_in(units["uo_id"].to_list()))
     assert _as_int(_metric(at, "Lits")) == int(offres["lits"].fill_null(0).sum())
     assert _as_int(_metric(at, "Places")) == int(offres["places"].fill_null(0).sum())
-    assert _as_int(_metric(at, "Unités")) == latest.tables["unites"].height
-    with_offer = offres.join(latest.tables["unites"], on="uo_id")["finess_eg"].n_unique()
+    assert _as_int(_metric(at, "Unités")) == units.height
+    assert any("Fermés temporairement" in c.value for c in at.caption)
+    with_offer = offres.join(units, on="uo_id")["finess_eg"].n_unique()
     assert _as_int(_metric(at, "Établissements SMR")) == with_offer
     assert any("Données fictives" in w.value for w in at.warning)
     assert any(f"{latest.date:%d/%m/%Y}" in s.value for s in at.subheader)
@@ -46,7 +64,9 @@ def test_home_follows_the_selected_snapshot(app_env):
     assert box.options[-1] == f"{first:%d/%m/%Y}"  # latest first, oldest last
     box.select_index(len(dates) - 1).run()
     assert not at.exception
-    offres = store.read_snapshot(app_env, first).tables["offres"]
+    snap = store.read_snapshot(app_env, first)
+    units = _open_units(snap)
+    offres = snap.tables["offres"].filter(pl.col("uo_id").is_in(units["uo_id"].to_list()))
     assert _as_int(_metric(at, "Lits")) == int(offres["lits"].fill_null(0).sum())
 
 

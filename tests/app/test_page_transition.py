@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis import geo, store, transition
+from analysis import geo, opening, store, transition
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -64,7 +64,10 @@ def _load(at: AppTest, source: tuple[str, str]) -> None:
 def test_gap_figures_counts_and_filters(app_env):
     at = _open()
     snap = store.read_snapshot(app_env)
-    gaps = transition.transition_gaps(snap.tables, snap.date)
+    # the page lists the gaps of the offer open at the snapshot date (analysis.opening)
+    gaps = transition.transition_gaps(
+        opening.open_tables(snap.tables, opening.OpeningRule(snap.date)), snap.date
+    )
     metrics = _metrics(at)
     for ecart, label in transition.GAP_SHORT_LABELS.items():
         assert _number(metrics[label]) == (gaps["ecart"] == ecart).sum()
@@ -94,8 +97,10 @@ def test_loading_an_example_shows_who_gains_access(app_env):
     scenario = transition.read_scenario(EXAMPLES / PEDIATRIE[1])
     assert at.text_input(key="transition_nom").value == scenario.nom
     snap = store.read_snapshot(app_env)
-    communes = geo.load_communes("11")
-    cmp = transition.compare_scenario(snap.tables, scenario, communes, "ME060")
+    communes = geo.load_origins("11")  # Paris as its 20 arrondissements
+    cmp = transition.compare_scenario(
+        snap.tables, scenario, communes, "ME060", opening=opening.OpeningRule(snap.date)
+    )
     metrics = _metrics(at)
     assert _number(metrics["Gagnent l'accès (≤ 30 min)"]) == round(
         cmp.region["population_gagnant"]

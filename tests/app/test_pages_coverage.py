@@ -36,8 +36,25 @@ def _chart_spec(at: AppTest) -> dict:
     return json.loads(charts[0].proto.spec)
 
 
-def _recount_rates(tables: dict[str, pl.DataFrame], mention: str) -> dict[str, float]:
-    """Beds + places per 100,000 per département, counted with plain Python."""
+def _closed(tables: dict[str, pl.DataFrame], day) -> tuple[set[str], set[str]]:
+    """Establishments and units closed on or before ``day`` (ROR or FINESS, any type): the
+    pages count the open offer only by default."""
+
+    def dated(frame, key):
+        return {
+            k for k, d in frame.select(key, "date_fermeture").rows() if d is not None and d <= day
+        }
+
+    egs = dated(tables["etablissements"], "finess_eg")
+    if "finess_etablissements" in tables:
+        egs |= dated(tables["finess_etablissements"], "finess_eg")
+    return egs, dated(tables["unites"], "uo_id")
+
+
+def _recount_rates(tables: dict[str, pl.DataFrame], mention: str, day=None) -> dict[str, float]:
+    """Beds + places per 100,000 per département, counted with plain Python (the offer open
+    on ``day`` when given)."""
+    closed_eg, closed_uo = _closed(tables, day) if day is not None else (set(), set())
     communes = geo.load_communes("11")
     dep = dict(zip(communes["commune_insee"], communes["departement"], strict=True))
     pop: dict[str, int] = defaultdict(int)
@@ -52,6 +69,8 @@ def _recount_rates(tables: dict[str, pl.DataFrame], mention: str) -> dict[str, f
     cap: dict[str, int] = defaultdict(int)
     for row in tables["offres"].filter(pl.col("mention") == mention).iter_rows(named=True):
         f = uo.get(row["uo_id"])
+        if f in closed_eg or row["uo_id"] in closed_uo:
+            continue
         if f in etab_dep:
             cap[etab_dep[f]] += (row["lits"] or 0) + (row["places"] or 0)
     return {d: cap[d] / pop[d] * 1e5 for d in pop}
@@ -71,7 +90,7 @@ def test_carte_renders_every_mention_at_both_levels(app_env):
             assert len(features) == (8 if level == "departement" else n_communes)
             assert all(f["type"] == "Feature" and f["geometry"] for f in features)
             if level == "departement":
-                expected = _recount_rates(latest.tables, code)
+                expected = _recount_rates(latest.tables, code, latest.date)
                 drawn = {
                     f["properties"]["departement"]: f["properties"]["valeur"] for f in features
                 }
@@ -115,7 +134,7 @@ def test_territoires_tables_levels_and_portrait(app_env):
     at = _open("app_pages/territoires.py")
     latest = store.read_snapshot(app_env)
     table = at.dataframe[0].value
-    expected = _recount_rates(latest.tables, "ME050")
+    expected = _recount_rates(latest.tables, "ME050", latest.date)
     got = dict(zip(table["territoire"], table["taux_100k"], strict=True))
     assert got == pytest.approx(expected, rel=1e-9)
     assert len(at.get("download_button")) >= 4
