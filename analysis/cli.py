@@ -573,7 +573,23 @@ def _todo_args(p: argparse.ArgumentParser) -> None:
                    help="début de la campagne AAAA-MM-JJ (défaut : celui du manifeste)")
     p.add_argument("--heure-synchro", type=_hour, default=dt.time(18, 0),
                    help="heure de la synchronisation quotidienne ROR → ViaTrajectoire (18:00)")
+    p.add_argument("--region", default=None,
+                   help="code INSEE de la région, pour ses canaux de support (défaut : celle "
+                        "du manifeste, sinon 11)")
     p.add_argument("--out", required=True, type=Path, help="fichier de sortie (.xlsx ou .csv)")
+
+
+def _store_region(args: argparse.Namespace, day: dt.date | None) -> str:
+    """``--region``, else the region of the snapshot's manifest, else 11."""
+    from analysis import store
+
+    if args.region:
+        return str(args.region)
+    day = day or store.latest_snapshot(args.store)
+    if day is None:
+        return "11"
+    manifest = store.read_manifest(Path(args.store) / day.isoformat())
+    return str((manifest.get("extra") or {}).get("region") or "11")
 
 
 @command("todo", "points à traiter par établissement (Excel ou CSV à envoyer)", _todo_args)
@@ -587,12 +603,22 @@ def _run_todo(args: argparse.Namespace) -> int:
             args.out,
         )
     results = campaign.evaluate_snapshot(args.store, args.snapshot, _campaign_params(args))
+    region = _store_region(args, args.snapshot)
     path = campaign.write_todo(results, args.out, per=args.par, finess=args.finess,
-                               show_contacts=args.contacts)
+                               show_contacts=args.contacts, region=region)
     items = campaign.todo_items(results, args.finess)
+    advice = int((items["severite"] == campaign.SEVERITY_TODO_LABELS[campaign.CONSEILLE]).sum())
     shown = "affichés" if args.contacts else "masqués"
-    print(f"{items.height} points à traiter pour {items['finess_eg'].n_unique()} "
-          f"établissement(s) ; contacts {shown}.")
+    print(f"{items.height - advice} points à traiter et {advice} conseils pour "
+          f"{items['finess_eg'].n_unique()} établissement(s) ; contacts {shown}.")
+    blocked = items.filter(pl.col("bloque") == "oui")["finess_eg"].n_unique()
+    if blocked:
+        print(f"{blocked} établissement(s) sans compte ROR ou habilitation ViaTrajectoire "
+              "valide ne peuvent pas faire la campagne : listés en premier.")
+    from analysis import settings
+
+    if settings.support_desk(region) is None:
+        print(f"Aucun canal de support configuré pour la région {region} (colonne « Support »).")
     print(f"Liste écrite : {path}")
     return EXIT_OK
 
