@@ -656,8 +656,12 @@ _GAP_RULES = {
     "autorisation SSR en attente de décision",
     "ssr_sans_decision_smr": "une autorisation SSR en vigueur dont aucune mention attendue n'a "
     "de décision SMR dans l'établissement",
-    "unite_libellee_ssr": "unité de discipline SSR ou dont le nom contient « SSR » ou "
-    "« soins de suite », une ligne par mention de ses offres",
+    "unite_libellee_ssr": "unité dont le nom contient « SSR » ou « soins de suite », une "
+    "ligne par mention de ses offres (renommage facultatif, conseillé par le guide de la "
+    "campagne)",
+    "migration_automatique": "unité de discipline SSR, une ligne par mention de ses offres ; "
+    "le guide annonce la modification automatique de la discipline et du type d'UO : action "
+    "de l'équipe régionale du ROR, montrée à part, pas de l'établissement",
     "correspondance_inconnue": "autorisation SSR qu'aucune règle de la table ne couvre",
 }
 
