@@ -824,7 +824,7 @@ def test_campaign_command(three_snapshots, tmp_path, capsys):
     out = tmp_path / "avancement.csv"
     assert cli.main(["campaign", "--store", str(three_snapshots), "--out", str(out)]) == 0
     got = pl.read_csv(out, separator=";", encoding="utf8-lossy", try_parse_dates=True)
-    assert got.columns == ["date", "regle", "conformes", "total", "taux"]
+    assert got.columns == ["date", "regle", "conformes", "total", "taux", "severite"]
     expected = campaign.progress(three_snapshots)
     assert got.height == expected.height
     assert got["conformes"].to_list() == expected["conformes"].to_list()
