@@ -372,3 +372,37 @@ def test_demo_latest_snapshot_prerequisites(demo_store):
     # Every kind of result appears for each prerequisite.
     assert all(m > 0 and i > 0 for m, i in (figures["eg_compte_ror"], figures["eg_compte_vt"]))
     assert campaign.blocked_establishments(res).height > 0
+
+
+def test_mapped_export_of_habilitations(tmp_path):
+    """A ViaTrajectoire « Mes habilitations »-like export read through a column mapping."""
+    from analysis.loaders.mapped import load_mapped
+
+    (tmp_path / "habilitations_vt.csv").write_text(
+        "Identifiant;Outil;Habilitation;FINESS géographique;Unité VT;Nom;Mail;Fin de validité\n"
+        "H1;ViaTrajectoire;Référent structure;750000011;;Julie Roux;j.roux@x.fr;31/12/2024\n"
+        "H2;ViaTrajectoire;Responsable des admissions;750000011;VT-1;Paul Durand;"
+        "p.durand@x.fr;01/03/2024\n",
+        encoding="utf-8",
+    )
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(
+        "tables:\n  habilitations:\n    fichiers: '*habilitations*.csv'\n    colonnes:\n"
+        "      Identifiant: habilitation_id\n      Outil: outil\n      Habilitation: role\n"
+        "      FINESS géographique: finess_eg\n      Unité VT: vt_id\n      Nom: titulaire_nom\n"
+        "      Mail: titulaire_email\n      Fin de validité: date_fin_validite\n",
+        encoding="utf-8",
+    )
+    loaded = load_mapped(tmp_path, mapping)
+    tables = {**{k: v for k, v in snapshot().items() if k != "habilitations"},
+              "habilitations": loaded.tables["habilitations"]}
+    result = validate.validate_tables(tables)
+    habs = result.tables["habilitations"]
+    assert habs.select("outil", "role", "vt_id", "date_fin_validite").rows() == [
+        ("VT", "referent_structure", None, dt.date(2024, 12, 31)),
+        ("VT", "responsable_admissions", "VT-1", dt.date(2024, 3, 1)),
+    ]
+    # The admissions lead's habilitation from the export is read by the rule (later end).
+    tables = snapshot(vts=[vt(habilitation_fin=None)], habs=[*ACCOUNTS, *habs.to_dicts()])
+    assert _one(tables, "vt_habilitation_admissions", "VT-1") == (
+        INVALIDE, "habilitation du responsable des admissions expirée le 01/03/2024")
