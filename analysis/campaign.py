@@ -55,6 +55,7 @@ from pathlib import Path
 import polars as pl
 
 from analysis import export, schema, store, sync
+from analysis import nomenclature as nom
 from analysis.errors import InputError, StoreError
 from analysis.nomenclature import (
     BURNS_MENTION,
@@ -66,6 +67,12 @@ from analysis.syntax import any_valid_phone, blank, is_email
 
 OK, MANQUANT, INVALIDE = "ok", "manquant", "invalide"
 RESULTS: tuple[str, ...] = (OK, MANQUANT, INVALIDE)
+
+#: Severity of a rule (campaign guide): *obligatoire* items count in conformity and in
+#: « à jour »; *conseillé* ones are shown and listed in to-dos as advice, never counted
+#: against the establishment.
+OBLIGATOIRE, CONSEILLE = "obligatoire", "conseille"
+SEVERITIES: dict[str, str] = {OBLIGATOIRE: "Obligatoire", CONSEILLE: "Conseillé"}
 
 ETABLISSEMENT, UNITE, UNITE_VT = "etablissement", "unite", "unite_vt"
 LEVELS: dict[str, str] = {
@@ -126,6 +133,8 @@ class Rule:
     personal: bool = False  # the value is personal data (names, e-mails, phones)
     applies: Callable[[CampaignParams], pl.Expr | None] = field(default=_always)
     enabled: Callable[[CampaignParams], bool] = field(default=_enabled)
+    severity: str = OBLIGATOIRE  # obligatoire: counted; conseille: advice only
+    support: bool = False  # only the support can fix it (the help text says so)
 
 
 # ------------------------------------------------------------------------ rule helpers
@@ -321,46 +330,205 @@ def _guichet_value() -> pl.Expr:
     )
 
 
+# ------------------------------------------------------------------- prerequisites
+
+def _fmt_day(expr: pl.Expr) -> pl.Expr:
+    return expr.dt.strftime("%d/%m/%Y")
+
+
+def _account_failures(tool: str) -> Callable[[CampaignParams], list[Failure]]:
+    """No account of the campaign roles in ``tool`` → manquant; all ended → invalide."""
+    roles = " ou ".join(nom.ROLES_HABILITATION[r] for r in nom.ROLES_CAMPAGNE[tool])
+    name = nom.OUTILS_HABILITATION[tool]
+    p = tool.lower()
+
+    def failures(_: CampaignParams) -> list[Failure]:
+        return [
+            (
+                pl.col(f"{p}_comptes") == 0,
+                MANQUANT,
+                f"aucun compte {name} avec le rôle {roles}",
+            ),
+            (
+                pl.col(f"{p}_valides") == 0,
+                INVALIDE,
+                pl.format(
+                    "compte(s) {} {} expiré(s) : dernière fin de validité le {}",
+                    pl.lit(name),
+                    pl.lit(roles),
+                    _fmt_day(pl.col(f"{p}_fin")),
+                ),
+            ),
+        ]
+
+    return failures
+
+
+def _account_value(tool: str) -> Callable[[], pl.Expr]:
+    p = tool.lower()
+    return lambda: pl.format(
+        "{} compte(s), {} valide(s)", pl.col(f"{p}_comptes"), pl.col(f"{p}_valides")
+    )
+
+
+def _admissions_habilitation_failures(_: CampaignParams) -> list[Failure]:
+    return [
+        (
+            pl.col("adm_fin").is_null(),
+            MANQUANT,
+            "aucune habilitation ViaTrajectoire connue pour le responsable des admissions",
+        ),
+        (
+            ~pl.col("adm_valide"),
+            INVALIDE,
+            pl.format(
+                "habilitation du responsable des admissions expirée le {}",
+                _fmt_day(pl.col("adm_fin")),
+            ),
+        ),
+    ]
+
+
+def _folded(col: str) -> pl.Expr:
+    """Lower-case, accent-free words of ``col`` (official names compared with FINESS)."""
+    return (
+        pl.col(col)
+        .str.normalize("NFKD")
+        .str.replace_all(r"\p{M}", "")
+        .str.to_lowercase()
+        .str.replace_all(r"\.", "")  # S.M.R. = SMR
+        .str.replace_all(r"[^a-z0-9]+", " ")
+        .str.strip_chars()
+    )
+
+
+def _director_failures(_: CampaignParams) -> list[Failure]:
+    """Director's phone and e-mail, or else the CME president's (campaign guide)."""
+    director = ("directeur_telephone", "directeur_email")
+    cme = ("cme_president_telephone", "cme_president_email")
+
+    def complete(cols: tuple[str, str]) -> pl.Expr:
+        return ~_any_blank(*cols) & ~_bad_phone(cols[0]) & ~_bad_email(cols[1])
+
+    neither = ~complete(director) & ~complete(cme)
+    return [
+        (
+            neither & _any_blank(*director) & _any_blank(*cme),
+            MANQUANT,
+            _missing(
+                {
+                    "directeur_telephone": "téléphone du directeur",
+                    "directeur_email": "e-mail du directeur",
+                }
+            )
+            + pl.lit(" (ni, à défaut, ceux du président de CME)"),
+        ),
+        (neither & _bad_phone("directeur_telephone"), INVALIDE, "téléphone du directeur invalide"),
+        (neither & _bad_email("directeur_email"), INVALIDE, "e-mail du directeur mal formé"),
+        (
+            neither & _bad_phone("cme_president_telephone"),
+            INVALIDE,
+            "téléphone du président de CME invalide",
+        ),
+        (
+            neither & _bad_email("cme_president_email"),
+            INVALIDE,
+            "e-mail du président de CME mal formé",
+        ),
+    ]
+
+
 # ------------------------------------------------------------------------------ rules
 
 RULES: tuple[Rule, ...] = (
     Rule(
+        "eg_compte_ror",
+        ETABLISSEMENT,
+        "Compte ROR (Directeur ou Référent)",
+        "Prérequis de la campagne : disposer d'un compte ROR avec le rôle Directeur (modifier "
+        "et valider les informations du ROR) ou Référent (modifier les informations du ROR), "
+        "en cours de validité. Pour obtenir un compte ou mettre à jour un rôle, contacter le "
+        "support utilisateurs.",
+        _account_failures("ROR"),
+        value=_account_value("ROR"),
+        applies=lambda p: pl.col("ror_connu"),
+        support=True,
+    ),
+    Rule(
+        "eg_compte_vt",
+        ETABLISSEMENT,
+        "Habilitation ViaTrajectoire (Référent structure ou unité)",
+        "Prérequis de la campagne : disposer dans ViaTrajectoire (« Mes habilitations ») de "
+        "l'habilitation Référent structure ou Référent unité, à une date de validité non "
+        "expirée. Pour obtenir ou prolonger une habilitation, contacter le support "
+        "utilisateurs.",
+        _account_failures("VT"),
+        value=_account_value("VT"),
+        applies=lambda p: pl.col("vt_connu"),
+        support=True,
+    ),
+    Rule(
         "eg_surnom",
         ETABLISSEMENT,
-        "Nom d'usage (surnom)",
-        "Renseigner dans le ROR le nom d'usage de l'établissement (le nom court sous lequel "
-        "patients et adresseurs le connaissent).",
-        lambda p: [(blank(pl.col("surnom")), MANQUANT, "nom d'usage non renseigné")],
+        "Surnom de l'établissement (si nécessaire)",
+        "Conseillé : vérifier dans le ROR (fiche EG) le surnom de l'établissement et le "
+        "renseigner si nécessaire (flèche d'action, « Renommer », puis « Enregistrer »).",
+        lambda p: [(blank(pl.col("surnom")), MANQUANT, "surnom non renseigné")],
         value=lambda: pl.col("surnom"),
+        severity=CONSEILLE,
+    ),
+    Rule(
+        "eg_nom_officiel",
+        ETABLISSEMENT,
+        "Nom officiel (comparé au FINESS)",
+        "Vérifier dans le ROR (fiche EG) le nom officiel de l'établissement. L'établissement "
+        "ne peut pas le modifier lui-même : s'il est incorrect, le signaler au support.",
+        lambda p: [
+            (
+                _folded("raison_sociale") != _folded("finess_raison_sociale"),
+                INVALIDE,
+                pl.format(
+                    "nom officiel du ROR différent de celui du FINESS (« {} ») : à signaler "
+                    "au support",
+                    pl.col("finess_raison_sociale"),
+                ),
+            )
+        ],
+        value=lambda: pl.col("raison_sociale"),
+        applies=lambda p: pl.col("finess_raison_sociale").is_not_null(),
+        support=True,
     ),
     Rule(
         "eg_adresse",
         ETABLISSEMENT,
-        "Adresse postale",
-        "Renseigner dans le ROR l'adresse complète de l'établissement (numéro et voie, code "
-        "postal à 5 chiffres).",
+        "Adresse de l'établissement",
+        "Vérifier dans le ROR (fiche EG) l'adresse de l'établissement (numéro et voie, code "
+        "postal à 5 chiffres). L'établissement ne peut pas la modifier lui-même : si elle est "
+        "incorrecte ou incomplète, la signaler au support.",
         lambda p: [
             (
                 _any_blank("adresse", "code_postal"),
                 MANQUANT,
-                _missing({"adresse": "adresse", "code_postal": "code postal"}),
+                _missing({"adresse": "adresse", "code_postal": "code postal"})
+                + pl.lit(" : à signaler au support"),
             ),
             (
                 ~pl.col("code_postal").str.strip_chars().str.contains(r"^\d{5}$"),
                 INVALIDE,
-                pl.lit("code postal invalide (5 chiffres attendus)"),
+                pl.lit("code postal invalide (5 chiffres attendus) : à signaler au support"),
             ),
         ],
         value=lambda: pl.concat_str(
             [pl.col("adresse"), pl.col("code_postal")], separator=", ", ignore_nulls=True
         ),
+        support=True,
     ),
     Rule(
         "eg_email_alerte",
         ETABLISSEMENT,
         "E-mail d'alerte (cyberattaque)",
-        "Renseigner dans le ROR une adresse e-mail d'alerte, fonctionnelle et surveillée en "
-        "permanence, pour être prévenu en cas de cyberattaque ou d'incident.",
+        "Renseigner dans le ROR (fiche EG) le mail d'alerte, utile en cas de cyberattaque : "
+        "une adresse fonctionnelle et surveillée en permanence.",
         lambda p: [
             (blank(pl.col("email_alerte")), MANQUANT, "e-mail d'alerte non renseigné"),
             (_bad_email("email_alerte"), INVALIDE, "e-mail d'alerte mal formé"),
@@ -371,25 +539,18 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "eg_directeur",
         ETABLISSEMENT,
-        "Coordonnées du directeur",
-        "Renseigner dans le ROR le téléphone (numéro joignable de l'extérieur) et l'e-mail "
-        "du directeur de l'établissement.",
-        lambda p: [
-            (
-                _any_blank("directeur_telephone", "directeur_email"),
-                MANQUANT,
-                _missing(
-                    {
-                        "directeur_telephone": "téléphone du directeur",
-                        "directeur_email": "e-mail du directeur",
-                    }
-                ),
-            ),
-            (_bad_phone("directeur_telephone"), INVALIDE, "téléphone du directeur invalide"),
-            (_bad_email("directeur_email"), INVALIDE, "e-mail du directeur mal formé"),
-        ],
+        "Coordonnées du directeur (ou du président de CME)",
+        "Renseigner dans le ROR (fiche EG) les coordonnées du directeur d'établissement, "
+        "voire celles du président de CME : numéro de téléphone (joignable de l'extérieur) "
+        "et e-mail ; puis cliquer sur « Modifier » en bas de la page.",
+        _director_failures,
         value=lambda: _joined(
-            ("directeur_nom", "nom"), ("directeur_telephone", "tél."), ("directeur_email", "e-mail")
+            ("directeur_nom", "nom"),
+            ("directeur_telephone", "tél."),
+            ("directeur_email", "e-mail"),
+            ("cme_president_nom", "président de CME"),
+            ("cme_president_telephone", "tél. CME"),
+            ("cme_president_email", "e-mail CME"),
         ),
         personal=True,
     ),
@@ -398,39 +559,61 @@ RULES: tuple[Rule, ...] = (
         ETABLISSEMENT,
         "Fiche établissement vérifiée",
         "Vérifier la fiche de l'établissement dans le ROR et l'enregistrer, même si rien n'a "
-        "changé : la date de mise à jour atteste la vérification.",
+        "changé (par défaut avec la date du jour) : la date de mise à jour atteste la "
+        "vérification.",
         _not_verified,
         value=_date_value,
         enabled=lambda p: p.start is not None,
     ),
     Rule(
+        "eg_offre_autorisee",
+        ETABLISSEMENT,
+        "Offre de soins décrite pour chaque mention SMR autorisée",
+        "À partir de juin 2023 (entrée en vigueur de la réforme) : mettre à jour dans le ROR "
+        "l'offre de soins en lien avec les autorisations SMR accordées à l'établissement, une "
+        "offre pour chaque mention autorisée. L'ajout de nouvelles unités peut nécessiter la "
+        "validation de votre direction (Dossier Collaboratif).",
+        lambda p: [
+            (
+                pl.col("mentions_autorisees").list.set_difference("mentions_decrites").list.len()
+                > 0,
+                MANQUANT,
+                pl.lit("mention(s) SMR autorisée(s) sans offre dans le ROR : ")
+                + pl.col("mentions_autorisees")
+                .list.set_difference("mentions_decrites")
+                .list.sort()
+                .list.join(", "),
+            )
+        ],
+        value=lambda: pl.col("mentions_autorisees").list.join(", "),
+        applies=lambda p: pl.col("mentions_autorisees").list.len() > 0,
+    ),
+    Rule(
         "uo_nom_smr",
         UNITE,
-        "Nom de l'unité en SMR",
-        "Renommer l'unité dans le ROR selon la réforme : le nom doit indiquer SMR (soins "
-        "médicaux et de réadaptation) et non plus SSR, et la discipline être SMR.",
+        "Nom de l'unité : SSR remplacé par SMR (conseillé)",
+        "Conseillé, facultatif : dans l'attente de la mise à jour des autorisations, remplacer "
+        "l'appellation « SSR » par « SMR » dans le nom de l'unité (fiche UO du ROR, flèche "
+        "d'action, « Renommer »). Le grand groupe de discipline « SSR » et le « Type d'UO » "
+        "seront modifiés ultérieurement de façon automatique : rien à faire de votre part.",
         lambda p: [
             (blank(pl.col("nom")), MANQUANT, "nom de l'unité non renseigné"),
-            (pl.col("nom").str.contains(SSR_PATTERN), INVALIDE, "le nom mentionne encore le SSR"),
             (
-                pl.col("discipline").eq_missing("SSR"),
+                pl.col("nom").str.contains(SSR_PATTERN),
                 INVALIDE,
-                "discipline encore déclarée SSR dans le ROR",
+                "le nom mentionne encore le SSR (le renommer en SMR est conseillé)",
             ),
-            (~pl.col("nom").str.contains(SMR_PATTERN), MANQUANT, "le nom ne mentionne pas SMR"),
         ],
-        value=lambda: pl.concat_str(
-            [pl.col("nom"), pl.lit("(discipline ") + pl.col("discipline") + pl.lit(")")],
-            separator=" ",
-            ignore_nulls=True,
-        ),
+        value=lambda: pl.col("nom"),
+        severity=CONSEILLE,
     ),
     Rule(
         "uo_telephone",
         UNITE,
         "Téléphone de l'unité",
-        "Renseigner dans le ROR au moins un numéro de téléphone de l'unité joignable de "
-        "l'extérieur (numéro à 10 chiffres, pas un poste interne).",
+        "Renseigner dans le ROR (fiche UO) au moins un numéro de contact joignable par des "
+        "professionnels externes à votre structure (numéro à 10 chiffres, pas un poste "
+        "interne).",
         lambda p: [
             (blank(pl.col("telephone")), MANQUANT, "téléphone de l'unité non renseigné"),
             (
@@ -446,8 +629,9 @@ RULES: tuple[Rule, ...] = (
         "uo_responsable",
         UNITE,
         "Responsable de l'unité",
-        "Renseigner dans le ROR le nom du responsable de l'unité et au moins un moyen de le "
-        "joindre (téléphone direct ou e-mail).",
+        "Renseigner dans le ROR (encadré « Responsable » de la fiche UO) les coordonnées du "
+        "responsable de l'unité (médecin, cadre infirmier…) : son nom et au moins un moyen de "
+        "le joindre (téléphone direct ou e-mail).",
         lambda p: [
             (blank(pl.col("responsable_nom")), MANQUANT, "nom du responsable non renseigné"),
             (
@@ -469,7 +653,8 @@ RULES: tuple[Rule, ...] = (
         "uo_patientele",
         UNITE,
         "Patientèle (âges) cohérente avec les mentions",
-        "Renseigner dans le ROR l'âge minimum et l'âge maximum des patients accueillis, en "
+        "Renseigner dans le ROR (fiche UO, patientèle) l'âge minimum et l'âge maximum des "
+        "patients accueillis au sein de l'unité, en "
         "cohérence avec les mentions autorisées : mineurs de moins de 16 ans seulement avec "
         "une mention pédiatrique, enfants de moins de 4 ans seulement avec la mention « jeunes "
         "enfants, enfants et adolescents ».",
@@ -480,8 +665,8 @@ RULES: tuple[Rule, ...] = (
         "uo_verifie",
         UNITE,
         "Fiche unité vérifiée",
-        "Vérifier la fiche de l'unité dans le ROR et l'enregistrer, même si rien n'a changé : "
-        "la date de mise à jour atteste la vérification.",
+        "Vérifier la fiche de l'unité dans le ROR et l'enregistrer, même si rien n'a changé "
+        "(par défaut avec la date du jour) : la date de mise à jour atteste la vérification.",
         _not_verified,
         value=_date_value,
         enabled=lambda p: p.start is not None,
@@ -490,38 +675,58 @@ RULES: tuple[Rule, ...] = (
         "uo_presente_vt",
         UNITE,
         "Unité présente dans ViaTrajectoire",
-        "Créer l'unité dans ViaTrajectoire ou rattacher l'unité ViaTrajectoire existante à "
-        "cette unité du ROR, pour que l'offre soit synchronisée et visible des prescripteurs.",
+        "Les unités du ROR sont reprises automatiquement dans ViaTrajectoire (synchronisation "
+        "quotidienne à 18 h) : ne pas créer l'unité à la main dans ViaTrajectoire, ce serait "
+        "la double saisie que la synchronisation évite. Une unité du ROR absente de "
+        "ViaTrajectoire est un problème de synchronisation : le signaler au support.",
         lambda p: [
             (
                 ~pl.col("dans_vt"),
                 MANQUANT,
-                "aucune unité ViaTrajectoire rattachée à cette unité du ROR",
+                "aucune unité ViaTrajectoire rattachée à cette unité du ROR : à signaler au "
+                "support",
             )
         ],
+        support=True,
     ),
     Rule(
         "vt_responsable_admissions",
         UNITE_VT,
         "Responsable des admissions (ViaTrajectoire)",
-        "Renseigner dans ViaTrajectoire le nom et l'e-mail du responsable des admissions de "
-        "l'unité ; si l'unité dépend d'un guichet unique, le responsable, le téléphone et "
-        "l'e-mail du guichet.",
+        "Renseigner dans ViaTrajectoire (fiche de l'unité SMR, partie Admissions) le nom, le "
+        "prénom et le mail du responsable des admissions ; si l'unité possède un guichet "
+        "unique d'admission, renseigner sur la fiche du guichet le responsable des "
+        "admissions, le téléphone et le mail.",
         _guichet_failures,
         value=_guichet_value,
         personal=True,
     ),
     Rule(
+        "vt_habilitation_admissions",
+        UNITE_VT,
+        "Habilitation du responsable des admissions (ViaTrajectoire)",
+        "Vérifier dans ViaTrajectoire l'habilitation du responsable des admissions de "
+        "l'unité : elle doit être à une date de validité non expirée. Pour obtenir ou "
+        "prolonger une habilitation, contacter le support utilisateurs.",
+        _admissions_habilitation_failures,
+        value=lambda: pl.lit("fin de validité : ") + _fmt_day(pl.col("adm_fin")),
+        applies=lambda p: pl.col("adm_connu"),
+        support=True,
+    ),
+    Rule(
         "vt_synchronise",
         UNITE_VT,
         "Unité synchronisée avec le ROR",
-        "Rattacher l'unité ViaTrajectoire à son unité du ROR et activer la synchronisation : "
-        "nom, téléphone et âges doivent venir du ROR.",
+        "Les données de l'unité (nom, téléphone, âges) viennent du ROR par la synchronisation "
+        "quotidienne de 18 h : ne pas les ressaisir dans ViaTrajectoire. Une unité non "
+        "synchronisée ou sans lien avec le ROR est un problème de synchronisation : le "
+        "signaler au support.",
         lambda p: [
             (pl.col("statut_sync") == sync.ABSENT_ROR, MANQUANT, pl.col("motif_sync")),
             (pl.col("statut_sync") == sync.DESYNCHRONISE, INVALIDE, pl.col("motif_sync")),
         ],
         value=lambda: pl.col("ecarts"),
+        support=True,
     ),
 )
 
@@ -529,7 +734,8 @@ RULE_BY_ID: dict[str, Rule] = {r.id: r for r in RULES}
 
 
 def rules_frame(rules: Sequence[Rule] = RULES) -> pl.DataFrame:
-    """The rule list as a table: ``regle``, ``niveau``, ``libelle``, ``aide``, ``ordre``."""
+    """The rule list as a table: ``regle``, ``niveau``, ``libelle``, ``aide``, ``ordre``,
+    ``severite`` (obligatoire / conseille) and ``support`` (only the support can fix it)."""
     return pl.DataFrame(
         {
             "regle": [r.id for r in rules],
@@ -537,6 +743,8 @@ def rules_frame(rules: Sequence[Rule] = RULES) -> pl.DataFrame:
             "libelle": [r.label for r in rules],
             "aide": [r.help for r in rules],
             "ordre": list(range(len(rules))),
+            "severite": [r.severity for r in rules],
+            "support": [r.support for r in rules],
         },
         schema={
             "regle": pl.String,
@@ -544,6 +752,8 @@ def rules_frame(rules: Sequence[Rule] = RULES) -> pl.DataFrame:
             "libelle": pl.String,
             "aide": pl.String,
             "ordre": pl.Int32,
+            "severite": pl.String,
+            "support": pl.Boolean,
         },
     )
 
@@ -568,6 +778,19 @@ _DERIVED: dict[str, dict[str, tuple[str, ...]]] = {
     "g_email": {"vt_guichets": ("guichet_id", "email")},
 }
 _DERIVED["motif_sync"] = _DERIVED["ecarts"] = _DERIVED["statut_sync"]
+_ACCOUNTS = ("outil", "role", "finess_eg", "date_fin_validite")
+for _p in ("ror", "vt"):
+    for _suffix in ("comptes", "valides", "fin", "connu"):
+        _DERIVED[f"{_p}_{_suffix}"] = {"habilitations": _ACCOUNTS}
+_DERIVED["adm_fin"] = _DERIVED["adm_valide"] = _DERIVED["adm_connu"] = {
+    "habilitations": ("outil", "role", "vt_id", "date_fin_validite"),
+    "vt_unites": ("habilitation_fin",),
+}
+_DERIVED["finess_raison_sociale"] = {"finess_etablissements": ("finess_eg", "raison_sociale")}
+_DERIVED["mentions_decrites"] = {"offres": ("uo_id", "mention"), "unites": ("uo_id", "finess_eg")}
+_DERIVED["mentions_autorisees"] = {
+    "autorisations": ("finess_eg", "regime", "mention", "forme", "date_fin")
+}
 
 _INFO_COLUMNS = ("finess_eg", "raison_sociale", "commune_insee", "statut")
 
@@ -622,6 +845,142 @@ def _table(
     return empty
 
 
+def _as_of_day(as_of: dt.date | dt.datetime | None, snapshot_col: str | None) -> pl.Expr:
+    """The snapshot day as an expression (each row's own with stacked snapshots)."""
+    if snapshot_col:
+        return pl.col(snapshot_col)
+    if isinstance(as_of, dt.datetime):
+        as_of = as_of.date()
+    return pl.lit(as_of, pl.Date)
+
+
+def _snapshot_flags(
+    frame: pl.LazyFrame, keys: list[str], flags: Sequence[pl.Expr]
+) -> pl.LazyFrame:
+    """One row per snapshot (a single row without ``keys``) of boolean ``flags``."""
+    if keys:
+        return frame.group_by(keys).agg(flags)
+    return frame.select(flags)
+
+
+def _join_flags(lf: pl.LazyFrame, flags: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
+    names = [c for c in flags.collect_schema().names() if c not in keys]
+    joined = lf.join(flags, on=keys, how="left") if keys else lf.join(flags, how="cross")
+    return joined.with_columns(pl.col(names).fill_null(False))
+
+
+def _with_habilitations(
+    lf: pl.LazyFrame,
+    tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
+    names: set[str],
+    as_of: dt.date | dt.datetime | None,
+    keys: list[str],
+    snapshot_col: str | None,
+) -> pl.LazyFrame:
+    """Accounts of the campaign roles per establishment (``ror_*``, ``vt_*``: accounts,
+    valid ones at the snapshot date, latest end, whether the snapshot lists that tool's
+    accounts at all) or the admissions lead's habilitation per VT unit (``adm_*``).
+
+    Valid: no end date, or an end on or after the snapshot day. The admissions lead's end is
+    the later of ``vt_unites.habilitation_fin`` and the ``habilitations`` rows of role
+    responsable_admissions on the unit.
+    """
+    day = _as_of_day(as_of, snapshot_col)
+    hab = _table(tables, "habilitations", snapshot_col)
+    if snapshot_col is None:
+        hab = hab.with_columns(day.alias("_day"))
+        day = pl.col("_day")
+    end = pl.col("date_fin_validite")
+    valid = end.is_null() | (end >= day)
+    for tool in ("ROR", "VT"):
+        p = tool.lower()
+        if not names & {f"{p}_comptes", f"{p}_valides", f"{p}_fin", f"{p}_connu"}:
+            continue
+        mine = (pl.col("outil") == tool) & pl.col("role").is_in(list(nom.ROLES_CAMPAGNE[tool]))
+        per_eg = (
+            hab.filter(mine)
+            .group_by([*keys, "finess_eg"])
+            .agg(
+                pl.len().cast(pl.Int64).alias(f"{p}_comptes"),
+                valid.sum().cast(pl.Int64).alias(f"{p}_valides"),
+                end.max().alias(f"{p}_fin"),
+            )
+        )
+        lf = lf.join(per_eg, on=[*keys, "finess_eg"], how="left").with_columns(
+            pl.col(f"{p}_comptes", f"{p}_valides").fill_null(0)
+        )
+        known = _snapshot_flags(hab, keys, [(pl.col("outil") == tool).any().alias(f"{p}_connu")])
+        lf = _join_flags(lf, known, keys)
+    if names & {"adm_fin", "adm_valide", "adm_connu"}:
+        admissions = pl.col("role") == nom.ROLE_ADMISSIONS
+        per_unit = (
+            hab.filter((pl.col("outil") == "VT") & admissions & pl.col("vt_id").is_not_null())
+            .group_by([*keys, "vt_id"])
+            .agg(end.max().alias("_adm_table"))
+        )
+        lf = lf.join(per_unit, on=[*keys, "vt_id"], how="left").with_columns(
+            pl.max_horizontal("habilitation_fin", "_adm_table").alias("adm_fin")
+        )
+        lf = lf.with_columns(
+            (pl.col("adm_fin") >= _as_of_day(as_of, snapshot_col)).fill_null(False)
+            .alias("adm_valide")
+        )
+        # Evaluated only where the snapshot gives some admissions habilitation at all.
+        known = _snapshot_flags(
+            lf, keys, [pl.col("adm_fin").is_not_null().any().alias("adm_connu")]
+        )
+        lf = _join_flags(lf, known, keys)
+    return lf
+
+
+def _with_offer_mentions(
+    lf: pl.LazyFrame,
+    tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
+    as_of: dt.date | dt.datetime | None,
+    keys: list[str],
+    snapshot_col: str | None,
+) -> pl.LazyFrame:
+    """Per establishment: ``mentions_decrites`` (mentions of its ROR offers) and
+    ``mentions_autorisees`` (mentions of its SMR decisions in force at the snapshot date,
+    ``date_fin`` null or on/after it, HAD form 05 excluded)."""
+    described = (
+        _table(tables, "offres", snapshot_col)
+        .select(*keys, "uo_id", "mention")
+        .join(
+            _table(tables, "unites", snapshot_col).select(*keys, "uo_id", "finess_eg"),
+            on=[*keys, "uo_id"],
+            how="inner",
+        )
+        .group_by([*keys, "finess_eg"])
+        .agg(pl.col("mention").drop_nulls().unique().sort().alias("mentions_decrites"))
+    )
+    auth = _table(tables, "autorisations", snapshot_col)
+    day = _as_of_day(as_of, snapshot_col)
+    if snapshot_col is None:
+        auth = auth.with_columns(day.alias("_day"))
+        day = pl.col("_day")
+    in_force = (
+        (pl.col("regime") == "SMR")
+        & pl.col("mention").is_not_null()
+        & (pl.col("forme").is_null() | (pl.col("forme") != nom.HAD_FORME_AUTORISATION))
+        & (pl.col("date_fin").is_null() | (pl.col("date_fin") >= day))
+    )
+    authorised = (
+        auth.filter(in_force)
+        .group_by([*keys, "finess_eg"])
+        .agg(pl.col("mention").unique().sort().alias("mentions_autorisees"))
+    )
+    empty = pl.lit([], pl.List(pl.String))
+    return (
+        lf.join(described, on=[*keys, "finess_eg"], how="left")
+        .join(authorised, on=[*keys, "finess_eg"], how="left")
+        .with_columns(
+            pl.col("mentions_decrites").fill_null(empty),
+            pl.col("mentions_autorisees").fill_null(empty),
+        )
+    )
+
+
 def _level_frame(
     level: str,
     tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
@@ -674,6 +1033,19 @@ def _level_frame(
         lf = lf.join(guichets, on=[*keys, "guichet_id"], how="left").with_columns(
             pl.col("g_connu").fill_null(False)
         )
+    accounts = {f"{p}_{x}" for p in ("ror", "vt") for x in ("comptes", "valides", "fin", "connu")}
+    if names & (accounts | {"adm_fin", "adm_valide", "adm_connu"}):
+        lf = _with_habilitations(lf, tables, names, as_of, keys, snapshot_col)
+    if "finess_raison_sociale" in names:
+        reference = (
+            _table(tables, "finess_etablissements", snapshot_col)
+            .select(*keys, "finess_eg", pl.col("raison_sociale").alias("finess_raison_sociale"))
+            .filter(pl.col("finess_raison_sociale").is_not_null())
+            .unique([*keys, "finess_eg"], keep="first")
+        )
+        lf = lf.join(reference, on=[*keys, "finess_eg"], how="left")
+    if names & {"mentions_decrites", "mentions_autorisees"}:
+        lf = _with_offer_mentions(lf, tables, as_of, keys, snapshot_col)
     if names & {"statut_sync", "motif_sync", "ecarts"}:
         status = (
             sync.unit_status_lazy(
@@ -751,6 +1123,7 @@ RESULTS_SCHEMA: dict[str, pl.DataType] = {
     "resultat": pl.String(),
     "motif": pl.String(),
     "valeur": pl.String(),
+    "severite": pl.String(),
 }
 
 
@@ -808,6 +1181,10 @@ def evaluate_lazy(
         _table(tables, "etablissements", snapshot_col),
         "statut",
         snapshot_col,
+    ).with_columns(
+        pl.col("regle")
+        .replace_strict({r.id: r.severity for r in chosen}, return_dtype=pl.String)
+        .alias("severite")
     )
     return results.select(list(out_schema))
 
@@ -861,9 +1238,30 @@ def _counts(frame: pl.LazyFrame | pl.DataFrame, keys: Sequence[str]) -> pl.LazyF
     )
 
 
+def _obligatory(results: pl.DataFrame) -> pl.DataFrame:
+    """The results of *obligatoire* rules: the only ones counted against an establishment
+    (results without a ``severite`` column count whole)."""
+    if "severite" not in results.columns:
+        return results
+    return results.filter(pl.col("severite").fill_null(OBLIGATOIRE) == OBLIGATOIRE)
+
+
+def _advice_left(results: pl.DataFrame, keys: Sequence[str]) -> pl.LazyFrame:
+    """Per ``keys``: ``conseils``, the *conseillé* items not ok (advice, not counted)."""
+    advice = (
+        pl.col("severite") == CONSEILLE if "severite" in results.columns else pl.lit(False)
+    )
+    return (
+        results.lazy()
+        .group_by(list(keys))
+        .agg(((pl.col("resultat") != OK) & advice).sum().cast(pl.Int64).alias("conseils"))
+    )
+
+
 def completion_by_rule(results: pl.DataFrame, rules: Sequence[Rule] = RULES) -> pl.DataFrame:
     """Per rule: ``regle``, ``niveau``, ``libelle``, ``conformes``, ``manquants``,
-    ``invalides``, ``reste``, ``total`` and ``taux`` (ok share, 0–1), in rule order.
+    ``invalides``, ``reste``, ``total``, ``taux`` (ok share, 0–1) and ``severite``, in rule
+    order. *Conseillé* rules are listed with their own rates (they count nowhere else).
 
     Rules with no entity in scope are left out.
     """
@@ -881,21 +1279,32 @@ def completion_by_rule(results: pl.DataFrame, rules: Sequence[Rule] = RULES) -> 
             "reste",
             "total",
             "taux",
+            "severite",
         )
         .collect()
     )
 
 
 def completion_overall(results: pl.DataFrame) -> dict[str, float | int]:
-    """All items together: ``conformes``, ``manquants``, ``invalides``, ``reste``, ``total``,
-    ``taux``; plus ``etablissements`` and ``etablissements_complets`` (nothing left)."""
+    """All *obligatoire* items together: ``conformes``, ``manquants``, ``invalides``,
+    ``reste``, ``total``, ``taux``; ``conseils`` (*conseillé* items not ok, never counted);
+    ``etablissements`` and ``etablissements_complets`` (no obligatoire item left)."""
+    counted = _obligatory(results)
     row = (
-        _counts(results, []).collect().row(0, named=True)
-        if results.height
+        _counts(counted, []).collect().row(0, named=True)
+        if counted.height
         else {"conformes": 0, "manquants": 0, "invalides": 0, "reste": 0, "total": 0, "taux": None}
     )
-    per_eg = _counts(results, ["finess_eg"]).collect()
+    per_eg = (
+        results.select("finess_eg")
+        .unique()
+        .join(_counts(counted, ["finess_eg"]).collect(), on="finess_eg", how="left")
+        .with_columns(pl.col("reste").fill_null(0))
+    )
     row.pop("ensemble", None)
+    row["conseils"] = int(_advice_left(results, []).collect()["conseils"].sum()) if (
+        results.height
+    ) else 0
     row["etablissements"] = per_eg.height
     row["etablissements_complets"] = int((per_eg["reste"] == 0).sum())
     return row
@@ -925,10 +1334,13 @@ def completion_by(
 
 def completion_table(results: pl.DataFrame, by: str, rules: Sequence[Rule] = RULES) -> pl.DataFrame:
     """Wide completion table per group: ``by`` (with the name and département when ``by`` is
-    ``finess_eg``), ``total``, ``conformes``, ``reste``, ``taux`` (all rules), then one ok
-    share column per rule (named by rule id; null where the rule has no entity)."""
+    ``finess_eg``), ``total``, ``conformes``, ``reste``, ``taux`` (*obligatoire* rules), then
+    one ok share column per rule, *conseillé* ones included (named by rule id; null where
+    the rule has no entity)."""
     keys = ["finess_eg", "raison_sociale", "departement"] if by == "finess_eg" else [by]
-    overall = _counts(results, keys).select(*keys, "total", "conformes", "reste", "taux")
+    overall = _counts(_obligatory(results), keys).select(
+        *keys, "total", "conformes", "reste", "taux"
+    )
     per_rule = completion_by(results, keys, rules)
     present = [r.id for r in rules if r.id in set(per_rule["regle"].to_list())]
     if per_rule.height:
@@ -944,17 +1356,24 @@ def completion_table(results: pl.DataFrame, by: str, rules: Sequence[Rule] = RUL
 
 
 def establishment_ranking(results: pl.DataFrame) -> pl.DataFrame:
-    """Establishments ranked by what remains to do (most first, then lowest ok share).
+    """Establishments ranked by what remains to do (most first, then lowest ok share),
+    counting *obligatoire* items only.
 
     Columns: ``rang``, ``finess_eg``, ``raison_sociale``, ``departement``, ``statut``,
-    ``total``, ``conformes``, ``manquants``, ``invalides``, ``reste``, ``taux``.
+    ``total``, ``conformes``, ``manquants``, ``invalides``, ``reste``, ``taux``,
+    ``conseils`` (*conseillé* items not ok, advice only).
     """
     keys = ["finess_eg", "raison_sociale", "departement", "statut"]
     return (
-        _counts(results, keys)
+        _counts(_obligatory(results), keys)
+        .join(_advice_left(results, keys), on=keys, how="left", nulls_equal=True)
+        .with_columns(pl.col("conseils").fill_null(0))
         .sort(["reste", "taux", "finess_eg"], descending=[True, False, False])
         .with_row_index("rang", offset=1)
-        .select("rang", *keys, "total", "conformes", "manquants", "invalides", "reste", "taux")
+        .select(
+            "rang", *keys, "total", "conformes", "manquants", "invalides", "reste", "taux",
+            "conseils",
+        )
         .collect()
     )
 
@@ -1352,7 +1771,12 @@ def changes_by_establishment(changes: pl.DataFrame) -> pl.DataFrame:
 
 # ----------------------------------------------------------------------------- to-do
 
-#: Columns of a to-do list as sent to establishments, with their French headers.
+#: Rules without which an establishment cannot do the campaign at all (no account or
+#: habilitation): those establishments are chased first.
+PREREQUISITES: tuple[str, ...] = ("eg_compte_ror", "eg_compte_vt")
+
+#: Columns of a to-do list as sent to establishments, with their French headers (new ones
+#: are appended, so the first eleven keep their place).
 TODO_HEADERS: dict[str, str] = {
     "finess_eg": "FINESS EG",
     "raison_sociale": "Établissement",
@@ -1365,8 +1789,41 @@ TODO_HEADERS: dict[str, str] = {
     "motif": "Constat",
     "valeur": "Valeur actuelle",
     "aide": "Action attendue",
+    "severite": "Type de point",
+    "bloque": "Campagne bloquée (compte ou habilitation)",
 }
+#: The support column every to-do list carries (``settings.support_text``).
+SUPPORT_HEADER = "Support"
 TODO_PER = ("etablissement", "departement")
+SEVERITY_TODO_LABELS: dict[str, str] = {
+    OBLIGATOIRE: "Obligatoire",
+    CONSEILLE: "Conseillé (facultatif, non compté)",
+}
+
+
+def blocked_establishments(results: pl.DataFrame) -> pl.DataFrame:
+    """Establishments that cannot do the campaign at all: a prerequisite (``PREREQUISITES``:
+    ROR account, ViaTrajectoire habilitation) not ok. One row each: ``finess_eg``,
+    ``raison_sociale``, ``departement``, then per prerequisite its result and reason
+    (``<rule>`` and ``<rule>_motif``; null where the rule was not evaluated), sorted by
+    département and FINESS. Empty when the snapshot lists no accounts."""
+    keys = ["finess_eg", "raison_sociale", "departement"]
+    pre = results.filter(pl.col("regle").is_in(list(PREREQUISITES)))
+    blocked = pre.filter(pl.col("resultat") != OK).select("finess_eg").unique()
+    out = pl.DataFrame(schema={**{k: pl.String for k in keys}})
+    if blocked.height:
+        wide = pre.join(blocked, on="finess_eg", how="semi").pivot(
+            on="regle", index=keys, values=["resultat", "motif"]
+        )
+        out = wide
+    cols = []
+    for rule in PREREQUISITES:
+        for what, name in (("resultat", rule), ("motif", f"{rule}_motif")):
+            source = f"{what}_{rule}"
+            cols.append(
+                (pl.col(source) if source in out.columns else pl.lit(None, pl.String)).alias(name)
+            )
+    return out.select(*keys, *cols).sort("departement", "finess_eg", nulls_last=True)
 
 
 def todo_items(
@@ -1374,8 +1831,11 @@ def todo_items(
 ) -> pl.DataFrame:
     """The items left to do (``manquant`` or ``invalide``) with each rule's label and help.
 
-    Columns: ``TODO_HEADERS`` keys, ``regle`` and ``personnel`` (the value is personal
-    data). ``finess`` keeps one establishment; an unknown one raises ``InputError``.
+    *Conseillé* items are listed as advice (``severite``). Establishments that cannot do
+    the campaign (``blocked_establishments``: ``bloque`` « oui ») come first, then by
+    département and FINESS. Columns: ``TODO_HEADERS`` keys, ``regle`` and ``personnel``
+    (the value is personal data). ``finess`` keeps one establishment; an unknown one raises
+    ``InputError``.
     """
     if finess is not None:
         finess = finess.strip().upper()
@@ -1385,27 +1845,54 @@ def todo_items(
     meta = rules_frame(rules).with_columns(
         pl.Series("personnel", [r.personal for r in rules], dtype=pl.Boolean)
     )
+    blocked = set(blocked_establishments(results)["finess_eg"].to_list())
     levels = {lvl: i for i, lvl in enumerate(LEVELS)}
     return (
         results.filter(pl.col("resultat") != OK)
+        .drop("severite", strict=False)
         .join(meta.drop("niveau"), on="regle", how="inner")
-        .with_columns(pl.col("niveau").replace_strict(levels, return_dtype=pl.Int32).alias("_l"))
-        .sort("departement", "finess_eg", "_l", "entite", "ordre", nulls_last=True)
-        .with_columns(pl.col("niveau").replace_strict(LEVELS, return_dtype=pl.String))
+        .with_columns(
+            pl.col("niveau").replace_strict(levels, return_dtype=pl.Int32).alias("_l"),
+            pl.col("finess_eg").is_in(sorted(blocked)).alias("_b"),
+        )
+        .sort(
+            "_b", "departement", "finess_eg", "_l", "entite", "ordre",
+            descending=[True, False, False, False, False, False], nulls_last=True,
+        )
+        .with_columns(
+            pl.col("niveau").replace_strict(LEVELS, return_dtype=pl.String),
+            pl.col("severite").replace_strict(SEVERITY_TODO_LABELS, return_dtype=pl.String),
+            pl.when(pl.col("_b")).then(pl.lit("oui")).otherwise(pl.lit("non")).alias("bloque"),
+        )
         .select(*TODO_HEADERS, "regle", "personnel")
     )
 
 
-def todo_frame(items: pl.DataFrame, show_contacts: bool = False) -> pl.DataFrame:
-    """``todo_items`` ready to send: French headers, personal values masked unless asked."""
+def todo_frame(
+    items: pl.DataFrame, show_contacts: bool = False, region: str | None = None
+) -> pl.DataFrame:
+    """``todo_items`` ready to send: French headers, personal values masked unless asked,
+    and the « Support » column (the region's support channels and the sentence to quote,
+    ``settings.support_text``) on every row."""
+    from analysis import settings
+
     value = pl.col("valeur")
     if not show_contacts:
         value = (
             pl.when(pl.col("personnel") & ~blank(value)).then(pl.lit(export.MASK)).otherwise(value)
         )
     return items.with_columns(value.alias("valeur")).select(
-        pl.col(c).alias(h) for c, h in TODO_HEADERS.items()
+        *[pl.col(c).alias(h) for c, h in TODO_HEADERS.items()],
+        pl.lit(settings.support_text(region), pl.String).alias(SUPPORT_HEADER),
     )
+
+
+def support_sheet(region: str | None) -> pl.DataFrame:
+    """The « Support » sheet of a to-do workbook: one line per channel of the region's
+    support and the sentence to quote (or the line saying none is configured)."""
+    from analysis import settings
+
+    return pl.DataFrame({"Support": settings.support_lines(region)}, schema={"Support": pl.String})
 
 
 def todo_sheets(
@@ -1414,20 +1901,24 @@ def todo_sheets(
     finess: str | None = None,
     show_contacts: bool = False,
     rules: Sequence[Rule] = RULES,
+    region: str | None = None,
 ) -> dict[str, pl.DataFrame]:
     """Sheets of a to-do workbook: one per establishment (``per="etablissement"``) or per
     département, each listing its items; a « Synthèse » sheet comes first when there are
-    several. An establishment asked by ``finess`` gets its sheet even when nothing is left.
+    several (establishments that cannot do the campaign first), and a « Support » sheet
+    last (the support of ``region``). An establishment asked by ``finess`` gets its sheet
+    even when nothing is left.
     """
     if per not in TODO_PER:
         raise InputError(f"découpage inconnu « {per} » ; choix possibles : {', '.join(TODO_PER)}")
     items = todo_items(results, finess, rules)
-    frame = todo_frame(items, show_contacts)
+    frame = todo_frame(items, show_contacts, region)
     sheets: dict[str, pl.DataFrame] = {}
     if per == "etablissement":
         if finess is not None and items.height == 0:
             row = results.filter(pl.col("finess_eg") == finess.strip().upper()).row(0, named=True)
-            return {f"{row['finess_eg']} {row['raison_sociale'] or ''}".strip(): frame}
+            title = f"{row['finess_eg']} {row['raison_sociale'] or ''}".strip()
+            return {title: frame, "Support": support_sheet(region)}
         groups = items.select("finess_eg", "raison_sociale").unique(maintain_order=True)
         for fin, name in groups.iter_rows():
             sheets[f"{fin} {name or ''}".strip()] = frame.filter(pl.col("FINESS EG") == fin)
@@ -1438,9 +1929,25 @@ def todo_sheets(
         if not sheets:
             sheets["Aucun point"] = frame
     if len(sheets) > 1:
+        counted = items.with_columns(
+            pl.when(pl.col("severite") == SEVERITY_TODO_LABELS[OBLIGATOIRE])
+            .then(pl.col("resultat"))
+            .otherwise(pl.lit("conseil"))
+            .alias("resultat")
+        )
+        keys = ["finess_eg", "raison_sociale", "departement", "bloque"]
         summary = (
-            _counts(items, ["finess_eg", "raison_sociale", "departement"])
-            .sort("departement", "finess_eg", nulls_last=True)
+            counted.group_by(keys)
+            .agg(
+                (pl.col("resultat") != "conseil").sum().cast(pl.Int64).alias("total"),
+                (pl.col("resultat") == MANQUANT).sum().cast(pl.Int64).alias("manquants"),
+                (pl.col("resultat") == INVALIDE).sum().cast(pl.Int64).alias("invalides"),
+                (pl.col("resultat") == "conseil").sum().cast(pl.Int64).alias("conseils"),
+            )
+            .sort(
+                "bloque", "departement", "finess_eg", descending=[True, False, False],
+                nulls_last=True,
+            )
             .select(
                 pl.col("finess_eg").alias("FINESS EG"),
                 pl.col("raison_sociale").alias("Établissement"),
@@ -1448,10 +1955,12 @@ def todo_sheets(
                 pl.col("total").alias("Points à traiter"),
                 pl.col("manquants").alias("dont manquants"),
                 pl.col("invalides").alias("dont invalides"),
+                pl.col("conseils").alias("Conseils (facultatifs)"),
+                pl.col("bloque").alias(TODO_HEADERS["bloque"]),
             )
-            .collect()
         )
         sheets = {"Synthèse": summary, **sheets}
+    sheets["Support"] = support_sheet(region)
     return sheets
 
 
@@ -1460,16 +1969,25 @@ def todo_excel(
     per: str = "etablissement",
     finess: str | None = None,
     show_contacts: bool = False,
+    region: str | None = None,
 ) -> bytes:
     """The to-do workbook (xlsx bytes): see ``todo_sheets``; contacts masked by default."""
-    return export.excel_bytes(todo_sheets(results, per, finess, show_contacts), show_contacts)
+    return export.excel_bytes(
+        todo_sheets(results, per, finess, show_contacts, region=region), show_contacts
+    )
 
 
 def todo_csv(
-    results: pl.DataFrame, finess: str | None = None, show_contacts: bool = False
+    results: pl.DataFrame,
+    finess: str | None = None,
+    show_contacts: bool = False,
+    region: str | None = None,
 ) -> bytes:
-    """The to-do list as one CSV (all establishments, or one): contacts masked by default."""
-    return export.csv_bytes(todo_frame(todo_items(results, finess), show_contacts), show_contacts)
+    """The to-do list as one CSV (all establishments, or one): contacts masked by default;
+    the « Support » column carries the region's support block on every row."""
+    return export.csv_bytes(
+        todo_frame(todo_items(results, finess), show_contacts, region), show_contacts
+    )
 
 
 def write_todo(
@@ -1478,19 +1996,21 @@ def write_todo(
     per: str = "etablissement",
     finess: str | None = None,
     show_contacts: bool = False,
+    region: str | None = None,
 ) -> Path:
-    """Write the to-do list to ``path`` (.xlsx: one sheet per establishment or département;
-    .csv: one table), atomically; returns the path."""
+    """Write the to-do list to ``path`` (.xlsx: one sheet per establishment or département,
+    and the « Support » sheet; .csv: one table with the « Support » column), atomically;
+    returns the path."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
-        data = todo_excel(results, per, finess, show_contacts)
+        data = todo_excel(results, per, finess, show_contacts, region)
     elif suffix == ".csv":
         if per not in TODO_PER:
             raise InputError(
                 f"découpage inconnu « {per} » ; choix possibles : {', '.join(TODO_PER)}"
             )
-        data = todo_csv(results, finess, show_contacts)
+        data = todo_csv(results, finess, show_contacts, region)
     else:
         raise InputError(
             f"format non pris en charge « {suffix or '(aucune extension)'} » pour la liste de "

@@ -566,6 +566,27 @@ def _campaign_args(p: argparse.ArgumentParser) -> None:
                    help="heure de la synchronisation quotidienne ROR → ViaTrajectoire (18:00)")
     p.add_argument("--out", required=True, type=Path,
                    help="fichier de sortie (.csv, .xlsx ou .parquet)")
+    p.add_argument("--forecast", action="store_true",
+                   help="prévision : date d'achèvement projetée de chaque phase du plan de "
+                        "campagne et établissements qui, à leur rythme, ne finiront pas à "
+                        "l'échéance (feuilles « prevision » et « en_retard » en .xlsx, "
+                        "fichiers FICHIER_prevision et FICHIER_en_retard sinon)")
+    p.add_argument("--fenetre", type=int, default=5,
+                   help="nombre d'instantanés récents pour la tendance (défaut 5)")
+    p.add_argument("--echeance", action="append", default=[], metavar="PHASE=AAAA-MM-JJ",
+                   help="échéance d'une phase (phase1 : 2023-05-31 par défaut ; phase2 : "
+                        "aucune dans le guide), répétable")
+
+
+def _deadlines(values: list[str]) -> dict[str, dt.date]:
+    out = {}
+    for value in values:
+        phase, _, day = value.partition("=")
+        try:
+            out[phase.strip()] = dt.date.fromisoformat(day.strip())
+        except ValueError:
+            raise InputError(f"échéance invalide « {value} » (format PHASE=AAAA-MM-JJ)") from None
+    return out
 
 
 @command("campaign", "avancement de la campagne : taux par règle et par instantané",
@@ -578,13 +599,69 @@ def _run_campaign(args: argparse.Namespace) -> int:
     if not dates:
         raise StoreError(f"aucun instantané dans {args.store}")
     history = campaign.progress_history(args.store, _campaign_params(args))  # lazy, same table
-    write_table(history, args.out, sheet="avancement")
-    last = history.filter(pl.col("date") == dates[-1])
+    severity = campaign.rules_frame().select("regle", "severite")
+    table = history.join(severity, on="regle", how="left", maintain_order="left")
+    last = table.filter((pl.col("date") == dates[-1]) & (pl.col("severite") == "obligatoire"))
     rate = last["conformes"].sum() / max(last["total"].sum(), 1)
-    print(f"{len(dates)} instantanés ({dates[0]} → {dates[-1]}), {last.height} règles ; "
-          f"points conformes au {dates[-1]} : {rate:.1%}.")
-    print(f"Avancement écrit : {args.out}")
+    if not args.forecast:
+        write_table(table, args.out, sheet="avancement")
+    print(f"{len(dates)} instantanés ({dates[0]} → {dates[-1]}), {last.height} règles "
+          f"obligatoires ; points conformes au {dates[-1]} : {rate:.1%} (points conseillés "
+          "non comptés).")
+    if args.forecast:
+        _campaign_forecast(args, table)
+    else:
+        print(f"Avancement écrit : {args.out}")
     return EXIT_OK
+
+
+def _campaign_forecast(args: argparse.Namespace, history: pl.DataFrame) -> None:
+    """``smr campaign --forecast``: projected completion of each phase, late establishments."""
+    from analysis import export, forecast
+
+    if args.fenetre < 2:
+        raise InputError("--fenetre : au moins 2 instantanés pour une tendance")
+    plan = forecast.with_deadlines(forecast.PLAN, _deadlines(args.echeance))
+    series = forecast.phase_series(history, plan)
+    projected = forecast.forecast_phases(series, plan, window=args.fenetre)
+    remaining = forecast.remaining_history(args.store, _campaign_params(args), args.fenetre, plan)
+    late = forecast.late_establishments(forecast.establishment_pace(remaining, plan))
+    suffix = args.out.suffix.lower()
+    if suffix == ".xlsx":
+        sheets = {"avancement": history, "prevision": projected, "en_retard": late}
+        data = export.excel_bytes(sheets)
+        if not args.out.parent.exists():
+            raise InputError("le dossier de sortie n'existe pas", args.out.parent)
+        tmp = args.out.with_name(args.out.name + ".partial")
+        tmp.write_bytes(data)
+        tmp.replace(args.out)
+        written = [args.out]
+    else:
+        export.write_table(history, args.out, sheet="avancement")
+        written = [args.out]
+        for name, frame in (("prevision", projected), ("en_retard", late)):
+            path = args.out.with_name(f"{args.out.stem}_{name}{args.out.suffix}")
+            export.write_table(frame, path, sheet=name)
+            written.append(path)
+
+    def day(value: dt.date | None) -> str:
+        return value.strftime("%d/%m/%Y") if value else "non atteinte à ce rythme"
+
+    for row in projected.iter_rows(named=True):
+        deadline = row["echeance"].strftime("%d/%m/%Y") if row["echeance"] else "aucune"
+        if row["taux"] is None:
+            print(f"{row['libelle']} : aucun point évalué.")
+            continue
+        n_late = late.filter(pl.col("phase") == row["phase"])["finess_eg"].n_unique()
+        print(
+            f"{row['libelle']} ({row['phase']}, échéance {deadline}) : {row['taux']:.1%} au "
+            f"{row['date']:%d/%m/%Y} ; achèvement projeté {day(row['date_prevue'])} "
+            f"(intervalle à 90 % : {day(row['date_prevue_tot'])} – "
+            f"{day(row['date_prevue_tard'])}, tendance sur {row['points']} instantanés) ; "
+            f"{n_late} établissement(s) en retard à leur rythme."
+        )
+    print("Méthode et incertitude : note « Prévision de la campagne » (analysis/methods.py).")
+    print("Fichiers écrits : " + ", ".join(str(p) for p in written))
 
 
 def _sync_args(p: argparse.ArgumentParser) -> None:
@@ -627,7 +704,23 @@ def _todo_args(p: argparse.ArgumentParser) -> None:
                    help="début de la campagne AAAA-MM-JJ (défaut : celui du manifeste)")
     p.add_argument("--heure-synchro", type=_hour, default=dt.time(18, 0),
                    help="heure de la synchronisation quotidienne ROR → ViaTrajectoire (18:00)")
+    p.add_argument("--region", default=None,
+                   help="code INSEE de la région, pour ses canaux de support (défaut : celle "
+                        "du manifeste, sinon 11)")
     p.add_argument("--out", required=True, type=Path, help="fichier de sortie (.xlsx ou .csv)")
+
+
+def _store_region(args: argparse.Namespace, day: dt.date | None) -> str:
+    """``--region``, else the region of the snapshot's manifest, else 11."""
+    from analysis import store
+
+    if args.region:
+        return str(args.region)
+    day = day or store.latest_snapshot(args.store)
+    if day is None:
+        return "11"
+    manifest = store.read_manifest(Path(args.store) / day.isoformat())
+    return str((manifest.get("extra") or {}).get("region") or "11")
 
 
 @command("todo", "points à traiter par établissement (Excel ou CSV à envoyer)", _todo_args)
@@ -641,12 +734,22 @@ def _run_todo(args: argparse.Namespace) -> int:
             args.out,
         )
     results = campaign.evaluate_snapshot(args.store, args.snapshot, _campaign_params(args))
+    region = _store_region(args, args.snapshot)
     path = campaign.write_todo(results, args.out, per=args.par, finess=args.finess,
-                               show_contacts=args.contacts)
+                               show_contacts=args.contacts, region=region)
     items = campaign.todo_items(results, args.finess)
+    advice = int((items["severite"] == campaign.SEVERITY_TODO_LABELS[campaign.CONSEILLE]).sum())
     shown = "affichés" if args.contacts else "masqués"
-    print(f"{items.height} points à traiter pour {items['finess_eg'].n_unique()} "
-          f"établissement(s) ; contacts {shown}.")
+    print(f"{items.height - advice} points à traiter et {advice} conseils pour "
+          f"{items['finess_eg'].n_unique()} établissement(s) ; contacts {shown}.")
+    blocked = items.filter(pl.col("bloque") == "oui")["finess_eg"].n_unique()
+    if blocked:
+        print(f"{blocked} établissement(s) sans compte ROR ou habilitation ViaTrajectoire "
+              "valide ne peuvent pas faire la campagne : listés en premier.")
+    from analysis import settings
+
+    if settings.support_desk(region) is None:
+        print(f"Aucun canal de support configuré pour la région {region} (colonne « Support »).")
     print(f"Liste écrite : {path}")
     return EXIT_OK
 

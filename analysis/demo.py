@@ -293,6 +293,7 @@ class _World:
     vts: list[_Entity]
     guichets: list[dict[str, str]]
     quality: _QualityStory | None = None
+    habilitations: list[_Entity] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------- geography
@@ -1270,6 +1271,83 @@ def _draw_vt(
     return vts, guichets
 
 
+# ---------------------------------------------------------------------------- accounts
+
+
+def _draw_habilitations(
+    rng: np.random.Generator, estabs: list[_Estab], vts: list[_Entity], region: str
+) -> list[_Entity]:
+    """ROR accounts and ViaTrajectoire habilitations of each establishment (the campaign
+    guide's prerequisites): most have a ROR Directeur or Référent account and a valid VT
+    Référent structure; some have none, or only expired ones, and a part of them get one
+    from the support during the campaign (a new row from that day).
+
+    Drawn from its own stream, after everything else: the rest of the demo is unchanged.
+    """
+    out: list[_Entity] = []
+    campaign = (date(2023, 3, 20), date(2023, 7, 25))
+    by_eg: dict[str, list[_Entity]] = {}
+    for vt in vts:
+        if vt.static["unit"] is not None:
+            by_eg.setdefault(vt.static["finess_eg"], []).append(vt)
+
+    def add(e: _Estab, tool: str, role: str, end: date | None, opened: datetime | None,
+            vt: _Entity | None = None) -> None:
+        person = _person(rng)
+        ent = _Entity(
+            f"HAB-{region}-{len(out) + 1:05d}",
+            {
+                "outil": tool,
+                "role": role,
+                "finess_eg": e.entity.key,
+                "vt_id": vt.key if vt is not None else None,
+                "titulaire_nom": f"{person[0]} {person[1]}",
+                "titulaire_email": _email(person, e.domain),
+                "date_fin_validite": end,
+            },
+            opened=opened if opened is not None else e.entity.opened,
+        )
+        ent.closed = e.entity.closed if vt is None else vt.closed or e.entity.closed
+        if vt is not None and vt.opened is not None:
+            ent.opened = max(ent.opened or vt.opened, vt.opened)
+        out.append(ent)
+
+    def vt_end(low: date = date(2022, 10, 3)) -> date:
+        return _moment(rng, low, date(2025, 12, 31)).date()
+
+    for e in estabs:
+        # ROR: Directeur (edit and validate) or Référent (edit), usually without end date.
+        r = rng.random()
+        if r < 0.05:  # no account: asked from the support during the campaign, or not
+            if rng.random() < 0.5:
+                add(e, "ROR", "referent", None, _moment(rng, *campaign))
+        elif r < 0.09:  # an account that ended before the campaign
+            add(e, "ROR", "directeur", _moment(rng, date(2022, 6, 1), date(2023, 2, 28)).date(),
+                None)
+            if rng.random() < 0.5:
+                add(e, "ROR", "directeur", None, _moment(rng, *campaign))
+        else:
+            roles = [role for role, p in (("directeur", 0.7), ("referent", 0.6))
+                     if rng.random() < p] or ["referent"]
+            for role in roles:
+                add(e, "ROR", role, None, None)
+        # ViaTrajectoire: Référent structure (and sometimes Référent unité), dated.
+        if rng.random() < 0.08:
+            if rng.random() < 0.4:
+                moment = _moment(rng, *campaign)
+                add(e, "VT", "referent_structure", (moment + timedelta(days=730)).date(), moment)
+        else:
+            end = vt_end()
+            add(e, "VT", "referent_structure", end, None)
+            if end < SNAPSHOT_DATES[-1] and rng.random() < 0.5:  # renewed by the support
+                moment = _moment(rng, max(end, campaign[0]), max(end, campaign[0]) + timedelta(30))
+                add(e, "VT", "referent_structure", (moment + timedelta(days=730)).date(), moment)
+        units = by_eg.get(e.entity.key, [])
+        if units and rng.random() < 0.35:
+            add(e, "VT", "referent_unite", vt_end(date(2023, 1, 2)), None, _pick(rng, units))
+    return out
+
+
 # ---------------------------------------------------------------------------- world
 
 
@@ -1339,7 +1417,11 @@ def _build_world(
         np.random.default_rng([seed, 2024]), estabs, autorisations, region,
         (communes, arrondissements, contours),
     )
-    return _World(region, estabs, units, offres, autorisations, vts, guichets, quality)
+    # Accounts and habilitations: their own stream too (issue 13), so nothing above moves.
+    habilitations = _draw_habilitations(np.random.default_rng([seed, 13]), estabs, vts, region)
+    return _World(
+        region, estabs, units, offres, autorisations, vts, guichets, quality, habilitations
+    )
 
 
 def _zero_capacities(rng: np.random.Generator, offres: list[_Entity]) -> None:
@@ -1794,6 +1876,14 @@ def _snapshot(world: _World, day: date) -> dict[str, pl.DataFrame]:
         "vt_guichets": _frame(world.guichets, "vt_guichets"),
         "vt_unites": _frame(vt_rows, "vt_unites"),
         "finess_etablissements": _frame(finess_rows, "finess_etablissements"),
+        "habilitations": _frame(
+            [
+                {"habilitation_id": h.key, "uo_id": None, **h.static}
+                for h in world.habilitations
+                if h.exists(cutoff)
+            ],
+            "habilitations",
+        ),
     }
 
 

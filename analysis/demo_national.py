@@ -67,6 +67,8 @@ _DERIVED = {
     "vt_unites": {"nom", "telephone", "age_min", "age_max", "date_synchronisation"},
 }
 _RENAME = {"nom", "discipline"}
+#: Tables scheduled from their own random stream (added later: the rest stays identical).
+_OWN_STREAM = ("habilitations",)
 #: Tables whose dated changes (closures…) cannot be recorded before their date.
 _DATED = ("etablissements", "unites", "finess_etablissements")
 _SYNC_COPIED = ("nom", "telephone", "age_min", "age_max")
@@ -202,6 +204,9 @@ def region_states(
         if region == NATIONAL:  # VT ids are drawn per region: prefix them with it
             for tables in states.values():
                 tables["vt_unites"] = tables["vt_unites"].with_columns(
+                    pl.col("vt_id").str.replace("^VT-", f"VT-{code}-")
+                )
+                tables["habilitations"] = tables["habilitations"].with_columns(
                     pl.col("vt_id").str.replace("^VT-", f"VT-{code}-")
                 )
         per_region.append(states)
@@ -349,6 +354,7 @@ class _Series:
         days: int,
     ) -> None:
         self.rng = np.random.default_rng([seed, 9])
+        self.seed = seed
         self.days = days
         # drawn over a whole year whatever ``days``: a shorter series is the start of it
         self.horizon = max(days, DEFAULT_DAYS)
@@ -436,6 +442,8 @@ class _Series:
 
         # Rows present at one end only: appear or disappear on their day.
         for name, t in self.tables.items():
+            if name in _OWN_STREAM:
+                continue
             for r in range(len(t.alive)):
                 if t.in_start[r] == t.in_end[r]:
                     continue
@@ -461,6 +469,8 @@ class _Series:
                     self._add(moment, name, r, "_alive", False)
         # Cells that differ at the end: applied at a session (renamings after the reform).
         for name, diffs in self.diffs.items():
+            if name in _OWN_STREAM:
+                continue
             for r, changes in diffs.items():
                 f = self._finess_of(name, r)
                 for col, value in changes.items():
@@ -495,6 +505,29 @@ class _Series:
         self._late_fixes(sessions)
         self._regressions()
         self._drift()
+        self._accounts(opened, closed)
+
+    def _accounts(self, opened: dict[str, int], closed: dict[str, int]) -> None:
+        """Accounts and habilitations (issue 13) that appear or end during the series, from
+        their own stream so that every other value of the series is unchanged: an account
+        given by the support at a campaign-time moment, or on its establishment's opening
+        day; gone on its establishment's closing day. Their cells never change."""
+        rng = np.random.default_rng([self.seed, 13])
+        for name in _OWN_STREAM:
+            t = self.tables[name]
+            for r in range(len(t.alive)):
+                if t.in_start[r] == t.in_end[r]:
+                    continue
+                f = self._finess_of(name, r)
+                if t.in_end[r]:
+                    day = opened.get(f) or int(rng.integers(_CAMPAIGN, _WAVES[1][1]))
+                else:
+                    day = closed.get(f) or int(rng.integers(_CAMPAIGN, _WAVES[1][1]))
+                minutes = int(rng.integers(9 * 60, 17 * 60))
+                moment = dt.datetime.combine(FIRST_DAY + dt.timedelta(days=day), dt.time()) + (
+                    dt.timedelta(minutes=minutes)
+                )
+                self._add(moment, name, r, "_alive", bool(t.in_end[r]))
 
     def _touch_entity(self, name: str, row: int, moment: dt.datetime) -> None:
         if name == "offres":  # a capacity change re-saves its unit

@@ -474,8 +474,24 @@ _CAMPAIGN_PARAMETERS = (
     "mineurs n'étant pas connue des données, elle est présumée."
 )
 _CAMPAIGN_DATA = (
-    "tables etablissements, unites, offres (mentions de chaque unité), vt_unites et "
-    "vt_guichets de l'instantané ; statut de synchronisation de chaque unité ViaTrajectoire"
+    "tables etablissements, unites, offres (mentions de chaque unité), autorisations "
+    "(décisions SMR en vigueur), vt_unites, vt_guichets, habilitations (comptes ROR et "
+    "habilitations ViaTrajectoire, si l'instantané les a) et finess_etablissements (nom "
+    "officiel, si l'instantané l'a) ; statut de synchronisation de chaque unité ViaTrajectoire"
+)
+_CAMPAIGN_SEVERITY = (
+    "Chaque point est *obligatoire* (compté dans les taux, les points à traiter et "
+    "« à jour ») ou *conseillé* (montré, listé comme conseil, jamais compté contre "
+    "l'établissement), selon le guide de la campagne : le surnom (« si nécessaire ») et le "
+    "remplacement de « SSR » par « SMR » dans le nom d'une unité (« possibilité "
+    "optionnelle ») sont conseillés ; la discipline et le type d'UO encore SSR seront "
+    "modifiés automatiquement et ne sont pas demandés à l'établissement. Prérequis : un compte "
+    "ROR Directeur ou Référent et une habilitation ViaTrajectoire Référent structure ou "
+    "Référent unité valides à la date de l'instantané (fin de validité vide, ou ce jour ou "
+    "après) ; évalués seulement quand l'instantané liste les comptes de l'outil. Habilitation "
+    "du responsable des admissions : la plus tardive des fins de validité de vt_unites et de la "
+    "table habilitations (rôle responsable des admissions de l'unité), évaluée quand "
+    "l'instantané en donne au moins une ; absente : manquant ; passée : invalide."
 )
 
 
@@ -485,7 +501,12 @@ def rules_markdown(rules: Sequence[campaign.Rule] = campaign.RULES) -> str:
         text = campaign.LEVELS.get(code, code)
         return text[:1].lower() + text[1:]
 
-    return "\n".join(f"- *{r.label}* ({level(r.level)}, `{r.id}`) : {r.help}" for r in rules)
+    def kind(rule: campaign.Rule) -> str:
+        return campaign.SEVERITIES.get(rule.severity, rule.severity).lower()
+
+    return "\n".join(
+        f"- *{r.label}* ({level(r.level)}, {kind(r)}, `{r.id}`) : {r.help}" for r in rules
+    )
 
 
 def campaign_rules_note(rules: Sequence[campaign.Rule] = campaign.RULES) -> str:
@@ -498,7 +519,7 @@ def campaign_rules_note(rules: Sequence[campaign.Rule] = campaign.RULES) -> str:
         "**Formule** : taux = entités *ok* ÷ entités concernées par le point × 100, à chaque "
         "instantané pour les courbes d'avancement ; par département, statut ou établissement, "
         "les mêmes comptes sur le groupe.\n\n"
-        f"**Paramètres** : {_CAMPAIGN_PARAMETERS} Points évalués :\n\n"
+        f"**Paramètres** : {_CAMPAIGN_PARAMETERS} {_CAMPAIGN_SEVERITY} Points évalués :\n\n"
         f"{rules_markdown(rules)}\n\n"
         f"**Données** : {_CAMPAIGN_DATA}.\n\n"
         "**Limites** : les points vérifient la présence et la forme des valeurs, pas leur "
@@ -518,8 +539,9 @@ _register(
         "campagne_taux_conformes",
         "Points conformes",
         "% des points",
-        "**Définition** : part de tous les points évalués (chaque point de contrôle sur "
-        "chaque entité concernée) qui sont *ok*.\n\n"
+        "**Définition** : part de tous les points *obligatoires* évalués (chaque point de "
+        "contrôle sur chaque entité concernée) qui sont *ok* ; les points conseillés ne "
+        "comptent pas.\n\n"
         "**Formule** : Σ points *ok* ÷ Σ points évalués × 100, toutes règles et toutes "
         "entités confondues ; par département, statut ou établissement, les mêmes sommes sur "
         "le groupe.\n\n"
@@ -532,8 +554,9 @@ _register(
         "campagne_points_a_traiter",
         "Points à traiter",
         "points",
-        "**Définition** : points *manquants* ou *invalides*, ceux que les listes envoyées aux "
-        "établissements demandent de corriger.\n\n"
+        "**Définition** : points *obligatoires* *manquants* ou *invalides*, ceux que les listes "
+        "envoyées aux établissements demandent de corriger (les points conseillés y figurent "
+        "aussi, comme conseils, sans être comptés ici).\n\n"
         "**Formule** : nombre de points manquants + nombre de points invalides.\n\n"
         f"**Paramètres** : {_CAMPAIGN_PARAMETERS}\n\n"
         f"**Données** : {_CAMPAIGN_DATA}.\n\n"
@@ -545,8 +568,9 @@ _register(
         "campagne_etablissements_a_jour",
         "Établissements à jour",
         "établissements",
-        "**Définition** : établissements dont tous les points sont *ok* : ceux de "
-        "l'établissement, de ses unités du ROR et de ses unités ViaTrajectoire.\n\n"
+        "**Définition** : établissements dont tous les points *obligatoires* sont *ok* : ceux "
+        "de l'établissement, de ses unités du ROR et de ses unités ViaTrajectoire (un point "
+        "conseillé non fait n'empêche pas d'être à jour).\n\n"
         "**Formule** : nombre de FINESS EG sans point manquant ni invalide, rapporté au "
         "nombre de FINESS EG ayant au moins un point évalué.\n\n"
         f"**Paramètres** : {_CAMPAIGN_PARAMETERS}\n\n"
@@ -569,6 +593,74 @@ _register(
         f"**Données** : {_CAMPAIGN_DATA}, pour les deux instantanés.\n\n"
         "**Limites** : un point évalué d'un seul côté (règle ajoutée depuis) n'est pas un "
         "changement ; ce qui s'est passé entre les deux dates n'est pas vu.",
+    ),
+)
+
+
+def _plan_text() -> str:
+    from analysis import forecast
+
+    def day(d: dt.date | None) -> str:
+        return d.strftime("%d/%m/%Y") if d else "aucune dans le guide"
+
+    return " ; ".join(
+        f"*{p.label}* ({p.id}, du {p.start:%d/%m/%Y}, échéance {day(p.deadline)}) : "
+        + ", ".join(f"`{r}`" for r in p.rules)
+        for p in forecast.PLAN
+    )
+
+
+_register(
+    MethodNote(
+        "campagne_prerequis",
+        "Prérequis : comptes et habilitations",
+        "établissements",
+        "**Définition** : établissements qui ne peuvent pas faire la campagne du tout, faute "
+        "d'un compte ROR avec le rôle Directeur ou Référent valide, ou d'une habilitation "
+        "ViaTrajectoire Référent structure ou Référent unité à une date de validité non "
+        "expirée (premier prérequis du guide de la campagne) : ce sont les premiers à "
+        "relancer, et les listes de points à traiter les mettent en tête.\n\n"
+        "**Formule** : un établissement est bloqué quand le point `eg_compte_ror` ou "
+        "`eg_compte_vt` n'est pas *ok* : aucun compte du rôle (*manquant*) ou tous expirés "
+        "(*invalide*, avec la dernière fin de validité).\n\n"
+        "**Paramètres** : date de l'instantané ; un compte est valide sans fin de validité ou "
+        "avec une fin ce jour ou après. Comptes et habilitations se demandent au support "
+        "utilisateurs, coordonnées de la région dans le bloc « Support ».\n\n"
+        "**Données** : table habilitations de l'instantané (outil, rôle, FINESS EG, unité le "
+        "cas échéant, fin de validité) ; un outil dont la table ne liste aucun compte n'est "
+        "pas évalué.\n\n"
+        "**Limites** : l'export des comptes doit être complet : un compte absent de la table "
+        "compte comme manquant ; le rôle effectif dans l'outil n'est pas vérifié au-delà de "
+        "ce que dit l'export.",
+        higher_is_better=False,
+    ),
+    MethodNote(
+        "campagne_prevision",
+        "Prévision de la campagne",
+        "date d'achèvement",
+        "**Définition** : date à laquelle chaque phase du plan de campagne serait achevée "
+        "(100 % des points obligatoires de la phase *ok*) si la tendance récente se "
+        "poursuit, avec son incertitude, et établissements qui, à leur propre rythme, ne "
+        "finiront pas la phase à l'échéance.\n\n"
+        "**Formule** : taux de la phase à chaque instantané = Σ points ok ÷ Σ points des "
+        "règles de la phase ; droite des moindres carrés taux = a + b·t sur les k derniers "
+        "instantanés depuis le début de la phase (t en jours) ; achèvement projeté "
+        "t* = t_dernier + (1 − ŷ(t_dernier)) ÷ b ; intervalle à 90 % : même calcul avec les "
+        "bornes b ± t₀,₉₅(k − 2) · se(b), se(b) = √(Σ résidus² ÷ (k − 2) ÷ Σ (t − t̄)²) "
+        "(pente la plus forte : date au plus tôt ; la plus faible : au plus tard ; pente ≤ 0 : "
+        "non atteinte à ce rythme). Par établissement : points restants de la phase sur les "
+        "mêmes instantanés, pente des moindres carrés (points corrigés par semaine), fin "
+        "prévue = dernière date + restants ÷ rythme ; en retard quand il reste des points et "
+        "que la fin prévue dépasse l'échéance ou n'arrive jamais.\n\n"
+        f"**Paramètres** : k = 5 instantanés (`--fenetre`), niveau 90 % ; plan : {_plan_text()}. "
+        "Échéances modifiables (`--echeance phase2=AAAA-MM-JJ`, réglage de la page).\n\n"
+        f"**Données** : mêmes points que l'avancement ({_CAMPAIGN_DATA}), sur les derniers "
+        "instantanés du magasin.\n\n"
+        "**Limites** : une droite ne voit ni les relances à venir ni le ralentissement des "
+        "derniers points (souvent les plus difficiles) ; l'intervalle ne couvre que l'incertitude "
+        "de la pente sur k points, pas un changement de rythme ; une phase dont le nombre de "
+        "points change (décisions SMR qui arrivent, unités créées) peut reculer sans que "
+        "personne ne défasse rien ; à 2 instantanés, pas d'intervalle.",
     ),
 )
 
@@ -687,8 +779,12 @@ _GAP_RULES = {
     "autorisation SSR en attente de décision",
     "ssr_sans_decision_smr": "une autorisation SSR en vigueur dont aucune mention attendue n'a "
     "de décision SMR dans l'établissement",
-    "unite_libellee_ssr": "unité de discipline SSR ou dont le nom contient « SSR » ou "
-    "« soins de suite », une ligne par mention de ses offres",
+    "unite_libellee_ssr": "unité dont le nom contient « SSR » ou « soins de suite », une "
+    "ligne par mention de ses offres (renommage facultatif, conseillé par le guide de la "
+    "campagne)",
+    "migration_automatique": "unité de discipline SSR, une ligne par mention de ses offres ; "
+    "le guide annonce la modification automatique de la discipline et du type d'UO : action "
+    "de l'équipe régionale du ROR, montrée à part, pas de l'établissement",
     "correspondance_inconnue": "autorisation SSR qu'aucune règle de la table ne couvre",
 }
 

@@ -711,3 +711,33 @@ def find_type_fermeture(value: str) -> str | None:
 
 CODE_LISTS["champ_activite"] = CHAMPS_ACTIVITE
 CODE_LISTS["type_fermeture"] = TYPES_FERMETURE
+
+# ------------------------------------------------------------ accounts and habilitations
+# The campaign guide's prerequisites (campaign_guide_smr_ror_vt.txt, « Quelques prérequis »):
+# a ROR account with the role Directeur (edit and validate) or Référent (edit), and a
+# ViaTrajectoire habilitation Référent structure or Référent unité with a validity date not
+# expired; for each SMR unit, the admissions lead's contact *and habilitation* (VT).
+
+#: Tools an account or habilitation belongs to.
+OUTILS_HABILITATION: dict[str, str] = {"ROR": "ROR", "VT": "ViaTrajectoire"}
+#: Roles, by code (the ``role`` column): French label as the tools show it.
+ROLES_HABILITATION: dict[str, str] = {
+    "directeur": "Directeur",
+    "referent": "Référent",
+    "referent_structure": "Référent structure",
+    "referent_unite": "Référent unité",
+    "responsable_admissions": "Responsable des admissions",
+}
+#: Roles that let an establishment do the campaign in each tool (guide, prerequisites).
+ROLES_CAMPAGNE: dict[str, tuple[str, ...]] = {
+    "ROR": ("directeur", "referent"),
+    "VT": ("referent_structure", "referent_unite"),
+}
+#: Role of the admissions lead's habilitation on a ViaTrajectoire unit.
+ROLE_ADMISSIONS = "responsable_admissions"
+
+CODE_LISTS["outil_habilitation"] = OUTILS_HABILITATION
+CODE_LISTS["role_habilitation"] = ROLES_HABILITATION
+#: Code lists whose values may also be written as their label, with or without accents
+#: (« Référent structure » → referent_structure): exports of the tools write labels.
+LABELLED_CODE_LISTS: frozenset[str] = frozenset({"outil_habilitation", "role_habilitation"})

@@ -193,8 +193,10 @@ def _campaign(
         .with_columns((pl.col("total") - pl.col("conformes")).alias("reste"))
         .select("regle", "niveau", "libelle", "conformes", "reste", "total", "taux")
     )
+    counted = campaign.rules_frame().filter(pl.col("severite") == campaign.OBLIGATOIRE)
     overall_history = (
-        history.group_by("date")
+        history.filter(pl.col("regle").is_in(counted["regle"].implode()))  # advice not counted
+        .group_by("date")
         .agg(pl.col("conformes").sum(), pl.col("total").sum())
         .with_columns((pl.col("conformes") / pl.col("total")).alias("taux"))
         .sort("date")

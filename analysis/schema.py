@@ -133,6 +133,18 @@ ETABLISSEMENTS = Table(
             codes="type_fermeture",
             label="Type de fermeture (ROR)",
         ),
+        # The campaign guide accepts the CME president's contact instead of the director's.
+        Column("cme_president_nom", UTF8, contact=True, label="Président de CME"),
+        Column(
+            "cme_president_telephone",
+            UTF8,
+            PHONE,
+            contact=True,
+            label="Téléphone du président de CME",
+        ),
+        Column(
+            "cme_president_email", UTF8, EMAIL, contact=True, label="E-mail du président de CME"
+        ),
     ),
     key=("finess_eg",),
 )
@@ -310,6 +322,53 @@ FINESS_ETABLISSEMENTS = Table(
     key=("finess_eg",),
 )
 
+HABILITATIONS = Table(
+    "habilitations",
+    "Comptes et habilitations (ROR, ViaTrajectoire)",
+    (
+        Column(
+            "habilitation_id",
+            UTF8,
+            required=True,
+            not_null=True,
+            label="Identifiant du compte ou de l'habilitation",
+        ),
+        Column(
+            "outil",
+            UTF8,
+            CODE,
+            required=True,
+            not_null=True,
+            codes="outil_habilitation",
+            label="Outil (ROR ou VT)",
+        ),
+        Column(
+            "role",
+            UTF8,
+            CODE,
+            required=True,
+            not_null=True,
+            codes="role_habilitation",
+            label="Rôle",
+        ),
+        Column("finess_eg", UTF8, FINESS, required=True, not_null=True, label="FINESS EG"),
+        # Roles held on one unit (Référent unité, responsable des admissions): the unit.
+        Column("uo_id", UTF8, label="Unité du ROR (rôle par unité)"),
+        Column("vt_id", UTF8, label="Unité ViaTrajectoire (rôle par unité)"),
+        Column("titulaire_nom", UTF8, contact=True, label="Titulaire"),
+        Column("titulaire_email", UTF8, EMAIL, contact=True, label="E-mail du titulaire"),
+        # Empty: no end date (valid until withdrawn).
+        Column("date_fin_validite", DATE_T, DATE, label="Fin de validité"),
+    ),
+    key=("habilitation_id",),
+    references=(
+        # An account of an establishment or unit missing from the extract is kept (warning).
+        Reference("finess_eg", "etablissements", "finess_eg", reject=False),
+        Reference("uo_id", "unites", "uo_id", reject=False),
+        Reference("vt_id", "vt_unites", "vt_id", reject=False),
+    ),
+)
+
 #: Tables in load order: a table's references point to tables earlier in the list
 #: (except VT → guichets, resolved after both are read).
 TABLES: dict[str, Table] = {
@@ -322,12 +381,13 @@ TABLES: dict[str, Table] = {
         VT_GUICHETS,
         VT_UNITES,
         FINESS_ETABLISSEMENTS,
+        HABILITATIONS,
     )
 }
 
 #: Tables added after the first snapshots were written (same schema version: a snapshot
 #: written before them has neither the file nor the manifest entry, and reads them empty).
-LATER_TABLES: tuple[str, ...] = ("finess_etablissements",)
+LATER_TABLES: tuple[str, ...] = ("finess_etablissements", "habilitations")
 
 #: Tables a snapshot must contain (possibly empty).
 REQUIRED_TABLES = ("etablissements", "unites", "offres")

@@ -168,3 +168,79 @@ def access(auth_configured: bool, logged_in: bool) -> Access:
     if not logged_in:
         return Access(False, "Connectez-vous pour accéder aux données.", True)
     return Access(True, None, False)
+
+
+# ------------------------------------------------------------------- campaign support
+
+
+@dataclass(frozen=True)
+class SupportChannel:
+    """One way to reach the users' support: what for, and the form, phone and hours."""
+
+    label: str
+    url: str | None = None
+    phone: str | None = None
+    hours: str | None = None
+
+
+@dataclass(frozen=True)
+class SupportDesk:
+    """A region's users' support for the ROR / ViaTrajectoire campaign."""
+
+    name: str
+    channels: tuple[SupportChannel, ...]
+    quote: str  # the sentence every request must carry
+
+
+#: Support of each region (INSEE code), as the region's campaign guide gives it. Only
+#: Île-de-France is configured (campaign_guide_smr_ror_vt.txt): another region's channels
+#: are added here when its guide is known; until then the workbench says none is configured.
+SUPPORT_DESKS: dict[str, SupportDesk] = {
+    "11": SupportDesk(
+        name="Support utilisateurs SESAN (ROR Île-de-France et ViaTrajectoire)",
+        channels=(
+            SupportChannel(
+                "Formulaire de support (indiquer votre demande)",
+                url="https://formulaire-support.sante-idf.fr",
+            ),
+            SupportChannel(
+                "Téléphone, ROR", phone="01 83 76 30 31", hours="du lundi au vendredi de 8h à 20h"
+            ),
+            SupportChannel(
+                "Téléphone, ViaTrajectoire",
+                phone="01 48 78 75 82",
+                hours="du lundi au vendredi de 8h à 20h",
+            ),
+        ),
+        quote="Préciser que la sollicitation s'inscrit dans le cadre de la campagne SMR "
+        "(ROR/ViaTrajectoire).",
+    ),
+}
+
+
+def support_desk(region: str | None) -> SupportDesk | None:
+    """The support of ``region`` (INSEE code), None when none is configured."""
+    return SUPPORT_DESKS.get((region or "").strip())
+
+
+def support_lines(region: str | None) -> list[str]:
+    """The support block in French, one line per channel then the sentence to quote; for a
+    region without configured support, one line saying so."""
+    desk = support_desk(region)
+    if desk is None:
+        code = (region or "").strip() or "inconnue"
+        return [
+            f"Aucun canal de support n'est configuré pour la région {code} : s'adresser à "
+            "l'équipe régionale du ROR et de ViaTrajectoire."
+        ]
+    lines = [desk.name]
+    for c in desk.channels:
+        parts = [p for p in (c.url, c.phone and f"tél. {c.phone}", c.hours) if p]
+        lines.append(f"{c.label} : {', '.join(parts)}")
+    lines.append(desk.quote)
+    return lines
+
+
+def support_text(region: str | None) -> str:
+    """``support_lines`` on one line (a cell of a to-do list)."""
+    return " ; ".join(support_lines(region))

@@ -36,8 +36,12 @@ at the snapshot date (``date_fin`` null or on/after it) and outside forme 05:
   candidates) has no SMR decision at the establishment. Per mention: an establishment whose
   decision granted some mentions still waits for the others, and its old authorisation
   for them stays in force until it ends;
-- ``unite_libellee_ssr``: units still typed SSR (``discipline``) or named SSR (the word
-  « SSR » or « soins de suite » in ``nom``), one row per establishment × mention of their offers;
+- ``unite_libellee_ssr``: units still named SSR (the word « SSR » or « soins de suite » in
+  ``nom``), one row per establishment × mention of their offers; renaming is optional advice
+  in the campaign guide;
+- ``migration_automatique``: units still typed SSR (``discipline``): the guide says the
+  discipline group and the type d'UO will be changed automatically, so this is no
+  establishment action but the regional ROR team's to follow (``ROR_TEAM_GAPS``, shown apart);
 - ``correspondance_inconnue``: an SSR authorisation the mapping table does not cover.
 
 **Scenarios** (:class:`Scenario`, :func:`parse_scenario`, :func:`apply_scenario`). A named list
@@ -432,8 +436,16 @@ GAP_TYPES: dict[str, tuple[str, str]] = {
         "reste prorogée jusqu'à la décision.",
     ),
     "unite_libellee_ssr": (
-        "Unité encore nommée ou typée SSR",
-        "Renommer l'unité et passer sa discipline à SMR dans le ROR.",
+        "Unité encore nommée SSR (renommage conseillé)",
+        "Facultatif, conseillé par le guide de la campagne : dans l'attente de la mise à jour "
+        "des autorisations, remplacer « SSR » par « SMR » dans le nom de l'unité (fiche UO du "
+        "ROR, « Renommer »).",
+    ),
+    "migration_automatique": (
+        "Discipline ou type d'UO encore SSR : migration automatique en attente",
+        "Aucune action de l'établissement : le grand groupe de discipline « SSR » et le "
+        "« Type d'UO » seront modifiés ultérieurement de façon automatique ; à suivre par "
+        "l'équipe régionale du ROR.",
     ),
     "correspondance_inconnue": (
         "Autorisation SSR sans correspondance SMR",
@@ -445,9 +457,13 @@ GAP_SHORT_LABELS: dict[str, str] = {
     "autorisee_non_decrite": "Autorisées, non décrites",
     "decrite_non_autorisee": "Décrites, non autorisées",
     "ssr_sans_decision_smr": "SSR sans décision SMR",
-    "unite_libellee_ssr": "Unités encore « SSR »",
+    "unite_libellee_ssr": "Unités nommées « SSR »",
+    "migration_automatique": "Migration automatique en attente",
     "correspondance_inconnue": "Hors table de correspondance",
 }
+#: Gap types that are the regional ROR team's to follow, not an establishment's action:
+#: shown apart from the list sent to establishments.
+ROR_TEAM_GAPS: tuple[str, ...] = ("migration_automatique",)
 #: A unit is « named SSR » when its name contains one of these (case-insensitive).
 SSR_NAME_PATTERN = r"(?i)\bSSR\b|soins de suite"
 
@@ -492,12 +508,18 @@ def _part(frame: pl.DataFrame, ecart: str, **columns: pl.Expr) -> pl.DataFrame:
     )
 
 
-def _units_named_ssr(unites: pl.DataFrame, offres: pl.DataFrame) -> pl.DataFrame:
-    """Units typed or named SSR, per establishment × mention of their offers (null mention
-    for a unit without offer): finess_eg, mention, unites (ids), _units (names for detail)."""
-    flagged = unites.filter(
-        (pl.col("discipline") == "SSR") | pl.col("nom").fill_null("").str.contains(SSR_NAME_PATTERN)
-    ).with_columns(
+def _units_named_ssr(
+    unites: pl.DataFrame, offres: pl.DataFrame, by_discipline: bool = False
+) -> pl.DataFrame:
+    """Units named SSR (or, with ``by_discipline``, typed SSR: the automatic migration), per
+    establishment × mention of their offers (null mention for a unit without offer):
+    finess_eg, mention, unites (ids), _units (names for detail)."""
+    which = (
+        pl.col("discipline") == "SSR"
+        if by_discipline
+        else pl.col("nom").fill_null("").str.contains(SSR_NAME_PATTERN)
+    )
+    flagged = unites.filter(which).with_columns(
         pl.concat_str(
             pl.col("nom").fill_null("(sans nom)"),
             pl.lit(" ("),
@@ -607,6 +629,7 @@ def transition_gaps(
     )
 
     named = _units_named_ssr(tables["unites"], tables["offres"])
+    typed = _units_named_ssr(tables["unites"], tables["offres"], by_discipline=True)
     unmapped = (
         slots.filter(pl.col("statut") == "sans_correspondance")
         .group_by("finess_eg")
@@ -644,6 +667,7 @@ def transition_gaps(
             autorisations=pl.col("autorisations"),
         ),
         _part(named, "unite_libellee_ssr", detail=pl.col("_units"), unites=pl.col("unites")),
+        _part(typed, "migration_automatique", detail=pl.col("_units"), unites=pl.col("unites")),
         _part(
             unmapped,
             "correspondance_inconnue",

@@ -14,13 +14,15 @@ personal data (it is the user's own data, stored locally); exceptions and logs n
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import polars as pl
 
 from analysis.errors import InputError
-from analysis.nomenclature import CODE_LISTS
+from analysis.nomenclature import CODE_LISTS, LABELLED_CODE_LISTS
 from analysis.schema import (
     AGE,
     BOOLEAN,
@@ -185,7 +187,30 @@ def _code_mapping(list_name: str) -> dict[str, str]:
         short = code.lstrip("0")
         if code.isdigit() and short and short != code:
             mapping.setdefault(short, code)
+    if list_name in LABELLED_CODE_LISTS:  # labels too, folded (« Référent unité »)
+        for code, label in CODE_LISTS[list_name].items():
+            for spelling in (code, label):
+                mapping.setdefault(_fold_code_text(spelling), code)
     return mapping
+
+
+def _fold_code_text(text: str) -> str:
+    """Upper case without accents, words joined by « _ » (``Référent unité`` →
+    ``REFERENT_UNITE``): the folded spelling of a labelled code."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).upper()
+    return "_".join(re.findall(r"[A-Z0-9]+", text))
+
+
+def _fold_code(s: pl.Expr) -> pl.Expr:
+    """Expression form of ``_fold_code_text``."""
+    return (
+        s.str.normalize("NFKD")
+        .str.replace_all(r"\p{M}", "")
+        .str.to_uppercase()
+        .str.replace_all(r"[^A-Z0-9]+", "_")
+        .str.strip_chars("_")
+    )
 
 
 def _parse_integer(s: pl.Expr) -> pl.Expr:
@@ -278,7 +303,8 @@ def _typed(col: Column) -> pl.Expr:
     """Expression giving the canonical typed value of ``col`` (null when it cannot be typed)."""
     n = pl.col(_n(col.name))
     if col.kind == CODE and col.codes:
-        return n.str.to_uppercase().replace_strict(
+        source = _fold_code(n) if col.codes in LABELLED_CODE_LISTS else n.str.to_uppercase()
+        return source.replace_strict(
             _code_mapping(col.codes), default=None, return_dtype=pl.String
         )
     if col.kind in (INTEGER, AGE):

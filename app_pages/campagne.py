@@ -9,7 +9,7 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from analysis import campaign, store
+from analysis import campaign, forecast, settings, store
 from analysis.errors import StoreError
 from ui import notes
 from ui.common import contact_toggle, demo_banner, fmt_int, page_context, tables
@@ -75,9 +75,20 @@ def history_for(store_path: str, start: str | None,
 
 @st.cache_data(show_spinner="Préparation du classeur…", max_entries=16)
 def workbook_for(_results: pl.DataFrame, key: tuple, per: str, finess: str | None,
-                 contacts: bool) -> bytes:
+                 contacts: bool, region: str | None = None) -> bytes:
     """The to-do workbook (cached on the results' key and the options)."""
-    return campaign.todo_excel(_results, per=per, finess=finess, show_contacts=contacts)
+    return campaign.todo_excel(_results, per=per, finess=finess, show_contacts=contacts,
+                               region=region)
+
+
+@st.cache_data(show_spinner="Rythme de chaque établissement…", max_entries=16)
+def remaining_for(store_path: str, start: str | None, stamp: tuple, window: int,
+                  until: str) -> pl.DataFrame:
+    """Items left per establishment and phase on the last ``window`` snapshots up to the
+    selected one (``forecast.remaining_history``), cached on the store's state."""
+    params = campaign.CampaignParams(start=dt.date.fromisoformat(start) if start else None)
+    return forecast.remaining_history(Path(store_path), params, window,
+                                      until=dt.date.fromisoformat(until))
 
 
 def pct(value: float | None) -> str:
@@ -105,9 +116,10 @@ overall = campaign.completion_overall(results)
 by_rule = campaign.completion_by_rule(results)
 rate_of = dict(zip(by_rule["regle"], by_rule["taux"], strict=True))
 st.subheader(f"Instantané du {ctx.date:%d/%m/%Y}")
-m = st.columns(5)
+m = st.columns(6)
 m[0].metric("Points conformes", pct(overall["taux"]),
-            help="Part des points évalués (toutes règles, toutes entités) qui sont ok.")
+            help="Part des points obligatoires évalués (toutes règles, toutes entités) qui "
+                 "sont ok ; les points conseillés ne comptent pas.")
 m[1].metric("Points à traiter", fmt_int(overall["reste"]),
             help=f"{fmt_int(overall['manquants'])} manquants, "
                  f"{fmt_int(overall['invalides'])} invalides.")
@@ -121,6 +133,10 @@ m[4].metric("Unités VT synchronisées", pct(rate_of.get("vt_synchronise")),
             help="Part des unités ViaTrajectoire synchronisées ou en attente de la prochaine "
                  "synchronisation ; les unités du ROR absentes de ViaTrajectoire sont comptées "
                  "par le point « Unité présente dans ViaTrajectoire ».")
+m[5].metric("Conseils (facultatifs)", fmt_int(overall["conseils"]),
+            help="Points conseillés par le guide (surnom si nécessaire, « SSR » remplacé par "
+                 "« SMR » dans le nom des unités) non faits : listés comme conseils, jamais "
+                 "comptés contre l'établissement.")
 
 notes.method_notes(
     [
@@ -131,6 +147,39 @@ notes.method_notes(
     ],
     "indicateurs de la campagne",
 )
+
+# --- prerequisites ----------------------------------------------------------------------
+st.subheader("Prérequis : comptes et habilitations")
+blocked = campaign.blocked_establishments(results)
+evaluated = [r for r in campaign.PREREQUISITES if r in rate_of]
+if not evaluated:
+    st.info(
+        "Cet instantané ne contient pas la table des comptes et habilitations "
+        "(habilitations) : les prérequis (compte ROR Directeur ou Référent, habilitation "
+        "ViaTrajectoire Référent structure ou unité) ne sont pas évalués."
+    )
+else:
+    p1, p2, p3 = st.columns(3)
+    p1.metric("Établissements bloqués", f"{fmt_int(blocked.height)} / "
+              f"{fmt_int(overall['etablissements'])}",
+              help="Sans compte ROR ou habilitation ViaTrajectoire valide, l'établissement ne "
+                   "peut pas faire la campagne : à relancer en premier.")
+    p2.metric("Comptes ROR valides", pct(rate_of.get("eg_compte_ror")))
+    p3.metric("Habilitations ViaTrajectoire valides", pct(rate_of.get("eg_compte_vt")))
+    if blocked.height:
+        st.caption("Établissements à relancer en premier (les listes à envoyer les placent en "
+                   "tête) ; comptes et habilitations se demandent au support (bloc « Support » "
+                   "ci-dessous).")
+        st.dataframe(
+            blocked.rename({
+                "finess_eg": "FINESS EG", "raison_sociale": "Établissement",
+                "departement": "Département", "eg_compte_ror": "Compte ROR",
+                "eg_compte_ror_motif": "Constat ROR", "eg_compte_vt": "Habilitation VT",
+                "eg_compte_vt_motif": "Constat ViaTrajectoire",
+            }),
+            hide_index=True, width="stretch",
+        )
+notes.method_note("campagne_prerequis")
 
 # --- progress -------------------------------------------------------------------------
 st.subheader("Avancement par point de contrôle")
@@ -192,6 +241,7 @@ st.dataframe(
     by_rule.select(
         pl.col("libelle").alias("Point de contrôle"),
         pl.col("niveau").replace_strict(campaign.LEVELS).alias("Niveau"),
+        pl.col("severite").replace_strict(campaign.SEVERITIES).alias("Type"),
         pl.col("conformes").alias("Conformes"),
         pl.col("manquants").alias("Manquants"),
         pl.col("invalides").alias("Invalides"),
@@ -202,6 +252,68 @@ st.dataframe(
     width="stretch",
     column_config={"Taux (%)": st.column_config.NumberColumn(format="%.1f")},
 )
+
+# --- forecast -----------------------------------------------------------------------
+st.subheader("Prévision : achèvement des phases de la campagne")
+phase1, phase2 = forecast.PLAN
+f1, f2, f3 = st.columns(3)
+window = f1.number_input("Instantanés pour la tendance", min_value=2, max_value=60, value=5,
+                         key="campagne_fenetre",
+                         help="Les plus récents jusqu'à l'instantané choisi.")
+deadline1 = f2.date_input(f"Échéance : {phase1.label.lower()}", value=phase1.deadline,
+                          format="DD/MM/YYYY", key="campagne_echeance1")
+deadline2 = f3.date_input(f"Échéance : {phase2.label.lower()}", value=phase2.deadline,
+                          format="DD/MM/YYYY", key="campagne_echeance2",
+                          help="Le guide ne fixe pas d'échéance à cette phase.")
+plan = forecast.with_deadlines(forecast.PLAN, {phase1.id: deadline1, phase2.id: deadline2})
+upto = history.filter(pl.col("date") <= ctx.date)
+projected = forecast.forecast_phases(forecast.phase_series(upto, plan), plan, int(window))
+st.dataframe(
+    projected.select(
+        pl.col("libelle").alias("Phase"),
+        pl.col("echeance").alias("Échéance"),
+        (pl.col("taux") * 100).alias("Achevée (%)"),
+        (pl.col("pente_semaine") * 100).alias("Progression (points de % / semaine)"),
+        pl.col("date_prevue").alias("Achèvement projeté"),
+        pl.col("date_prevue_tot").alias("Au plus tôt (90 %)"),
+        pl.col("date_prevue_tard").alias("Au plus tard (90 %)"),
+        pl.col("dans_les_temps").alias("Dans les temps"),
+    ),
+    hide_index=True, width="stretch",
+    column_config={
+        "Échéance": st.column_config.DateColumn(format="DD/MM/YYYY"),
+        "Achèvement projeté": st.column_config.DateColumn(format="DD/MM/YYYY"),
+        "Au plus tôt (90 %)": st.column_config.DateColumn(format="DD/MM/YYYY"),
+        "Au plus tard (90 %)": st.column_config.DateColumn(format="DD/MM/YYYY"),
+        "Achevée (%)": st.column_config.NumberColumn(format="%.1f"),
+        "Progression (points de % / semaine)": st.column_config.NumberColumn(format="%.2f"),
+    },
+)
+st.caption("Date vide : non atteinte au rythme actuel (ou pas assez d'instantanés).")
+remaining = remaining_for(str(ctx.store), start.isoformat(), stamp, int(window),
+                          ctx.date.isoformat())
+late = forecast.late_establishments(forecast.establishment_pace(remaining, plan))
+st.markdown(f"**Établissements qui, à leur rythme, ne finiront pas à l'échéance** "
+            f"({fmt_int(late['finess_eg'].n_unique())})")
+if late.height:
+    labels_phase = {p.id: p.label for p in plan}
+    st.dataframe(
+        late.select(
+            pl.col("phase").replace_strict(labels_phase).alias("Phase"),
+            pl.col("finess_eg").alias("FINESS EG"),
+            pl.col("raison_sociale").alias("Établissement"),
+            pl.col("departement").alias("Département"),
+            pl.col("reste").alias("Points restants"),
+            pl.col("rythme_semaine").alias("Points corrigés / semaine"),
+            pl.col("date_prevue").alias("Fin prévue à ce rythme"),
+        ),
+        hide_index=True, width="stretch",
+        column_config={
+            "Fin prévue à ce rythme": st.column_config.DateColumn(format="DD/MM/YYYY"),
+            "Points corrigés / semaine": st.column_config.NumberColumn(format="%.2f"),
+        },
+    )
+notes.method_note("campagne_prevision")
 
 # --- by territory / status / establishment ----------------------------------------------
 st.subheader("Par département, statut et établissement")
@@ -285,9 +397,9 @@ finess = st.selectbox(
     key="campagne_etablissement",
 )
 if finess:
-    items = campaign.todo_frame(campaign.todo_items(results, finess), show_contacts)
+    items = campaign.todo_frame(campaign.todo_items(results, finess), show_contacts, ctx.region)
     if items.height:
-        st.dataframe(items.drop("FINESS EG", "Établissement", "Département"),
+        st.dataframe(items.drop("FINESS EG", "Établissement", "Département", "Support"),
                      hide_index=True, width="stretch")
     else:
         st.success("Tous les points de cet établissement sont à jour.")
@@ -322,24 +434,29 @@ d1, d2, d3 = st.columns(3)
 suffix = "_contacts" if show_contacts else ""
 d1.download_button(
     "Classeur Excel (tous les établissements)",
-    data=lambda: workbook_for(results, key, per, None, show_contacts),
+    data=lambda: workbook_for(results, key, per, None, show_contacts, ctx.region),
     file_name=f"points_a_traiter_{ctx.date.isoformat()}_{per}{suffix}.xlsx",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", on_click="ignore",
 )
 d2.download_button(
     "CSV (tous les établissements)",
-    data=lambda: campaign.todo_csv(results, None, show_contacts),
+    data=lambda: campaign.todo_csv(results, None, show_contacts, ctx.region),
     file_name=f"points_a_traiter_{ctx.date.isoformat()}{suffix}.csv",
     mime="text/csv", on_click="ignore",
 )
 if finess:
     d3.download_button(
         f"Classeur de {finess}",
-        data=lambda: workbook_for(results, key, "etablissement", finess, show_contacts),
+        data=lambda: workbook_for(results, key, "etablissement", finess, show_contacts,
+                                  ctx.region),
         file_name=f"points_a_traiter_{finess}_{ctx.date.isoformat()}{suffix}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", on_click="ignore",
     )
 st.caption(
     "Contacts masqués sauf si « Afficher les contacts » est coché ; les cellules qui "
-    "ressembleraient à une formule sont neutralisées."
+    "ressembleraient à une formule sont neutralisées. Chaque liste porte le bloc « Support » "
+    "de la région (colonne et feuille) ; les établissements sans compte ou habilitation "
+    "valide viennent en tête ; les points conseillés y figurent comme conseils."
 )
+with st.expander("Support de la campagne", expanded=settings.support_desk(ctx.region) is None):
+    st.markdown("\n".join(f"- {line}" for line in settings.support_lines(ctx.region)))

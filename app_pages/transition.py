@@ -304,11 +304,13 @@ with tab_gaps:
             "total": st.column_config.NumberColumn("Total"),
         },
     )
-    st.markdown("**Liste à traiter**")
+    ror_team = gaps.filter(pl.col("ecart").is_in(list(transition.ROR_TEAM_GAPS)))
+    gaps = gaps.filter(~pl.col("ecart").is_in(list(transition.ROR_TEAM_GAPS)))
+    st.markdown("**Liste à traiter** (actions des établissements et de l'ARS)")
     f1, f2, f3, f4 = st.columns([3, 2, 3, 2])
     kinds = f1.multiselect(
         "Type d'écart",
-        list(transition.GAP_TYPES),
+        [k for k in transition.GAP_TYPES if k not in transition.ROR_TEAM_GAPS],
         format_func=lambda k: transition.GAP_TYPES[k][0],
         key="transition_f_ecart",
         placeholder="Tous",
@@ -351,8 +353,30 @@ with tab_gaps:
     csv_download(d1, "Liste filtrée (CSV)", shown_gaps, f"ecarts_transition_{stamp}.csv",
                  key="transition_gaps_csv")
     excel_download(d2, "Liste et comptes (Excel)",
-                   {"ecarts": shown_gaps, "par departement": by_dep},
+                   {"ecarts": shown_gaps, "par departement": by_dep,
+                    "migration automatique": ror_team},
                    f"ecarts_transition_{stamp}.xlsx", key="transition_gaps_xlsx")
+    st.markdown("**Pour l'équipe régionale du ROR : migration automatique en attente**")
+    st.caption(
+        transition.GAP_TYPES["migration_automatique"][1]
+        + f" {fmt_int(ror_team.height)} ligne(s), "
+        f"{fmt_int(ror_team['finess_eg'].n_unique())} établissement(s) ; rien n'est demandé "
+        "aux établissements pour ces unités."
+    )
+    if ror_team.height:
+        st.dataframe(
+            ror_team.select("finess_eg", "raison_sociale", "departement", "mention", "detail"),
+            hide_index=True,
+            width="stretch",
+            height=240,
+            column_config={
+                "finess_eg": st.column_config.TextColumn("FINESS EG"),
+                "raison_sociale": st.column_config.TextColumn("Établissement"),
+                "departement": st.column_config.TextColumn("Dép."),
+                "mention": st.column_config.TextColumn("Mention"),
+                "detail": st.column_config.TextColumn("Unités (discipline SSR)", width="large"),
+            },
+        )
 
 # ---------------------------------------------------------------------------- scenarios
 with tab_scenario:

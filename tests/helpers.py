@@ -256,7 +256,55 @@ def small_snapshot() -> dict[str, pl.DataFrame]:
         "autorisations": autorisations,
         "vt_guichets": vt_guichets,
         "vt_unites": vt_unites,
+        "habilitations": small_habilitations(),
     }
+
+
+def small_habilitations() -> pl.DataFrame:
+    """Accounts and habilitations of ``small_snapshot``'s establishments (table
+    ``habilitations``): 750000011 has a ROR Directeur account without end date and a
+    ViaTrajectoire Référent structure until 31/12/2026; 920000025 a ROR Référent until
+    31/12/2026 and a Référent unité on VT-1002 that ended on 31/01/2024; 940000039 none.
+    """
+    return _frame(
+        "habilitations",
+        [
+            {
+                "habilitation_id": "ROR-1",
+                "outil": "ROR",
+                "role": "directeur",
+                "finess_eg": "750000011",
+                "titulaire_nom": "Claire Martin",
+                "titulaire_email": "direction@smr-auteuil.example.fr",
+            },
+            {
+                "habilitation_id": "VT-H1",
+                "outil": "VT",
+                "role": "referent_structure",
+                "finess_eg": "750000011",
+                "titulaire_nom": "Julie Roux",
+                "titulaire_email": "admissions@smr-auteuil.example.fr",
+                "date_fin_validite": dt.date(2026, 12, 31),
+            },
+            {
+                "habilitation_id": "ROR-2",
+                "outil": "ROR",
+                "role": "referent",
+                "finess_eg": "920000025",
+                "titulaire_nom": "Paul Durand",
+                "date_fin_validite": dt.date(2026, 12, 31),
+            },
+            {
+                "habilitation_id": "VT-H2",
+                "outil": "VT",
+                "role": "referent_unite",
+                "finess_eg": "920000025",
+                "vt_id": "VT-1002",
+                "titulaire_nom": "Paul Durand",
+                "date_fin_validite": dt.date(2024, 1, 31),
+            },
+        ],
+    )
 
 
 def as_text(frame: pl.DataFrame) -> pl.DataFrame:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import polars as pl
 import pytest
 from openpyxl import load_workbook
 
-from analysis import campaign, cli, export, store, sync
+from analysis import campaign, cli, export, settings, store, sync
 from analysis.campaign import INVALIDE, MANQUANT, OK, CampaignParams
 from analysis.errors import InputError
 from analysis.schema import TABLES, conform
@@ -87,9 +88,26 @@ def vt(**values: Any) -> dict[str, Any]:
         "date_synchronisation": dt.datetime(2024, 3, 1, 18, 0),
         "responsable_admissions_nom": "Julie Roux",
         "responsable_admissions_email": "admissions@smr-test.example.fr",
+        "habilitation_fin": dt.date(2025, 1, 31),
     }
     row.update(values)
     return row
+
+
+def account(**values: Any) -> dict[str, Any]:
+    """A ROR Directeur account of 750000011 without end date; ``values`` override fields."""
+    row = {"habilitation_id": "H-1", "outil": "ROR", "role": "directeur",
+           "finess_eg": "750000011", "titulaire_nom": "Claire Martin"}
+    row.update(values)
+    return row
+
+
+#: The complete snapshot's accounts: a ROR Directeur and a VT Référent structure.
+ACCOUNTS = [
+    account(),
+    account(habilitation_id="H-2", outil="VT", role="referent_structure",
+            date_fin_validite=dt.date(2025, 6, 30)),
+]
 
 
 def snapshot(
@@ -98,7 +116,12 @@ def snapshot(
     offres: list[dict] | None = None,
     vts: list[dict] | None = None,
     guichets: list[dict] | None = None,
+    habs: list[dict] | None = None,
+    finess: list[dict] | None = None,
+    auths: list[dict] | None = None,
 ) -> dict[str, pl.DataFrame]:
+    """One complete, valid establishment with one unit, one VT unit, its accounts, its FINESS
+    reference row (same name written differently) and an SMR decision for its mention."""
     return {
         "etablissements": frame("etablissements", [eg()] if etabs is None else etabs),
         "unites": frame("unites", [uo()] if units is None else units),
@@ -106,6 +129,18 @@ def snapshot(
                                     "lits": 20}] if offres is None else offres),
         "vt_unites": frame("vt_unites", [vt()] if vts is None else vts),
         "vt_guichets": frame("vt_guichets", guichets or []),
+        "habilitations": frame("habilitations", ACCOUNTS if habs is None else habs),
+        "finess_etablissements": frame(
+            "finess_etablissements",
+            [{"finess_eg": "750000011", "raison_sociale": "CENTRE S.M.R. TEST"}]
+            if finess is None else finess,
+        ),
+        "autorisations": frame(
+            "autorisations",
+            [{"autorisation_id": "A-1", "finess_eg": "750000011", "regime": "SMR",
+              "mention": "ME050", "forme": "01", "date_decision": dt.date(2023, 9, 1)}]
+            if auths is None else auths,
+        ),
     }
 
 
@@ -125,7 +160,7 @@ def test_complete_snapshot_is_ok_everywhere():
     res = campaign.evaluate(snapshot(), DAY, PARAMS)
     assert set(res["regle"]) == {r.id for r in campaign.RULES}
     assert res["resultat"].to_list() == [OK] * res.height, res.filter(pl.col("resultat") != OK)
-    assert res.height == 5 + 6 + 2  # 5 EG rules, 6 unit rules, 2 VT rules, one entity each
+    assert res.height == 9 + 6 + 3  # 9 EG rules, 6 unit rules, 3 VT rules, one entity each
 
 
 @pytest.mark.parametrize(
@@ -159,7 +194,8 @@ def test_establishment_rules(rule, values, expected):
 def test_missing_reason_names_the_missing_fields():
     _, why = result(snapshot(etabs=[eg(directeur_telephone=None, directeur_email=None)]),
                     "eg_directeur", "750000011")
-    assert why == "non renseigné : téléphone du directeur, e-mail du directeur"
+    assert why == ("non renseigné : téléphone du directeur, e-mail du directeur (ni, à défaut, "
+                   "ceux du président de CME)")
 
 
 @pytest.mark.parametrize(
@@ -172,9 +208,10 @@ def test_missing_reason_names_the_missing_fields():
         ({"nom": "Hôpital de jour S.S.R."}, INVALIDE),
         ({"nom": "Soins de suite polyvalents"}, INVALIDE),
         ({"nom": "ssr gériatrique", "discipline": "SMR"}, INVALIDE),
-        ({"nom": "SMR polyvalent", "discipline": "SSR"}, INVALIDE),  # renamed, not reclassified
-        ({"nom": "Rééducation orthopédique"}, MANQUANT),
-        ({"nom": "Unité SSRI"}, MANQUANT),  # a word containing SSR is not « SSR »
+        # the discipline and type d'UO migrate automatically: not the establishment's action
+        ({"nom": "SMR polyvalent", "discipline": "SSR"}, OK),
+        ({"nom": "Rééducation orthopédique"}, OK),  # nothing to rename
+        ({"nom": "Unité SSRI"}, OK),  # a word containing SSR is not « SSR »
         ({"nom": None}, MANQUANT),
     ],
 )
@@ -349,19 +386,69 @@ def _status(missing: bool, invalid: bool) -> str:
     return MANQUANT if missing else INVALIDE if invalid else OK
 
 
-def python_results(t: dict[str, pl.DataFrame], start: dt.date) -> dict[tuple[str, str], str]:
-    """(rule, entity) → result, computed row by row in plain Python."""
+def _fold_name(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower().replace(".", "")
+    return " ".join(re.findall(r"[a-z0-9]+", text))
+
+
+def _accounts(t: dict[str, pl.DataFrame], day: dt.date) -> dict[tuple[str, str], str]:
+    """eg_compte_ror / eg_compte_vt, row by row (only for a tool the table lists)."""
     out: dict[tuple[str, str], str] = {}
+    habs = t.get("habilitations")
+    if habs is None:
+        return out
+    roles = {"ROR": {"directeur", "referent"}, "VT": {"referent_structure", "referent_unite"}}
+    for tool, rule in (("ROR", "eg_compte_ror"), ("VT", "eg_compte_vt")):
+        rows = [h for h in habs.iter_rows(named=True) if h["outil"] == tool]
+        if not rows:
+            continue
+        for r in t["etablissements"].iter_rows(named=True):
+            mine = [h for h in rows if h["finess_eg"] == r["finess_eg"]
+                    and h["role"] in roles[tool]]
+            valid = [h for h in mine if h["date_fin_validite"] is None
+                     or h["date_fin_validite"] >= day]
+            out[rule, r["finess_eg"]] = MANQUANT if not mine else OK if valid else INVALIDE
+    return out
+
+
+def python_results(
+    t: dict[str, pl.DataFrame], start: dt.date, day: dt.date
+) -> dict[tuple[str, str], str]:
+    """(rule, entity) → result, computed row by row in plain Python."""
+    out: dict[tuple[str, str], str] = _accounts(t, day)
     start_dt = dt.datetime.combine(start, dt.time())
+    official = {f["finess_eg"]: f["raison_sociale"]
+                for f in t["finess_etablissements"].iter_rows(named=True)
+                if f["raison_sociale"] is not None}
+    described: dict[str, set[str]] = {}
+    unit_eg = {u["uo_id"]: u["finess_eg"] for u in t["unites"].iter_rows(named=True)}
+    for o in t["offres"].iter_rows(named=True):
+        if o["uo_id"] in unit_eg:
+            described.setdefault(unit_eg[o["uo_id"]], set()).add(o["mention"])
+    authorised: dict[str, set[str]] = {}
+    for a in t["autorisations"].iter_rows(named=True):
+        if (a["regime"] == "SMR" and a["mention"] and a["forme"] != "05"
+                and (a["date_fin"] is None or a["date_fin"] >= day)):
+            authorised.setdefault(a["finess_eg"], set()).add(a["mention"])
     for r in t["etablissements"].iter_rows(named=True):
         k = r["finess_eg"]
         out["eg_surnom", k] = _status(_blank(r["surnom"]), False)
         e = r["email_alerte"]
         out["eg_email_alerte", k] = _status(_blank(e), not _blank(e) and not _email_ok(e))
         tel, mail = r["directeur_telephone"], r["directeur_email"]
-        out["eg_directeur", k] = _status(
-            _blank(tel) or _blank(mail), not _phone_ok(tel or "") or not _email_ok(mail or ""))
+        ctel, cmail = r["cme_president_telephone"], r["cme_president_email"]
+        director_ok = not _blank(tel) and not _blank(mail) and _phone_ok(tel) and _email_ok(mail)
+        cme_ok = not _blank(ctel) and not _blank(cmail) and _phone_ok(ctel) and _email_ok(cmail)
+        out["eg_directeur", k] = OK if director_ok or cme_ok else _status(
+            (_blank(tel) or _blank(mail)) and (_blank(ctel) or _blank(cmail)), True)
         out["eg_verifie", k] = _status(r["date_maj"] is None or r["date_maj"] < start_dt, False)
+        if k in official:
+            out["eg_nom_officiel", k] = _status(
+                False, _fold_name(r["raison_sociale"]) != _fold_name(official[k]))
+        if authorised.get(k):
+            out["eg_offre_autorisee", k] = _status(
+                bool(authorised[k] - described.get(k, set())), False)
     mentions: dict[str, set[str]] = {}
     for o in t["offres"].iter_rows(named=True):
         mentions.setdefault(o["uo_id"], set()).add(o["mention"])
@@ -383,10 +470,9 @@ def python_results(t: dict[str, pl.DataFrame], start: dt.date) -> dict[tuple[str
             res = OK
         out["uo_patientele", k] = res
         name = r["nom"] or ""
-        ssr = re.search(campaign.SSR_PATTERN, name) or r["discipline"] == "SSR"
-        smr = re.search(campaign.SMR_PATTERN, name)
-        out["uo_nom_smr", k] = (MANQUANT if _blank(name) else INVALIDE if ssr
-                                else OK if smr else MANQUANT)
+        # name only (the discipline migrates automatically), advice only (conseillé)
+        ssr = re.search(campaign.SSR_PATTERN, name)
+        out["uo_nom_smr", k] = MANQUANT if _blank(name) else INVALIDE if ssr else OK
         out["uo_presente_vt", k] = OK if k in linked else MANQUANT
     guichets = {g["guichet_id"]: g for g in t["vt_guichets"].iter_rows(named=True)}
     for r in t["vt_unites"].iter_rows(named=True):
@@ -403,6 +489,19 @@ def python_results(t: dict[str, pl.DataFrame], start: dt.date) -> dict[tuple[str
             nom, mail = r["responsable_admissions_nom"], r["responsable_admissions_email"]
             res = _status(_blank(nom) or _blank(mail), not _email_ok(mail or ""))
         out["vt_responsable_admissions", k] = res
+    adm: dict[str, dt.date] = {}
+    for h in t["habilitations"].iter_rows(named=True):
+        end = h["date_fin_validite"]
+        if h["outil"] == "VT" and h["role"] == "responsable_admissions" and h["vt_id"] and end:
+            adm[h["vt_id"]] = max(adm.get(h["vt_id"], end), end)
+    ends = {}
+    for r in t["vt_unites"].iter_rows(named=True):
+        dates = [d for d in (r["habilitation_fin"], adm.get(r["vt_id"])) if d is not None]
+        ends[r["vt_id"]] = max(dates) if dates else None
+    if any(e is not None for e in ends.values()):
+        for k, end in ends.items():
+            out["vt_habilitation_admissions", k] = (
+                MANQUANT if end is None else OK if end >= day else INVALIDE)
     return out
 
 
@@ -411,13 +510,13 @@ def demo_results(demo_store):
     day = store.latest_snapshot(demo_store)
     tables = store.read_snapshot(demo_store, day).tables
     start = campaign.campaign_start(store.read_manifest(demo_store / day.isoformat()))
-    return tables, start, campaign.evaluate(tables, day, CampaignParams(start=start))
+    return tables, start, campaign.evaluate(tables, day, CampaignParams(start=start)), day
 
 
 def test_results_match_a_row_by_row_implementation(demo_results):
-    tables, start, res = demo_results
+    tables, start, res, day = demo_results
     assert start == dt.date(2023, 3, 15)
-    expected = python_results(tables, start)
+    expected = python_results(tables, start, day)
     got = {(r, e): s for r, e, s in res.select("regle", "entite", "resultat").iter_rows()
            if (r, e) in expected}
     assert len(got) == len(expected)
@@ -429,8 +528,8 @@ def test_results_match_a_row_by_row_implementation(demo_results):
 
 
 def test_completion_figures_match_a_plain_count(demo_results):
-    tables, start, res = demo_results
-    expected = python_results(tables, start)
+    tables, start, res, day = demo_results
+    expected = python_results(tables, start, day)
     by_rule = campaign.completion_by_rule(res)
     for row in by_rule.iter_rows(named=True):
         values = [v for (r, _), v in expected.items() if r == row["regle"]]
@@ -446,7 +545,11 @@ def test_completion_figures_match_a_plain_count(demo_results):
               for r in tables["etablissements"].iter_rows(named=True)}
     per_dep: dict[str, list[int]] = {}
     per_eg: dict[str, list[int]] = {}
+    advice = 0
     for r in res.iter_rows(named=True):
+        if campaign.RULE_BY_ID[r["regle"]].severity == campaign.CONSEILLE:
+            advice += r["resultat"] != OK  # shown, never counted against anyone
+            continue
         for key, bucket in ((dep_of.get(r["finess_eg"], r["finess_eg"][:2]), per_dep),
                             (r["finess_eg"], per_eg)):
             ok_total = bucket.setdefault(key, [0, 0])
@@ -466,16 +569,18 @@ def test_completion_figures_match_a_plain_count(demo_results):
     reste = ranking["reste"].to_list()
     assert reste == sorted(reste, reverse=True)
     overall = campaign.completion_overall(res)
-    assert overall["total"] == res.height
+    assert overall["total"] == sum(t for _, t in per_eg.values())
+    assert overall["conseils"] == advice > 0
+    assert ranking["conseils"].sum() == advice
     assert overall["conformes"] == sum(ok for ok, _ in per_eg.values())
     assert overall["etablissements_complets"] == sum(ok == t for ok, t in per_eg.values())
 
 
 def test_completion_by_statut_covers_every_item(demo_results):
-    _, _, res = demo_results
+    _, _, res, _ = demo_results
     by_statut = campaign.completion_table(res, "statut")
     assert set(by_statut["statut"]) == {"public", "prive_non_lucratif", "prive_lucratif"}
-    assert by_statut["total"].sum() == res.height
+    assert by_statut["total"].sum() == res.filter(pl.col("severite") == "obligatoire").height
     long = campaign.completion_by(res, "statut")
     assert long["total"].sum() == res.height
 
@@ -499,6 +604,7 @@ def three_snapshots(tmp_path) -> Path:
     root = tmp_path / "store"
     before = dt.datetime(2024, 2, 1, 9, 0)
     d1 = snapshot(
+        auths=[],
         etabs=[eg(email_alerte=None, date_maj=before)],
         units=[uo(nom="SSR polyvalent", discipline="SSR", date_maj=before)],
         vts=[vt(nom="SSR polyvalent", date_synchronisation=dt.datetime(2024, 2, 29, 18))],
@@ -506,6 +612,7 @@ def three_snapshots(tmp_path) -> Path:
     _write(root, dt.date(2024, 3, 1), d1, "2024-03-10")
     maj2 = dt.datetime(2024, 3, 12, 11, 0)
     d2 = snapshot(
+        auths=[],
         etabs=[eg(date_maj=maj2)],
         units=[uo(date_maj=maj2), uo(uo_id="UO-2", nom="SMR gériatrie", telephone=None,
                                      date_maj=maj2)],
@@ -516,6 +623,7 @@ def three_snapshots(tmp_path) -> Path:
     _write(root, dt.date(2024, 3, 15), d2, "2024-03-10")
     maj3 = dt.datetime(2024, 3, 28, 11, 0)
     d3 = snapshot(
+        auths=[],
         etabs=[eg(directeur_email=None, date_maj=maj3)],
         units=[uo(uo_id="UO-2", nom="SMR gériatrie", telephone="01 44 96 31 50",
                   date_maj=maj3)],
@@ -565,7 +673,7 @@ def test_progress_reads_only_the_needed_columns(three_snapshots, monkeypatch):
     monkeypatch.setattr(store, "read_table", spy)
     monkeypatch.setattr(store, "read_snapshot", lambda *a, **k: pytest.fail("whole snapshot"))
     campaign.progress(three_snapshots)
-    assert "autorisations" not in seen
+    assert seen["autorisations"] == ["finess_eg", "regime", "mention", "forme", "date_fin"]
     assert seen["offres"] == ["uo_id", "mention"]
     assert "latitude" not in seen["etablissements"]
 
@@ -619,15 +727,18 @@ def _rows(data: bytes) -> dict[str, list[tuple]]:
 def test_todo_workbook_for_one_establishment(small_results):
     data = campaign.todo_excel(small_results, finess="940000039")
     sheets = _rows(data)
-    assert list(sheets) == ["940000039 Hôpital de réadaptati"]
+    assert list(sheets) == ["940000039 Hôpital de réadaptati", "Support"]
     header, *rows = sheets["940000039 Hôpital de réadaptati"]
-    assert header == tuple(campaign.TODO_HEADERS.values())
+    assert header == (*campaign.TODO_HEADERS.values(), "Support")
     got = [(r[4], r[6], r[7]) for r in rows]
-    # Worked out by hand from tests/helpers.small_snapshot (Créteil).
+    # Worked out by hand from tests/helpers.small_snapshot (Créteil): no account at all, so
+    # the establishment cannot do the campaign (its prerequisites come first).
     assert got == [
-        ("940000039", "Nom d'usage (surnom)", MANQUANT),
+        ("940000039", "Compte ROR (Directeur ou Référent)", MANQUANT),
+        ("940000039", "Habilitation ViaTrajectoire (Référent structure ou unité)", MANQUANT),
+        ("940000039", "Surnom de l'établissement (si nécessaire)", MANQUANT),
         ("940000039", "E-mail d'alerte (cyberattaque)", MANQUANT),
-        ("940000039", "Coordonnées du directeur", MANQUANT),
+        ("940000039", "Coordonnées du directeur (ou du président de CME)", MANQUANT),
         ("940000039", "Fiche établissement vérifiée", MANQUANT),
         ("UO-94-01", "Téléphone de l'unité", MANQUANT),
         ("UO-94-01", "Responsable de l'unité", MANQUANT),
@@ -638,8 +749,15 @@ def test_todo_workbook_for_one_establishment(small_results):
     ]
     helps = {r[6]: r[10] for r in rows}
     assert helps["Téléphone de l'unité"] == campaign.RULE_BY_ID["uo_telephone"].help
+    kinds = {r[6]: r[11] for r in rows}
+    assert kinds["Surnom de l'établissement (si nécessaire)"] == "Conseillé (facultatif, non compté)"
+    assert kinds["E-mail d'alerte (cyberattaque)"] == "Obligatoire"
+    assert {r[12] for r in rows} == {"oui"}
+    # No region given: the support column and sheet say that none is configured.
+    assert {r[13] for r in rows} == {settings.support_text(None)}
+    assert "Aucun canal de support" in sheets["Support"][1][0]
     # Director's value is personal data: masked by default, shown when asked.
-    director = next(r for r in rows if r[6] == "Coordonnées du directeur")
+    director = next(r for r in rows if r[6].startswith("Coordonnées du directeur"))
     assert director[9] == export.MASK
     flat = " ".join(str(v) for r in rows for v in r)
     assert "Inès Petit" not in flat and "direction@smr-creteil" not in flat
@@ -649,16 +767,28 @@ def test_todo_workbook_for_one_establishment(small_results):
 
 
 def test_todo_workbook_per_establishment_and_per_departement(small_results):
-    per_eg = _rows(campaign.todo_excel(small_results))
-    assert list(per_eg)[0] == "Synthèse"
+    per_eg = _rows(campaign.todo_excel(small_results, region="11"))
+    assert list(per_eg)[0] == "Synthèse" and list(per_eg)[-1] == "Support"
     summary = {r[0]: r[3] for r in per_eg["Synthèse"][1:]}
-    expected = small_results.filter(pl.col("resultat") != OK).group_by("finess_eg").len()
+    advice = {r[0]: r[6] for r in per_eg["Synthèse"][1:]}
+    left = small_results.filter(pl.col("resultat") != OK)
+    expected = left.filter(pl.col("severite") == "obligatoire").group_by("finess_eg").len()
     assert summary == dict(expected.iter_rows())
-    assert len(per_eg) == 1 + len(summary)
+    assert advice == {"750000011": 1, "920000025": 0, "940000039": 1}  # the surnoms
+    # Blocked first (920000025: VT habilitation expired; 940000039: no account), then 75.
+    assert [r[0] for r in per_eg["Synthèse"][1:]] == ["920000025", "940000039", "750000011"]
+    assert [r[7] for r in per_eg["Synthèse"][1:]] == ["oui", "oui", "non"]
+    assert len(per_eg) == 1 + len(summary) + 1
+    # Île-de-France: the guide's form, phones, hours and the sentence to quote.
+    support = "\n".join(r[0] for r in per_eg["Support"][1:])
+    for text in ("https://formulaire-support.sante-idf.fr", "01 83 76 30 31", "01 48 78 75 82",
+                 "du lundi au vendredi de 8h à 20h", "campagne SMR (ROR/ViaTrajectoire)"):
+        assert text in support
     per_dep = _rows(campaign.todo_excel(small_results, per="departement"))
-    assert list(per_dep) == ["Synthèse", "Département 75", "Département 92", "Département 94"]
-    assert sum(len(v) - 1 for k, v in per_dep.items() if k != "Synthèse") == sum(
-        summary.values())
+    assert list(per_dep) == ["Synthèse", "Département 92", "Département 94", "Département 75",
+                             "Support"]
+    assert sum(len(v) - 1 for k, v in per_dep.items() if k.startswith("Département")) == (
+        left.height)
 
 
 def test_todo_csv_masks_contacts_and_neutralises_formulas(small_results):
@@ -683,7 +813,8 @@ def test_todo_errors(small_results, tmp_path):
         campaign.write_todo(small_results, tmp_path / "x.txt")
     ok = campaign.todo_excel(campaign.evaluate(snapshot(), DAY, PARAMS), finess="750000011")
     sheets = _rows(ok)
-    assert [len(v) for v in sheets.values()] == [1]  # header only: nothing left to do
+    # header only (nothing left to do), then the support sheet (header and one line)
+    assert [len(v) for v in sheets.values()] == [1, 2]
 
 
 # --------------------------------------------------------------------------- commands
@@ -693,7 +824,7 @@ def test_campaign_command(three_snapshots, tmp_path, capsys):
     out = tmp_path / "avancement.csv"
     assert cli.main(["campaign", "--store", str(three_snapshots), "--out", str(out)]) == 0
     got = pl.read_csv(out, separator=";", encoding="utf8-lossy", try_parse_dates=True)
-    assert got.columns == ["date", "regle", "conformes", "total", "taux"]
+    assert got.columns == ["date", "regle", "conformes", "total", "taux", "severite"]
     expected = campaign.progress(three_snapshots)
     assert got.height == expected.height
     assert got["conformes"].to_list() == expected["conformes"].to_list()
@@ -709,8 +840,9 @@ def test_todo_command(three_snapshots, tmp_path, capsys):
     assert cli.main([*args, "--snapshot", "2024-04-01"]) == 0
     sheets = _rows(out.read_bytes())
     rows = next(iter(sheets.values()))[1:]
-    assert {r[6] for r in rows} == {"Coordonnées du directeur", "Unité présente dans "
-                                    "ViaTrajectoire"}
+    assert {r[6] for r in rows} == {"Coordonnées du directeur (ou du président de CME)",
+                                    "Unité présente dans ViaTrajectoire"}
+    assert "01 83 76 30 31" in rows[0][13]  # no region in the manifest: Île-de-France
     assert all("Claire Martin" not in str(v) for r in rows for v in r)
     assert cli.main([*args, "--contacts"]) == 0
     assert any("Claire Martin" in str(v) for r in next(iter(_rows(out.read_bytes()).values()))

@@ -333,6 +333,9 @@ def test_hand_built_bundle_every_field(tmp_path: Path) -> None:
             "id_nat_struct": "1750000011",  # TRE_G07 type 40
             "date_fermeture": None,  # the EG's closure is not read from FHIR
             "type_fermeture": None,
+            "cme_president_nom": None,
+            "cme_president_telephone": None,
+            "cme_president_email": None,
         },
         "920000025": {
             "finess_eg": "920000025",
@@ -355,6 +358,9 @@ def test_hand_built_bundle_every_field(tmp_path: Path) -> None:
             "id_nat_struct": None,
             "date_fermeture": None,
             "type_fermeture": None,
+            "cme_president_nom": None,
+            "cme_president_telephone": None,
+            "cme_president_email": None,
         },
     }
     unites = {r["uo_id"]: r for r in tables["unites"].iter_rows(named=True)}
@@ -424,13 +430,13 @@ def test_reference_example_bundle_every_field() -> None:
             "920999993", "750999997", "Clinique de Réadaptation Les Tilleuls (fictive)",
             "SMR Les Tilleuls", "42 avenue des Tilleuls", "92140", "92023", 48.8012, 2.2661,
             "109", "prive_lucratif", None, None, None, None, None,
-            dt.datetime(2025, 5, 12, 10, 0), "1920999993", None, None,
+            dt.datetime(2025, 5, 12, 10, 0), "1920999993", None, None, None, None, None,
         ),
         (
             "940999995", "750999997", "Centre SMR Les Coteaux de la Marne (fictif)",
             "SMR Coteaux de la Marne", "7 allée des Coteaux", "94000", "94028", 48.7904, 2.4556,
             "109", "prive_lucratif", None, None, None, None, None,
-            dt.datetime(2025, 5, 12, 10, 0), "1940999995", None, None,
+            dt.datetime(2025, 5, 12, 10, 0), "1940999995", None, None, None, None, None,
         ),
     ]  # fmt: skip
     assert set(tables["unites"]["champ_activite"]) == {"02"}

@@ -220,6 +220,9 @@ def test_2016_windows_1252_file_every_field(tmp_path: Path) -> None:
         "id_nat_struct": None,
         "date_fermeture": None,
         "type_fermeture": None,
+        "cme_president_nom": None,
+        "cme_president_telephone": None,
+        "cme_president_email": None,
     }
 
     paris = rows["750000011"]

@@ -109,6 +109,9 @@ def test_ror_export_every_field(tmp_path: Path, encoding: str, sep: str) -> None
             "id_nat_struct": None,
             "date_fermeture": None,
             "type_fermeture": None,
+            "cme_president_nom": None,
+            "cme_president_telephone": None,
+            "cme_president_email": None,
         },
         "920000025": {
             "finess_eg": "920000025",
@@ -131,6 +134,9 @@ def test_ror_export_every_field(tmp_path: Path, encoding: str, sep: str) -> None
             "id_nat_struct": None,
             "date_fermeture": None,
             "type_fermeture": None,
+            "cme_president_nom": None,
+            "cme_president_telephone": None,
+            "cme_president_email": None,
         },
     }
     unites = rows_of(tables["unites"], "uo_id")

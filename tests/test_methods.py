@@ -71,7 +71,8 @@ def test_campaign_note_lists_the_rules_in_use():
     text = campaign.method_note((*campaign.RULES, extra))
     for rule in (*campaign.RULES, extra):
         assert f"`{rule.id}`" in text and rule.help in text
-    assert "*Point d'essai* (établissement, `eg_essai`)" in text
+    assert "*Point d'essai* (établissement, obligatoire, `eg_essai`)" in text
+    assert "(établissement, conseillé, `eg_surnom`)" in text
     # the page note is the same text for the built-in rules, kept in one place
     assert methods.NOTES["campagne_taux_regle"].note == campaign.method_note()
     assert (

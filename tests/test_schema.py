@@ -9,7 +9,7 @@ from analysis import nomenclature, schema
 def test_tables_of_the_design_are_all_there():
     assert set(schema.TABLES) == {
         "etablissements", "unites", "offres", "autorisations", "vt_unites", "vt_guichets",
-        "finess_etablissements",
+        "finess_etablissements", "habilitations",
     }
     # Tables added after the first snapshots are optional in old snapshots (see test_store).
     assert set(schema.LATER_TABLES) <= set(schema.TABLES)
@@ -69,7 +69,9 @@ def test_contacts_are_names_emails_and_phones():
     contacts = schema.CONTACT_COLUMNS
     assert set(contacts["etablissements"]) == {
         "email_alerte", "directeur_nom", "directeur_telephone", "directeur_email",
+        "cme_president_nom", "cme_president_telephone", "cme_president_email",
     }
+    assert set(contacts["habilitations"]) == {"titulaire_nom", "titulaire_email"}
     assert set(contacts["unites"]) == {
         "responsable_nom", "responsable_telephone", "responsable_email",
     }

@@ -346,13 +346,18 @@ def test_units_still_named_or_typed_ssr():
     gaps = transition.transition_gaps(tables, AFTER)
     assert _rows(gaps) == {
         ("unite_libellee_ssr", "750000011", "ME050"),
-        ("unite_libellee_ssr", "750000011", "ME059"),
+        # typed SSR only: the discipline migrates automatically (ROR team, not the unit's)
+        ("migration_automatique", "750000011", "ME059"),
         ("unite_libellee_ssr", "920000025", None),  # a unit without offer (« SSRI » is no match)
     }
     details = dict(zip(gaps["mention"].fill_null("-"), gaps["detail"], strict=True))
     assert details["ME059"] == "SMR gériatrique (UO-75-02, discipline SSR)"
     assert details["ME050"] == "SSR polyvalent (UO-75-01)"
     assert details["-"] == "Soins de suite (annexe) (UO-92-09)"
+    actions = dict(zip(gaps["ecart"], gaps["action"], strict=False))
+    assert actions["migration_automatique"].startswith("Aucune action de l'établissement")
+    assert "conseillé" in actions["unite_libellee_ssr"]
+    assert transition.ROR_TEAM_GAPS == ("migration_automatique",)
 
 
 def test_an_authorisation_the_user_table_does_not_cover():
@@ -443,9 +448,12 @@ def _python_gaps(tables: dict, date: dt.date) -> set[tuple]:
         mentions_of.setdefault(o["uo_id"], set()).add(o["mention"])
     for u in tables["unites"].iter_rows(named=True):
         name = (u["nom"] or "").lower()
-        if u["discipline"] == "SSR" or re.search(r"\bssr\b", name) or "soins de suite" in name:
+        if re.search(r"\bssr\b", name) or "soins de suite" in name:
             for m in mentions_of.get(u["uo_id"], {None}):
                 out.add(("unite_libellee_ssr", u["finess_eg"], m))
+        if u["discipline"] == "SSR":
+            for m in mentions_of.get(u["uo_id"], {None}):
+                out.add(("migration_automatique", u["finess_eg"], m))
     return out
 
 

@@ -76,7 +76,14 @@ def test_gap_figures_counts_and_filters(app_env):
     assert by_dep["total"].sum() == gaps.height
     assert "Méthode : Écarts de la transition SSR → SMR" in [e.label for e in at.expander]
     listed = _table(at, "libelle_ecart", "detail")
-    assert len(listed) == gaps.height
+    # The automatic migration (ROR team) is shown apart from the establishments' list.
+    team = gaps.filter(pl.col("ecart").is_in(list(transition.ROR_TEAM_GAPS)))
+    assert len(listed) == gaps.height - team.height
+    assert team.height > 0
+    apart = [df.value for df in at.dataframe
+             if list(df.value.columns) == ["finess_eg", "raison_sociale", "departement",
+                                           "mention", "detail"]]
+    assert len(apart) == 1 and len(apart[0]) == team.height
     at.multiselect(key="transition_f_ecart").set_value(["ssr_sans_decision_smr"]).run()
     at.multiselect(key="transition_f_dep").set_value(["77"]).run()
     listed = _table(at, "libelle_ecart", "detail")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis import campaign, store, sync
+from analysis import campaign, forecast, store, sync
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
@@ -56,6 +56,26 @@ def test_campaign_page_renders_with_figures(app_env):
     assert at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")
     labels = [b.proto.label for b in at.get("download_button")]
     assert any("Excel" in label for label in labels) and any("CSV" in label for label in labels)
+    # Prerequisites block: the establishments that cannot do the campaign, chased first.
+    assert "Prérequis : comptes et habilitations" in subheaders
+    blocked = campaign.blocked_establishments(results)
+    assert _metric(at, "Établissements bloqués") == (
+        f"{blocked.height} / {overall['etablissements']}")
+    assert _as_int(_metric(at, "Conseils (facultatifs)")) == overall["conseils"]
+    shown = [d.value for d in at.dataframe if "Constat ROR" in d.value.columns]
+    assert len(shown) == 1 and list(shown[0]["FINESS EG"]) == blocked["finess_eg"].to_list()
+    # Forecast: the module's projection for the demo's last snapshots, and the late list.
+    assert "Prévision : achèvement des phases de la campagne" in subheaders
+    table = next(d.value for d in at.dataframe if "Achèvement projeté" in d.value.columns)
+    expected = forecast.forecast_phases(
+        forecast.phase_series(campaign.progress_history(app_env)))
+    assert list(table["Phase"]) == expected["libelle"].to_list()
+    assert str(table["Achèvement projeté"][0])[:10] == str(expected["date_prevue"][0])
+    late = next(d.value for d in at.dataframe if "Fin prévue à ce rythme" in d.value.columns)
+    pace = forecast.establishment_pace(forecast.remaining_history(app_env))
+    assert len(late) == forecast.late_establishments(pace).height > 0
+    # Support block (Île-de-France: the guide's channels).
+    assert any("01 83 76 30 31" in md.value for md in at.markdown)
 
 
 def test_campaign_page_drill_down_and_contacts(app_env):
@@ -65,7 +85,8 @@ def test_campaign_page_drill_down_and_contacts(app_env):
     at.selectbox(key="campagne_etablissement").select(target).run()
     assert not at.exception
     table = _items(at)
-    assert len(table) == ranking["reste"][1]
+    # obligatoire items, then the advice (conseillé) listed too
+    assert len(table) == ranking["reste"][1] + ranking["conseils"][1]
     assert "[masqué]" in set(table["Valeur actuelle"].dropna())
     at.checkbox(key="campagne_contacts").check().run()
     assert not at.exception
