@@ -550,7 +550,8 @@ def _run_sync(args: argparse.Namespace) -> int:
     out = (
         sync.with_establishment(status.lazy(), snap.tables["etablissements"])
         .select("uo_id", "vt_id", "finess_eg", "statut", "motif", "ecarts", "nom_ror", "nom_vt",
-                "raison_sociale", "departement", "date_maj_ror", "date_synchronisation")
+                "raison_sociale", "departement", "date_maj_ror", "date_synchronisation",
+                "derniere_synchro", "synchro_en_retard")
         .collect()
     )
     write_table(out, args.out, sheet="synchronisation")
