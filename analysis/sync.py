@@ -270,6 +270,9 @@ def vt_sync_moment(sync_time: dt.time = DEFAULT_SYNC_TIME) -> pl.Expr:
     )
 
 
+_NEVER = pl.lit(False)  # a field that cannot be compared (no ROR side given)
+
+
 def _pairs(
     unites: pl.LazyFrame,
     vt: pl.LazyFrame,
@@ -323,7 +326,7 @@ def _pairs(
 
     def extracted(f: Field) -> pl.Expr:  # the field is filled for some VT unit
         if f.level == EG_LEVEL and etablissements is None:
-            return pl.lit(False)
+            return _NEVER
         anywhere = pl.col(f"vt_{f.champ}").is_not_null().any()
         return anywhere.over(keys) if keys else anywhere
 
@@ -339,14 +342,24 @@ def _pairs(
         return joined.with_columns(
             [differs(f, extracted(f)) for f in COMPARED_FIELDS]
         ).with_columns(pl.col("_in_ror").fill_null(False))
-    # Stacked snapshots (a history): most pairs are identical as written, and equal values
-    # stay equal once normalised, so only the pairs that differ somewhere are normalised.
-    flagged = joined.with_columns(
-        [extracted(f).alias(f"_x_{f.champ}") for f in COMPARED_FIELDS]
+    # Stacked snapshots (a history): the fields extracted are found once per snapshot; most
+    # pairs are identical as written, and equal values stay equal once normalised, so only
+    # the pairs that differ somewhere are normalised.
+    found = vt.group_by(keys).agg(
+        [
+            (pl.col(f.vt).is_not_null().any() & pl.lit(extracted(f) is not _NEVER)).alias(
+                f"_x_{f.champ}"
+            )
+            for f in COMPARED_FIELDS
+        ]
     )
+    flagged = joined.join(found, on=keys, how="left")
     same = pl.all_horizontal(
-        [pl.col(f"ror_{f.champ}").eq_missing(pl.col(f"vt_{f.champ}")) for f in COMPARED_FIELDS]
-    )
+        [
+            pl.col(f"ror_{f.champ}").eq_missing(pl.col(f"vt_{f.champ}")) | ~pl.col(f"_x_{f.champ}")
+            for f in COMPARED_FIELDS
+        ]
+    )  # a field not extracted from VT is never a difference
     equal = flagged.filter(same).with_columns(
         [pl.lit(False).alias(f"diff_{f.champ}") for f in COMPARED_FIELDS]
     )
@@ -375,6 +388,19 @@ def _differing_fields(
         separator=", ",
         ignore_nulls=True,
     )
+
+
+def _any_difference(
+    fields: Sequence[Field] = COMPARED_FIELDS, counted: pl.Expr | None = None
+) -> pl.Expr:
+    """Some of ``fields`` differs (as ``_differing_fields`` != "", without building text)."""
+    flags = [
+        pl.col(f"diff_{f.champ}") & counted
+        if counted is not None and f.level == EG_LEVEL
+        else pl.col(f"diff_{f.champ}")
+        for f in fields
+    ]
+    return pl.any_horizontal(flags) if flags else pl.lit(False)
 
 
 def _fmt_moment(expr: pl.Expr) -> pl.Expr:
@@ -406,7 +432,8 @@ def _status_exprs(sync_time: dt.time = DEFAULT_SYNC_TIME) -> tuple[pl.Expr, pl.E
     late = _late_sync(sync_time)
     eg_pending = (pl.col("date_maj_eg") > last).fill_null(False)
     counted = _differing_fields(counted=~eg_pending)  # establishment changes not yet synced
-    waiting = _differing_fields(EG_FIELDS, counted=eg_pending)  # are not differences yet
+    any_counted = _any_difference(counted=~eg_pending)
+    any_waiting = _any_difference(EG_FIELDS, counted=eg_pending)  # are not differences yet
     cases: list[tuple[pl.Expr, str, pl.Expr]] = [
         (
             pl.col("uo_id").is_null(),
@@ -445,12 +472,12 @@ def _status_exprs(sync_time: dt.time = DEFAULT_SYNC_TIME) -> tuple[pl.Expr, pl.E
             ),
         ),
         (
-            counted != "",
+            any_counted,
             DESYNCHRONISE,
             pl.lit("valeurs différentes : ") + counted,
         ),
         (
-            waiting != "",
+            any_waiting,
             EN_ATTENTE,
             pl.format(
                 "établissement modifié dans le ROR le {} après la synchronisation du {}",
@@ -668,14 +695,21 @@ def status_history_lazy(
     sync_time: dt.time = DEFAULT_SYNC_TIME,
     snapshot_col: str = "date_snapshot",
     by_departement: bool = False,
+    compare_establishments: bool = True,
 ) -> pl.LazyFrame:
     """Units per status at each snapshot of stacked tables (``store.scan_table``): the
     snapshot column, ``departement`` when ``by_departement`` (then ``etablissements`` is
     needed), one count column per status, ``total`` and ``taux_synchronise``; the same
     figures as ``status_counts(unit_status(…))`` snapshot by snapshot (same rule, late syncs
-    included; establishment fields compared when ``etablissements`` is given)."""
+    included; establishment fields compared when ``etablissements`` is given, unless
+    ``compare_establishments`` is False because VT shows none of them)."""
     status = unit_status_lazy(
-        unites, vt_unites, None, sync_time, snapshot_col, etablissements
+        unites,
+        vt_unites,
+        None,
+        sync_time,
+        snapshot_col,
+        etablissements if compare_establishments else None,
     ).select(snapshot_col, "finess_eg", "statut")
     keys = [snapshot_col]
     if by_departement:
@@ -694,6 +728,11 @@ def status_history_lazy(
         )
     )
 
+
+#: Fields only some ViaTrajectoire exports carry (the unit head, the establishment's).
+_OPTIONAL_FIELDS: tuple[Field, ...] = tuple(
+    f for f in COMPARED_FIELDS if f.level == EG_LEVEL or f.champ.startswith("responsable_")
+)
 
 #: Establishment columns the history reads: those compared, and those of ``with_establishment``.
 _HISTORY_EG_COLUMNS = list(
@@ -727,13 +766,39 @@ def status_history(
     parts = []
     for i in range(0, len(chosen), max(1, batch)):
         part = chosen[i : i + max(1, batch)]
-        scan = {
-            t: store.scan_table(store_path, t, COLUMNS[t], part) for t in ("unites", "vt_unites")
+        # The fields only some VT exports carry are read only when some VT unit of the batch
+        # shows them (otherwise they are not compared anyway, see ``_pairs``).
+        shown_row = (
+            store.scan_table(store_path, "vt_unites", [f.vt for f in _OPTIONAL_FIELDS], part)
+            .select([pl.col(f.vt).is_not_null().any().alias(f.champ) for f in _OPTIONAL_FIELDS])
+            .collect()
+            .row(0, named=True)
+        )
+        hidden = [f for f in _OPTIONAL_FIELDS if not shown_row[f.champ]]
+        skip = {
+            "unites": {f.ror for f in hidden if f.level == UNIT_LEVEL},
+            "vt_unites": {f.vt for f in hidden},
         }
-        etabs = store.scan_table(store_path, "etablissements", _HISTORY_EG_COLUMNS, part)
+        scan = {
+            t: store.scan_table(
+                store_path, t, [c for c in COLUMNS[t] if c not in skip[t]], part
+            )
+            for t in ("unites", "vt_unites")
+        }
+        shown = any(shown_row[f.champ] for f in EG_FIELDS)
+        etabs = (
+            store.scan_table(store_path, "etablissements", _HISTORY_EG_COLUMNS, part)
+            if shown or by_departement
+            else None
+        )
         parts.append(
             status_history_lazy(
-                scan["unites"], scan["vt_unites"], etabs, sync_time, by_departement=by_departement
+                scan["unites"],
+                scan["vt_unites"],
+                etabs,
+                sync_time,
+                by_departement=by_departement,
+                compare_establishments=shown,
             ).collect()
         )
     sort = ["date", "departement"] if by_departement else ["date"]

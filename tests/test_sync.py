@@ -395,3 +395,30 @@ def test_demo_late_units_are_desynchronised(demo_store):
     assert sorted(flagged["vt_id"].to_list()) == sorted(late["vt_id"].to_list())
     assert flagged["vt_id"].to_list() == status.filter("synchro_en_retard")["vt_id"].to_list()
     assert (flagged["statut"] == sync.DESYNCHRONISE).all()
+
+
+def test_history_compares_the_optional_fields_when_vt_shows_them(tmp_path):
+    """The history reads the unit head and establishment columns only for batches where VT
+    shows them; the counts still equal each snapshot's own status."""
+    old = dt.datetime(2024, 2, 10, 9, 0)
+    shown = {"etablissement_nom": "Centre SMR Test", "etablissement_adresse": "3 avenue Foch"}
+    frames = {
+        dt.date(2024, 3, 2): tables([uo(date_maj=old)], [vt()], [eg(date_maj=old)]),
+        dt.date(2024, 3, 9): tables(
+            [uo(date_maj=old), uo(uo_id="UO-2", date_maj=old)],
+            [vt(**shown), vt(vt_id="VT-2", uo_id="UO-2", responsable_nom="Dr Paul Durand")],
+            [eg(date_maj=old)],
+        ),
+    }
+    for day, t in frames.items():
+        store.write_snapshot(tmp_path, day, t)
+    for batch in (1, 2):
+        history = sync.status_history(tmp_path, batch=batch)
+        for day, t in frames.items():
+            expected = sync.status_counts(sync.unit_status(t, day), t["etablissements"], "ensemble")
+            row = history.filter(pl.col("date") == day).row(0, named=True)
+            assert {s: row[s] for s in sync.STATUSES} == {
+                s: expected[s].item() for s in sync.STATUSES
+            }
+    last = sync.status_history(tmp_path).filter(pl.col("date") == dt.date(2024, 3, 9))
+    assert last[sync.DESYNCHRONISE].item() == 2  # the address, and the unit head
