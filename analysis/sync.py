@@ -270,9 +270,6 @@ def vt_sync_moment(sync_time: dt.time = DEFAULT_SYNC_TIME) -> pl.Expr:
     )
 
 
-_NEVER = pl.lit(False)  # a field that cannot be compared (no ROR side given)
-
-
 def _pairs(
     unites: pl.LazyFrame,
     vt: pl.LazyFrame,
@@ -324,11 +321,13 @@ def _pairs(
             pl.lit(None, schema.DATETIME_T).alias("date_maj_eg"),
         )
 
+    def comparable(f: Field) -> bool:  # the ROR side is given
+        return f.level == UNIT_LEVEL or etablissements is not None
+
     def extracted(f: Field) -> pl.Expr:  # the field is filled for some VT unit
-        if f.level == EG_LEVEL and etablissements is None:
-            return _NEVER
-        anywhere = pl.col(f"vt_{f.champ}").is_not_null().any()
-        return anywhere.over(keys) if keys else anywhere
+        if not comparable(f):
+            return pl.lit(False)
+        return pl.col(f"vt_{f.champ}").is_not_null().any()
 
     def differs(f: Field, extracted_flag: pl.Expr) -> pl.Expr:
         return (
@@ -345,13 +344,8 @@ def _pairs(
     # Stacked snapshots (a history): the fields extracted are found once per snapshot; most
     # pairs are identical as written, and equal values stay equal once normalised, so only
     # the pairs that differ somewhere are normalised.
-    found = vt.group_by(keys).agg(
-        [
-            (pl.col(f.vt).is_not_null().any() & pl.lit(extracted(f) is not _NEVER)).alias(
-                f"_x_{f.champ}"
-            )
-            for f in COMPARED_FIELDS
-        ]
+    found = joined.group_by(keys).agg(
+        [extracted(f).alias(f"_x_{f.champ}") for f in COMPARED_FIELDS]
     )
     flagged = joined.join(found, on=keys, how="left")
     same = pl.all_horizontal(
