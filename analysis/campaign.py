@@ -769,7 +769,7 @@ def active_rules(params: CampaignParams, rules: Sequence[Rule] = RULES) -> list[
 _DERIVED: dict[str, dict[str, tuple[str, ...]]] = {
     "mentions": {"offres": ("uo_id", "mention")},
     "dans_vt": {"vt_unites": ("uo_id",)},
-    "statut_sync": {"unites": sync.COLUMNS["unites"], "vt_unites": sync.COLUMNS["vt_unites"]},
+    "statut_sync": dict(sync.COLUMNS),  # unites, vt_unites and the establishment fields
     "motif_sync": {},
     "ecarts": {},
     "g_connu": {"vt_guichets": ("guichet_id",)},
@@ -1054,6 +1054,7 @@ def _level_frame(
                 as_of,
                 params.sync_time,
                 snapshot_col,
+                etablissements=_table(tables, "etablissements", snapshot_col),
             )
             .filter(pl.col("vt_id").is_not_null())
             .select(

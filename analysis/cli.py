@@ -681,7 +681,8 @@ def _run_sync(args: argparse.Namespace) -> int:
     out = (
         sync.with_establishment(status.lazy(), snap.tables["etablissements"])
         .select("uo_id", "vt_id", "finess_eg", "statut", "motif", "ecarts", "nom_ror", "nom_vt",
-                "raison_sociale", "departement", "date_maj_ror", "date_synchronisation")
+                "raison_sociale", "departement", "date_maj_ror", "date_synchronisation",
+                "derniere_synchro", "synchro_en_retard")
         .collect()
     )
     write_table(out, args.out, sheet="synchronisation")
@@ -912,6 +913,10 @@ def _qualite_args(p: argparse.ArgumentParser) -> None:
                         "EtatSynchronisationROR, DateSynchronisation)")
     p.add_argument("--region", default=None,
                    help="code INSEE de la région (défaut : celle du manifeste, sinon 11)")
+    p.add_argument("--lecture-atelier", action="store_true",
+                   help="lectures de l'atelier au lieu de celles des vues nationales (fin "
+                        "d'autorisation vide comptée, EX2, ST3, RE1.2 limitée au SMR… : "
+                        "docs/ecarts_vue_nationale.md)")
     p.add_argument("--out", required=True, type=Path,
                    help="fichier de sortie : une ligne par exigence × département (.csv, .xlsx "
                         "avec en plus la liste des écarts, ou .parquet)")
@@ -939,6 +944,8 @@ def _run_qualite(args: argparse.Namespace) -> int:
     manifest = store.read_manifest(Path(args.store) / date.isoformat())
     region = str(args.region or (manifest.get("extra") or {}).get("region") or "11")
     params = quality.QualityParams(departements=quality.region_departements(region))
+    if args.lecture_atelier:
+        params = params.with_former_readings()
     finess = None
     if args.finess:
         finess, checked = quality.read_finess_reference(
@@ -966,6 +973,8 @@ def _run_qualite(args: argparse.Namespace) -> int:
     else:
         export.write_table(table, args.out, sheet="exigences")
     print(f"Instantané du {date.isoformat()}, région {region} :")
+    print("  lectures de l'atelier (docs/ecarts_vue_nationale.md)" if args.lecture_atelier
+          else "  lecture des vues nationales (ansforge/ROR-indicateurs-BI-SQL)")
     for row in table.filter(pl.col("departement") == quality.ENSEMBLE).iter_rows(named=True):
         rate = "–" if row["taux"] is None else f"{row['taux']:.1%}".replace(".", ",")
         print(f"  {row['exigence']:<17} périmètre {row['perimetre']:>5}, écarts "

@@ -668,9 +668,10 @@ _register(
 # --------------------------------------------------------------- synchronisation
 
 _SYNC_DATA = (
-    "table unites du ROR (identifiant, nom, téléphone, âges, FINESS EG, date de mise à jour) "
-    "et table vt_unites de ViaTrajectoire (identifiant ROR rattaché, synchronisation active, "
-    "date de synchronisation, mêmes champs)"
+    "table unites du ROR (identifiant, nom, téléphone, âges, FINESS EG, responsable, date de "
+    "mise à jour), table etablissements (nom, adresse, standard, date de mise à jour) et table "
+    "vt_unites de ViaTrajectoire (identifiant ROR rattaché, synchronisation active, date de "
+    "synchronisation de l'unité, mêmes champs quand l'export les contient)"
 )
 
 
@@ -690,22 +691,31 @@ def sync_status_note(sync_time: dt.time = sync.DEFAULT_SYNC_TIME) -> str:
         "qu'aucune unité ViaTrajectoire ne rattache. Une unité ViaTrajectoire est rattachée à "
         "l'unité du ROR dont elle porte l'identifiant.\n\n"
         "**Formule** : *synchronisée* (rattachée, synchronisation active, valeurs "
-        "identiques) ; *en attente* (modification ROR postérieure à la dernière "
-        "synchronisation) ; *désynchronisée* (synchronisation désactivée dans ViaTrajectoire, "
-        "ou une valeur diffère alors que la modification ROR est antérieure à la dernière "
+        "identiques) ; *en attente* (modification ROR de l'unité, ou de l'établissement pour "
+        "ses seuls champs, postérieure à la dernière synchronisation) ; *désynchronisée* "
+        "(synchronisation désactivée dans ViaTrajectoire ; ou *synchronisation en retard* : "
+        "l'unité a été modifiée dans le ROR avant la dernière synchronisation mais la date de "
+        "synchronisation que ViaTrajectoire donne pour l'unité est plus ancienne que cette "
+        "modification, quels que soient les champs comparés, les deux dates sont citées ; ou "
+        "une valeur diffère alors que la modification ROR est antérieure à la dernière "
         "synchronisation) ; *absente de ViaTrajectoire* (unité du ROR qu'aucune unité "
         "ViaTrajectoire ne rattache) ; *non rattachée au ROR* (unité ViaTrajectoire sans "
         "identifiant ROR, ou avec un identifiant inconnu du ROR). Les unités sont comptées par "
-        "statut.\n\n"
-        f"**Paramètres** : synchronisation quotidienne à {hour} (réglable) : un instantané daté "
-        "du jour J est extrait avant la synchronisation de J ; la dernière synchronisation "
-        f"qu'il peut refléter est celle de J-1 à {hour}. Champs comparés : "
-        f"{_compared_fields()} (casse et espaces ignorés pour le nom, écriture du numéro "
-        "ignorée pour le téléphone).\n\n"
+        "statut ; l'historique applique la même règle à chaque instantané.\n\n"
+        f"**Paramètres** : synchronisation quotidienne à {hour} (heure du guide de campagne, "
+        "réglable) : un instantané daté du jour J est extrait avant la synchronisation de J ; "
+        f"la dernière synchronisation qu'il peut refléter est celle de J-1 à {hour} (une "
+        f"modification à {hour} pile en fait partie). Champs comparés : "
+        f"{_compared_fields()} (casse et espaces ignorés pour les noms et adresses, écriture "
+        "du numéro ignorée pour les téléphones, casse pour les e-mails) ; les champs de "
+        "l'établissement sont ceux de l'établissement ROR de l'unité.\n\n"
         f"**Données** : {_SYNC_DATA}.\n\n"
         "**Limites** : un champ vide pour toutes les unités ViaTrajectoire est considéré comme "
         "non extrait et n'est pas comparé ; l'heure réelle de chaque synchronisation n'est pas "
-        "connue, seule l'heure réglée compte."
+        "connue, seule l'heure réglée compte ; une date de synchronisation sans heure (00:00) "
+        f"est lue comme la synchronisation de ce jour à {hour} ; une unité sans date de "
+        "synchronisation n'est pas jugée en retard ; seule la date de mise à jour de l'unité "
+        "sert au retard (pas celle de l'établissement)."
     )
 
 
@@ -737,9 +747,9 @@ _register(
         "**Définition** : pour chaque unité rattachée, les champs dont la valeur diffère entre "
         "le ROR et ViaTrajectoire, quel que soit son statut (y compris en attente, pour voir ce "
         "que la prochaine synchronisation doit apporter).\n\n"
-        "**Formule** : comparaison champ par champ après normalisation (nom sans casse ni "
-        "espaces multiples, téléphone sans son écriture) ; une valeur vide d'un seul côté est "
-        "un écart.\n\n"
+        "**Formule** : comparaison champ par champ après normalisation (noms et adresses "
+        "sans casse ni espaces multiples, téléphones sans leur écriture, e-mails sans casse) ; "
+        "une valeur vide d'un seul côté est un écart.\n\n"
         f"**Paramètres** : champs comparés : {_compared_fields()}.\n\n"
         f"**Données** : {_SYNC_DATA}.\n\n"
         "**Limites** : seuls les champs présents dans les deux extractions sont comparés ; un "
@@ -924,16 +934,25 @@ _Q_TABLE = (
     "« non applicable » et n'est pas comptée"
 )
 _Q_DATES = (
-    "date de l'instantané (date de chargement des vues nationales) ; une date de fermeture ou "
-    "d'ouverture compte à partir de ce jour-là (une date future est une fermeture ou "
-    "ouverture prévue)"
+    "date de l'instantané (date de chargement des vues nationales) ; comme dans les vues "
+    "nationales, une date de fermeture renseignée vaut fermeture et une date d'ouverture "
+    "renseignée vaut ouverture, même postérieures à l'instantané (réglage "
+    "`future_dates_pending` : une date future est une fermeture ou ouverture prévue)"
 )
 _Q_PERIMETER = (
-    "établissements FINESS ouverts (date d'ouverture renseignée et passée, sans fermeture, "
+    "établissements FINESS ouverts (date d'ouverture renseignée, sans date de fermeture, "
     "non caducs, hors département 975), de catégorie du domaine sanitaire, titulaires d'au "
-    "moins une autorisation SMR : activité 50 à 59 hors forme 05 (l'HAD est comptée en MCO "
-    "par l'ANS) ou mention SMR hors HAD, finissant le 01/05/2021 ou après (ou sans date de "
-    "fin) ; restreint aux départements de la région étudiée"
+    "moins une autorisation SMR : activité 50 à 59 de forme renseignée autre que 05 (l'HAD "
+    "est comptée en MCO par l'ANS) ou mention SMR hors HAD, finissant le 01/05/2021 ou "
+    "après ; comme dans la vue nationale, une autorisation sans date de fin ou sans forme ne "
+    "compte pas (réglages `count_open_ended_authorisations`, `count_formless_authorisations` "
+    ": elle compte) ; les lignes d'autorisation de l'instantané décident, le nombre compté à "
+    "l'import du référentiel FINESS ne sert qu'aux établissements sans ligne ; restreint aux "
+    "départements de la région étudiée"
+)
+_Q_READINGS = (
+    "les écarts à la vue nationale, leurs réglages et les lignes SQL en cause sont listés "
+    "dans docs/ecarts_vue_nationale.md"
 )
 _Q_ROR_EG = (
     "table etablissements de l'instantané (FINESS EG, EJ, catégorie, identifiant national de "
@@ -954,7 +973,7 @@ _register(
         "existe dans le ROR (une entité géographique porte son numéro FINESS).\n\n"
         f"**Formule** : écart si aucun EG du ROR n'a ce numéro. {_Q_TABLE}. Département : "
         "celui de la commune FINESS.\n\n"
-        f"**Paramètres** : périmètre : {_Q_PERIMETER} ; {_Q_DATES}.\n\n"
+        f"**Paramètres** : périmètre : {_Q_PERIMETER} ; {_Q_DATES} ; {_Q_READINGS}.\n\n"
         f"**Données** : {_Q_FINESS} ; table autorisations ; {_Q_ROR_EG} ; {_Q_SOURCE}.\n\n"
         "**Limites** : l'exigence nationale couvre aussi les établissements MCO, PSY et "
         "médico-sociaux, hors du champ de l'atelier. Sans le flux « Activités », les "
@@ -967,17 +986,25 @@ _register(
         "% des établissements du ROR",
         "**Définition** : exigence nationale : l'état d'un établissement du ROR (ouvert, "
         "fermé provisoirement, fermé définitivement) correspond à celui de FINESS.\n\n"
-        "**Formule** : écart quand le numéro FINESS est inconnu alors que l'EG est ouvert "
-        "dans le ROR ; quand FINESS est fermé ou caduc et le ROR ouvert ; quand FINESS est "
-        "ouvert et le ROR fermé ; quand les deux sont fermés avec des types différents "
-        "(provisoire PRO / définitive DEF ; une fermeture ROR sans type est définitive, comme "
-        f"dans la vue nationale). {_Q_TABLE}.\n\n"
-        f"**Paramètres** : {_Q_DATES}.\n\n"
+        "**Formule** : les cinq cas de la vue nationale, dans son ordre : écart quand le "
+        "numéro FINESS est inconnu alors que l'EG est ouvert dans le ROR ; quand FINESS est "
+        "fermé ou caduc et le ROR ouvert ; quand FINESS n'a pas de date de fermeture et le ROR "
+        "est fermé (y compris un numéro absent de FINESS et un établissement caduc sans date "
+        "de fermeture) ; quand FINESS est fermé provisoirement (PRO) et que le type ROR est "
+        "renseigné et autre que PRO, ou définitivement (DEF) et le type ROR renseigné et autre "
+        "que DEF (une fermeture ROR sans type n'est jamais en écart de type : « <> » avec NULL "
+        f"n'est pas vrai). {_Q_TABLE}.\n\n"
+        f"**Paramètres** : {_Q_DATES} ; lectures de l'atelier, désactivées par défaut : "
+        "`ex2_closed_absent_conforme` (fermé dans le ROR et absent de FINESS : conforme), "
+        "`ex2_caduc_closed_conforme` (caduc dans FINESS et fermé dans le ROR : conforme), "
+        "`ex2_untyped_closure_definitive` (une fermeture ROR sans type est définitive, en "
+        f"écart face à une fermeture provisoire FINESS) ; {_Q_READINGS}.\n\n"
         f"**Données** : {_Q_ROR_EG} ; {_Q_FINESS} ; {_Q_SOURCE}.\n\n"
         "**Limites** : l'extraction FINESS publique ne liste que les établissements en "
         "activité et ne donne ni date ni type de fermeture : un EG fermé dans le ROR et absent "
-        "de FINESS est jugé conforme, un EG caduc fermé dans le ROR aussi. Sans référentiel "
-        "FINESS l'exigence n'est pas évaluée.",
+        "de cette extraction est en écart comme dans la vue nationale (qui lit tout FINESS), "
+        "ce qui peut ne refléter que la limite de l'extraction. Sans référentiel FINESS "
+        "l'exigence n'est pas évaluée.",
     ),
     MethodNote(
         "ST2",
@@ -1016,14 +1043,19 @@ _register(
         "(IdNat_Struct) d'un établissement ouvert n'est porté par aucun autre dans la "
         "région.\n\n"
         "**Formule** : écart quand l'identifiant apparaît plus d'une fois parmi les EG "
-        "ouverts de l'instantané (hors catégories SA05 à SA09) ; les autres porteurs sont "
-        f"cités. {_Q_TABLE}.\n\n"
+        "ouverts de l'instantané de catégorie renseignée hors SA05 à SA09 ; les autres "
+        "porteurs sont cités. Comme dans la vue nationale (« PARTITION BY IdNat_Struct »), les "
+        "EG sans identifiant forment un même groupe : en écart dès qu'ils sont deux ; un EG "
+        f"sans catégorie est hors périmètre. {_Q_TABLE}.\n\n"
         "**Paramètres** : un instantané est l'extraction d'une région : le décompte se fait "
-        f"sur l'instantané ; {_Q_DATES}.\n\n"
+        f"sur l'instantané ; {_Q_DATES} ; lectures de l'atelier, désactivées par défaut : "
+        "`st3_missing_identifier_not_applicable` (un EG sans identifiant est non applicable), "
+        "`st3_missing_category_in_scope` (un EG sans catégorie est dans le périmètre) ; "
+        f"{_Q_READINGS}.\n\n"
         f"**Données** : {_Q_ROR_EG} ; {_Q_SOURCE}.\n\n"
         "**Limites** : les entités juridiques, comptées par l'ANS, ne sont pas dans "
-        "l'extraction ; un EG sans identifiant est non applicable (la vue nationale regroupe "
-        "les identifiants vides entre eux).",
+        "l'extraction ; si aucun EG de l'instantané n'a d'identifiant (colonne non extraite), "
+        "l'exigence est non applicable partout plutôt que tout en doublon.",
     ),
     MethodNote(
         "RE1.2",
@@ -1031,20 +1063,24 @@ _register(
         "% des établissements ouverts du ROR",
         "**Définition** : exigence nationale : un établissement ouvert tient ses offres à "
         "jour.\n\n"
-        "**Formule** : fraîcheur d'une offre (unité) = la plus récente de sa date de mise à "
-        "jour et de celle de ses contacts ; à jour si strictement postérieure à la date de "
-        "l'instantané moins un an (00:00). Conforme sans offre ; sous "
+        "**Formule** : toutes les offres non fermées de l'établissement comptent, quel que "
+        "soit leur champ, comme dans la vue nationale ; fraîcheur d'une offre (unité) = la plus "
+        "récente de sa date de mise à jour et de celle de ses contacts ; à jour si strictement "
+        "postérieure à la date de l'instantané moins un an (00:00). Conforme sans offre ; sous "
         f"{_Q.re12_min_offers} offres, avec au moins une offre à jour ; à partir de "
         f"{_Q.re12_min_offers}, si la part d'offres à jour arrondie au centième (arrondi "
         f"au plus proche, 0,245 → 0,25) atteint {_Q.re12_min_share_pct} %. {_Q_TABLE}.\n\n"
         f"**Paramètres** : seuil {_Q.re12_min_offers} offres, part {_Q.re12_min_share_pct} %, "
         f"fenêtre {_Q.re12_window_years} an (valeurs nationales) ; offres des unités non "
-        f"fermées ; {_Q_DATES}.\n\n"
+        f"fermées ; {_Q_DATES} ; lecture de l'atelier, désactivée par défaut : "
+        "`re12_smr_offers_only` (seules les offres SMR, champ 02 ou sans champ, comptent) ; "
+        f"{_Q_READINGS}.\n\n"
         "**Données** : tables etablissements (état) et unites (date_maj, date_maj_contacts, "
-        f"fermeture) de l'instantané ; {_Q_SOURCE}.\n\n"
-        "**Limites** : l'extraction ne contient que les offres SMR, alors que l'ANS compte "
-        "toutes les offres de l'établissement ; les contacts lus en FHIR n'ont pas de date "
-        "propre (seule la date de l'offre compte alors).",
+        f"champ, fermeture) de l'instantané ; {_Q_SOURCE}.\n\n"
+        "**Limites** : l'ANS compte toutes les offres de l'établissement dans le ROR ; "
+        "l'atelier compte celles de l'extraction, qui n'en contient souvent que les offres SMR "
+        "(la page Qualité ROR dit combien d'offres hors SMR elle contient) ; les contacts lus "
+        "en FHIR n'ont pas de date propre (seule la date de l'offre compte alors).",
     ),
     MethodNote(
         "CP4",
@@ -1054,7 +1090,7 @@ _register(
         "peuplement « Finalisé » (voir « Statut de peuplement »).\n\n"
         "**Formule** : une ligne par établissement du périmètre × champ SMR ; écart si son "
         f"statut n'est pas Finalisé. {_Q_TABLE}. Département : celui de la commune FINESS.\n\n"
-        f"**Paramètres** : périmètre : {_Q_PERIMETER} ; {_Q_DATES}.\n\n"
+        f"**Paramètres** : périmètre : {_Q_PERIMETER} ; {_Q_DATES} ; {_Q_READINGS}.\n\n"
         f"**Données** : {_Q_FINESS} ; tables autorisations, etablissements, unites, offres ; "
         f"{_Q_SOURCE}.\n\n"
         "**Limites** : sans référentiel FINESS, le périmètre est approché par les EG ouverts "
@@ -1110,7 +1146,7 @@ _register(
         "toutes finalisées ; *En cours* si au moins une offre est en cours ; *À faire* sinon "
         "(règle nationale : des offres finalisées et d'autres à faire, sans offre en cours, "
         "donnent À faire). Seules comptent les offres de champ 02 ou sans champ.\n\n"
-        f"**Paramètres** : périmètre : {_Q_PERIMETER} ; {_Q_DATES}.\n\n"
+        f"**Paramètres** : périmètre : {_Q_PERIMETER} ; {_Q_DATES} ; {_Q_READINGS}.\n\n"
         f"**Données** : {_Q_FINESS} ; tables autorisations, etablissements, unites, offres ; "
         f"{_Q_SOURCE}.\n\n"
         "**Limites** : l'extraction n'a pas d'adresse par unité (celle de l'établissement est "

@@ -19,33 +19,45 @@ Levels: ``eg_ror`` (one ROR EG of ``etablissements``), ``eg_finess`` (one EG of 
 reference ``finess_etablissements``), ``unite`` (one unit of ``unites``), ``autorisation`` (one
 ROR EG × SMR mention authorised).
 
-Decisions on semantics (quoted passages are from ROR_QUALITY.md):
+Decisions on semantics (quoted passages are from ROR_QUALITY.md). By default the rules read
+the data as the national SQL does (ansforge/ROR-indicateurs-BI-SQL), NULLs included; each
+former reading of the workbench is a switch of ``QualityParams`` (``READINGS``, listed with
+the SQL line in ``docs/ecarts_vue_nationale.md``):
 
 - **SMR perimeter** (EX1.2, CP4): « open FINESS EGs » (« opening date set, no closing date,
   not caduc. Département 975 is excluded ») of a Sanitaire category (J55 list) holding an SMR
   authorisation: « activity 50–59 with forme ≠ 05 » and « Authorisations count if they end on
   or after 2021-05-01 ». HAD-SMR « counts as MCO » and is left out. New-regime rows (an SMR
-  mention, forme ≠ 05) count too [inferred: the ANS view predates them]. An authorisation
-  without an end date counts. An EG holds one when the snapshot's ``autorisations`` says so
-  or the FINESS reference counts one (``nb_autorisations_smr``, for EGs absent from the ROR).
-  EX1.2 is limited to this SMR perimeter (the national one also covers MCO, PSY and
-  medico-social EGs, outside an SMR workbench).
-- **Dates**: a closing date counts from that day on; a future one is a planned closure (the
-  EG or unit is still open) [inferred: the national views only test that the date is set].
-  Same for the FINESS opening date (a future one: authorised, not open yet).
-- **EX2**: the four écart cases of ROR_QUALITY.md, with ROR states Ouvert / Fermé
+  mention, forme ≠ 05) count too [inferred: the ANS view predates them]. As the SQL reads
+  it, an authorisation without end date (``dtfin_acts >= '2021-05-01'`` is unknown) or
+  without forme (``cdforme_acts != '05'`` is unknown) does not count
+  (``count_open_ended_authorisations``, ``count_formless_authorisations``). An EG's rows in
+  the snapshot's ``autorisations`` decide; the FINESS reference's count
+  (``nb_autorisations_smr``, made at import) stands in for EGs without rows (absent from
+  the ROR). EX1.2 is limited to this SMR perimeter (the national one also covers MCO, PSY
+  and medico-social EGs, outside an SMR workbench).
+- **Dates**: as in the views (``DateFermeture IS NULL``, ``dtouvertstruct_stru IS NOT
+  NULL``), a closing or opening date set counts whatever its value
+  (``future_dates_pending``: a future one is a planned change, the entity still open or not
+  open yet).
+- **EX2**: the five WHEN of the view in its order, with ROR states Ouvert / Fermé
   provisoirement (type PRO) / Fermé définitivement (any other type, or none, as in the ANS
-  view). A ROR EG *closed* whose number is unknown to the FINESS reference is conforme: the
-  public FINESS extraction lists only establishments in activity, so a closed EG is
-  expected to be missing from it. A caduc FINESS EG closed in the ROR is conforme.
+  view). The third WHEN (« dtfermestruct_stru IS NULL AND Ror.DateFermeture IS NOT NULL »)
+  also holds for a number FINESS does not know and for a caduc EG without closing date
+  (``ex2_closed_absent_conforme``, ``ex2_caduc_closed_conforme``); a ROR closure without
+  type never differs in type (``ex2_untyped_closure_definitive``).
 - **ST2 / CO4**: scope « ROR EGs with a FINESS number that are open or provisionally
   closed »; an EG unknown to the FINESS reference is an écart of both (as in the ANS view,
   where the missing FINESS value differs); CO4 is not applicable to SA05/07/08/09.
 - **ST3**: « Conforme if IdNat_Struct occurs once within its region »; a snapshot holds one
-  region's extract, so the count is over the snapshot's open EGs (EJ are not in the
-  extract). An EG without identifier is not applicable (the ANS view groups missing
-  identifiers together; an extract without the column would make every EG a duplicate).
-- **RE1.2**: freshness of an offer (a unit of ``unites``) is the latest of its ``date_maj``
+  region's extract, so the count is over the snapshot's open EGs of a category other than
+  SA05–09 (EJ are not in the extract; an EG without category is not in the view:
+  ``st3_missing_category_in_scope``). EGs without identifier form one group, as the view's
+  ``PARTITION BY`` does (``st3_missing_identifier_not_applicable``); when no EG has one (the
+  column was not extracted) ST3 is not applicable rather than every EG a duplicate.
+- **RE1.2**: every live offer of the EG counts, whatever its champ, as in the view
+  (``re12_smr_offers_only``: SMR offers only); freshness of an offer (a unit of ``unites``) is
+  the latest of its ``date_maj``
   and ``date_maj_contacts``; fresh when strictly after the snapshot date minus one year
   (00:00). Conforme per open EG « if it has no offers; or it has fewer than 8 offers and at
   least 1 is fresh; or it has 8 or more offers and the rounded fresh share is ≥ 0.25 »; the
@@ -80,7 +92,7 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -142,6 +154,19 @@ class QualityParams:
     ``departements``: the région's départements — FINESS establishments elsewhere are left
     out (a national FINESS file would otherwise make every other région's EG an EX1.2 écart);
     empty: no restriction.
+
+    The other fields are the workbench's former readings, each a switch that is off by
+    default so that the rules read the data as the national SQL does (``READINGS`` says what
+    each one changes, and the table in ``docs/ecarts_vue_nationale.md`` lists them):
+    ``count_open_ended_authorisations`` (an authorisation without end date counts in the SMR
+    perimeter), ``count_formless_authorisations`` (one without forme counts),
+    ``future_dates_pending`` (a closing or opening date after the snapshot date is a planned
+    change), ``ex2_closed_absent_conforme`` (an EG closed in the ROR and absent from FINESS
+    is conforme), ``ex2_caduc_closed_conforme`` (an EG caduc in FINESS and closed in the ROR
+    is conforme), ``ex2_untyped_closure_definitive`` (a ROR closure without type is compared
+    as definitive), ``st3_missing_identifier_not_applicable`` (an EG without identifier is
+    not applicable), ``st3_missing_category_in_scope`` (an EG without category is in ST3's
+    scope), ``re12_smr_offers_only`` (RE1.2 counts the SMR offers only).
     """
 
     re12_min_offers: int = 8
@@ -149,6 +174,128 @@ class QualityParams:
     re12_window_years: int = 1
     capacity_formes: tuple[str, ...] = ("HC", "HJ")
     departements: tuple[str, ...] = ()
+    count_open_ended_authorisations: bool = False
+    count_formless_authorisations: bool = False
+    future_dates_pending: bool = False
+    ex2_closed_absent_conforme: bool = False
+    ex2_caduc_closed_conforme: bool = False
+    ex2_untyped_closure_definitive: bool = False
+    st3_missing_identifier_not_applicable: bool = False
+    st3_missing_category_in_scope: bool = False
+    re12_smr_offers_only: bool = False
+
+    def with_former_readings(self) -> QualityParams:
+        """The same parameters with every former reading of the workbench switched on."""
+        return replace(self, **dict.fromkeys((r.switch for r in READINGS), True))
+
+    def former_readings(self) -> list[str]:
+        """The switches that are on (empty: the national reading throughout)."""
+        return [r.switch for r in READINGS if getattr(self, r.switch)]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A point where the workbench once read the data otherwise than the national SQL.
+
+    ``switch`` is the ``QualityParams`` field that restores the workbench's reading;
+    ``exigences`` the requirements it changes; ``national`` and ``atelier`` say in French how
+    each side reads the case; ``sql`` quotes the national view it comes from.
+    """
+
+    switch: str
+    exigences: tuple[str, ...]
+    national: str
+    atelier: str
+    sql: str
+    source: str
+
+
+#: The deviations from the national views, national by default (``QualityParams``).
+READINGS: tuple[Reading, ...] = (
+    Reading(
+        "count_open_ended_authorisations",
+        ("EX1.2", "CP4"),
+        "une autorisation sans date de fin ne compte pas dans le périmètre SMR",
+        "une autorisation sans date de fin compte (elle est en vigueur)",
+        "AND CAST(act.dtfin_acts AS DATE) >= '2021-05-01'",
+        "requetes/dimensions/view_V_DIM_AutorisationFINESS.sql",
+    ),
+    Reading(
+        "count_formless_authorisations",
+        ("EX1.2", "CP4"),
+        "une autorisation sans forme ne compte pas (la comparaison à '05' est inconnue)",
+        "une autorisation sans forme compte (seule la forme 05, HAD, est exclue)",
+        "cdactivite_acts in ('50',…,'54') AND cdforme_acts != '05'",
+        "requetes/dimensions/view_V_DIM_AutorisationFINESS.sql",
+    ),
+    Reading(
+        "future_dates_pending",
+        ("EX1.2", "EX2", "ST2", "CO4", "ST3", "RE1.2", "CP4", "LOC-CAPACITE", "LOC-AUTORISATION"),
+        "une date de fermeture (ou d'ouverture) renseignée vaut fermeture (ou ouverture), même "
+        "postérieure à la date de l'instantané",
+        "une date postérieure à l'instantané est une fermeture ou une ouverture prévue : "
+        "l'entité reste ouverte (ou n'est pas encore ouverte)",
+        "WHEN Ror.DateFermeture IS NULL THEN 'Ouvert' ; AND etb.dtfermestruct_stru IS NULL",
+        "requetes/dimensions/view_V_DIM_ExigenceQualite_EX2.sql",
+    ),
+    Reading(
+        "ex2_closed_absent_conforme",
+        ("EX2",),
+        "un établissement fermé dans le ROR dont le numéro est absent de FINESS est en écart "
+        "(FINESS n'a pas de date de fermeture)",
+        "conforme : l'extraction FINESS publique ne liste que les établissements en activité",
+        "WHEN Finess.dtfermestruct_stru IS NULL AND Ror.DateFermeture IS NOT NULL THEN 'Ecart'",
+        "requetes/dimensions/view_V_DIM_ExigenceQualite_EX2.sql",
+    ),
+    Reading(
+        "ex2_caduc_closed_conforme",
+        ("EX2",),
+        "un établissement caduc dans FINESS et fermé dans le ROR est en écart sans date de "
+        "fermeture FINESS, et ses types de fermeture sont comparés sinon",
+        "conforme : caduc et fermé disent la même chose",
+        "WHEN Finess.dtfermestruct_stru IS NULL AND Ror.DateFermeture IS NOT NULL THEN 'Ecart'",
+        "requetes/dimensions/view_V_DIM_ExigenceQualite_EX2.sql",
+    ),
+    Reading(
+        "ex2_untyped_closure_definitive",
+        ("EX2",),
+        "une fermeture ROR sans type n'est jamais en écart de type (NULL <> 'PRO' n'est pas "
+        "vrai) ; un type ROR autre que celui de FINESS est en écart",
+        "une fermeture ROR sans type est définitive : en écart face à une fermeture "
+        "provisoire dans FINESS ; les types ne sont comparés que si les deux sont fermés",
+        "WHEN Finess.cdtypefermestruct_stru = 'PRO' AND Ror.CodeNOS_TypeFermeture <> 'PRO' "
+        "THEN 'Ecart'",
+        "requetes/dimensions/view_V_DIM_ExigenceQualite_EX2.sql",
+    ),
+    Reading(
+        "st3_missing_identifier_not_applicable",
+        ("ST3",),
+        "les établissements sans identifiant national sont regroupés : en écart dès qu'ils "
+        "sont deux ou plus (non applicable si aucun établissement n'a d'identifiant : "
+        "colonne non extraite)",
+        "un établissement sans identifiant est non applicable (doublon non vérifiable)",
+        "COUNT(*) OVER(PARTITION BY IdNat_Struct, CodeRegion)",
+        "requetes/dimensions/view_V_DIM_ExigenceQualite_ST3.sql",
+    ),
+    Reading(
+        "st3_missing_category_in_scope",
+        ("ST3",),
+        "un établissement sans catégorie est hors du périmètre de ST3",
+        "un établissement sans catégorie est dans le périmètre",
+        "WHERE DateFermeture IS NULL AND CodeNOS_CategorieEG NOT IN ('SA05','SA07','SA08',"
+        "'SA09')",
+        "requetes/dimensions/view_V_DIM_ExigenceQualite_ST3.sql",
+    ),
+    Reading(
+        "re12_smr_offers_only",
+        ("RE1.2",),
+        "toutes les offres non fermées de l'établissement comptent, quel que soit leur champ",
+        "seules les offres SMR comptent (champ 02 ou sans champ, comme le peuplement)",
+        "WHERE DateFermetureDefinitive IS NULL AND CodeNOS_TypeOI = '4'",
+        "requetes/dimensions/view_V_DIM_ExigenceQualite_RE1.2.sql",
+    ),
+)
+READING_BY_SWITCH: dict[str, Reading] = {r.switch: r for r in READINGS}
 
 
 Condition = tuple[pl.Expr, "pl.Expr | str"]
@@ -183,9 +330,26 @@ def _fold_text(text: str) -> str:
     return " ".join(text.lower().replace("’", "'").replace("`", "'").split())
 
 
-def _closed(column: str, as_of: dt.date) -> pl.Expr:
-    """The date column is set and on or before the snapshot date (never null)."""
+def _closed(column: str, as_of: dt.date, future_pending: bool = True) -> pl.Expr:
+    """The date column is set and, with ``future_pending``, on or before the snapshot date
+    (never null). Without it a date set is enough, as the national views read
+    ``DateFermeture IS NULL`` as open."""
+    if not future_pending:
+        return pl.col(column).is_not_null()
     return (pl.col(column).is_not_null() & (pl.col(column) <= pl.lit(as_of))).fill_null(False)
+
+
+def _planned(column: str) -> pl.Expr:
+    """The date column lies after the snapshot date (``_date_instantane``, set by
+    ``evaluate_lazy``): a closure recorded ahead."""
+    return (pl.col(column) > pl.col("_date_instantane")).fill_null(False)
+
+
+def _since(column: str) -> pl.Expr:
+    """« depuis le JJ/MM/AAAA », or « fermeture prévue le JJ/MM/AAAA » for a date to come."""
+    return pl.when(_planned(column)).then(pl.lit("fermeture prévue le ")).otherwise(
+        pl.lit("depuis le ")
+    ) + _fmt_date(pl.col(column))
 
 
 def _fmt_date(expr: pl.Expr) -> pl.Expr:
@@ -239,23 +403,37 @@ def rounded_percent(part: pl.Expr, whole: pl.Expr) -> pl.Expr:
     return (pl.lit(200) * part + whole) // (pl.lit(2) * whole)
 
 
-def smr_authorisation_expr() -> pl.Expr:
-    """Authorisation row counting in the SMR perimeter (same rule as
-    ``nomenclature.is_smr_authorisation``, over the ``autorisations`` table)."""
-    forme_ok = pl.col("forme").is_null() | (pl.col("forme") != nom.HAD_FORME_AUTORISATION)
-    end_ok = pl.col("date_fin").is_null() | (
-        pl.col("date_fin") >= pl.lit(dt.date.fromisoformat(nom.AUTORISATION_FIN_MIN))
-    )
+def _end_ok(params: QualityParams) -> pl.Expr:
+    """« CAST(act.dtfin_acts AS DATE) >= '2021-05-01' »: a NULL end does not match the join
+    (``count_open_ended_authorisations`` counts it)."""
+    end_ok = pl.col("date_fin") >= pl.lit(dt.date.fromisoformat(nom.AUTORISATION_FIN_MIN))
+    if params.count_open_ended_authorisations:
+        end_ok = pl.col("date_fin").is_null() | end_ok
+    return end_ok
+
+
+def smr_authorisation_expr(params: QualityParams | None = None) -> pl.Expr:
+    """Authorisation row counting in the SMR perimeter, over the ``autorisations`` table.
+
+    As the national view reads it by default: « cdactivite_acts in (50–59) AND cdforme_acts
+    != '05' » joined on « dtfin_acts >= '2021-05-01' », so a row without forme or without
+    end date does not count; the SMR-mention rows of the new regime follow the same rule
+    [inferred: the view predates them]. With ``count_open_ended_authorisations`` and
+    ``count_formless_authorisations`` on, it is ``nomenclature.is_smr_authorisation``.
+    """
+    params = params or QualityParams()
+    forme_ok = pl.col("forme") != nom.HAD_FORME_AUTORISATION
+    if params.count_formless_authorisations:
+        forme_ok = pl.col("forme").is_null() | forme_ok
+    end_ok = _end_ok(params)
     ssr = (pl.col("regime") == "SSR") & pl.col("activite").is_in(sorted(nom.ACTIVITES_SSR))
     smr = (pl.col("regime") == "SMR") & pl.col("mention").is_in(sorted(nom.MENTION_BY_CODE))
     return (forme_ok & end_ok & (ssr | smr)).fill_null(False)
 
 
-def _had_smr_expr() -> pl.Expr:
+def _had_smr_expr(params: QualityParams | None = None) -> pl.Expr:
     """An SMR activity or mention in the HAD form (counted in MCO by the ANS)."""
-    end_ok = pl.col("date_fin").is_null() | (
-        pl.col("date_fin") >= pl.lit(dt.date.fromisoformat(nom.AUTORISATION_FIN_MIN))
-    )
+    end_ok = _end_ok(params or QualityParams())
     smr = pl.col("activite").is_in(sorted(nom.ACTIVITES_SSR)) | pl.col("mention").is_in(
         sorted(nom.MENTION_BY_CODE)
     )
@@ -265,15 +443,22 @@ def _had_smr_expr() -> pl.Expr:
 # ------------------------------------------------------------------------ unit flags
 
 
-def _live_units(tables: Mapping[str, Any], as_of: dt.date) -> pl.LazyFrame:
+def _live_units(
+    tables: Mapping[str, Any], as_of: dt.date, params: QualityParams | None = None
+) -> pl.LazyFrame:
     """Units that are not closed at the snapshot date (a provisional closure keeps them)."""
-    closed = _closed("date_fermeture", as_of) & pl.col("type_fermeture").ne_missing(
+    future = (params or QualityParams()).future_dates_pending
+    closed = _closed("date_fermeture", as_of, future) & pl.col("type_fermeture").ne_missing(
         nom.FERMETURE_PROVISOIRE
     )
     return _table(tables, "unites").unique("uo_id", keep="first").filter(~closed)
 
 
-def unit_flags(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], as_of: dt.date) -> pl.DataFrame:
+def unit_flags(
+    tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
+    as_of: dt.date,
+    params: QualityParams | None = None,
+) -> pl.DataFrame:
     """Population flags and status of every live unit (the ANS « suivi du peuplement »).
 
     Flags (1 = met): ``flag_champ`` (a champ d'activité of TRE_R227), ``flag_mode`` (at
@@ -287,7 +472,7 @@ def unit_flags(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], as_of: dt.date
     a_faire), ``manques`` (French list of the missing items), ``compte_smr`` (counts for
     the EG's SMR row: champ 02 or missing).
     """
-    units = _live_units(tables, as_of)
+    units = _live_units(tables, as_of, params)
     etabs = (
         _table(tables, "etablissements")
         .select(
@@ -398,14 +583,22 @@ def _finess_reference(tables: Mapping[str, Any]) -> tuple[pl.LazyFrame, str]:
     )
 
 
-def _authorisation_flags(tables: Mapping[str, Any]) -> pl.LazyFrame:
-    """Per EG of ``autorisations``: SMR authorisations counted, HAD-SMR ones."""
+def _authorisation_flags(tables: Mapping[str, Any], params: QualityParams) -> pl.LazyFrame:
+    """Per EG of ``autorisations``: its rows, SMR authorisations counted, HAD-SMR ones."""
     return (
         _table(tables, "autorisations")
         .group_by("finess_eg")
         .agg(
-            smr_authorisation_expr().sum().cast(pl.Int32).alias("_auth_smr"),
-            _had_smr_expr().sum().cast(pl.Int32).alias("_auth_had"),
+            pl.len().cast(pl.Int32).alias("_auth_lignes"),
+            smr_authorisation_expr(params).fill_null(False).sum().cast(pl.Int32).alias(
+                "_auth_smr"
+            ),
+            _had_smr_expr(params).fill_null(False).sum().cast(pl.Int32).alias("_auth_had"),
+            smr_authorisation_expr(params.with_former_readings())
+            .fill_null(False)
+            .sum()
+            .cast(pl.Int32)
+            .alias("_auth_sans_fin_ou_forme"),
         )
     )
 
@@ -450,9 +643,11 @@ def _population_counts_by_eg(flags: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def _population_by_eg(tables: Mapping[str, Any], as_of: dt.date) -> pl.LazyFrame:
+def _population_by_eg(
+    tables: Mapping[str, Any], as_of: dt.date, params: QualityParams | None = None
+) -> pl.LazyFrame:
     """Per ROR EG: units counted for the SMR row, finalised and in progress."""
-    return _population_counts_by_eg(unit_flags(tables, as_of).lazy())
+    return _population_counts_by_eg(unit_flags(tables, as_of, params).lazy())
 
 
 def _eg_finess_frame(
@@ -465,22 +660,30 @@ def _eg_finess_frame(
         .select("finess_eg", pl.lit(True).alias("dans_ror"))
         .unique("finess_eg")
     )
-    opened = (
-        pl.col("date_ouverture").is_not_null() & (pl.col("date_ouverture") <= pl.lit(as_of))
-    ).fill_null(False)
-    closed = _closed("date_fermeture", as_of)
-    auth = pl.col("_auth_smr").fill_null(0) + pl.col("nb_autorisations_smr").fill_null(0)
+    future = params.future_dates_pending
+    opened = pl.col("date_ouverture").is_not_null()
+    if future:
+        opened = (opened & (pl.col("date_ouverture") <= pl.lit(as_of))).fill_null(False)
+    closed = _closed("date_fermeture", as_of, future)
+    # The EG's authorisation rows decide (with the parameters' reading); the FINESS count,
+    # made at import, stands in for EGs without rows (absent from the ROR).
+    auth = (
+        pl.when(pl.col("_auth_lignes").fill_null(0) > 0)
+        .then(pl.col("_auth_smr").fill_null(0))
+        .otherwise(pl.col("nb_autorisations_smr").fill_null(0))
+    )
     status = _eg_status(pl.col("nb_unites"), pl.col("nb_finalisees"), pl.col("nb_en_cours"))
     frame = (
-        ref.join(_authorisation_flags(tables), on="finess_eg", how="left")
+        ref.join(_authorisation_flags(tables, params), on="finess_eg", how="left")
         .join(ror, on="finess_eg", how="left")
-        .join(_population_by_eg(tables, as_of), on="finess_eg", how="left")
+        .join(_population_by_eg(tables, as_of, params), on="finess_eg", how="left")
         .with_columns(
             pl.col("dans_ror").fill_null(False),
             _departement().alias("departement"),
             opened.alias("f_ouvert"),
             closed.alias("f_ferme"),
             pl.col("caduc").fill_null(False).alias("f_caduc"),
+            auth.cast(pl.Int32).alias("nb_autorisations_retenues"),
             (auth > 0).alias("a_autorisation_smr"),
             (pl.col("_auth_had").fill_null(0) > 0).alias("a_autorisation_had"),
             pl.col("categorie")
@@ -523,7 +726,9 @@ def _target_exclusions(_: QualityParams) -> list[Condition]:
         ),
         (
             pl.col("f_ferme"),
-            pl.lit("hors périmètre : fermé dans FINESS depuis le ")
+            pl.when(_planned("date_fermeture"))
+            .then(pl.lit("hors périmètre : fermeture enregistrée dans FINESS, prévue le "))
+            .otherwise(pl.lit("hors périmètre : fermé dans FINESS depuis le "))
             + _fmt_date(pl.col("date_fermeture")),
         ),
         (pl.col("f_caduc"), "hors périmètre : caduc dans FINESS"),
@@ -541,6 +746,13 @@ def _target_exclusions(_: QualityParams) -> list[Condition]:
             ~pl.col("a_autorisation_smr") & pl.col("a_autorisation_had"),
             "hors périmètre : autorisation SMR en hospitalisation à domicile seulement "
             "(forme 05, comptée en MCO)",
+        ),
+        (
+            ~pl.col("a_autorisation_smr")
+            & (pl.col("_auth_lignes").fill_null(0) > 0)
+            & (pl.col("_auth_sans_fin_ou_forme").fill_null(0) > 0),
+            "hors périmètre : autorisation(s) SMR sans date de fin ou sans forme, non comptées "
+            "comme dans la vue nationale (fin au 01/05/2021 ou après, forme autre que 05)",
         ),
         (~pl.col("a_autorisation_smr"), "hors périmètre : aucune autorisation SMR en vigueur"),
     ]
@@ -568,6 +780,69 @@ def _population_reason() -> pl.Expr:
 # ------------------------------------------------------------------------ ROR EG level
 
 
+#: Group key of the EGs without national identifier (ST3, as the national view groups NULLs).
+_NO_IDENTIFIER = "\x00sans identifiant"
+
+
+def _re12_units(
+    tables: Mapping[str, Any], as_of: dt.date, params: QualityParams
+) -> pl.LazyFrame:
+    """The offers RE1.2 counts: every live unit of the extract (the national view counts all
+    the EG's offers, « CodeNOS_TypeOI = '4' », whatever their champ), or only the SMR ones
+    (champ 02 or missing) with ``re12_smr_offers_only``."""
+    units = _live_units(tables, as_of, params)
+    if params.re12_smr_offers_only:
+        units = units.filter(
+            pl.col("champ_activite").is_null() | (pl.col("champ_activite") == nom.CHAMP_SMR)
+        )
+    return units
+
+
+def re12_scope(
+    tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
+    as_of: dt.date,
+    params: QualityParams | None = None,
+) -> dict[str, Any]:
+    """What RE1.2 counts in ``tables``: ``offres`` (live offers of the extract), ``offres_smr``
+    (champ 02 or missing), ``offres_hors_smr`` (other champs), ``offres_comptees`` (those
+    RE1.2 counts with ``params``) and ``smr_seulement`` (the former reading is on)."""
+    params = params or QualityParams()
+    smr = pl.col("champ_activite").is_null() | (pl.col("champ_activite") == nom.CHAMP_SMR)
+    row = (
+        _live_units(tables, as_of, params)
+        .select(
+            pl.len().cast(pl.Int64).alias("offres"),
+            smr.sum().cast(pl.Int64).alias("offres_smr"),
+        )
+        .collect()
+        .row(0, named=True)
+    )
+    row["offres_hors_smr"] = row["offres"] - row["offres_smr"]
+    row["smr_seulement"] = params.re12_smr_offers_only
+    row["offres_comptees"] = row["offres_smr"] if params.re12_smr_offers_only else row["offres"]
+    return row
+
+
+def re12_scope_text(scope: Mapping[str, Any]) -> str:
+    """The French sentence that says what RE1.2 counts (``re12_scope``), for the page."""
+    if scope["smr_seulement"]:
+        return (
+            f"RE1.2 ne compte ici que les offres SMR ({scope['offres_smr']} sur "
+            f"{scope['offres']} offres non fermées de l'extraction) : lecture de l'atelier ; "
+            "l'indicateur national compte toutes les offres de l'établissement."
+        )
+    if scope["offres_hors_smr"]:
+        part = f"{scope['offres']} offres, dont {scope['offres_hors_smr']} hors SMR"
+    else:
+        part = f"{scope['offres']} offres, toutes SMR"
+    return (
+        "RE1.2 compte toutes les offres non fermées de chaque établissement présentes dans "
+        f"l'extraction ({part}), comme l'indicateur national qui compte toutes les offres de "
+        "l'établissement dans le ROR (MCO, psychiatrie, SMR…) ; une extraction limitée au SMR "
+        "ne contient pas les autres : le taux national peut porter sur plus d'offres."
+    )
+
+
 def _eg_ror_frame(tables: Mapping[str, Any], as_of: dt.date, params: QualityParams) -> pl.LazyFrame:
     """One row per ROR EG with its FINESS counterpart, identifier count and offer freshness."""
     ror = _table(tables, "etablissements").unique("finess_eg", keep="first")
@@ -588,7 +863,7 @@ def _eg_ror_frame(tables: Mapping[str, Any], as_of: dt.date, params: QualityPara
     threshold = re12_threshold(as_of, params.re12_window_years)
     latest = pl.max_horizontal("date_maj", "date_maj_contacts")
     offers = (
-        _live_units(tables, as_of)
+        _re12_units(tables, as_of, params)
         .with_columns(latest.alias("_maj"))
         .group_by("finess_eg")
         .agg(
@@ -601,7 +876,8 @@ def _eg_ror_frame(tables: Mapping[str, Any], as_of: dt.date, params: QualityPara
             pl.col("_maj").max().alias("derniere_maj_offre"),
         )
     )
-    ror_closed = _closed("date_fermeture", as_of)
+    future = params.future_dates_pending
+    ror_closed = _closed("date_fermeture", as_of, future)
     frame = (
         ror.join(finess, on="finess_eg", how="left")
         .join(offers, on="finess_eg", how="left")
@@ -612,7 +888,7 @@ def _eg_ror_frame(tables: Mapping[str, Any], as_of: dt.date, params: QualityPara
             pl.col("nb_offres_a_jour").fill_null(0),
             _departement().alias("departement"),
             ror_closed.alias("ror_ferme"),
-            _closed("f_date_fermeture", as_of).alias("f_ferme"),
+            _closed("f_date_fermeture", as_of, future).alias("f_ferme"),
             pl.col("categorie")
             .is_in(sorted(nom.CATEGORIES_VILLE_SA))
             .fill_null(False)
@@ -634,7 +910,8 @@ def _eg_ror_frame(tables: Mapping[str, Any], as_of: dt.date, params: QualityPara
             .when(pl.col("f_ferme"))
             .then(pl.lit(FERME_DEF))
             .when(
-                pl.col("f_date_ouverture").is_null() | (pl.col("f_date_ouverture") > pl.lit(as_of))
+                pl.col("f_date_ouverture").is_null()
+                | ((pl.col("f_date_ouverture") > pl.lit(as_of)) & pl.lit(future))
             )
             .then(pl.lit(AUTORISE))
             .otherwise(pl.lit(OUVERT))
@@ -644,20 +921,36 @@ def _eg_ror_frame(tables: Mapping[str, Any], as_of: dt.date, params: QualityPara
             ),
         )
     )
-    # ST3: identifiers of the open EGs in scope, with how many EGs carry each.
+    # ST3: identifiers of the open EGs in scope, with how many EGs carry each. As in the
+    # national view (« PARTITION BY IdNat_Struct »), EGs without identifier form one group,
+    # unless ``st3_missing_identifier_not_applicable``; an EG without category is outside
+    # the scope (« CodeNOS_CategorieEG NOT IN (…) » is not true for NULL) unless
+    # ``st3_missing_category_in_scope``.
     ident = pl.col("id_nat_struct").str.strip_chars()
-    in_st3 = ~pl.col("ror_ferme") & ~pl.col("categorie_sa") & ident.is_not_null() & (ident != "")
+    has_ident = ident.is_not_null() & (ident != "")
+    category_ok = ~pl.col("categorie_sa")
+    if not params.st3_missing_category_in_scope:
+        category_ok = category_ok & pl.col("categorie").is_not_null()
+    in_st3 = ~pl.col("ror_ferme") & category_ok
+    if params.st3_missing_identifier_not_applicable:
+        in_st3 = in_st3 & has_ident
+    key = pl.when(has_ident).then(ident).otherwise(pl.lit(_NO_IDENTIFIER))
     counts = (
         frame.filter(in_st3)
-        .group_by(ident.alias("_id"))
+        .group_by(key.alias("_id"))
         .agg(
             pl.len().cast(pl.Int32).alias("nb_meme_identifiant"),
             pl.col("finess_eg").sort().alias("_porteurs"),
         )
     )
+    extracted = frame.select(has_ident.any().alias("identifiants_extraits"))
     return (
-        frame.with_columns(pl.when(in_st3).then(ident).alias("_id"))
+        frame.with_columns(
+            pl.when(in_st3).then(key).alias("_id"),
+            category_ok.fill_null(False).alias("st3_categorie_ok"),
+        )
         .join(counts, on="_id", how="left")
+        .join(extracted, how="cross")
         .with_columns(
             pl.col("_porteurs")
             .list.set_difference(pl.concat_list(pl.col("finess_eg")))
@@ -675,6 +968,57 @@ def _not_open_or_provisional() -> Condition:
         pl.col("ror_ferme") & (pl.col("etat_ror") == FERME_DEF),
         "hors périmètre : fermé définitivement dans le ROR",
     )
+
+
+def _st3_failures(_: QualityParams) -> list[Condition]:
+    return [
+        (
+            (pl.col("nb_meme_identifiant") > 1) & (pl.col("_id") == _NO_IDENTIFIER),
+            pl.format(
+                "identifiant national de structure non renseigné, comme pour {} établissements "
+                "ouverts (aussi : {}) : la vue nationale les compte comme un même identifiant",
+                pl.col("nb_meme_identifiant"),
+                pl.col("autres_porteurs"),
+            ),
+        ),
+        (
+            pl.col("nb_meme_identifiant") > 1,
+            pl.format(
+                "identifiant {} porté par {} établissements ouverts (aussi : {})",
+                pl.col("_id"),
+                pl.col("nb_meme_identifiant"),
+                pl.col("autres_porteurs"),
+            ),
+        ),
+    ]
+
+
+def _st3_exclusions(params: QualityParams) -> list[Condition]:
+    out: list[Condition] = [
+        (pl.col("ror_ferme"), "hors périmètre : fermé dans le ROR"),
+        (pl.col("categorie_sa"), "hors périmètre : catégorie SA05, SA07, SA08 ou SA09"),
+        (
+            ~pl.col("st3_categorie_ok"),
+            "hors périmètre : catégorie non renseignée (la vue nationale ne retient que les "
+            "catégories renseignées)",
+        ),
+    ]
+    if params.st3_missing_identifier_not_applicable:
+        out.append(
+            (
+                blank(pl.col("id_nat_struct")),
+                "identifiant national de structure non renseigné : doublon non vérifiable",
+            )
+        )
+    else:
+        out.append(
+            (
+                ~pl.col("identifiants_extraits"),
+                "identifiant national de structure absent de l'extraction : doublon non "
+                "vérifiable",
+            )
+        )
+    return out
 
 
 def _absent_from_finess() -> Condition:
@@ -714,9 +1058,41 @@ def _re12_failures(params: QualityParams) -> list[Condition]:
     ]
 
 
-def _ex2_failures(_: QualityParams) -> list[Condition]:
+def _ex2_failures(params: QualityParams) -> list[Condition]:
+    """EX2's écart cases in the national view's order:
+
+    « WHEN Finess.nmfinessetab_stru IS NULL AND Ror.DateFermeture IS NULL THEN 'Ecart'
+    WHEN (Finess.dtfermestruct_stru IS NOT NULL OR Finess.cdconstatcaducite_stru = 'O')
+    AND Ror.DateFermeture IS NULL THEN 'Ecart'
+    WHEN Finess.dtfermestruct_stru IS NULL AND Ror.DateFermeture IS NOT NULL THEN 'Ecart'
+    WHEN Finess.cdtypefermestruct_stru = 'PRO' AND Ror.CodeNOS_TypeFermeture <> 'PRO' THEN
+    'Ecart' WHEN Finess.cdtypefermestruct_stru = 'DEF' AND Ror.CodeNOS_TypeFermeture <> 'DEF'
+    THEN 'Ecart' ». The third case holds for a number FINESS does not know and for a caduc
+    EG without closing date (no FINESS date either way); a ROR closure without type never
+    differs in type (``<>`` with NULL is not true). The switches restore the workbench's
+    former readings (``READINGS``).
+    """
     ror_open, f_present = ~pl.col("ror_ferme"), pl.col("f_present")
-    both_closed = f_present & pl.col("f_ferme") & pl.col("ror_ferme") & ~pl.col("f_caduc")
+    f_closed, f_caduc = pl.col("f_ferme"), pl.col("f_caduc")
+    third = ~f_closed & pl.col("ror_ferme")
+    if params.ex2_closed_absent_conforme:
+        third = third & f_present
+    if params.ex2_caduc_closed_conforme:
+        third = third & ~f_caduc
+    ror_state = pl.format(
+        "{} dans le ROR ({})", pl.col("etat_ror").str.to_lowercase(), _since("date_fermeture")
+    )
+    ror_type = pl.col("type_fermeture")
+    if params.ex2_untyped_closure_definitive:
+        gate = f_present & f_closed & pl.col("ror_ferme")
+        not_pro = pl.col("etat_ror") != FERME_PRO
+        not_def = pl.col("etat_ror") == FERME_PRO
+    else:
+        gate = pl.lit(True)
+        not_pro = ror_type.is_not_null() & (ror_type != nom.FERMETURE_PROVISOIRE)
+        not_def = ror_type.is_not_null() & (ror_type != nom.FERMETURE_DEFINITIVE)
+    if params.ex2_caduc_closed_conforme:
+        gate = gate & ~f_caduc
     return [
         (
             ~f_present & ror_open,
@@ -724,27 +1100,24 @@ def _ex2_failures(_: QualityParams) -> list[Condition]:
             "dans le ROR",
         ),
         (
-            f_present & (pl.col("f_ferme") | pl.col("f_caduc")) & ror_open,
+            f_present & (f_closed | f_caduc) & ror_open,
             pl.format("{} dans FINESS mais ouvert dans le ROR", pl.col("etat_finess")),
         ),
         (
-            f_present & ~pl.col("f_ferme") & ~pl.col("f_caduc") & pl.col("ror_ferme"),
-            pl.format(
-                "ouvert dans FINESS mais {} dans le ROR (depuis le {})",
-                pl.col("etat_ror").str.to_lowercase(),
-                _fmt_date(pl.col("date_fermeture")),
-            ),
+            third,
+            pl.when(~f_present)
+            .then(pl.lit("numéro absent du référentiel FINESS (aucune fermeture FINESS) mais "))
+            .when(f_caduc)
+            .then(pl.lit("caduc dans FINESS sans date de fermeture mais "))
+            .otherwise(pl.lit("ouvert dans FINESS mais "))
+            + ror_state,
         ),
         (
-            both_closed
-            & (pl.col("f_type_fermeture") == nom.FERMETURE_PROVISOIRE)
-            & (pl.col("etat_ror") != FERME_PRO),
+            gate & (pl.col("f_type_fermeture") == nom.FERMETURE_PROVISOIRE) & not_pro,
             "fermeture provisoire dans FINESS, définitive dans le ROR",
         ),
         (
-            both_closed
-            & (pl.col("f_type_fermeture") == nom.FERMETURE_DEFINITIVE)
-            & (pl.col("etat_ror") == FERME_PRO),
+            gate & (pl.col("f_type_fermeture") == nom.FERMETURE_DEFINITIVE) & not_def,
             "fermeture définitive dans FINESS, provisoire dans le ROR",
         ),
     ]
@@ -809,9 +1182,9 @@ def _unite_frame(tables: Mapping[str, Any], as_of: dt.date, params: QualityParam
         .select("finess_eg", "raison_sociale", "commune_insee")
         .unique("finess_eg", keep="first")
     )
-    closed = _closed("date_fermeture", as_of) & pl.col("type_fermeture").ne_missing(
-        nom.FERMETURE_PROVISOIRE
-    )
+    closed = _closed(
+        "date_fermeture", as_of, params.future_dates_pending
+    ) & pl.col("type_fermeture").ne_missing(nom.FERMETURE_PROVISOIRE)
     return (
         units.drop("commune_insee", strict=False)
         .join(etabs, on="finess_eg", how="left")
@@ -855,7 +1228,11 @@ def _autorisation_frame(
     )
     offered = (
         _table(tables, "offres")
-        .join(_live_units(tables, as_of).select("uo_id", "finess_eg"), on="uo_id", how="inner")
+        .join(
+            _live_units(tables, as_of, params).select("uo_id", "finess_eg"),
+            on="uo_id",
+            how="inner",
+        )
         .group_by("finess_eg", "mention")
         .agg(pl.col("uo_id").unique().sort().str.join(", ").alias("unites_offrant"))
     )
@@ -868,7 +1245,7 @@ def _autorisation_frame(
         auth.join(etabs, on="finess_eg", how="inner")
         .join(offered, on=["finess_eg", "mention"], how="left")
         .with_columns(
-            _closed("date_fermeture", as_of).alias("eg_ferme"),
+            _closed("date_fermeture", as_of, params.future_dates_pending).alias("eg_ferme"),
             _departement().alias("departement"),
             (pl.col("finess_eg") + pl.lit(" ") + pl.col("mention")).alias("entite"),
             pl.col("mention")
@@ -906,9 +1283,7 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         value=lambda: pl.format(
             "catégorie {} ; autorisations SMR {}",
             pl.col("categorie").fill_null("—"),
-            (pl.col("_auth_smr").fill_null(0) + pl.col("nb_autorisations_smr").fill_null(0)).cast(
-                pl.String
-            ),
+            pl.col("nb_autorisations_retenues").cast(pl.String),
         ),
         needs_finess=True,
     ),
@@ -982,25 +1357,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "Corriger dans le ROR l'identifiant national de structure : chaque établissement "
         "ouvert doit porter le sien (« 1 » + FINESS), sans doublon ; fermer l'éventuelle "
         "fiche en double.",
-        lambda p: [
-            (
-                pl.col("nb_meme_identifiant") > 1,
-                pl.format(
-                    "identifiant {} porté par {} établissements ouverts (aussi : {})",
-                    pl.col("_id"),
-                    pl.col("nb_meme_identifiant"),
-                    pl.col("autres_porteurs"),
-                ),
-            ),
-        ],
-        exclusions=lambda p: [
-            (pl.col("ror_ferme"), "hors périmètre : fermé dans le ROR"),
-            (pl.col("categorie_sa"), "hors périmètre : catégorie SA05, SA07, SA08 ou SA09"),
-            (
-                blank(pl.col("id_nat_struct")),
-                "identifiant national de structure non renseigné : doublon non vérifiable",
-            ),
-        ],
+        _st3_failures,
+        exclusions=_st3_exclusions,
         value=lambda: pl.col("id_nat_struct"),
     ),
     Requirement(
@@ -1189,7 +1547,7 @@ def evaluate_lazy(
             continue
         if req.level not in frames:
             frames[req.level] = _LEVEL_FRAMES[req.level](tables, as_of, params).with_columns(
-                pl.lit(limit).alias("_limite_re12")
+                pl.lit(limit).alias("_limite_re12"), pl.lit(as_of).alias("_date_instantane")
             )
         statut, motif = _verdict(req, params)
         value = req.value().cast(pl.String) if req.value is not None else pl.lit(None, pl.String)

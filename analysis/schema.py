@@ -278,6 +278,24 @@ VT_UNITES = Table(
         ),
         Column("habilitation_fin", DATE_T, DATE, label="Fin d'habilitation"),
         Column("guichet_id", UTF8, label="Guichet unique"),
+        # Values ViaTrajectoire shows and the ROR sends, where the VT export has them
+        # (analysis.sync compares them): the unit head, and the establishment's fields.
+        Column("responsable_nom", UTF8, contact=True, label="Responsable de l'unité (VT)"),
+        Column(
+            "responsable_telephone",
+            UTF8,
+            PHONE,
+            contact=True,
+            label="Téléphone du responsable (VT)",
+        ),
+        Column(
+            "responsable_email", UTF8, EMAIL, contact=True, label="E-mail du responsable (VT)"
+        ),
+        Column("etablissement_nom", UTF8, label="Nom de l'établissement (VT)"),
+        Column("etablissement_adresse", UTF8, label="Adresse de l'établissement (VT)"),
+        Column(
+            "etablissement_telephone", UTF8, PHONE, label="Téléphone de l'établissement (VT)"
+        ),
     ),
     key=("vt_id",),
     references=(

@@ -28,6 +28,17 @@ demo_banner(ctx)
 data = tables(ctx)
 departements = quality.region_departements(ctx.region)
 params = quality.QualityParams(departements=departements)
+former = st.toggle(
+    "Lectures de l'atelier (au lieu de celles des vues nationales)",
+    value=False,
+    key="qualite_lectures",
+    help="Par défaut, les exigences lisent les données comme les vues SQL nationales de l'ANS, "
+    "valeurs vides comprises. Activé : les lectures propres à l'atelier (autorisation sans "
+    "date de fin comptée, cas d'EX2 et de ST3, RE1.2 limitée aux offres SMR…), listées dans "
+    "docs/ecarts_vue_nationale.md.",
+)
+if former:
+    params = params.with_former_readings()
 labels = dict(
     zip(
         quality.requirements_frame()["exigence"],
@@ -64,20 +75,23 @@ def vt_from_upload(key: str, _file) -> tuple[pl.DataFrame, list[str]]:
 
 @st.cache_data(show_spinner="Évaluation des exigences…", max_entries=16)
 def results_for(
-    _data: dict, store_path: str, date: str, region: str, finess_key: str, stamp: float
+    _data: dict, store_path: str, date: str, region: str, finess_key: str, stamp: float,
+    former: bool,
 ) -> pl.DataFrame:
     """Requirement results of the selected snapshot (cached on plain values)."""
     return quality.evaluate(_data, dt.date.fromisoformat(date), params)
 
 
 @st.cache_data(show_spinner=False, max_entries=4096)
-def totals_for(store_path: str, date: str, region: str, mtime: float) -> pl.DataFrame:
+def totals_for(store_path: str, date: str, region: str, mtime: float, former: bool) -> pl.DataFrame:
     """One snapshot's requirement totals, cached on its own (adding a snapshot computes one)."""
     return quality.history_at(Path(store_path), dt.date.fromisoformat(date), params)
 
 
 @st.cache_data(show_spinner="Suivi trimestriel du peuplement…", max_entries=16)
-def population_history_for(store_path: str, region: str, stamp: tuple) -> pl.DataFrame:
+def population_history_for(
+    store_path: str, region: str, stamp: tuple, former: bool
+) -> pl.DataFrame:
     return quality.population_history(Path(store_path), params=params)
 
 
@@ -132,6 +146,7 @@ results = results_for(
     ctx.region,
     finess_key,
     dict(stamp).get(ctx.date.isoformat(), 0.0),
+    former,
 )
 codes = quality.evaluated(data)
 table = quality.summary(results, codes=codes)
@@ -175,6 +190,14 @@ st.dataframe(
     width="stretch",
     column_config={"Taux (%)": st.column_config.NumberColumn(format="%.1f")},
 )
+if "RE1.2" in codes:
+    st.caption(quality.re12_scope_text(quality.re12_scope(data, ctx.date, params)))
+st.caption(
+    "Lecture des vues nationales de l'ANS (ansforge/ROR-indicateurs-BI-SQL), valeurs vides "
+    "comprises." if not former else
+    "Lectures de l'atelier activées (écarts à la vue nationale et réglages : "
+    "docs/ecarts_vue_nationale.md)."
+)
 notes.method_notes(codes, "exigences qualité")
 
 # --- by département -----------------------------------------------------------------------
@@ -207,7 +230,9 @@ if len(stamp) > 92:  # a year of daily snapshots: one point a week, exact at its
     trend_stamp = tuple(s for s in stamp if dt.date.fromisoformat(s[0]) in set(weekly))
     st.caption(f"{len(stamp)} instantanés : un point par semaine.")
 history = (
-    pl.concat([totals_for(str(ctx.store), day, ctx.region, mtime) for day, mtime in trend_stamp])
+    pl.concat(
+        [totals_for(str(ctx.store), day, ctx.region, mtime, former) for day, mtime in trend_stamp]
+    )
     if stamp
     else pl.DataFrame(schema=quality.HISTORY_SCHEMA)
 )
@@ -282,7 +307,7 @@ st.dataframe(
     width="stretch",
     column_config={"Finalisés (%)": st.column_config.NumberColumn(format="%.1f")},
 )
-flags = quality.unit_flags(data, ctx.date)
+flags = quality.unit_flags(data, ctx.date, params)
 missing_flags = pl.DataFrame(
     {
         "Indicateur": list(quality.FLAGS.values()),
@@ -298,7 +323,7 @@ with left:
     )
     st.dataframe(missing_flags, hide_index=True, width="stretch")
 with right:
-    quarterly = population_history_for(str(ctx.store), ctx.region, stamp)
+    quarterly = population_history_for(str(ctx.store), ctx.region, stamp, former)
     shown_q = quarterly.filter(pl.col("departement") == quality.ENSEMBLE).select(
         pl.col("trimestre").alias("Trimestre"),
         pl.col("date_instantane").alias("Instantané"),

@@ -61,6 +61,14 @@ cols[0].metric("Taux synchronisé",
                help="(Synchronisées + en attente) ÷ toutes les unités.")
 for col, s in zip(cols[1:], STATUS_ORDER, strict=True):
     col.metric(sync.STATUS_SHORT_LABELS[s], fmt_int(overall[s]), help=sync.STATUS_LABELS[s])
+late_units = int(status["synchro_en_retard"].sum())
+if late_units:
+    st.caption(
+        f"Dont {fmt_int(late_units)} désynchronisée(s) pour **synchronisation en retard** : "
+        "modifiée(s) dans le ROR avant la dernière synchronisation, mais la date de "
+        "synchronisation que ViaTrajectoire donne pour l'unité est plus ancienne (les deux "
+        "dates sont dans le motif)."
+    )
 
 notes.method_notes(["sync_taux_synchronise", "sync_statuts"], "statuts de synchronisation")
 

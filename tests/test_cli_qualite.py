@@ -145,3 +145,39 @@ def test_usage(capsys, tmp_path, missing):
     del argv[i : i + 2]
     code, _, err = _run(capsys, *argv)
     assert code == cli.EXIT_INPUT and "ligne de commande invalide" in err
+
+
+def test_national_reading_by_default_and_the_workbench_reading(capsys, demo_store, tmp_path):
+    """Same documented columns either way; the default follows the national views, and
+    ``--lecture-atelier`` gives what ``QualityParams.with_former_readings`` computes."""
+    day = store.latest_snapshot(demo_store)
+    tables = store.read_snapshot(demo_store, day).tables
+    params = quality.QualityParams(departements=quality.region_departements("11"))
+    outputs = {}
+    for flag, expected_params, line in (
+        ((), params, "lecture des vues nationales"),
+        (("--lecture-atelier",), params.with_former_readings(), "lectures de l'atelier"),
+    ):
+        out = tmp_path / f"q{len(flag)}.csv"
+        code, text, err = _run(capsys, "qualite", "--store", demo_store, *flag, "--out", out)
+        assert code == 0, err
+        assert line in text
+        table = _read(out)
+        assert table.columns == [
+            "exigence", "libelle", "departement", "perimetre", "conformes", "ecarts",
+            "non_applicables", "taux",
+        ]  # fmt: skip
+        expected = quality.summary(quality.evaluate(tables, day, expected_params)).filter(
+            pl.col("departement") == "ensemble"
+        )
+        whole = table.filter(pl.col("departement") == "ensemble")
+        assert whole["perimetre"].cast(pl.Int64).to_list() == expected["perimetre"].to_list()
+        assert whole["ecarts"].cast(pl.Int64).to_list() == expected["ecarts"].to_list()
+        outputs[flag] = whole
+    # on the demo's last snapshot, the open-ended SSR authorisations leave the SMR perimeter
+    national, former = outputs[()], outputs[("--lecture-atelier",)]
+    perimeter = {
+        name: dict(zip(t["exigence"], t["perimetre"].cast(pl.Int64), strict=True))
+        for name, t in (("national", national), ("former", former))
+    }
+    assert perimeter["national"]["CP4"] < perimeter["former"]["CP4"]

@@ -348,6 +348,14 @@ def test_viatrajectoire_workbook_every_field(tmp_path: Path) -> None:
         "responsable_admissions_email": "a.leroy@exemple.fr",
         "habilitation_fin": dt.date(2026, 12, 31),
         "guichet_id": "G-75",
+        # optional columns this workbook's mapping does not fill (compared by analysis.sync
+        # only when the export has them)
+        "responsable_nom": None,
+        "responsable_telephone": None,
+        "responsable_email": None,
+        "etablissement_nom": None,
+        "etablissement_adresse": None,
+        "etablissement_telephone": None,
     }
     assert units["VT-002"]["synchronise_ror"] is False
     assert units["VT-002"]["finess_eg"] == "750000011"  # a numeric cell read as text

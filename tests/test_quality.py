@@ -108,6 +108,8 @@ def reasons(results: pl.DataFrame, code: str) -> dict[str, str | None]:
 
 
 C, E, NA = quality.CONFORME, quality.ECART, quality.NON_APPLICABLE
+#: The workbench's former readings (every switch of ``quality.READINGS`` on).
+FORMER = quality.QualityParams().with_former_readings()
 
 
 # --------------------------------------------------------------------- EX2, ST2, CO4, ST3
@@ -152,7 +154,8 @@ def ror_world() -> dict[str, pl.DataFrame]:
 
 
 def test_ex2_states_compared_with_finess():
-    results = quality.evaluate(ror_world(), AS_OF)
+    """The workbench's former readings (test_ex2_national_parity has the national ones)."""
+    results = quality.evaluate(ror_world(), AS_OF, FORMER)
     got = statuses(results, "EX2")
     assert got == {
         "750000011": C,
@@ -211,7 +214,7 @@ def test_st2_and_co4_scope_and_checks():
 
 
 def test_st3_duplicates_in_open_egs():
-    results = quality.evaluate(ror_world(), AS_OF)
+    results = quality.evaluate(ror_world(), AS_OF, FORMER)
     st3 = statuses(results, "ST3")
     assert st3["750000128"] == E and st3["750000136"] == E
     assert reasons(results, "ST3")["750000128"] == (
@@ -229,6 +232,7 @@ def test_st3_duplicates_in_open_egs():
         .otherwise(pl.col("id_nat_struct"))
         .alias("id_nat_struct")
     )
+    assert statuses(quality.evaluate(world, AS_OF, FORMER), "ST3")["750000011"] == C
     assert statuses(quality.evaluate(world, AS_OF), "ST3")["750000011"] == C
 
 
@@ -350,9 +354,10 @@ def test_rounded_percent_is_exact_half_up():
     ],
 )
 def test_smr_authorisation_rule_two_implementations(auth, counts):
+    """The former reading (no end date or no forme counts) is the loaders' rule."""
     row = {"autorisation_id": "A1", "finess_eg": "750000011", **auth}
     frame = table("autorisations", [row])
-    assert frame.select(quality.smr_authorisation_expr()).item() is counts
+    assert frame.select(quality.smr_authorisation_expr(FORMER)).item() is counts
     assert (
         nomenclature.is_smr_authorisation(
             auth["regime"],
@@ -395,7 +400,8 @@ def perimeter_world() -> dict[str, pl.DataFrame]:
 
 
 def test_ex12_perimeter_and_had_exclusion():
-    results = quality.evaluate(perimeter_world(), AS_OF)
+    """Former readings: authorisations without end date count, a future closure is planned."""
+    results = quality.evaluate(perimeter_world(), AS_OF, FORMER)
     got = statuses(results, "EX1.2")
     assert got == {
         "750000011": C,
@@ -613,9 +619,11 @@ def test_population_without_finess_reference_uses_ror():
         {"autorisation_id": "A2", "finess_eg": "750000029", "regime": "SSR", "activite": "50",
          "forme": "05"},
     ])  # fmt: skip
-    population = quality.establishment_population(world, AS_OF)
+    population = quality.establishment_population(world, AS_OF, FORMER)
     assert population["finess_eg"].to_list() == ["750000011"]
     assert population["perimetre_source"].to_list() == ["ROR"]
+    # As the national view reads it, A1 has no end date: nothing counts, no target.
+    assert quality.establishment_population(world, AS_OF).height == 0
 
 
 # ------------------------------------------------------------------------ local rules
@@ -964,6 +972,359 @@ def test_mapped_value_maps_for_the_new_columns(tmp_path):
     assert units["type_fermeture"].to_list() == ["PRO", "DEF", None, None]
     assert units["activite_operationnelle"].to_list()[:2] == ["233", "233, 244"]
     assert "code_inconnu" in typed.report["rule"].to_list()
+
+
+# ------------------------------------------------ national parity (the ANS views as written)
+#
+# Expected results below are worked out by hand from the SQL of the national views
+# (ansforge/ROR-indicateurs-BI-SQL, commit 0e6a032), quoted in each docstring; the default
+# ``QualityParams`` reads the data as they do, and each former reading of the workbench is
+# one switch (``quality.READINGS``).
+
+
+def test_ex2_national_parity():
+    """requetes/dimensions/view_V_DIM_ExigenceQualite_EX2.sql:
+
+        WHEN Finess.nmfinessetab_stru IS NULL AND Ror.DateFermeture IS NULL THEN 'Ecart'
+        WHEN (Finess.dtfermestruct_stru IS NOT NULL OR Finess.cdconstatcaducite_stru = 'O')
+            AND Ror.DateFermeture IS NULL THEN 'Ecart'
+        WHEN Finess.dtfermestruct_stru IS NULL AND Ror.DateFermeture IS NOT NULL THEN 'Ecart'
+        WHEN Finess.cdtypefermestruct_stru = 'PRO' AND Ror.CodeNOS_TypeFermeture <> 'PRO'
+            THEN 'Ecart'
+        WHEN Finess.cdtypefermestruct_stru = 'DEF' AND Ror.CodeNOS_TypeFermeture <> 'DEF'
+            THEN 'Ecart'
+        ELSE 'Conforme'
+
+    The FINESS side is a LEFT JOIN: a number FINESS does not know has every FINESS column
+    NULL, so « dtfermestruct_stru IS NULL » holds for it (third case). « <> » with a NULL ROR
+    type is unknown, never true.
+    """
+    world = ror_world()
+    extra_etabs = [
+        eg("750000169", date_fermeture=dt.date(2024, 2, 1), type_fermeture="DEF"),  # P
+        eg("750000177", date_fermeture=dt.date(2024, 2, 1), type_fermeture="DEF"),  # Q
+        eg("750000185", date_fermeture=dt.date(2024, 2, 1)),  # R
+    ]
+    extra_finess = [
+        fin("750000169", caduc=True),  # P: caduc, no FINESS closing date
+        fin("750000177", caduc=True, date_fermeture=dt.date(2024, 1, 1), type_fermeture="PRO"),
+        fin("750000185", date_fermeture=dt.date(2024, 1, 1), type_fermeture="DEF"),  # R
+    ]
+    world["etablissements"] = pl.concat([world["etablissements"], table("etablissements",
+                                                                        extra_etabs)])
+    world["finess_etablissements"] = pl.concat(
+        [world["finess_etablissements"], table("finess_etablissements", extra_finess)]
+    )
+    got = statuses(quality.evaluate(world, AS_OF), "EX2")
+    assert got == {
+        "750000011": C,  # ELSE
+        "750000029": E,  # 2nd WHEN: FINESS closed, ROR DateFermeture NULL
+        "750000037": E,  # 3rd WHEN
+        "750000045": C,  # PRO / PRO: 4th WHEN false ('PRO' <> 'PRO'), 5th false
+        "750000052": E,  # 1st WHEN: not in FINESS, ROR open
+        "750000060": E,  # 3rd WHEN: not in FINESS → dtfermestruct_stru NULL, ROR closed
+        "750000078": C,  # FINESS PRO, ROR type NULL: NULL <> 'PRO' is not true
+        "750000086": E,  # 5th WHEN: FINESS DEF, ROR 'PRO' <> 'DEF'
+        "750000094": E,  # 2nd WHEN: caducité 'O', ROR open
+        "750000102": C,
+        "750000110": C,
+        "750000128": C,
+        "750000136": C,
+        "750000144": C,
+        "750000151": E,  # ROR DateFermeture IS NOT NULL (31/12/2024), FINESS open: 3rd WHEN
+        "750000169": E,  # caduc without FINESS closing date, ROR closed: 3rd WHEN
+        "750000177": E,  # caduc and closed PRO, ROR DEF: 4th WHEN ('DEF' <> 'PRO')
+        "750000185": C,  # FINESS DEF, ROR type NULL: NULL <> 'DEF' is not true
+    }
+    why = reasons(quality.evaluate(world, AS_OF), "EX2")
+    assert why["750000060"] == (
+        "numéro absent du référentiel FINESS (aucune fermeture FINESS) mais fermé "
+        "définitivement dans le ROR (depuis le 01/02/2024)"
+    )
+    assert why["750000151"] == (
+        "ouvert dans FINESS mais fermé définitivement dans le ROR (fermeture prévue le "
+        "31/12/2024)"
+    )
+    assert why["750000169"] == (
+        "caduc dans FINESS sans date de fermeture mais fermé définitivement dans le ROR "
+        "(depuis le 01/02/2024)"
+    )
+    assert why["750000177"] == "fermeture provisoire dans FINESS, définitive dans le ROR"
+
+
+@pytest.mark.parametrize(
+    ("switch", "changed"),
+    [
+        ("ex2_closed_absent_conforme", {"750000060": C}),
+        ("ex2_caduc_closed_conforme", {"750000169": C, "750000177": C}),
+        ("ex2_untyped_closure_definitive", {"750000078": E}),
+        ("future_dates_pending", {"750000151": C}),
+    ],
+)
+def test_ex2_each_switch_restores_one_former_reading(switch, changed):
+    world = ror_world()
+    world["etablissements"] = pl.concat([world["etablissements"], table("etablissements", [
+        eg("750000169", date_fermeture=dt.date(2024, 2, 1), type_fermeture="DEF"),
+        eg("750000177", date_fermeture=dt.date(2024, 2, 1), type_fermeture="DEF"),
+    ])])  # fmt: skip
+    world["finess_etablissements"] = pl.concat(
+        [world["finess_etablissements"], table("finess_etablissements", [
+            fin("750000169", caduc=True),
+            fin("750000177", caduc=True, date_fermeture=dt.date(2024, 1, 1),
+                type_fermeture="PRO"),
+        ])]
+    )  # fmt: skip
+    national = statuses(quality.evaluate(world, AS_OF), "EX2")
+    switched = statuses(
+        quality.evaluate(world, AS_OF, quality.QualityParams(**{switch: True})), "EX2"
+    )
+    assert {k: v for k, v in switched.items() if national[k] != v} == changed
+
+
+def _sql_ex2(present, f_date, f_type, caduc, ror_date, ror_type) -> str:
+    """The EX2 CASE of the national view evaluated with SQL's three-valued logic (None is
+    NULL; a comparison with NULL is unknown, and an unknown WHEN is not taken)."""
+
+    def eq(a, b):
+        return None if a is None or b is None else a == b
+
+    def ne(a, b):
+        return None if a is None or b is None else a != b
+
+    def and_(*xs):
+        if any(x is False for x in xs):
+            return False
+        return None if any(x is None for x in xs) else True
+
+    def or_(*xs):
+        if any(x is True for x in xs):
+            return True
+        return None if any(x is None for x in xs) else False
+
+    nm = "X" if present else None  # Finess.nmfinessetab_stru after the LEFT JOIN
+    f_date, f_type = (f_date, f_type) if present else (None, None)
+    caducite = ("O" if caduc else "N") if present else None
+    whens = [
+        and_(nm is None, ror_date is None),
+        and_(or_(f_date is not None, eq(caducite, "O")), ror_date is None),
+        and_(f_date is None, ror_date is not None),
+        and_(eq(f_type, "PRO"), ne(ror_type, "PRO")),
+        and_(eq(f_type, "DEF"), ne(ror_type, "DEF")),
+    ]
+    return E if any(w is True for w in whens) else C
+
+
+def test_ex2_matches_the_sql_case_over_every_combination():
+    """A second implementation: the CASE of view_V_DIM_ExigenceQualite_EX2.sql transcribed
+    with NULL semantics, against every combination of FINESS presence, closing date and type,
+    caducité, ROR closing date (none, past, future) and type."""
+    import itertools
+
+    past, future = dt.date(2024, 1, 10), dt.date(2025, 1, 10)
+    cases = []
+    for i, (present, f_date, f_type, caduc, ror_date, ror_type) in enumerate(
+        itertools.product(
+            (True, False), (None, past), (None, "PRO", "DEF"), (False, True),
+            (None, past, future), (None, "PRO", "DEF"),
+        )
+    ):  # fmt: skip
+        if not present and (f_date or f_type or caduc):
+            continue  # nothing on the FINESS side of an unknown number
+        finess = f"75{i:07d}"
+        cases.append((finess, present, f_date, f_type, caduc, ror_date, ror_type))
+    etabs = [eg(c[0], date_fermeture=c[5], type_fermeture=c[6]) for c in cases]
+    refs = [
+        fin(c[0], date_fermeture=c[2], type_fermeture=c[3], caduc=c[4]) for c in cases if c[1]
+    ]
+    got = statuses(quality.evaluate(tables(etabs, refs), AS_OF), "EX2")
+    expected = {c[0]: _sql_ex2(*c[1:]) for c in cases}
+    assert len(got) == len(cases) > 100
+    assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("auth", "counts"),
+    [
+        ({"regime": "SSR", "activite": "50", "forme": "01", "date_fin": dt.date(2026, 5, 31)},
+         True),
+        ({"regime": "SSR", "activite": "50", "forme": "01", "date_fin": dt.date(2021, 5, 1)},
+         True),
+        ({"regime": "SSR", "activite": "50", "forme": "01", "date_fin": dt.date(2021, 4, 30)},
+         False),
+        ({"regime": "SSR", "activite": "50", "forme": "01"}, False),  # NULL dtfin: no join
+        ({"regime": "SSR", "activite": "59", "date_fin": dt.date(2026, 5, 31)}, False),
+        ({"regime": "SSR", "activite": "50", "forme": "05", "date_fin": dt.date(2026, 5, 31)},
+         False),
+        ({"regime": "SMR", "mention": "ME051", "forme": "01", "date_fin": dt.date(2030, 1, 1)},
+         True),
+        ({"regime": "SMR", "mention": "ME051", "forme": "01"}, False),
+    ],
+)  # fmt: skip
+def test_smr_authorisation_national_reading(auth, counts):
+    """requetes/dimensions/view_V_DIM_AutorisationFINESS.sql:
+
+        LEFT JOIN BICOEUR_DWH_SNAPSHOT.dbo.dwh_activitesoin AS act
+            ON etb.idstructure_stru = act.idstructure_acts
+            AND CAST(act.dtfin_acts AS DATE) >= '2021-05-01'
+        COUNT(CASE WHEN cdactivite_acts in ('50',…,'54') AND cdforme_acts != '05'
+            THEN nmautorisation_acts END) AS NB_AutorisationSMR
+
+    A NULL dtfin_acts makes the join condition unknown (the row is not joined) and a NULL
+    cdforme_acts makes « != '05' » unknown (not counted).
+    """
+    row = {"autorisation_id": "A1", "finess_eg": "750000011", **auth}
+    frame = table("autorisations", [row])
+    assert frame.select(quality.smr_authorisation_expr()).item() is counts
+    open_end = quality.QualityParams(count_open_ended_authorisations=True)
+    formless = quality.QualityParams(count_formless_authorisations=True)
+    if "date_fin" not in auth and auth.get("forme") == "01":
+        assert frame.select(quality.smr_authorisation_expr(open_end)).item() is True
+    if "forme" not in auth:
+        assert frame.select(quality.smr_authorisation_expr(formless)).item() is True
+
+
+def test_ex12_national_perimeter():
+    """requetes/dimensions/view_V_DIM_AutorisationFINESS.sql:
+
+        AND CAST(act.dtfin_acts AS DATE) >= '2021-05-01'
+        WHERE … AND etb.dtouvertstruct_stru IS NOT NULL
+            AND etb.dtfermestruct_stru IS NULL
+            AND ISNULL(etb.cdconstatcaducite_stru,'N') = 'N'
+
+    and view_V_DIM_ExigenceQualite_EX1.2.sql: « CASE WHEN ID_EntiteGeographique IS NOT
+    NULL THEN 'Conforme' ELSE 'Ecart' END » over that perimeter. perimeter_world's
+    authorisation rows have no end date: they do not count; a closing date set (even in
+    September, after the snapshot) leaves the perimeter, an opening date set enters it.
+    """
+    results = quality.evaluate(perimeter_world(), AS_OF)
+    got = statuses(results, "EX1.2")
+    assert got == {
+        "750000011": NA,  # A1 has no dtfin: not joined
+        "750000029": NA,
+        "750000037": NA,  # A4 has no dtfin either
+        "750000045": E,  # no rows here: the FINESS count made at import stands in
+        "750000052": NA,
+        "750000060": NA,
+        "750000078": NA,
+        "750000086": NA,
+        "750000094": NA,  # dtouvertstruct_stru NULL
+        "750000102": E,  # dtouvertstruct_stru set (September): open, absent from the ROR
+        "9E0000015": NA,
+        "750000110": NA,  # dtfermestruct_stru set (September): not open
+    }
+    why = reasons(results, "EX1.2")
+    assert why["750000011"] == (
+        "hors périmètre : autorisation(s) SMR sans date de fin ou sans forme, non comptées "
+        "comme dans la vue nationale (fin au 01/05/2021 ou après, forme autre que 05)"
+    )
+    assert why["750000110"] == (
+        "hors périmètre : fermeture enregistrée dans FINESS, prévue le 01/09/2024"
+    )
+    # With an end date on or after 01/05/2021 the same rows count.
+    world = perimeter_world()
+    world["autorisations"] = world["autorisations"].with_columns(
+        pl.lit(dt.date(2022, 6, 30)).alias("date_fin")
+    )
+    dated = statuses(quality.evaluate(world, AS_OF), "EX1.2")
+    assert (dated["750000011"], dated["750000037"], dated["750000029"]) == (C, C, NA)
+    # The EG's rows decide, not the import-time count: rows that do not count keep it out
+    # even when the FINESS reference says 1.
+    world = perimeter_world()
+    world["finess_etablissements"] = world["finess_etablissements"].with_columns(
+        pl.lit(1, pl.Int32).alias("nb_autorisations_smr")
+    )
+    assert statuses(quality.evaluate(world, AS_OF), "EX1.2")["750000011"] == NA
+
+
+def test_st3_national_parity():
+    """requetes/dimensions/view_V_DIM_ExigenceQualite_ST3.sql:
+
+        WHERE DateFermeture IS NULL AND CodeNOS_CategorieEG NOT IN ('SA05','SA07','SA08','SA09')
+        CASE WHEN COUNT(*) OVER(PARTITION BY IdNat_Struct, CodeRegion) = 1 THEN 'Conforme'
+            ELSE 'Ecart' END
+
+    NULL identifiers fall in one partition: one EG without identifier is conforme, two are
+    both in écart. « NULL NOT IN (…) » is unknown: an EG without category is not in the
+    view. (EJs, also in the view, are not in the extract.)
+    """
+    got = statuses(quality.evaluate(ror_world(), AS_OF), "ST3")
+    assert got["750000144"] == C  # the only open EG without identifier
+    assert got["750000128"] == E and got["750000136"] == E
+    world = ror_world()
+    world["etablissements"] = pl.concat([world["etablissements"], table("etablissements", [
+        eg("750000169", id_nat_struct=None),
+        eg("750000177", categorie=None),
+    ])])  # fmt: skip
+    results = quality.evaluate(world, AS_OF)
+    got = statuses(results, "ST3")
+    assert got["750000144"] == E and got["750000169"] == E
+    assert reasons(results, "ST3")["750000144"] == (
+        "identifiant national de structure non renseigné, comme pour 2 établissements "
+        "ouverts (aussi : 750000169) : la vue nationale les compte comme un même identifiant"
+    )
+    assert got["750000177"] == NA
+    former = statuses(quality.evaluate(world, AS_OF, FORMER), "ST3")
+    assert (former["750000144"], former["750000169"], former["750000177"]) == (NA, NA, C)
+    # An extract without identifiers at all: nothing to compare (not every EG a duplicate).
+    world["etablissements"] = world["etablissements"].with_columns(
+        pl.lit(None, pl.String).alias("id_nat_struct")
+    )
+    assert set(statuses(quality.evaluate(world, AS_OF), "ST3").values()) == {NA}
+
+
+def test_re12_counts_all_the_establishments_offers():
+    """requetes/dimensions/view_V_DIM_ExigenceQualite_RE1.2.sql:
+
+        WHERE DateFermetureDefinitive IS NULL AND CodeNOS_TypeOI = '4'
+        WHEN COUNT(ID_OrganisationInterne) < 8 AND COUNT(CASE WHEN Offre.MaxDateMiseJour >
+            DATEADD(year, -1, CAST(DT_UPDATE_TECH as date)) THEN … END) >= 1 THEN 'Conforme'
+
+    Every offer of the EG counts, whatever its champ: an old SMR offer and a fresh MCO offer
+    make 2 offers with 1 fresh, conforme; counting the SMR offer alone gives an écart.
+    """
+    world = tables(
+        [eg("750000011")],
+        [fin("750000011")],
+        [unit("S1", "750000011", date_maj=OLD), unit("M1", "750000011", champ_activite="01")],
+    )
+    assert statuses(quality.evaluate(world, AS_OF), "RE1.2") == {"750000011": C}
+    smr_only = quality.QualityParams(re12_smr_offers_only=True)
+    assert statuses(quality.evaluate(world, AS_OF, smr_only), "RE1.2") == {"750000011": E}
+    scope = quality.re12_scope(world, AS_OF)
+    assert (scope["offres"], scope["offres_hors_smr"]) == (2, 1)
+    assert "toutes les offres" in quality.re12_scope_text(scope)
+
+
+def test_future_closures_as_the_views_read_them():
+    """« WHERE DateFermeture IS NULL » (RE1.2, ST3) and « AND (EntiteGeographique.DateFermeture
+    IS NULL OR (… AND EntiteGeographique.CodeNOS_TypeFermeture = 'PRO')) » (ST2, CO4): a
+    closing date set, even after the snapshot date, takes the EG out of these scopes."""
+    results = quality.evaluate(ror_world(), AS_OF)
+    for code in ("RE1.2", "ST3", "ST2", "CO4"):
+        assert statuses(results, code)["750000151"] == NA, code
+    former = quality.evaluate(ror_world(), AS_OF, quality.QualityParams(future_dates_pending=True))
+    for code in ("RE1.2", "ST3", "ST2", "CO4"):
+        assert statuses(former, code)["750000151"] == C, code
+
+
+def test_every_reading_is_a_switch_documented_in_docs():
+    """Each former reading is a boolean of QualityParams, off by default, and the table of
+    docs/ecarts_vue_nationale.md has a row naming it and its requirements."""
+    import dataclasses
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "ecarts_vue_nationale.md").read_text(
+        encoding="utf-8"
+    )
+    booleans = {
+        f.name for f in dataclasses.fields(quality.QualityParams) if f.type in (bool, "bool")
+    }
+    assert booleans == {r.switch for r in quality.READINGS}
+    assert quality.QualityParams().former_readings() == []
+    rows = [line for line in doc.splitlines() if line.startswith("| `")]
+    for reading in quality.READINGS:
+        row = next((r for r in rows if f"`{reading.switch}`" in r), None)
+        assert row is not None, reading.switch
+        assert all(code in row for code in reading.exigences), reading.switch
 
 
 # --------------------------------------------------------------------------- the demo

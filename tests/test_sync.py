@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis import store, sync, syntax
-from tests.test_campaign import frame, uo, vt
+from tests.test_campaign import eg, frame, uo, vt
 
 SNAP = dt.date(2024, 3, 2)  # extract of 2 March: the last sync it reflects is 1 March 18:00
 
@@ -206,3 +206,219 @@ def test_counts_by_legal_status_and_overall(demo_store):
         0, named=True)
     assert overall["total"] == status.height
     assert overall[sync.ABSENT_ROR] == int((status["statut"] == sync.ABSENT_ROR).sum())
+
+
+# ------------------------------------------------- late sync (ViaTrajectoire's own date)
+#
+# The campaign guide: « Cette mise à jour entre les deux outils est réalisée quotidiennement
+# à 18 h. » A ROR change made at or before the last 18:00 sync before the snapshot must be in
+# ViaTrajectoire; when VT's date_synchronisation for the unit is older than the change, that
+# sync did not reach the unit, whatever the compared fields say.
+
+JULY = dt.date(2023, 7, 31)  # extract of 31 July: the last sync it reflects is 30 July 18:00
+
+
+def test_a_late_sync_is_caught_only_by_the_vt_sync_date():
+    # Changed in the ROR on 07/07 in a field VT does not show (discipline); every compared
+    # field is equal; VT last synchronised the unit on 01/06.
+    changed = dt.datetime(2023, 7, 7, 12, 39)
+    t = tables(
+        [uo(discipline="SMR", date_maj=changed)],
+        [vt(date_synchronisation=dt.datetime(2023, 6, 1, 18, 0))],
+    )
+    out = sync.unit_status(t, JULY).row(0, named=True)
+    assert out["statut"] == sync.DESYNCHRONISE
+    assert out["ecarts"] is None  # no compared field differs
+    assert out["synchro_en_retard"] is True
+    assert out["motif"] == (
+        "synchronisation en retard : modifiée dans le ROR le 07/07/2023 12:39, dernière "
+        "synchronisation ViaTrajectoire le 01/06/2023 18:00 (la synchronisation du "
+        "30/07/2023 18:00 aurait dû la reporter)"
+    )
+    # Synchronised after the change: nothing to say. Without a VT date: not judged late.
+    synced = tables([uo(date_maj=changed)], [vt(date_synchronisation=dt.datetime(2023, 7, 30, 18))])
+    assert statuses(synced, JULY) == {"VT-1": sync.SYNCHRONISE}
+    unknown = tables([uo(date_maj=changed)], [vt(date_synchronisation=None)])
+    assert statuses(unknown, JULY) == {"VT-1": sync.SYNCHRONISE}
+
+
+@pytest.mark.parametrize(
+    ("changed_at", "vt_synced_at", "expected"),
+    [
+        # SNAP = 2 March: the last sync it reflects is 1 March 18:00.
+        (dt.datetime(2024, 3, 1, 17, 59), dt.datetime(2024, 3, 1, 18, 0), sync.SYNCHRONISE),
+        (dt.datetime(2024, 3, 1, 17, 59), dt.datetime(2024, 3, 1, 18, 0, 40), sync.SYNCHRONISE),
+        (dt.datetime(2024, 3, 1, 17, 59), dt.datetime(2024, 2, 29, 18, 0), sync.DESYNCHRONISE),
+        # a change at 18:00 sharp belongs to that sync (as for pending changes)
+        (dt.datetime(2024, 3, 1, 18, 0), dt.datetime(2024, 3, 1, 18, 0), sync.SYNCHRONISE),
+        (dt.datetime(2024, 3, 1, 18, 0), dt.datetime(2024, 2, 29, 18, 0), sync.DESYNCHRONISE),
+        # after the eve's 18:00 sync, or on the extract's day: pending, never late
+        (dt.datetime(2024, 3, 1, 18, 1), dt.datetime(2024, 2, 29, 18, 0), sync.EN_ATTENTE),
+        (dt.datetime(2024, 3, 1, 23, 59), dt.datetime(2024, 2, 1, 18, 0), sync.EN_ATTENTE),
+        (dt.datetime(2024, 3, 2, 9, 30), dt.datetime(2024, 2, 29, 18, 0), sync.EN_ATTENTE),
+        # a VT date without time (00:00) is the sync of that day at 18:00
+        (dt.datetime(2024, 3, 1, 10, 0), dt.datetime(2024, 3, 1, 0, 0), sync.SYNCHRONISE),
+        (dt.datetime(2024, 2, 29, 19, 0), dt.datetime(2024, 2, 29, 0, 0), sync.DESYNCHRONISE),
+    ],
+)
+def test_late_sync_around_1800_on_the_eve(changed_at, vt_synced_at, expected):
+    t = tables([uo(date_maj=changed_at)], [vt(date_synchronisation=vt_synced_at)])
+    assert statuses(t) == {"VT-1": expected}
+
+
+def test_late_sync_follows_the_sync_time_parameter():
+    # With the sync at 20:00, a change at 19:00 on the eve should be in VT; at 18:00 it is
+    # still pending.
+    t = tables(
+        [uo(date_maj=dt.datetime(2024, 3, 1, 19, 0))],
+        [vt(date_synchronisation=dt.datetime(2024, 2, 29, 20, 0))],
+    )
+    assert statuses(t) == {"VT-1": sync.EN_ATTENTE}
+    assert statuses(t, sync_time=dt.time(20, 0)) == {"VT-1": sync.DESYNCHRONISE}
+    # a date-only VT value is read at the chosen hour: 1 March 20:00 carries the change
+    dated = tables(
+        [uo(date_maj=dt.datetime(2024, 3, 1, 19, 0))],
+        [vt(date_synchronisation=dt.datetime(2024, 3, 1))],
+    )
+    assert statuses(dated, sync_time=dt.time(20, 0)) == {"VT-1": sync.SYNCHRONISE}
+
+
+def test_late_sync_priority():
+    old_sync = dt.datetime(2024, 2, 1, 18, 0)
+    changed = dt.datetime(2024, 2, 20, 10, 0)
+    units = [uo(uo_id="U-off", date_maj=changed), uo(uo_id="U-drift", nom="SMR X", date_maj=changed)]
+    vts = [
+        vt(vt_id="V-off", uo_id="U-off", synchronise_ror=False, date_synchronisation=old_sync),
+        vt(vt_id="V-drift", uo_id="U-drift", nom="SSR X", date_synchronisation=old_sync),
+    ]
+    out = {r["vt_id"]: r for r in sync.unit_status(tables(units, vts), SNAP).iter_rows(named=True)}
+    assert out["V-off"]["motif"] == "synchronisation avec le ROR désactivée dans ViaTrajectoire"
+    assert out["V-off"]["synchro_en_retard"] is False
+    assert out["V-drift"]["synchro_en_retard"] is True
+    # late and different: the late sync is the reason, the field is still listed
+    assert out["V-drift"]["statut"] == sync.DESYNCHRONISE
+    assert out["V-drift"]["motif"].startswith("synchronisation en retard")
+    assert out["V-drift"]["ecarts"] == "nom"
+
+
+def test_history_uses_the_same_late_sync_rule(tmp_path):
+    # Two snapshots: on the second the unit changed (in a field not compared) on 10 March and
+    # VT still shows the 1 March sync.
+    first, second = dt.date(2024, 3, 2), dt.date(2024, 3, 16)
+    frames = {
+        first: tables([uo(date_maj=dt.datetime(2024, 2, 20, 9))], [vt()], [eg()]),
+        second: tables(
+            [uo(discipline="SMR", date_maj=dt.datetime(2024, 3, 10, 9))], [vt()], [eg()]
+        ),
+    }
+    for day, t in frames.items():
+        store.write_snapshot(tmp_path, day, t)
+    history = sync.status_history(tmp_path)
+    got = {r["date"]: (r[sync.SYNCHRONISE], r[sync.DESYNCHRONISE]) for r in history.iter_rows(
+        named=True)}
+    assert got == {first: (1, 0), second: (0, 1)}
+    for day, t in frames.items():  # and it agrees with the snapshot's own status
+        assert got[day][1] == int((sync.unit_status(t, day)["statut"] == sync.DESYNCHRONISE).sum())
+
+
+# ------------------------------------------- unit head and establishment fields in VT
+
+
+def test_unit_head_is_compared_where_the_vt_export_has_it():
+    t = tables(
+        [uo(responsable_nom="Dr Anne Leroy", responsable_email="A.Leroy@smr-test.example.fr")],
+        [vt(responsable_nom="dr anne  leroy", responsable_telephone="01.44.96.31.41",
+            responsable_email=" a.leroy@SMR-test.example.fr")],
+    )
+    assert statuses(t) == {"VT-1": sync.SYNCHRONISE}  # same values, other spellings
+    t = tables([uo()], [vt(responsable_nom="Dr Paul Durand")])
+    out = sync.unit_status(t, SNAP).row(0, named=True)
+    assert (out["statut"], out["ecarts"]) == (sync.DESYNCHRONISE, "responsable_nom")
+    diffs = sync.field_differences(t)
+    assert diffs.select("champ", "valeur_ror", "valeur_vt").rows() == [
+        ("responsable_nom", "Dr Anne Leroy", "Dr Paul Durand")
+    ]
+    # not in the VT export (empty for every unit): not compared
+    assert statuses(tables([uo()], [vt()])) == {"VT-1": sync.SYNCHRONISE}
+
+
+def test_establishment_fields_shown_in_vt():
+    eg_old = dt.datetime(2024, 2, 10, 9, 0)
+    shown = {"etablissement_nom": "Centre SMR Test", "etablissement_adresse": "1 rue de la Paix",
+             "etablissement_telephone": "01 44 96 30 00"}
+    ror_eg = eg(telephone="01.44.96.30.00", date_maj=eg_old)
+    assert statuses(tables([uo()], [vt(**shown)], [ror_eg])) == {"VT-1": sync.SYNCHRONISE}
+    moved = {**shown, "etablissement_adresse": "3 avenue Foch"}
+    out = sync.unit_status(tables([uo()], [vt(**moved)], [ror_eg]), SNAP).row(0, named=True)
+    assert out["statut"] == sync.DESYNCHRONISE
+    assert out["motif"] == "valeurs différentes : etablissement_adresse"
+    # the establishment changed in the ROR after the last sync: VT will get it tonight
+    recent = eg(telephone="01 44 96 30 00", date_maj=dt.datetime(2024, 3, 1, 19, 0))
+    out = sync.unit_status(tables([uo()], [vt(**moved)], [recent]), SNAP).row(0, named=True)
+    assert out["statut"] == sync.EN_ATTENTE
+    assert out["motif"] == (
+        "établissement modifié dans le ROR le 01/03/2024 19:00 après la synchronisation du "
+        "01/03/2024 18:00"
+    )
+    assert out["ecarts"] == "etablissement_adresse"
+    # a unit field that differs is not pending because the establishment is
+    t = tables([uo(nom="SMR A")], [vt(nom="SSR A", **moved)], [recent])
+    assert statuses(t) == {"VT-1": sync.DESYNCHRONISE}
+    # without the establishments table, establishment fields are not compared
+    t = tables([uo()], [vt(**moved)])
+    del t["etablissements"]
+    assert statuses(t) == {"VT-1": sync.SYNCHRONISE}
+
+
+def test_older_frames_without_the_new_vt_columns():
+    t = tables([uo()], [vt()])
+    old = t["vt_unites"].drop(
+        "responsable_nom", "responsable_telephone", "responsable_email", "etablissement_nom",
+        "etablissement_adresse", "etablissement_telephone",
+    )
+    assert statuses({**t, "vt_unites": old}) == {"VT-1": sync.SYNCHRONISE}
+
+
+def test_demo_late_units_are_desynchronised(demo_store):
+    snap = store.read_snapshot(demo_store)
+    status = sync.unit_status(snap.tables, snap.date)
+    last = sync.last_sync(snap.date)
+    # every linked, synced-on unit whose ROR change predates the last sync and postdates
+    # VT's sync date is desynchronised, counted here from the raw tables
+    units = snap.tables["unites"].select("uo_id", "date_maj")
+    vts = snap.tables["vt_unites"].filter(pl.col("synchronise_ror"))
+    late = vts.join(units, on="uo_id").filter(
+        (pl.col("date_maj") <= last) & (pl.col("date_synchronisation") < pl.col("date_maj"))
+    )
+    assert late.height > 0
+    flagged = status.filter(pl.col("motif").str.starts_with("synchronisation en retard"))
+    assert sorted(flagged["vt_id"].to_list()) == sorted(late["vt_id"].to_list())
+    assert flagged["vt_id"].to_list() == status.filter("synchro_en_retard")["vt_id"].to_list()
+    assert (flagged["statut"] == sync.DESYNCHRONISE).all()
+
+
+def test_history_compares_the_optional_fields_when_vt_shows_them(tmp_path):
+    """The history reads the unit head and establishment columns only for batches where VT
+    shows them; the counts still equal each snapshot's own status."""
+    old = dt.datetime(2024, 2, 10, 9, 0)
+    shown = {"etablissement_nom": "Centre SMR Test", "etablissement_adresse": "3 avenue Foch"}
+    frames = {
+        dt.date(2024, 3, 2): tables([uo(date_maj=old)], [vt()], [eg(date_maj=old)]),
+        dt.date(2024, 3, 9): tables(
+            [uo(date_maj=old), uo(uo_id="UO-2", date_maj=old)],
+            [vt(**shown), vt(vt_id="VT-2", uo_id="UO-2", responsable_nom="Dr Paul Durand")],
+            [eg(date_maj=old)],
+        ),
+    }
+    for day, t in frames.items():
+        store.write_snapshot(tmp_path, day, t)
+    for batch in (1, 2):
+        history = sync.status_history(tmp_path, batch=batch)
+        for day, t in frames.items():
+            expected = sync.status_counts(sync.unit_status(t, day), t["etablissements"], "ensemble")
+            row = history.filter(pl.col("date") == day).row(0, named=True)
+            assert {s: row[s] for s in sync.STATUSES} == {
+                s: expected[s].item() for s in sync.STATUSES
+            }
+    last = sync.status_history(tmp_path).filter(pl.col("date") == dt.date(2024, 3, 9))
+    assert last[sync.DESYNCHRONISE].item() == 2  # the address, and the unit head

@@ -122,3 +122,19 @@ def test_page_without_finess_reference(tmp_path, monkeypatch):
     shown = _table(at, "Périmètre")
     assert "EX2" not in shown["Code"].tolist() and "RE1.2" in shown["Code"].tolist()
     assert any("Un seul instantané" in i.value for i in at.info)
+
+
+def test_page_says_the_reading_and_re12_scope_and_switches(app_env):
+    at = _open()
+    day, data, results, params = _expected(app_env)
+    captions = " ".join(c.value for c in at.caption)
+    assert "Lecture des vues nationales" in captions
+    scope = quality.re12_scope(data, day, params)
+    assert quality.re12_scope_text(scope) in captions
+    assert f"{scope['offres']} offres, toutes SMR" in captions  # the demo holds SMR only
+    at.toggle(key="qualite_lectures").set_value(True).run()
+    assert not at.exception, at.exception
+    former = quality.summary(quality.evaluate(data, day, params.with_former_readings()))
+    expected = former.filter(pl.col("departement") == "ensemble")["perimetre"].to_list()
+    assert _table(at, "Périmètre")["Périmètre"].tolist() == expected
+    assert "Lectures de l'atelier activées" in " ".join(c.value for c in at.caption)
