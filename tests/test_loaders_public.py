@@ -133,6 +133,9 @@ def test_guide_shapes_every_element_read() -> None:
         "directeur_nom": None,
         "directeur_telephone": None,
         "directeur_email": None,
+        "cme_president_nom": None,  # not in the FHIR shapes: the guide's CME contact is ROR-UI only
+        "cme_president_telephone": None,
+        "cme_president_email": None,
         "date_maj": dt.datetime(2025, 3, 1, 10, 0),
         "id_nat_struct": "1780999983",
         "date_fermeture": None,
