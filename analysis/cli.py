@@ -17,9 +17,11 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 import polars as pl
 
+from analysis.argparse_fr import FrenchParser
 from analysis.errors import InputError, SmrError, StoreError
 
 EXIT_OK, EXIT_REJECTED, EXIT_INPUT, EXIT_STORE, EXIT_INTERNAL = 0, 1, 2, 3, 4
@@ -38,11 +40,11 @@ def command(name: str, help: str, arguments: Callable[[argparse.ArgumentParser],
     return register
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports usage errors as one French line with exit code 2."""
+class _Parser(FrenchParser):
+    """French argparse (``analysis.argparse_fr``) whose usage errors are one line, exit code 2."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise InputError(f"ligne de commande invalide : {message} (voir « smr --help »)")
+    def error(self, message: str) -> NoReturn:  # type: ignore[override]
+        raise InputError(f"ligne de commande invalide : {message} (voir « {self.prog} --help »)")
 
 
 def _date(text: str) -> dt.date:
@@ -827,6 +829,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         code = args.run(args)
+    except SystemExit as exc:  # --help: the help was printed, nothing else to do
+        code = exc.code if isinstance(exc.code, int) else EXIT_OK
     except StoreError as exc:
         print(f"smr : {exc}", file=sys.stderr)
         code = EXIT_STORE
