@@ -63,20 +63,77 @@ def _print_counts(counts: dict) -> None:
         )
 
 
-def _print_report(report: pl.DataFrame, limit: int, show_contacts: bool = False) -> None:
-    """The first ``limit`` problems, one line each; contact values masked unless asked."""
+def _where(r: dict, files: dict[str, str]) -> str:
+    """Where a problem is, as the user finds it: source location, or file and spreadsheet line."""
+    if r.get("source"):
+        return str(r["source"])
+    line = f"ligne {r['ligne']}" + (" (en-tête)" if r["row"] == 0 else "")
+    return f"{files.get(r['table'], r['table'])}, {line}"
+
+
+def _print_report(
+    report: pl.DataFrame,
+    rejected: pl.DataFrame,
+    limit: int,
+    show_contacts: bool = False,
+    files: dict[str, str] | None = None,
+) -> None:
+    """Root causes first, each with what it rejected in cascade; then the warnings.
+
+    At most ``limit`` problems are printed; rows rejected (or warned) only because a row they
+    reference was rejected are counted under their root cause, not listed (``--report`` writes
+    them all). Contact values are masked unless asked.
+    """
+    from analysis import validate
     from analysis.export import mask_report_values
 
     if report.height == 0:
         print("Aucun problème trouvé.")
         return
-    report = mask_report_values(report, show_contacts)
-    shown = report.sort("severity", "table", "row", descending=[True, False, False]).head(limit)
-    for r in shown.iter_rows(named=True):
+    files = files or {}
+    explained = validate.by_cause(validate.explain_rejections(report, rejected))
+    explained = mask_report_values(explained, show_contacts)
+    roots = {(r["table"], r["row"]): r for r in validate.root_causes(explained).iter_rows(
+        named=True)}
+    own = explained.filter(pl.col("cause").is_null())
+    consequences = explained.height - own.height
+    if roots:
+        caused = sum(r["en_consequence"] for r in roots.values())
+        print(f"Rejets : {len(roots)} ligne(s) rejetée(s) pour une cause propre"
+              + (f", {caused} autre(s) rejetée(s) en conséquence" if caused else "") + ".")
+    announced: set[tuple[str, int]] = set()
+    for r in own.head(limit).iter_rows(named=True):
         value = "" if r["value"] is None else f" « {r['value']} »"
-        print(f"[{r['severity']}] {r['table']} ligne {r['row']}, {r['column']}{value} : {r['reason']}")
-    if report.height > limit:
-        print(f"… et {report.height - limit} autres problèmes (option --report pour tout écrire).")
+        print(f"[{r['severity']}] {_where(r, files)}, {r['column']}{value} : {r['reason']}")
+        root = roots.get((r["table"], r["row"]))
+        if root and (r["table"], r["row"]) not in announced:
+            announced.add((r["table"], r["row"]))
+            text = validate.consequence_text(
+                root["en_consequence"], root["avertissements_en_consequence"], root["detail"]
+            )
+            if text:
+                print(f"    → {text}")
+    hidden = max(own.height - limit, 0)
+    if hidden or consequences:
+        parts = [f"{hidden} autre(s) problème(s)"] if hidden else []
+        if consequences:
+            parts.append(f"{consequences} problème(s) en conséquence")
+        print(f"… {' et '.join(parts)} non détaillé(s) ici (option --report FICHIER pour tout "
+              "écrire).")
+
+
+def _files(sources: Sequence[dict]) -> dict[str, str]:
+    """Table → the file name the user gave, from manifest-style source entries."""
+    return {s["table"]: s["file"] for s in sources if s.get("table") and s.get("file")}
+
+
+def _report_to_write(report: pl.DataFrame, rejected: pl.DataFrame) -> pl.DataFrame:
+    """The whole report as written by ``--report``: causes first, spreadsheet line, cause."""
+    from analysis import validate
+
+    return validate.by_cause(validate.explain_rejections(report, rejected)).drop(
+        "cause_table", "cause_row"
+    )
 
 
 # ---------------------------------------------------------------------------- demo
@@ -182,19 +239,22 @@ def _run_validate(args: argparse.Namespace) -> int:
         from analysis import importing
 
         preview = importing.preview(path, options)
+        rejected = preview.validation.rejected
         _print_counts(preview.counts)
-        _print_report(preview.report, args.limit, args.contacts)
-        _write_report(preview.report, args.report, args.contacts)
+        _print_report(preview.report, rejected, args.limit, args.contacts,
+                      _files(preview.loaded.sources))
+        _write_report(_report_to_write(preview.report, rejected), args.report, args.contacts)
         return EXIT_OK if preview.ok else EXIT_REJECTED
     if not path.is_dir():
         raise InputError("dossier introuvable", path)
     if (path / "manifest.json").exists():
         return _validate_snapshot(path, args)
-    raw = {name: t.frame for name, t in canonical.read_source_dir(path).items()}
-    result = validate.validate_tables(raw)
+    source = canonical.read_source_dir(path)
+    result = validate.validate_tables({name: t.frame for name, t in source.items()})
     _print_counts(result.counts)
-    _print_report(result.report, args.limit, args.contacts)
-    _write_report(result.report, args.report, args.contacts)
+    _print_report(result.report, result.rejected, args.limit, args.contacts,
+                  {name: t.path.name for name, t in source.items()})
+    _write_report(_report_to_write(result.report, result.rejected), args.report, args.contacts)
     return EXIT_OK if result.ok else EXIT_REJECTED
 
 
@@ -234,6 +294,9 @@ def _validate_snapshot(path: Path, args: argparse.Namespace) -> int:
         ]
     )
     report = pl.concat([stored, result.report]).unique(maintain_order=True)
+    rejected_rows = pl.concat(
+        [store.read_table(path.parent, path.name, "rejected"), result.rejected]
+    ).unique(maintain_order=True)
     counts = {
         name: {
             "lus": c.get("lus", 0),
@@ -244,8 +307,9 @@ def _validate_snapshot(path: Path, args: argparse.Namespace) -> int:
         for name, c in snap.manifest.get("tables", {}).items()
     }
     _print_counts(counts)
-    _print_report(report, args.limit, args.contacts)
-    _write_report(report, args.report, args.contacts)
+    _print_report(report, rejected_rows, args.limit, args.contacts,
+                  _files(snap.manifest.get("sources", [])))
+    _write_report(_report_to_write(report, rejected_rows), args.report, args.contacts)
     rejected = sum(c["rejetes"] for c in counts.values())
     return EXIT_REJECTED if rejected else EXIT_OK
 
@@ -283,12 +347,14 @@ def _run_import(args: argparse.Namespace) -> int:
         preview = importing.preview(args.source, options)
         path = importing.save(preview, args.store, args.date, replace=args.replace)
         _print_counts(preview.counts)
-        _print_report(preview.report, args.limit, args.contacts)
+        _print_report(preview.report, preview.validation.rejected, args.limit, args.contacts,
+                      _files(preview.loaded.sources))
         print(f"Instantané écrit : {path}")
         return EXIT_REJECTED if preview.rejected_rows else EXIT_OK
     result = store.import_source(args.source, args.store, args.date, replace=args.replace)
     _print_counts(result.counts)
-    _print_report(result.report, args.limit, args.contacts)
+    _print_report(result.report, store.read_table(args.store, args.date, "rejected"),
+                  args.limit, args.contacts, _files(result.sources))
     print(f"Instantané écrit : {result.path}")
     rejected = sum(c["rejetes"] for c in result.counts.values())
     return EXIT_REJECTED if rejected else EXIT_OK

@@ -132,3 +132,36 @@ def test_console_script_runs_without_traceback(tmp_path):
     )
     assert proc.returncode == cli.EXIT_INPUT
     assert proc.stderr.startswith("smr : ") and "Traceback" not in proc.stderr
+
+
+def test_the_report_names_the_root_cause_first_with_its_cascade(capsys, tmp_path):
+    """Establishment 750000011 (small snapshot, line 2 of etablissements.csv) without its
+    name: 7 rows rejected with it (2 units, 3 offers, 2 authorisations) and 1 VT unit warned,
+    counted under it rather than listed before it."""
+    tables = small_snapshot()
+    tables["etablissements"] = tables["etablissements"].with_columns(
+        pl.when(pl.col("finess_eg") == "750000011").then(None)
+        .otherwise(pl.col("raison_sociale")).alias("raison_sociale")
+    )
+    src = write_source_dir(tables, tmp_path / "src")
+    code, out, _ = _run(capsys, "validate", src, "--report", tmp_path / "r.csv")
+    assert code == cli.EXIT_REJECTED
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Rejets"))
+    assert lines[start] == (
+        "Rejets : 1 ligne(s) rejetée(s) pour une cause propre, 7 autre(s) rejetée(s) en "
+        "conséquence."
+    )
+    assert lines[start + 1] == (
+        "[rejet] etablissements.csv, ligne 2, raison_sociale : valeur obligatoire manquante"
+    )
+    assert lines[start + 2] == (
+        "    → 7 lignes rejetées en conséquence et 1 avertissement en conséquence "
+        "(unites 2, offres 3, autorisations 2, vt_unites 1)"
+    )
+    assert "reference_introuvable" not in out and "unites.csv" not in out
+    header = (tmp_path / "r.csv").read_text(encoding="utf-8-sig").splitlines()[0]
+    written = pl.read_csv(tmp_path / "r.csv", separator=";" if ";" in header else ",",
+                          infer_schema=False)
+    assert written.row(0, named=True)["ligne"] == "2"
+    assert written["cause"].to_list()[1:] == ["etablissements, ligne 2"] * 9  # 8 rows, VT twice
