@@ -55,7 +55,7 @@ from pathlib import Path
 import polars as pl
 
 from analysis import export, schema, store, sync
-from analysis.errors import InputError, StoreError
+from analysis.errors import InputError, SnapshotMissingError
 from analysis.nomenclature import (
     BURNS_MENTION,
     MINOR_EXCEPTION_AGE,
@@ -999,7 +999,7 @@ def evaluate_snapshot(
     if date is None:
         date = store.latest_snapshot(store_path)
         if date is None:
-            raise StoreError(f"Aucun instantané dans {store_path}.")
+            raise SnapshotMissingError(store_path)
     params = _with_start(store_path, date, params)
     return evaluate(read_campaign_tables(store_path, date, params, rules), date, params, rules)
 

@@ -22,7 +22,7 @@ from typing import NoReturn
 import polars as pl
 
 from analysis.argparse_fr import FrenchParser
-from analysis.errors import InputError, SmrError, StoreError
+from analysis.errors import InputError, SmrError, SnapshotMissingError, StoreError
 
 EXIT_OK, EXIT_REJECTED, EXIT_INPUT, EXIT_STORE, EXIT_INTERNAL = 0, 1, 2, 3, 4
 
@@ -373,7 +373,7 @@ def _run_snapshots(args: argparse.Namespace) -> int:
 
     dates = store.list_snapshots(args.store)
     if not dates:
-        raise StoreError(f"aucun instantané dans {args.store}")
+        raise SnapshotMissingError(args.store)
     for d in dates:
         m = store.read_manifest(args.store / d.isoformat())
         kept = sum(c.get("conserves", 0) for c in m.get("tables", {}).values())
@@ -590,7 +590,7 @@ def _run_campaign(args: argparse.Namespace) -> int:
 
     dates = store.list_snapshots(args.store)
     if not dates:
-        raise StoreError(f"aucun instantané dans {args.store}")
+        raise SnapshotMissingError(args.store)
     history = campaign.progress_history(args.store, _campaign_params(args))  # lazy, same table
     write_table(history, args.out, sheet="avancement")
     last = history.filter(pl.col("date") == dates[-1])
@@ -827,9 +827,9 @@ def _run_qualite(args: argparse.Namespace) -> int:
         raise InputError("le dossier de sortie n'existe pas", args.out.parent)
     date = args.snapshot or store.latest_snapshot(args.store)
     if date is None:
-        raise StoreError(f"aucun instantané dans {args.store}")
+        raise SnapshotMissingError(args.store)
     if date not in store.list_snapshots(args.store):
-        raise StoreError(f"Aucun instantané du {date.isoformat()} dans {args.store}.")
+        raise SnapshotMissingError(args.store, date)
     manifest = store.read_manifest(Path(args.store) / date.isoformat())
     region = str(args.region or (manifest.get("extra") or {}).get("region") or "11")
     params = quality.QualityParams(departements=quality.region_departements(region))

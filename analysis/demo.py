@@ -31,7 +31,7 @@ import shapely
 
 from analysis import nomenclature as nom
 from analysis import schema
-from analysis.errors import SmrError, StoreError
+from analysis.errors import SmrError, SnapshotExistsError
 
 DEFAULT_SEED = 20230601
 
@@ -1865,10 +1865,7 @@ def build_demo(
     extra = {"demo": True, "region": region, "campagne_debut": CAMPAIGN_START.isoformat()}
     existing = [d for d in SNAPSHOT_DATES if (out / d.isoformat()).exists()]
     if existing and not replace:  # refuse before writing anything
-        raise StoreError(
-            f"le magasin {out} contient déjà {len(existing)} instantanés de démonstration "
-            f"(dont le {existing[0].isoformat()}) ; demandez explicitement leur remplacement."
-        )
+        raise SnapshotExistsError(out, existing)
     written = []
     for day, tables in demo_snapshots(seed, region).items():
         result = validate.validate_tables(tables)

@@ -44,7 +44,7 @@ import numpy as np
 import polars as pl
 
 from analysis import demo, geo, schema, store, validate
-from analysis.errors import ReferenceDataError, SmrError, StoreError
+from analysis.errors import ReferenceDataError, SmrError, SnapshotExistsError
 from analysis.syntax import any_valid_phone, blank, is_email
 
 NATIONAL = "all"
@@ -665,10 +665,7 @@ def build_daily_demo(
     dates = daily_dates(days)
     existing = [d for d in dates if (out / d.isoformat()).exists()]
     if existing and not replace:
-        raise StoreError(
-            f"le magasin {out} contient déjà {len(existing)} des instantanés à écrire "
-            f"(dont le {existing[0].isoformat()}) ; demandez explicitement leur remplacement."
-        )
+        raise SnapshotExistsError(out, existing)
     if establishments is None and region == NATIONAL:
         establishments = NATIONAL_ESTABLISHMENTS
     ends = region_states([FIRST_DAY, demo.SNAPSHOT_DATES[-1]], seed, region, establishments,
@@ -705,10 +702,7 @@ def build_national_demo(
     out = Path(out)
     existing = [d for d in demo.SNAPSHOT_DATES if (out / d.isoformat()).exists()]
     if existing and not replace:
-        raise StoreError(
-            f"le magasin {out} contient déjà {len(existing)} instantanés de démonstration "
-            f"(dont le {existing[0].isoformat()}) ; demandez explicitement leur remplacement."
-        )
+        raise SnapshotExistsError(out, existing)
     states = region_states(list(demo.SNAPSHOT_DATES), seed, NATIONAL, establishments,
                            reference_dir)
     extra = {"demo": True, "region": NATIONAL,

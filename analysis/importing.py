@@ -22,7 +22,7 @@ from typing import Any
 import polars as pl
 
 from analysis import settings, store
-from analysis.errors import InputError, StoreError
+from analysis.errors import InputError, SnapshotExistsError
 from analysis.export import mask_report_values
 from analysis.loaders.canonical import read_source_dir
 from analysis.loaders.result import LoadResult, Notes
@@ -267,10 +267,7 @@ def ensure_writable(store_path: str | Path, date: dt.date | str, replace: bool) 
     """Raise ``StoreError`` before any reading when the snapshot exists and ``replace`` is false."""
     day = store.snapshot_date(date)
     if snapshot_exists(store_path, day) and not replace:
-        raise StoreError(
-            f"L'instantané du {day.isoformat()} existe déjà dans {store_path} ; demandez "
-            "explicitement son remplacement pour l'écraser."
-        )
+        raise SnapshotExistsError(store_path, day)
 
 
 def snapshot_exists(store_path: str | Path, date: dt.date | str) -> bool:

@@ -43,7 +43,7 @@ from analysis import (
     summary,
     sync,
 )
-from analysis.errors import InputError, StoreError
+from analysis.errors import InputError, SnapshotMissingError
 
 #: Time threshold of the accessibility summary (minutes, bound inclusive).
 THRESHOLD_MIN = 30.0
@@ -878,4 +878,4 @@ def write_report(
 def check_store(store_path: str | Path) -> None:
     """A clear French error when ``store_path`` holds no snapshot."""
     if not store.list_snapshots(store_path):
-        raise StoreError(f"aucun instantané dans {store_path}")
+        raise SnapshotMissingError(store_path)

@@ -38,7 +38,8 @@ def test_import_then_list_then_refuse_then_replace(capsys, source, tmp_path):
 
     code, _, err = _run(capsys, "import", source, "--store", st, "--date", "2024-03-01")
     assert code == cli.EXIT_STORE
-    assert err.count("\n") == 1 and "existe déjà" in err
+    assert err == (f"smr : L'instantané du 2024-03-01 existe déjà dans {st} ; relancez avec "
+                   "--replace pour le remplacer.\n")
 
     code, _, err = _run(capsys, "import", source, "--store", st, "--date", "2024-03-01",
                         "--replace")
@@ -165,3 +166,44 @@ def test_the_report_names_the_root_cause_first_with_its_cascade(capsys, tmp_path
                           infer_schema=False)
     assert written.row(0, named=True)["ligne"] == "2"
     assert written["cause"].to_list()[1:] == ["etablissements, ligne 2"] * 9  # 8 rows, VT twice
+
+
+def _commands_on(st, out) -> dict[str, list[str]]:
+    return {
+        "snapshots": ["snapshots", "--store", st],
+        "campaign": ["campaign", "--store", st, "--out", out],
+        "coverage": ["coverage", "--store", st, "--out", out],
+        "sync": ["sync", "--store", st, "--out", out],
+        "todo": ["todo", "--store", st, "--out", out.with_suffix(".xlsx")],
+        "transition": ["transition", "--store", st, "--out", out],
+        "report": ["report", "--store", st, "--out", out.with_suffix(".html")],
+        "qualite": ["qualite", "--store", st, "--out", out],
+    }
+
+
+@pytest.mark.parametrize(
+    "name", ["snapshots", "campaign", "coverage", "sync", "todo", "transition", "report", "qualite"]
+)
+def test_a_missing_snapshot_is_worded_one_way(capsys, tmp_path, source, name):
+    empty = tmp_path / "vide"
+    empty.mkdir()
+    code, _, err = _run(capsys, *_commands_on(empty, tmp_path / "o.csv")[name])
+    assert code == cli.EXIT_STORE
+    assert err == f"smr : Aucun instantané dans {empty}.\n"
+    if name in ("snapshots", "campaign"):  # the two without --snapshot
+        return
+    st = tmp_path / "store"
+    store.import_source(source, st, "2024-03-01")
+    argv = [*_commands_on(st, tmp_path / "o.csv")[name], "--snapshot", "2020-01-01"]
+    code, _, err = _run(capsys, *argv)
+    assert code == cli.EXIT_STORE
+    assert err == f"smr : Aucun instantané du 2020-01-01 dans {st}.\n"
+
+
+def test_the_demo_refuses_to_overwrite_and_names_replace(capsys, tmp_path):
+    out = tmp_path / "demo"
+    (out / "2023-03-15").mkdir(parents=True)
+    code, _, err = _run(capsys, "demo", "--out", out)
+    assert code == cli.EXIT_STORE
+    assert err == (f"smr : L'instantané du 2023-03-15 existe déjà dans {out} ; relancez avec "
+                   "--replace pour le remplacer.\n")
