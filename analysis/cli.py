@@ -23,6 +23,7 @@ import polars as pl
 
 from analysis.argparse_fr import FrenchParser
 from analysis.errors import InputError, SmrError, SnapshotMissingError, StoreError
+from analysis.progress import terminal
 
 EXIT_OK, EXIT_REJECTED, EXIT_INPUT, EXIT_STORE, EXIT_INTERNAL = 0, 1, 2, 3, 4
 
@@ -164,13 +165,15 @@ def _run_demo(args: argparse.Namespace) -> int:
     if args.days is not None and args.days < 1:
         raise InputError("--days : au moins 1 instantané.")
     args.out.mkdir(parents=True, exist_ok=True)
-    if args.days is not None:
-        dates = demo_national.build_daily_demo(args.out, days=args.days, **kwargs)
-    elif args.region == demo_national.NATIONAL:
-        kwargs.pop("region")
-        dates = demo_national.build_national_demo(args.out, **kwargs)
-    else:
-        dates = demo.build_demo(args.out, **kwargs)
+    with terminal("Démonstration") as bar:
+        kwargs["progress"] = bar
+        if args.days is not None:
+            dates = demo_national.build_daily_demo(args.out, days=args.days, **kwargs)
+        elif args.region == demo_national.NATIONAL:
+            kwargs.pop("region")
+            dates = demo_national.build_national_demo(args.out, **kwargs)
+        else:
+            dates = demo.build_demo(args.out, **kwargs)
     print(f"{len(dates)} instantanés écrits dans {args.out} ({dates[0]} → {dates[-1]}).")
     return EXIT_OK
 
@@ -238,7 +241,8 @@ def _run_validate(args: argparse.Namespace) -> int:
     if options.format != "canonical":
         from analysis import importing
 
-        preview = importing.preview(path, options)
+        with terminal("Contrôle") as bar:
+            preview = importing.preview(path, options, progress=bar)
         rejected = preview.validation.rejected
         _print_counts(preview.counts)
         _print_report(preview.report, rejected, args.limit, args.contacts,
@@ -250,7 +254,8 @@ def _run_validate(args: argparse.Namespace) -> int:
     if (path / "manifest.json").exists():
         return _validate_snapshot(path, args)
     source = canonical.read_source_dir(path)
-    result = validate.validate_tables({name: t.frame for name, t in source.items()})
+    with terminal("Contrôle") as bar:
+        result = validate.validate_tables({name: t.frame for name, t in source.items()}, bar)
     _print_counts(result.counts)
     _print_report(result.report, result.rejected, args.limit, args.contacts,
                   {name: t.path.name for name, t in source.items()})
@@ -344,14 +349,17 @@ def _run_import(args: argparse.Namespace) -> int:
         from analysis import importing
 
         importing.ensure_writable(args.store, args.date, args.replace)
-        preview = importing.preview(args.source, options)
+        with terminal("Import") as bar:
+            preview = importing.preview(args.source, options, progress=bar)
         path = importing.save(preview, args.store, args.date, replace=args.replace)
         _print_counts(preview.counts)
         _print_report(preview.report, preview.validation.rejected, args.limit, args.contacts,
                       _files(preview.loaded.sources))
         print(f"Instantané écrit : {path}")
         return EXIT_REJECTED if preview.rejected_rows else EXIT_OK
-    result = store.import_source(args.source, args.store, args.date, replace=args.replace)
+    with terminal("Import") as bar:
+        result = store.import_source(args.source, args.store, args.date, replace=args.replace,
+                                     progress=bar)
     _print_counts(result.counts)
     _print_report(result.report, store.read_table(args.store, args.date, "rejected"),
                   args.limit, args.contacts, _files(result.sources))
@@ -591,7 +599,8 @@ def _run_campaign(args: argparse.Namespace) -> int:
     dates = store.list_snapshots(args.store)
     if not dates:
         raise SnapshotMissingError(args.store)
-    history = campaign.progress_history(args.store, _campaign_params(args))  # lazy, same table
+    with terminal("Historique") as bar:  # lazy scans, the same table as campaign.progress
+        history = campaign.progress_history(args.store, _campaign_params(args), progress=bar)
     write_table(history, args.out, sheet="avancement")
     last = history.filter(pl.col("date") == dates[-1])
     rate = last["conformes"].sum() / max(last["total"].sum(), 1)
@@ -783,7 +792,8 @@ def _run_report(args: argparse.Namespace) -> int:
     if not args.out.parent.exists():
         raise InputError("le dossier de sortie n'existe pas", args.out.parent)
     report.check_store(args.store)
-    built = report.build_report(args.store, args.snapshot, args.region)
+    with terminal("Rapport") as bar:
+        built = report.build_report(args.store, args.snapshot, args.region, progress=bar)
     path = report.write_report(built, args.out)
     print(f"Rapport de la région {built.region_name} ({built.region}), instantané du "
           f"{built.date.isoformat()} : {path}")

@@ -32,6 +32,7 @@ import shapely
 from analysis import nomenclature as nom
 from analysis import schema
 from analysis.errors import SmrError, SnapshotExistsError
+from analysis.progress import Progress, step
 
 DEFAULT_SEED = 20230601
 
@@ -1852,12 +1853,17 @@ def demo_snapshots(
 
 
 def build_demo(
-    out: Path | str, seed: int = DEFAULT_SEED, region: str = "11", replace: bool = False
+    out: Path | str,
+    seed: int = DEFAULT_SEED,
+    region: str = "11",
+    replace: bool = False,
+    progress: Progress | None = None,
 ) -> list[date]:
     """Write the demo snapshots into the store ``out``; returns their dates.
 
     Each snapshot goes through validation and the store like a real import: the demo
     carries warnings (malformed e-mails, phone numbers) but must have no rejected row.
+    ``progress`` (``analysis.progress``) hears of each snapshot written.
     """
     from analysis import store, validate
 
@@ -1886,6 +1892,7 @@ def build_demo(
             extra=extra,
         )
         written.append(day)
+        step(progress, len(written), len(SNAPSHOT_DATES), day.isoformat())
     return written
 
 

@@ -44,6 +44,7 @@ from analysis import (
     sync,
 )
 from analysis.errors import InputError, SnapshotMissingError
+from analysis.progress import Progress, step
 
 #: Time threshold of the accessibility summary (minutes, bound inclusive).
 THRESHOLD_MIN = 30.0
@@ -183,12 +184,14 @@ def build_report(
     *,
     threshold_min: float = THRESHOLD_MIN,
     sync_time: dt.time = sync.DEFAULT_SYNC_TIME,
+    progress: Progress | None = None,
 ) -> RegionalReport:
     """The report of one snapshot (the latest when ``date`` is None).
 
     ``region``: INSEE code (default: the manifest's, else 11). ``threshold_min``: minutes of
     the « population within » summary (default 30). ``sync_time``: daily ROR → VT sync hour.
     Travel times use the default model (``access.TravelModel``), as the commands do.
+    ``progress`` (``analysis.progress``) hears of each of the five parts computed.
     """
     store_path = Path(store_path)
     snap = store.read_snapshot(store_path, date)
@@ -197,6 +200,8 @@ def build_report(
     names = indicators.region_names(region)
     tables = snap.tables
     model = access.TravelModel()
+    parts = 5
+    step(progress, 1, parts, "instantané lu")
 
     def by_territory(level: str) -> pl.DataFrame:
         return coverage.capacity_by_territory(
@@ -210,13 +215,18 @@ def build_report(
 
     cov = by_territory("departement")
     cov_region = by_territory("region")
+    step(progress, 2, parts, "couverture")
     start, rules, history, overall = _campaign(store_path, snap.date, sync_time)
+    step(progress, 3, parts, "campagne")
     status = sync.unit_status(tables, snap.date, sync_time)
     counts = sync.status_counts(status, tables["etablissements"], by="departement")
     sync_overall = sync.status_counts(status, tables["etablissements"], by="ensemble").row(
         0, named=True
     )
     sync_overall.pop("ensemble", None)
+    step(progress, 4, parts, "synchronisation")
+    access_table = _access_by_mention(tables, communes, cov_region, threshold_min, model)
+    step(progress, 5, parts, "accessibilité")
     return RegionalReport(
         store=str(store_path),
         date=snap.date,
@@ -227,7 +237,7 @@ def build_report(
         capacity_by_mention=summary.capacity_by_mention(tables),
         coverage=cov,
         coverage_region=cov_region,
-        access=_access_by_mention(tables, communes, cov_region, threshold_min, model),
+        access=access_table,
         campaign_start=start,
         campaign_rules=rules,
         campaign_history=history,

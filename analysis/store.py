@@ -48,6 +48,7 @@ import polars as pl
 
 from analysis.errors import SnapshotExistsError, SnapshotMissingError, StoreError
 from analysis.loaders.canonical import read_source_dir
+from analysis.progress import Progress
 from analysis.schema import (
     LATER_TABLES,
     REJECTED_SCHEMA,
@@ -717,19 +718,20 @@ def import_source(
     date: dt.date | str,
     replace: bool = False,
     extra: Mapping[str, Any] | None = None,
+    progress: Progress | None = None,
 ) -> ImportResult:
     """Read a source folder, validate it and write it as the snapshot of ``date``.
 
     The function behind ``smr import``. Raises ``InputError`` when a file cannot be read and
     ``StoreError`` when the snapshot exists (without ``replace``) or cannot be written;
     rows that fail validation are not errors: they are in the result's report and in
-    ``rejected.parquet``.
+    ``rejected.parquet``. ``progress`` (``analysis.progress``) hears of each table checked.
     """
     day = snapshot_date(date)
     if (Path(store) / day.isoformat()).exists() and not replace:
         raise SnapshotExistsError(store, day)
     raw = read_source_dir(source_dir)
-    result = validate_tables(raw)
+    result = validate_tables(raw, progress)
     sources = _sources(raw)
     path = write_snapshot(
         store,

@@ -21,6 +21,7 @@ import polars as pl
 
 from analysis.errors import InputError
 from analysis.nomenclature import CODE_LISTS
+from analysis.progress import Progress, step
 from analysis.schema import (
     AGE,
     BOOLEAN,
@@ -736,13 +737,16 @@ def _validate_table(
     return _TableOutcome(typed, report, rejected, counts)
 
 
-def validate_tables(raw: Mapping[str, pl.DataFrame]) -> ValidationResult:
+def validate_tables(
+    raw: Mapping[str, pl.DataFrame], progress: Progress | None = None
+) -> ValidationResult:
     """Validate raw tables (text or already typed) into canonical typed tables and a report.
 
     ``raw`` maps canonical table names to frames (a ``loaders.RawTable`` is accepted too);
     absent tables count as empty. Tables are processed in ``schema.TABLES`` order so that a
     reference resolves against the kept rows of its target. Raises ``InputError`` for an
     unknown table name or a missing required column (then nothing can be validated).
+    ``progress`` (``analysis.progress``) hears of each table checked.
     """
     unknown_tables = [t for t in raw if t not in TABLES]
     if unknown_tables:
@@ -759,6 +763,7 @@ def validate_tables(raw: Mapping[str, pl.DataFrame]) -> ValidationResult:
         if source is None:
             kept[name] = empty(name)
             counts[name] = dict.fromkeys(COUNT_KEYS, 0)
+            step(progress, len(counts), len(TABLES), f"contrôle {name}")
             continue
         frame = getattr(source, "frame", source)  # RawTable or DataFrame
         outcome = _validate_table(table, frame, kept)
@@ -766,6 +771,7 @@ def validate_tables(raw: Mapping[str, pl.DataFrame]) -> ValidationResult:
         reports.append(outcome.report)
         rejected.append(outcome.rejected)
         counts[name] = outcome.counts
+        step(progress, len(counts), len(TABLES), f"contrôle {name}")
     report = pl.concat(reports) if reports else _empty_report()
     rejected_frame = (
         pl.concat(rejected).select(list(REJECTED_SCHEMA))
