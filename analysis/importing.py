@@ -404,8 +404,16 @@ def explained_report(result: ImportPreview) -> pl.DataFrame:
     """The report in reading order: root causes first, each followed by the rows rejected (or
     warned) in cascade because of it, then the warnings; with the spreadsheet line (``ligne``,
     header = line 1) and, for a consequence, its ``cause`` (``validate.explain_rejections``).
+    ``source`` is filled for every row read from a named file (« etablissements.csv, ligne 18 »).
     """
     explained = explain_rejections(result.report, result.validation.rejected)
+    files = {s["table"]: s["file"] for s in result.loaded.sources
+             if s.get("table") and s.get("file")}
+    if files:
+        file = pl.col("table").replace_strict(files, default=None, return_dtype=pl.String)
+        located = pl.format("{}, ligne {}", file, pl.col("ligne"))
+        source = pl.coalesce("source", located) if "source" in explained.columns else located
+        explained = explained.with_columns(source.alias("source"))
     return by_cause(explained)
 
 
