@@ -35,3 +35,23 @@ def status(label: str, done: str) -> Iterator[Progress]:
             box.update(state="error", expanded=False)
             raise
         box.update(label=done, state="complete", expanded=False)
+
+
+@contextlib.contextmanager
+def transient(label: str) -> Iterator[Progress]:
+    """A progress bar that shows only while work reports progress, then disappears.
+
+    Safe inside ``st.cache_data`` / ``st.cache_resource`` functions: its placeholder is
+    created inside the call, so a cache hit replays an empty slot (nothing to see) and a
+    miss shows the bar while the work runs.
+    """
+    slot = st.empty()
+
+    def update(done: int, total: int, text: str = "") -> None:
+        slot.progress(min(done / max(total, 1), 1.0),
+                      text=f"{label} ({text})" if text else label)
+
+    try:
+        yield update
+    finally:
+        slot.empty()
