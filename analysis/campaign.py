@@ -56,13 +56,15 @@ import polars as pl
 
 from analysis import export, schema, store, sync
 from analysis import nomenclature as nom
-from analysis.errors import InputError, StoreError
+from analysis.errors import InputError, SnapshotMissingError
 from analysis.nomenclature import (
     BURNS_MENTION,
     MINOR_EXCEPTION_AGE,
     PEDIATRIC_MENTIONS,
     YOUNG_CHILD_AGE,
 )
+from analysis.progress import Progress
+from analysis.progress import step as report_step
 from analysis.syntax import any_valid_phone, blank, is_email
 
 OK, MANQUANT, INVALIDE = "ok", "manquant", "invalide"
@@ -1419,7 +1421,7 @@ def evaluate_snapshot(
     if date is None:
         date = store.latest_snapshot(store_path)
         if date is None:
-            raise StoreError(f"Aucun instantané dans {store_path}.")
+            raise SnapshotMissingError(store_path)
     params = _with_start(store_path, date, params)
     return evaluate(read_campaign_tables(store_path, date, params, rules), date, params, rules)
 
@@ -1635,6 +1637,7 @@ def progress_history(
     dates: Sequence[dt.date] | None = None,
     rules: Sequence[Rule] = RULES,
     batch: int = HISTORY_BATCH,
+    progress: Progress | None = None,
 ) -> pl.DataFrame:
     """``progress`` computed with lazy scans: the same table (``date``, ``regle``,
     ``conformes``, ``total``, ``taux``, sorted by date then rule order), much faster on
@@ -1643,18 +1646,20 @@ def progress_history(
     Each table is scanned over ``batch`` snapshots at a time (only the columns the rules
     need), the rules are evaluated as expressions within each snapshot and reduced to
     counts in the same plan; memory is that of ``batch`` snapshots' needed columns, never
-    the whole history. The campaign start is chosen as in ``progress``.
+    the whole history. The campaign start is chosen as in ``progress``. ``progress`` (the
+    callback, ``analysis.progress``) hears of each batch: snapshots done out of all.
     """
     all_dates = store.list_snapshots(store_path)
     chosen = sorted(all_dates if dates is None else dates)
     if not chosen:
         return pl.DataFrame(schema=PROGRESS_SCHEMA)
     params = _with_start(store_path, all_dates[-1] if all_dates else chosen[-1], params)
-    step = max(1, batch)
-    parts = [
-        progress_history_lazy(store_path, params, chosen[i : i + step], rules).collect()
-        for i in range(0, len(chosen), step)
-    ]
+    size = max(1, batch)
+    parts = []
+    for i in range(0, len(chosen), size):
+        part = chosen[i : i + size]
+        parts.append(progress_history_lazy(store_path, params, part, rules).collect())
+        report_step(progress, i + len(part), len(chosen), part[-1].isoformat())
     order = {r.id: i for i, r in enumerate(rules)}
     return (
         pl.concat(parts)

@@ -17,10 +17,13 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 import polars as pl
 
-from analysis.errors import InputError, SmrError, StoreError
+from analysis.argparse_fr import FrenchParser
+from analysis.errors import InputError, SmrError, SnapshotMissingError, StoreError
+from analysis.progress import terminal
 
 EXIT_OK, EXIT_REJECTED, EXIT_INPUT, EXIT_STORE, EXIT_INTERNAL = 0, 1, 2, 3, 4
 
@@ -38,11 +41,11 @@ def command(name: str, help: str, arguments: Callable[[argparse.ArgumentParser],
     return register
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports usage errors as one French line with exit code 2."""
+class _Parser(FrenchParser):
+    """French argparse (``analysis.argparse_fr``) whose usage errors are one line, exit code 2."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise InputError(f"ligne de commande invalide : {message} (voir « smr --help »)")
+    def error(self, message: str) -> NoReturn:  # type: ignore[override]
+        raise InputError(f"ligne de commande invalide : {message} (voir « {self.prog} --help »)")
 
 
 def _date(text: str) -> dt.date:
@@ -61,20 +64,77 @@ def _print_counts(counts: dict) -> None:
         )
 
 
-def _print_report(report: pl.DataFrame, limit: int, show_contacts: bool = False) -> None:
-    """The first ``limit`` problems, one line each; contact values masked unless asked."""
+def _where(r: dict, files: dict[str, str]) -> str:
+    """Where a problem is, as the user finds it: source location, or file and spreadsheet line."""
+    if r.get("source"):
+        return str(r["source"])
+    line = f"ligne {r['ligne']}" + (" (en-tête)" if r["row"] == 0 else "")
+    return f"{files.get(r['table'], r['table'])}, {line}"
+
+
+def _print_report(
+    report: pl.DataFrame,
+    rejected: pl.DataFrame,
+    limit: int,
+    show_contacts: bool = False,
+    files: dict[str, str] | None = None,
+) -> None:
+    """Root causes first, each with what it rejected in cascade; then the warnings.
+
+    At most ``limit`` problems are printed; rows rejected (or warned) only because a row they
+    reference was rejected are counted under their root cause, not listed (``--report`` writes
+    them all). Contact values are masked unless asked.
+    """
+    from analysis import validate
     from analysis.export import mask_report_values
 
     if report.height == 0:
         print("Aucun problème trouvé.")
         return
-    report = mask_report_values(report, show_contacts)
-    shown = report.sort("severity", "table", "row", descending=[True, False, False]).head(limit)
-    for r in shown.iter_rows(named=True):
+    files = files or {}
+    explained = validate.by_cause(validate.explain_rejections(report, rejected))
+    explained = mask_report_values(explained, show_contacts)
+    roots = {(r["table"], r["row"]): r for r in validate.root_causes(explained).iter_rows(
+        named=True)}
+    own = explained.filter(pl.col("cause").is_null())
+    consequences = explained.height - own.height
+    if roots:
+        caused = sum(r["en_consequence"] for r in roots.values())
+        print(f"Rejets : {len(roots)} ligne(s) rejetée(s) pour une cause propre"
+              + (f", {caused} autre(s) rejetée(s) en conséquence" if caused else "") + ".")
+    announced: set[tuple[str, int]] = set()
+    for r in own.head(limit).iter_rows(named=True):
         value = "" if r["value"] is None else f" « {r['value']} »"
-        print(f"[{r['severity']}] {r['table']} ligne {r['row']}, {r['column']}{value} : {r['reason']}")
-    if report.height > limit:
-        print(f"… et {report.height - limit} autres problèmes (option --report pour tout écrire).")
+        print(f"[{r['severity']}] {_where(r, files)}, {r['column']}{value} : {r['reason']}")
+        root = roots.get((r["table"], r["row"]))
+        if root and (r["table"], r["row"]) not in announced:
+            announced.add((r["table"], r["row"]))
+            text = validate.consequence_text(
+                root["en_consequence"], root["avertissements_en_consequence"], root["detail"]
+            )
+            if text:
+                print(f"    → {text}")
+    hidden = max(own.height - limit, 0)
+    if hidden or consequences:
+        parts = [f"{hidden} autre(s) problème(s)"] if hidden else []
+        if consequences:
+            parts.append(f"{consequences} problème(s) en conséquence")
+        print(f"… {' et '.join(parts)} non détaillé(s) ici (option --report FICHIER pour tout "
+              "écrire).")
+
+
+def _files(sources: Sequence[dict]) -> dict[str, str]:
+    """Table → the file name the user gave, from manifest-style source entries."""
+    return {s["table"]: s["file"] for s in sources if s.get("table") and s.get("file")}
+
+
+def _report_to_write(report: pl.DataFrame, rejected: pl.DataFrame) -> pl.DataFrame:
+    """The whole report as written by ``--report``: causes first, spreadsheet line, cause."""
+    from analysis import validate
+
+    return validate.by_cause(validate.explain_rejections(report, rejected)).drop(
+        "cause_table", "cause_row"
+    )
 
 
 # ---------------------------------------------------------------------------- demo
@@ -105,13 +165,15 @@ def _run_demo(args: argparse.Namespace) -> int:
     if args.days is not None and args.days < 1:
         raise InputError("--days : au moins 1 instantané.")
     args.out.mkdir(parents=True, exist_ok=True)
-    if args.days is not None:
-        dates = demo_national.build_daily_demo(args.out, days=args.days, **kwargs)
-    elif args.region == demo_national.NATIONAL:
-        kwargs.pop("region")
-        dates = demo_national.build_national_demo(args.out, **kwargs)
-    else:
-        dates = demo.build_demo(args.out, **kwargs)
+    with terminal("Démonstration") as bar:
+        kwargs["progress"] = bar
+        if args.days is not None:
+            dates = demo_national.build_daily_demo(args.out, days=args.days, **kwargs)
+        elif args.region == demo_national.NATIONAL:
+            kwargs.pop("region")
+            dates = demo_national.build_national_demo(args.out, **kwargs)
+        else:
+            dates = demo.build_demo(args.out, **kwargs)
     print(f"{len(dates)} instantanés écrits dans {args.out} ({dates[0]} → {dates[-1]}).")
     return EXIT_OK
 
@@ -179,20 +241,25 @@ def _run_validate(args: argparse.Namespace) -> int:
     if options.format != "canonical":
         from analysis import importing
 
-        preview = importing.preview(path, options)
+        with terminal("Contrôle") as bar:
+            preview = importing.preview(path, options, progress=bar)
+        rejected = preview.validation.rejected
         _print_counts(preview.counts)
-        _print_report(preview.report, args.limit, args.contacts)
-        _write_report(preview.report, args.report, args.contacts)
+        _print_report(preview.report, rejected, args.limit, args.contacts,
+                      _files(preview.loaded.sources))
+        _write_report(_report_to_write(preview.report, rejected), args.report, args.contacts)
         return EXIT_OK if preview.ok else EXIT_REJECTED
     if not path.is_dir():
         raise InputError("dossier introuvable", path)
     if (path / "manifest.json").exists():
         return _validate_snapshot(path, args)
-    raw = {name: t.frame for name, t in canonical.read_source_dir(path).items()}
-    result = validate.validate_tables(raw)
+    source = canonical.read_source_dir(path)
+    with terminal("Contrôle") as bar:
+        result = validate.validate_tables({name: t.frame for name, t in source.items()}, bar)
     _print_counts(result.counts)
-    _print_report(result.report, args.limit, args.contacts)
-    _write_report(result.report, args.report, args.contacts)
+    _print_report(result.report, result.rejected, args.limit, args.contacts,
+                  {name: t.path.name for name, t in source.items()})
+    _write_report(_report_to_write(result.report, result.rejected), args.report, args.contacts)
     return EXIT_OK if result.ok else EXIT_REJECTED
 
 
@@ -232,6 +299,9 @@ def _validate_snapshot(path: Path, args: argparse.Namespace) -> int:
         ]
     )
     report = pl.concat([stored, result.report]).unique(maintain_order=True)
+    rejected_rows = pl.concat(
+        [store.read_table(path.parent, path.name, "rejected"), result.rejected]
+    ).unique(maintain_order=True)
     counts = {
         name: {
             "lus": c.get("lus", 0),
@@ -242,8 +312,9 @@ def _validate_snapshot(path: Path, args: argparse.Namespace) -> int:
         for name, c in snap.manifest.get("tables", {}).items()
     }
     _print_counts(counts)
-    _print_report(report, args.limit, args.contacts)
-    _write_report(report, args.report, args.contacts)
+    _print_report(report, rejected_rows, args.limit, args.contacts,
+                  _files(snap.manifest.get("sources", [])))
+    _write_report(_report_to_write(report, rejected_rows), args.report, args.contacts)
     rejected = sum(c["rejetes"] for c in counts.values())
     return EXIT_REJECTED if rejected else EXIT_OK
 
@@ -278,15 +349,20 @@ def _run_import(args: argparse.Namespace) -> int:
         from analysis import importing
 
         importing.ensure_writable(args.store, args.date, args.replace)
-        preview = importing.preview(args.source, options)
+        with terminal("Import") as bar:
+            preview = importing.preview(args.source, options, progress=bar)
         path = importing.save(preview, args.store, args.date, replace=args.replace)
         _print_counts(preview.counts)
-        _print_report(preview.report, args.limit, args.contacts)
+        _print_report(preview.report, preview.validation.rejected, args.limit, args.contacts,
+                      _files(preview.loaded.sources))
         print(f"Instantané écrit : {path}")
         return EXIT_REJECTED if preview.rejected_rows else EXIT_OK
-    result = store.import_source(args.source, args.store, args.date, replace=args.replace)
+    with terminal("Import") as bar:
+        result = store.import_source(args.source, args.store, args.date, replace=args.replace,
+                                     progress=bar)
     _print_counts(result.counts)
-    _print_report(result.report, args.limit, args.contacts)
+    _print_report(result.report, store.read_table(args.store, args.date, "rejected"),
+                  args.limit, args.contacts, _files(result.sources))
     print(f"Instantané écrit : {result.path}")
     rejected = sum(c["rejetes"] for c in result.counts.values())
     return EXIT_REJECTED if rejected else EXIT_OK
@@ -305,7 +381,7 @@ def _run_snapshots(args: argparse.Namespace) -> int:
 
     dates = store.list_snapshots(args.store)
     if not dates:
-        raise StoreError(f"aucun instantané dans {args.store}")
+        raise SnapshotMissingError(args.store)
     for d in dates:
         m = store.read_manifest(args.store / d.isoformat())
         kept = sum(c.get("conserves", 0) for c in m.get("tables", {}).values())
@@ -597,8 +673,9 @@ def _run_campaign(args: argparse.Namespace) -> int:
 
     dates = store.list_snapshots(args.store)
     if not dates:
-        raise StoreError(f"aucun instantané dans {args.store}")
-    history = campaign.progress_history(args.store, _campaign_params(args))  # lazy, same table
+        raise SnapshotMissingError(args.store)
+    with terminal("Historique") as bar:  # lazy scans, the same table as campaign.progress
+        history = campaign.progress_history(args.store, _campaign_params(args), progress=bar)
     severity = campaign.rules_frame().select("regle", "severite")
     table = history.join(severity, on="regle", how="left", maintain_order="left")
     last = table.filter((pl.col("date") == dates[-1]) & (pl.col("severite") == "obligatoire"))
@@ -884,10 +961,11 @@ def _run_report(args: argparse.Namespace) -> int:
     if not args.out.parent.exists():
         raise InputError("le dossier de sortie n'existe pas", args.out.parent)
     report.check_store(args.store)
-    built = report.build_report(
-        args.store, args.snapshot, args.region, population=args.population,
-        include_provisional=args.inclure_fermetures_provisoires,
-    )
+    with terminal("Rapport") as bar:
+        built = report.build_report(
+            args.store, args.snapshot, args.region, population=args.population,
+            include_provisional=args.inclure_fermetures_provisoires, progress=bar,
+        )
     path = report.write_report(built, args.out)
     print(f"Rapport de la région {built.region_name} ({built.region}), instantané du "
           f"{built.date.isoformat()} : {path}")
@@ -938,9 +1016,9 @@ def _run_qualite(args: argparse.Namespace) -> int:
         raise InputError("le dossier de sortie n'existe pas", args.out.parent)
     date = args.snapshot or store.latest_snapshot(args.store)
     if date is None:
-        raise StoreError(f"aucun instantané dans {args.store}")
+        raise SnapshotMissingError(args.store)
     if date not in store.list_snapshots(args.store):
-        raise StoreError(f"Aucun instantané du {date.isoformat()} dans {args.store}.")
+        raise SnapshotMissingError(args.store, date)
     manifest = store.read_manifest(Path(args.store) / date.isoformat())
     region = str(args.region or (manifest.get("extra") or {}).get("region") or "11")
     params = quality.QualityParams(departements=quality.region_departements(region))
@@ -1010,6 +1088,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         code = args.run(args)
+    except SystemExit as exc:  # --help: the help was printed, nothing else to do
+        code = exc.code if isinstance(exc.code, int) else EXIT_OK
     except StoreError as exc:
         print(f"smr : {exc}", file=sys.stderr)
         code = EXIT_STORE

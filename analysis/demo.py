@@ -31,7 +31,8 @@ import shapely
 
 from analysis import nomenclature as nom
 from analysis import schema
-from analysis.errors import SmrError, StoreError
+from analysis.errors import SmrError, SnapshotExistsError
+from analysis.progress import Progress, step
 
 DEFAULT_SEED = 20230601
 
@@ -1942,12 +1943,17 @@ def demo_snapshots(
 
 
 def build_demo(
-    out: Path | str, seed: int = DEFAULT_SEED, region: str = "11", replace: bool = False
+    out: Path | str,
+    seed: int = DEFAULT_SEED,
+    region: str = "11",
+    replace: bool = False,
+    progress: Progress | None = None,
 ) -> list[date]:
     """Write the demo snapshots into the store ``out``; returns their dates.
 
     Each snapshot goes through validation and the store like a real import: the demo
     carries warnings (malformed e-mails, phone numbers) but must have no rejected row.
+    ``progress`` (``analysis.progress``) hears of each snapshot written.
     """
     from analysis import store, validate
 
@@ -1955,10 +1961,7 @@ def build_demo(
     extra = {"demo": True, "region": region, "campagne_debut": CAMPAIGN_START.isoformat()}
     existing = [d for d in SNAPSHOT_DATES if (out / d.isoformat()).exists()]
     if existing and not replace:  # refuse before writing anything
-        raise StoreError(
-            f"le magasin {out} contient déjà {len(existing)} instantanés de démonstration "
-            f"(dont le {existing[0].isoformat()}) ; demandez explicitement leur remplacement."
-        )
+        raise SnapshotExistsError(out, existing)
     written = []
     for day, tables in demo_snapshots(seed, region).items():
         result = validate.validate_tables(tables)
@@ -1979,6 +1982,7 @@ def build_demo(
             extra=extra,
         )
         written.append(day)
+        step(progress, len(written), len(SNAPSHOT_DATES), day.isoformat())
     return written
 
 

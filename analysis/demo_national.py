@@ -44,7 +44,8 @@ import numpy as np
 import polars as pl
 
 from analysis import demo, geo, schema, store, validate
-from analysis.errors import ReferenceDataError, SmrError, StoreError
+from analysis.errors import ReferenceDataError, SmrError, SnapshotExistsError
+from analysis.progress import Progress, step
 from analysis.syntax import any_valid_phone, blank, is_email
 
 NATIONAL = "all"
@@ -178,12 +179,14 @@ def region_states(
     region: str = NATIONAL,
     establishments: int | None = NATIONAL_ESTABLISHMENTS,
     reference_dir: str | Path | None = None,
+    progress: Progress | None = None,
 ) -> dict[dt.date, dict[str, pl.DataFrame]]:
     """The demo world at ``dates`` (story dates of ``demo``): date → canonical frames.
 
     For ``region="all"`` the 18 regional worlds are concatenated (about ``establishments``
     establishments in all, see ``allocate``); for one region it is the regional demo world
     itself (``establishments`` None: the demo's own count, so day 0 equals the demo).
+    ``progress`` (``analysis.progress``) hears of each region drawn.
     """
     if region == NATIONAL:
         message = reference_missing_message(reference_dir)
@@ -198,7 +201,7 @@ def region_states(
     else:
         counts = {region: establishments}
     per_region = []
-    for code, p in places.items():
+    for n, (code, p) in enumerate(places.items(), start=1):
         own_seed = _region_seed(seed, code) if region == NATIONAL else seed
         states = demo.region_world_snapshots(own_seed, code, dates, counts[code], p)
         if region == NATIONAL:  # VT ids are drawn per region: prefix them with it
@@ -210,6 +213,7 @@ def region_states(
                     pl.col("vt_id").str.replace("^VT-", f"VT-{code}-")
                 )
         per_region.append(states)
+        step(progress, n, len(places), f"région {code}")
     out = {}
     for day in dates:
         out[day] = {
@@ -684,13 +688,14 @@ def build_daily_demo(
     replace: bool = False,
     establishments: int | None = None,
     reference_dir: str | Path | None = None,
-    progress: Any = None,
+    progress: Progress | None = None,
 ) -> list[dt.date]:
     """Write ``days`` daily demo snapshots from ``FIRST_DAY`` into ``out``; returns the dates.
 
     ``region`` is a region code or ``"all"`` (France, about ``NATIONAL_ESTABLISHMENTS``
     establishments unless ``establishments`` says otherwise). See the module docstring for
-    the story and for what is validated. ``progress(i, day)`` is called after each write.
+    the story and for what is validated. ``progress`` (``analysis.progress``) hears of each
+    region drawn, then of each day written.
     """
     if days < 1:
         raise SmrError("nombre de jours invalide : au moins 1 instantané.")
@@ -698,14 +703,11 @@ def build_daily_demo(
     dates = daily_dates(days)
     existing = [d for d in dates if (out / d.isoformat()).exists()]
     if existing and not replace:
-        raise StoreError(
-            f"le magasin {out} contient déjà {len(existing)} des instantanés à écrire "
-            f"(dont le {existing[0].isoformat()}) ; demandez explicitement leur remplacement."
-        )
+        raise SnapshotExistsError(out, existing)
     if establishments is None and region == NATIONAL:
         establishments = NATIONAL_ESTABLISHMENTS
     ends = region_states([FIRST_DAY, demo.SNAPSHOT_DATES[-1]], seed, region, establishments,
-                         reference_dir)
+                         reference_dir, progress)
     start, end = ends[FIRST_DAY], ends[demo.SNAPSHOT_DATES[-1]]
     first = _validated(start, FIRST_DAY)
     _validated(end, demo.SNAPSHOT_DATES[-1])
@@ -722,8 +724,7 @@ def build_daily_demo(
         tables = series.day_tables(i)
         warnings = first.report.filter(pl.col("severity") == schema.WARNING) if i == 0 else None
         store.write_snapshot(out, day, tables, warnings=warnings, replace=replace, extra=extra)
-        if progress is not None:
-            progress(i, day)
+        step(progress, i + 1, len(dates), day.isoformat())
     return dates
 
 
@@ -733,22 +734,24 @@ def build_national_demo(
     replace: bool = False,
     establishments: int = NATIONAL_ESTABLISHMENTS,
     reference_dir: str | Path | None = None,
+    progress: Progress | None = None,
 ) -> list[dt.date]:
-    """The demo story (``demo.SNAPSHOT_DATES``) for all of France, validated like ``build_demo``."""
+    """The demo story (``demo.SNAPSHOT_DATES``) for all of France, validated like ``build_demo``.
+
+    ``progress`` (``analysis.progress``) hears of each region drawn, then of each snapshot.
+    """
     out = Path(out)
     existing = [d for d in demo.SNAPSHOT_DATES if (out / d.isoformat()).exists()]
     if existing and not replace:
-        raise StoreError(
-            f"le magasin {out} contient déjà {len(existing)} instantanés de démonstration "
-            f"(dont le {existing[0].isoformat()}) ; demandez explicitement leur remplacement."
-        )
+        raise SnapshotExistsError(out, existing)
     states = region_states(list(demo.SNAPSHOT_DATES), seed, NATIONAL, establishments,
-                           reference_dir)
+                           reference_dir, progress)
     extra = {"demo": True, "region": NATIONAL,
              "campagne_debut": demo.CAMPAIGN_START.isoformat()}
-    for day, tables in states.items():
+    for n, (day, tables) in enumerate(states.items(), start=1):
         result = _validated(tables, day)
         warnings = result.report.filter(pl.col("severity") == schema.WARNING)
         store.write_snapshot(out, day, result.tables, rejected=result.rejected,
                              warnings=warnings, replace=replace, extra=extra)
+        step(progress, n, len(states), day.isoformat())
     return list(states)

@@ -44,3 +44,37 @@ class StoreError(SmrError):
 
 class ReferenceDataError(SmrError, ValueError):
     """Reference geography is missing or does not cover what was asked."""
+
+
+def _day(value: object) -> str:
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+class SnapshotMissingError(StoreError):
+    """The store holds no snapshot, or none of the date asked: one wording wherever it happens."""
+
+    def __init__(self, store: object, date: object | None = None) -> None:
+        self.store, self.date = store, date
+        of = f" du {_day(date)}" if date is not None else ""
+        super().__init__(f"Aucun instantané{of} dans {store}.")
+
+
+class SnapshotExistsError(StoreError):
+    """Snapshots to write already exist and replacing them was not asked.
+
+    The message says how to ask on the command line (``--replace``); a page says it its own
+    way (a checkbox) from ``store`` and ``dates``.
+    """
+
+    def __init__(self, store: object, dates: object) -> None:
+        self.store = store
+        self.dates = sorted(dates) if isinstance(dates, list | tuple | set) else [dates]
+        first = _day(self.dates[0])
+        if len(self.dates) == 1:
+            text = (f"L'instantané du {first} existe déjà dans {store} ; relancez avec "
+                    "--replace pour le remplacer.")
+        else:
+            text = (f"Le magasin {store} contient déjà {len(self.dates)} des instantanés à "
+                    f"écrire (dont celui du {first}) ; relancez avec --replace pour les "
+                    "remplacer.")
+        super().__init__(text)

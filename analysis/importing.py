@@ -22,12 +22,20 @@ from typing import Any
 import polars as pl
 
 from analysis import settings, store
-from analysis.errors import InputError, StoreError
+from analysis.errors import InputError, SmrError, SnapshotExistsError
 from analysis.export import mask_report_values
 from analysis.loaders.canonical import read_source_dir
 from analysis.loaders.result import LoadResult, Notes
-from analysis.schema import REPORT_SCHEMA, SOURCE_COLUMN, TABLES, WARNING
-from analysis.validate import COUNT_KEYS, ValidationResult, validate_tables
+from analysis.progress import Progress
+from analysis.schema import REJECT, REPORT_SCHEMA, SOURCE_COLUMN, TABLES, WARNING
+from analysis.validate import (
+    COUNT_KEYS,
+    ValidationResult,
+    by_cause,
+    explain_rejections,
+    root_causes,
+    validate_tables,
+)
 
 #: Formats and their French names (the CLI's ``--format`` values are the keys).
 FORMATS: dict[str, str] = {
@@ -216,9 +224,13 @@ def _order(report: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def check(loaded: LoadResult, options: ImportOptions | None = None) -> ImportPreview:
-    """Validate loaded tables and merge the loader's notes into one report (nothing written)."""
-    validation = validate_tables(loaded.tables)
+def check(
+    loaded: LoadResult, options: ImportOptions | None = None, progress: Progress | None = None
+) -> ImportPreview:
+    """Validate loaded tables and merge the loader's notes into one report (nothing written).
+
+    ``progress`` (``analysis.progress``) hears of each table checked."""
+    validation = validate_tables(loaded.tables, progress)
     notes = loaded.notes.cast(REPORT_SCHEMA)
     merged = _order(pl.concat([validation.report, notes]))
     located = merged.join(
@@ -231,11 +243,14 @@ def check(loaded: LoadResult, options: ImportOptions | None = None) -> ImportPre
 
 
 def preview(
-    source: str | Path | Sequence[str | Path], options: ImportOptions | None = None
+    source: str | Path | Sequence[str | Path],
+    options: ImportOptions | None = None,
+    progress: Progress | None = None,
 ) -> ImportPreview:
-    """Read and validate ``source``; nothing is written. See ``load`` for the errors raised."""
+    """Read and validate ``source``; nothing is written. See ``load`` for the errors raised;
+    ``check`` for ``progress``."""
     options = options or ImportOptions()
-    return check(load(source, options), options)
+    return check(load(source, options), options, progress)
 
 
 def save(
@@ -268,10 +283,7 @@ def ensure_writable(store_path: str | Path, date: dt.date | str, replace: bool) 
     """Raise ``StoreError`` before any reading when the snapshot exists and ``replace`` is false."""
     day = store.snapshot_date(date)
     if snapshot_exists(store_path, day) and not replace:
-        raise StoreError(
-            f"L'instantané du {day.isoformat()} existe déjà dans {store_path} ; demandez "
-            "explicitement son remplacement pour l'écraser."
-        )
+        raise SnapshotExistsError(store_path, day)
 
 
 def snapshot_exists(store_path: str | Path, date: dt.date | str) -> bool:
@@ -317,6 +329,7 @@ def preview_uploads(
     mapping: tuple[str, bytes] | None = None,
     local: str | Path | None = None,
     max_bytes: int | None = None,
+    progress: Progress | None = None,
 ) -> ImportPreview:
     """Preview uploaded files (or a local path), staged in a temporary folder removed once read.
 
@@ -333,30 +346,114 @@ def preview_uploads(
         )
     with tempfile.TemporaryDirectory(prefix="smr-import-") as tmp:
         base = Path(tmp)
+        given: dict[Path, str] = {}  # staged file → the name the user gave it
         if mapping is not None:
             map_dir = base / "correspondance"
             map_dir.mkdir()
             (map_path,) = stage_files([mapping], map_dir)
+            given[map_path] = _given_name(mapping[0])
             options = dataclasses.replace(options, mapping=map_path)
         if files:
             data_dir = base / "donnees"
             data_dir.mkdir()
             paths = stage_files(files, data_dir)
+            given.update({p: _given_name(n) for p, (n, _) in zip(paths, files, strict=True)})
             source: Path | list[Path] = data_dir if options.format == "canonical" else paths
         elif local is not None:
             source = Path(local).expanduser()
         else:
             raise InputError("aucun fichier à importer.")
-        return check(load(source, options), options)
+        try:
+            loaded = load(source, options)
+            return _with_given_names(check(loaded, options, progress), given)
+        except SmrError as exc:
+            raise _without_staging(exc, base, given) from None
+
+
+def _given_name(name: str) -> str:
+    """An uploaded file's name as the user gave it (browsers send no folder; strip any)."""
+    return Path(name.replace("\\", "/")).name or "fichier"
+
+
+def _without_staging(exc: SmrError, base: Path, given: dict[Path, str]) -> SmrError:
+    """``exc`` with the temporary staging paths replaced by the names the user gave."""
+    text = str(exc.args[0]) if exc.args else str(exc)
+    for staged, name in sorted(given.items(), key=lambda kv: -len(str(kv[0]))):
+        text = text.replace(str(staged), name)
+    text = text.replace(str(base / "donnees"), "fichiers téléversés")
+    text = text.replace(str(base / "correspondance"), "correspondance téléversée")
+    text = text.replace(str(base), "fichiers téléversés")
+    exc.args = (text, *exc.args[1:])
+    if isinstance(exc, InputError) and isinstance(exc.path, Path):
+        exc.path = given.get(exc.path, exc.path.name)
+    return exc
+
+
+def _with_given_names(result: ImportPreview, given: dict[Path, str]) -> ImportPreview:
+    """The preview with staged file names (made safe, numbered) back to the given ones."""
+    renamed = {p.name: n for p, n in given.items() if p.name != n}
+    if not renamed or "source" not in result.report.columns:
+        return result
+    source = pl.col("source")
+    for staged, name in renamed.items():
+        source = source.str.replace(staged, name, literal=True)
+    result.report = result.report.with_columns(source.alias("source"))
+    return result
+
+
+def explained_report(result: ImportPreview) -> pl.DataFrame:
+    """The report in reading order: root causes first, each followed by the rows rejected (or
+    warned) in cascade because of it, then the warnings; with the spreadsheet line (``ligne``,
+    header = line 1) and, for a consequence, its ``cause`` (``validate.explain_rejections``).
+    ``source`` is filled for every row read from a named file (« etablissements.csv, ligne 18 »).
+    """
+    explained = explain_rejections(result.report, result.validation.rejected)
+    files = {s["table"]: s["file"] for s in result.loaded.sources
+             if s.get("table") and s.get("file")}
+    if files:
+        file = pl.col("table").replace_strict(files, default=None, return_dtype=pl.String)
+        located = pl.format("{}, ligne {}", file, pl.col("ligne"))
+        source = pl.coalesce("source", located) if "source" in explained.columns else located
+        explained = explained.with_columns(source.alias("source"))
+    return by_cause(explained)
+
+
+def cause_summary(result: ImportPreview, show_contacts: bool = False) -> pl.DataFrame:
+    """One row per root cause of a rejection, with what it took with it.
+
+    Columns: table, row, ligne (spreadsheet line), source (where the format locates rows,
+    else null), probleme (« colonne « valeur » : motif », several joined by « ; »; contact
+    values masked unless asked), en_consequence, avertissements_en_consequence, detail
+    (``validate.root_causes``).
+    """
+    explained = mask_report_values(explained_report(result), show_contacts)
+    roots = root_causes(explained)
+    value = pl.when(pl.col("value").is_not_null()).then(
+        pl.format(" « {} »", pl.col("value"))
+    ).otherwise(pl.lit(""))
+    source = pl.col("source") if "source" in explained.columns else pl.lit(None, pl.String)
+    problems = (
+        explained.filter(pl.col("cause").is_null() & (pl.col("severity") == REJECT))
+        .group_by("table", "row", maintain_order=True)
+        .agg(
+            source.first().alias("source"),
+            pl.format("{}{} : {}", "column", value, "reason").str.join(" ; ").alias("probleme"),
+        )
+    )
+    return roots.join(problems, on=["table", "row"], how="left", maintain_order="left").select(
+        "table", "row", "ligne", "source", "probleme", "en_consequence",
+        "avertissements_en_consequence", "detail",
+    )
 
 
 def report_for_download(result: ImportPreview, show_contacts: bool = False) -> pl.DataFrame:
-    """The report as users download it: values of contact columns masked unless asked.
+    """The report as users download it: causes first, spreadsheet lines, values of contact
+    columns masked unless asked.
 
     ``analysis.export.csv_bytes`` masks contact *columns*; in a report the contact is a
     *value* whose ``column`` names a contact column, so it is masked here.
     """
-    report = result.report.select(
-        "table", "row", "source", "column", "value", "rule", "reason", "severity"
+    report = explained_report(result).select(
+        "table", "ligne", "source", "column", "value", "rule", "reason", "severity", "cause"
     )
     return mask_report_values(report, show_contacts)

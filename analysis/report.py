@@ -52,7 +52,8 @@ from analysis import (
     summary,
     sync,
 )
-from analysis.errors import InputError, StoreError
+from analysis.errors import InputError, SnapshotMissingError
+from analysis.progress import Progress, step
 
 #: Time threshold of the accessibility summary (minutes, bound inclusive).
 THRESHOLD_MIN = 30.0
@@ -215,6 +216,7 @@ def build_report(
     sync_time: dt.time = sync.DEFAULT_SYNC_TIME,
     population: str | Path | None = None,
     include_provisional: bool = False,
+    progress: Progress | None = None,
 ) -> RegionalReport:
     """The report of one snapshot (the latest when ``date`` is None).
 
@@ -223,6 +225,7 @@ def build_report(
     ``population``: an INSEE legal-populations file (default: the store's setting, else the
     reference). ``include_provisional``: count the establishments closed provisionally.
     Travel times use the default model (``access.TravelModel``), as the commands do.
+    ``progress`` (``analysis.progress``) hears of each of the five parts computed.
     """
     store_path = Path(store_path)
     snap = store.read_snapshot(store_path, date)
@@ -234,6 +237,8 @@ def build_report(
     tables = snap.tables
     open_ = opening.open_tables(tables, rule)
     model = access.TravelModel()
+    parts = 5
+    step(progress, 1, parts, "instantané lu")
 
     def by_territory(level: str) -> pl.DataFrame:
         return coverage.capacity_by_territory(
@@ -248,13 +253,18 @@ def build_report(
 
     cov = by_territory("departement")
     cov_region = by_territory("region")
+    step(progress, 2, parts, "couverture")
     start, rules, history, overall = _campaign(store_path, snap.date, sync_time)
+    step(progress, 3, parts, "campagne")
     status = sync.unit_status(tables, snap.date, sync_time)
     counts = sync.status_counts(status, tables["etablissements"], by="departement")
     sync_overall = sync.status_counts(status, tables["etablissements"], by="ensemble").row(
         0, named=True
     )
     sync_overall.pop("ensemble", None)
+    step(progress, 4, parts, "synchronisation")
+    access_table = _access_by_mention(tables, communes, cov_region, threshold_min, model, rule)
+    step(progress, 5, parts, "accessibilité")
     return RegionalReport(
         store=str(store_path),
         date=snap.date,
@@ -265,7 +275,7 @@ def build_report(
         capacity_by_mention=summary.capacity_by_mention(open_),
         coverage=cov,
         coverage_region=cov_region,
-        access=_access_by_mention(tables, communes, cov_region, threshold_min, model, rule),
+        access=access_table,
         campaign_start=start,
         campaign_rules=rules,
         campaign_history=history,
@@ -939,4 +949,4 @@ def write_report(
 def check_store(store_path: str | Path) -> None:
     """A clear French error when ``store_path`` holds no snapshot."""
     if not store.list_snapshots(store_path):
-        raise StoreError(f"aucun instantané dans {store_path}")
+        raise SnapshotMissingError(store_path)

@@ -46,8 +46,9 @@ from typing import Any
 
 import polars as pl
 
-from analysis.errors import StoreError
+from analysis.errors import SnapshotExistsError, SnapshotMissingError, StoreError
 from analysis.loaders.canonical import read_source_dir
+from analysis.progress import Progress
 from analysis.schema import (
     LATER_TABLES,
     REJECTED_SCHEMA,
@@ -365,10 +366,7 @@ def write_snapshot(
     day = snapshot_date(date)
     final = store / day.isoformat()
     if final.exists() and not replace:
-        raise StoreError(
-            f"L'instantané du {day.isoformat()} existe déjà dans {store} ; demandez explicitement "
-            "son remplacement pour l'écraser."
-        )
+        raise SnapshotExistsError(store, day)
     unknown = [t for t in tables if t not in TABLES]
     if unknown:
         raise StoreError(f"Table(s) inconnue(s) : {', '.join(unknown)}.")
@@ -396,10 +394,7 @@ def write_snapshot(
         _cleanup_locked(store, 0.0 if locked else _TMP_MAX_AGE_S)
         _checkpoint("locked")
         if final.exists() and not replace:
-            raise StoreError(
-                f"L'instantané du {day.isoformat()} existe déjà dans {store} ; demandez "
-                "explicitement son remplacement pour l'écraser."
-            )
+            raise SnapshotExistsError(store, day)
         tmp = store / f"{TMP_PREFIX}{day.isoformat()}-{secrets.token_hex(6)}"
         tmp.mkdir()
         try:
@@ -446,7 +441,7 @@ def _move_into_place(tmp: Path, final: Path, replace: bool) -> None:
         _checkpoint("old_removed")
         return
     if not replace:
-        raise StoreError(f"L'instantané du {final.name} existe déjà : remplacement non demandé.")
+        raise SnapshotExistsError(final.parent, snapshot_date(final.name))
     old = final.parent / f"{OLD_PREFIX}{final.name}-{secrets.token_hex(6)}"
     os.rename(final, old)
     try:
@@ -495,6 +490,8 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
     try:
         manifest = json.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
+        if not path.exists() and _DATE_PATTERN.match(path.name):  # no such snapshot at all
+            raise SnapshotMissingError(path.parent, path.name) from None
         raise StoreError(f"Manifeste absent : {file}.") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         raise StoreError(f"Manifeste illisible : {file}.") from None
@@ -515,7 +512,7 @@ def _snapshot_path(store: str | Path, date: dt.date | str) -> Path:
     day = snapshot_date(date)
     path = Path(store) / day.isoformat()
     if not (path / MANIFEST).is_file():
-        raise StoreError(f"Aucun instantané du {day.isoformat()} dans {store}.")
+        raise SnapshotMissingError(store, day)
     if not _inside(Path(store), path):
         raise StoreError(
             f"L'instantané du {day.isoformat()} est un lien vers un dossier hors du magasin : "
@@ -620,7 +617,7 @@ def read_snapshot(
     if date is None:
         date = latest_snapshot(store)
         if date is None:
-            raise StoreError(f"Aucun instantané dans {store}.")
+            raise SnapshotMissingError(store)
     path = _snapshot_path(store, date)
     manifest = read_manifest(path)
     _check_version(manifest, path)
@@ -721,22 +718,20 @@ def import_source(
     date: dt.date | str,
     replace: bool = False,
     extra: Mapping[str, Any] | None = None,
+    progress: Progress | None = None,
 ) -> ImportResult:
     """Read a source folder, validate it and write it as the snapshot of ``date``.
 
     The function behind ``smr import``. Raises ``InputError`` when a file cannot be read and
     ``StoreError`` when the snapshot exists (without ``replace``) or cannot be written;
     rows that fail validation are not errors: they are in the result's report and in
-    ``rejected.parquet``.
+    ``rejected.parquet``. ``progress`` (``analysis.progress``) hears of each table checked.
     """
     day = snapshot_date(date)
     if (Path(store) / day.isoformat()).exists() and not replace:
-        raise StoreError(
-            f"L'instantané du {day.isoformat()} existe déjà dans {store} ; demandez explicitement "
-            "son remplacement pour l'écraser."
-        )
+        raise SnapshotExistsError(store, day)
     raw = read_source_dir(source_dir)
-    result = validate_tables(raw)
+    result = validate_tables(raw, progress)
     sources = _sources(raw)
     path = write_snapshot(
         store,

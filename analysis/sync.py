@@ -47,6 +47,7 @@ from pathlib import Path
 import polars as pl
 
 from analysis import schema, syntax
+from analysis.progress import Progress, step
 
 DEFAULT_SYNC_TIME = dt.time(18, 0)
 
@@ -740,6 +741,7 @@ def status_history(
     dates: Sequence[dt.date] | None = None,
     by_departement: bool = False,
     batch: int = 32,
+    progress: Progress | None = None,
 ) -> pl.DataFrame:
     """Synchronisation status counts at every snapshot of the store (or of ``dates``):
     ``date``, ``departement`` (with ``by_departement``), one column per status, ``total``,
@@ -747,6 +749,7 @@ def status_history(
 
     Read with lazy scans of only the compared columns, ``batch`` snapshots per plan, so
     memory stays that of a few snapshots' unit tables whatever the length of the history.
+    ``progress`` (``analysis.progress``) hears of each batch: snapshots done out of all.
     """
     from analysis import store  # store imports the loaders; keep this module light
 
@@ -795,6 +798,7 @@ def status_history(
                 compare_establishments=shown,
             ).collect()
         )
+        step(progress, i + len(part), len(chosen), part[-1].isoformat())
     sort = ["date", "departement"] if by_departement else ["date"]
     return (
         pl.concat(parts)

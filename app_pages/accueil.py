@@ -12,6 +12,7 @@ from analysis import opening, report, store, summary
 from analysis.opening import OpeningRule
 from ui import notes
 from ui.common import demo_banner, fmt_int, fr_axis, page_context, tables
+from ui.progress import transient
 
 st.title("SMR Workbench")
 st.caption(
@@ -93,13 +94,16 @@ notes.method_note("capacite_par_mention")
 # --- regional report --------------------------------------------------------------------
 
 
-@st.cache_resource(show_spinner="Préparation du rapport régional…", max_entries=8)
+@st.cache_resource(show_spinner=False, max_entries=8)
 def regional_report(
     store_path: str, date: str, region: str, stamp: tuple
 ) -> report.RegionalReport:
     """The report of the selected snapshot; ``stamp`` (snapshot dates and manifest times)
-    renews it when the store changes, since the campaign progress reads every snapshot."""
-    return report.build_report(Path(store_path), dt.date.fromisoformat(date), region)
+    renews it when the store changes, since the campaign progress reads every snapshot.
+    Its progress shows when it is computed during a run (« Préparer le rapport »)."""
+    with transient("Préparation du rapport régional") as bar:
+        return report.build_report(Path(store_path), dt.date.fromisoformat(date), region,
+                                   progress=bar)
 
 
 def _stamp(store_path: Path) -> tuple[tuple[str, float], ...]:
@@ -118,7 +122,16 @@ st.caption(
 )
 key = (str(ctx.store), ctx.date.isoformat(), ctx.region, _stamp(ctx.store))
 name = f"rapport_smr_{ctx.region}_{ctx.date.isoformat()}"
-r1, r2, _ = st.columns([1, 1, 3])
+r1, r2, r3 = st.columns([1, 1, 3])
+prepared = st.session_state.setdefault("accueil_rapport_prepare", set())
+if key not in prepared and r3.button(
+    "Préparer le rapport", key="accueil_rapport_preparer",
+    help="Calcule le rapport en montrant l'avancement ; sans cela il est calculé au clic sur "
+    "un téléchargement.",
+):
+    regional_report(*key)
+    prepared.add(key)
+    r3.success("Rapport prêt : téléchargez-le.")
 r1.download_button(
     "Rapport (Excel)",
     lambda: report.report_excel(regional_report(*key)),

@@ -13,6 +13,7 @@ from analysis import campaign, forecast, settings, store
 from analysis.errors import StoreError
 from ui import notes
 from ui.common import contact_toggle, demo_banner, fmt_int, page_context, tables
+from ui.progress import transient
 
 st.title("Campagne de mise à jour ROR / ViaTrajectoire")
 st.caption(
@@ -58,7 +59,7 @@ def verified(store_path: str, date: str, mtime: float) -> bool:
     return not store.verify_snapshot(Path(store_path) / date)
 
 
-@st.cache_data(show_spinner="Calcul de l'avancement sur tous les instantanés…", max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=16)
 def history_for(store_path: str, start: str | None,
                 stamp: tuple) -> tuple[pl.DataFrame, list[str]]:
     """Completion of each rule at each snapshot date (lazy scans over the whole store, see
@@ -67,9 +68,13 @@ def history_for(store_path: str, start: str | None,
     good = [day for day, mtime in stamp if verified(store_path, day, mtime)]
     skipped = [day for day, _ in stamp if day not in set(good)]
     params = campaign.CampaignParams(start=dt.date.fromisoformat(start) if start else None)
-    history = campaign.progress_history(
-        Path(store_path), params, dates=[dt.date.fromisoformat(d) for d in good]
-    ) if good else pl.DataFrame(schema=campaign.PROGRESS_SCHEMA)
+    if not good:
+        return pl.DataFrame(schema=campaign.PROGRESS_SCHEMA), skipped
+    with transient("Calcul de l'avancement sur tous les instantanés") as bar:
+        history = campaign.progress_history(
+            Path(store_path), params, dates=[dt.date.fromisoformat(d) for d in good],
+            progress=bar,
+        )
     return history, skipped
 
 

@@ -5,15 +5,18 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import polars as pl
 import streamlit as st
 
 from analysis import geo, importing, settings
-from analysis.errors import SmrError
+from analysis.errors import SmrError, SnapshotExistsError
 from analysis.export import csv_bytes
 from analysis.loaders.mapped import describe, example_mappings, read_mapping
+from analysis.schema import TABLES
 from ui import notes
 from ui.access import local_paths_allowed
 from ui.common import default_store, fmt_int, read_only, sidebar
+from ui.progress import progress_bar
 
 st.title("Import")
 st.caption(
@@ -168,16 +171,21 @@ if st.button("Analyser les fichiers", key="import_analyse", type="secondary"):
     elif not uploads and not local:
         st.error("Choisissez des fichiers à importer (ou indiquez un chemin sur ce poste).")
     else:
-        try:
-            with st.spinner("Lecture et contrôle des fichiers…"):
+        with st.status("Lecture et contrôle des fichiers…", expanded=True) as status:
+            bar = st.progress(0.0, text="Lecture des fichiers…")
+            try:
                 files = [(f.name, f.getvalue()) for f in uploads or ()]
                 result = importing.preview_uploads(
-                    files, options, mapping_upload, local or None, max_bytes=limit_mb * 2**20
+                    files, options, mapping_upload, local or None, max_bytes=limit_mb * 2**20,
+                    progress=progress_bar(bar),
                 )
-            st.session_state["import_preview"] = result
-            st.session_state["import_signature"] = signature
-        except SmrError as exc:
-            st.error(f"Lecture impossible : {exc}")
+                st.session_state["import_preview"] = result
+                st.session_state["import_signature"] = signature
+                status.update(label="Fichiers lus et contrôlés.", state="complete",
+                              expanded=False)
+            except SmrError as exc:
+                status.update(label="Lecture impossible.", state="error", expanded=False)
+                st.error(f"Lecture impossible : {exc}")
 
 result = st.session_state.get("import_preview")
 if result is None:
@@ -225,27 +233,52 @@ st.dataframe(
     width="stretch",
 )
 
+causes = importing.cause_summary(result)
+if causes.height:
+    st.markdown(
+        "**Causes des rejets** : corrigez d'abord ces lignes, les autres rejets en découlent "
+        "(lignes comptées comme dans un tableur : l'en-tête est la ligne 1)."
+    )
+    st.dataframe(
+        causes.select(
+            pl.col("table").replace_strict(
+                {name: t.label for name, t in TABLES.items()}, default=pl.col("table")
+            ).alias("Table"),
+            pl.col("ligne").alias("Ligne"),
+            pl.col("source").alias("Origine"),
+            pl.col("probleme").alias("Problème"),
+            pl.col("en_consequence").alias("Lignes rejetées en conséquence"),
+            pl.col("avertissements_en_consequence").alias("Avertissements en conséquence"),
+            pl.col("detail").alias("Détail par table"),
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+
 report = importing.report_for_download(result)
 for row in counts.iter_rows(named=True):
-    table_report = report.filter(report["table"] == row["table"])
+    own_reject = (pl.col("severity") == "rejet") & pl.col("cause").is_null()
+    table_report = report.filter(pl.col("table") == row["table"]).sort(
+        pl.when(own_reject).then(0).when(pl.col("cause").is_not_null()).then(1).otherwise(2),
+        "cause", "ligne", nulls_last=True, maintain_order=True,
+    )
     if table_report.height == 0:
         continue
     label = (
         f"{row['libelle']} : {row['rejetes']} rejet(s), {row['avertissements']} avertissement(s)"
     )
     with st.expander(label):
-        st.dataframe(
-            table_report.sort("severity", "row", descending=[True, False])
-            .drop("table")
-            .rename(
+        st.dataframe(  # causes first, each followed by what it rejected in cascade
+            table_report.drop("table").rename(
                 {
-                    "row": "Ligne",
+                    "ligne": "Ligne",
                     "source": "Origine",
                     "column": "Colonne",
                     "value": "Valeur",
                     "rule": "Règle",
                     "reason": "Motif",
                     "severity": "Gravité",
+                    "cause": "Conséquence de",
                 }
             ),
             hide_index=True,
@@ -268,18 +301,29 @@ day = st.date_input(
     key="import_date",
     help="Date de l'extraction (celle des fichiers), pas forcément celle d'aujourd'hui.",
 )
+REPLACE = "Remplacer l'instantané existant de cette date"
+
+
+def _exists_message(when: dt.date) -> str:
+    """The one wording of a refused overwrite on this page: it names the checkbox."""
+    return (f"L'instantané du {when:%d/%m/%Y} existe déjà dans ce magasin ; cochez « {REPLACE} » "
+            "pour le remplacer.")
+
+
 exists = importing.snapshot_exists(target, day)
-if exists:
-    st.warning(f"Un instantané du {day:%d/%m/%Y} existe déjà dans ce magasin.")
-replace = st.checkbox(
-    "Remplacer l'instantané existant de cette date", key="import_replace", disabled=not exists
-)
+replace = st.checkbox(REPLACE, key="import_replace", disabled=not exists)
+if exists and not replace:
+    st.warning(_exists_message(day))
 if st.button(
     "Enregistrer l'instantané", key="import_save", type="primary", disabled=exists and not replace
 ):
     try:
-        path = importing.save(result, target, day, replace=replace)
+        with st.status("Enregistrement de l'instantané…") as status:
+            path = importing.save(result, target, day, replace=replace)
+            status.update(label="Instantané enregistré.", state="complete")
         st.session_state["import_saved"] = str(path)
+    except SnapshotExistsError:  # written meanwhile by someone else
+        st.error(_exists_message(day))
     except SmrError as exc:
         st.error(str(exc))
 saved = st.session_state.get("import_saved")

@@ -12,6 +12,7 @@ import streamlit as st
 from analysis import campaign, export, store, sync
 from ui import notes
 from ui.common import contacts_hidden, demo_banner, fmt_int, page_context, tables
+from ui.progress import transient
 
 st.title("Synchronisation ROR ↔ ViaTrajectoire")
 st.caption(
@@ -73,14 +74,16 @@ if late_units:
 notes.method_notes(["sync_taux_synchronise", "sync_statuts"], "statuts de synchronisation")
 
 
-@st.cache_data(show_spinner="Synchronisation sur tous les instantanés…", max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=16)
 def history_for(store_path: str, hour: str, dates: tuple[str, ...],
                 mtimes: tuple[float, ...]) -> pl.DataFrame:
     """Units per status at each date (lazy scans, ``sync.status_history``), cached on the
     dates, their manifest times and the sync hour."""
-    return sync.status_history(
-        Path(store_path), dt.time.fromisoformat(hour), [dt.date.fromisoformat(d) for d in dates]
-    )
+    with transient("Synchronisation sur tous les instantanés") as bar:
+        return sync.status_history(
+            Path(store_path), dt.time.fromisoformat(hour),
+            [dt.date.fromisoformat(d) for d in dates], progress=bar,
+        )
 
 
 snapshot_dates = store.list_snapshots(ctx.store)

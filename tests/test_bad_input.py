@@ -430,8 +430,8 @@ def command_cases(badinput: Path, store: Path, tmp: Path) -> list[tuple[list[str
         # store refuses → 3
         (["import", str(_CACHE["canonical"]), "--store", str(store), "--date", "2024-03-01"],
          3, "existe déjà"),
-        (["snapshots", "--store", str(empty_store)], 3, "aucun instantané"),
-        (["campaign", "--store", str(empty_store), "--out", str(out)], 3, "aucun instantané"),
+        (["snapshots", "--store", str(empty_store)], 3, "Aucun instantané dans"),
+        (["campaign", "--store", str(empty_store), "--out", str(out)], 3, "Aucun instantané dans"),
         (["sync", "--store", str(store), "--snapshot", "2024-01-01", "--out", str(out)],
          3, "Aucun instantané du 2024-01-01"),
         # parameter files and outputs → 2
@@ -456,7 +456,7 @@ def command_cases(badinput: Path, store: Path, tmp: Path) -> list[tuple[list[str
         (["demo", "--out", str(tmp / "d"), "--region", "99"], 2, "99"),
         (["nimporte"], 2, "ligne de commande invalide"),
         # transition, scenario, quality and report commands
-        (["transition", "--store", str(empty_store), "--out", str(out)], 3, "aucun instantané"),
+        (["transition", "--store", str(empty_store), "--out", str(out)], 3, "Aucun instantané dans"),
         (["transition", "--store", str(store), "--mapping",
           str(badinput / "mapped" / "binary" / "export_ror.csv"), "--out", str(out)],
          2, "export_ror.csv"),
@@ -473,7 +473,7 @@ def command_cases(badinput: Path, store: Path, tmp: Path) -> list[tuple[list[str
         (["report", "--store", str(store), "--out", str(tmp / "rapport.pdf")], 2,
          "format non pris en charge"),
         (["report", "--store", str(empty_store), "--out", str(tmp / "rapport.html")], 3,
-         "aucun instantané"),
+         "Aucun instantané dans"),
     ]
 
 

@@ -38,7 +38,8 @@ def test_import_then_list_then_refuse_then_replace(capsys, source, tmp_path):
 
     code, _, err = _run(capsys, "import", source, "--store", st, "--date", "2024-03-01")
     assert code == cli.EXIT_STORE
-    assert err.count("\n") == 1 and "existe déjà" in err
+    assert err == (f"smr : L'instantané du 2024-03-01 existe déjà dans {st} ; relancez avec "
+                   "--replace pour le remplacer.\n")
 
     code, _, err = _run(capsys, "import", source, "--store", st, "--date", "2024-03-01",
                         "--replace")
@@ -132,3 +133,77 @@ def test_console_script_runs_without_traceback(tmp_path):
     )
     assert proc.returncode == cli.EXIT_INPUT
     assert proc.stderr.startswith("smr : ") and "Traceback" not in proc.stderr
+
+
+def test_the_report_names_the_root_cause_first_with_its_cascade(capsys, tmp_path):
+    """Establishment 750000011 (small snapshot, line 2 of etablissements.csv) without its
+    name: 7 rows rejected with it (2 units, 3 offers, 2 authorisations) and 1 VT unit warned,
+    counted under it rather than listed before it."""
+    tables = small_snapshot()
+    tables["etablissements"] = tables["etablissements"].with_columns(
+        pl.when(pl.col("finess_eg") == "750000011").then(None)
+        .otherwise(pl.col("raison_sociale")).alias("raison_sociale")
+    )
+    src = write_source_dir(tables, tmp_path / "src")
+    code, out, _ = _run(capsys, "validate", src, "--report", tmp_path / "r.csv")
+    assert code == cli.EXIT_REJECTED
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Rejets"))
+    assert lines[start] == (
+        "Rejets : 1 ligne(s) rejetée(s) pour une cause propre, 7 autre(s) rejetée(s) en "
+        "conséquence."
+    )
+    assert lines[start + 1] == (
+        "[rejet] etablissements.csv, ligne 2, raison_sociale : valeur obligatoire manquante"
+    )
+    assert lines[start + 2] == (
+        "    → 7 lignes rejetées en conséquence et 1 avertissement en conséquence "
+        "(unites 2, offres 3, autorisations 2, vt_unites 1)"
+    )
+    assert "reference_introuvable" not in out and "unites.csv" not in out
+    header = (tmp_path / "r.csv").read_text(encoding="utf-8-sig").splitlines()[0]
+    written = pl.read_csv(tmp_path / "r.csv", separator=";" if ";" in header else ",",
+                          infer_schema=False)
+    assert written.row(0, named=True)["ligne"] == "2"
+    assert written["cause"].to_list()[1:] == ["etablissements, ligne 2"] * 9  # 8 rows, VT twice
+
+
+def _commands_on(st, out) -> dict[str, list[str]]:
+    return {
+        "snapshots": ["snapshots", "--store", st],
+        "campaign": ["campaign", "--store", st, "--out", out],
+        "coverage": ["coverage", "--store", st, "--out", out],
+        "sync": ["sync", "--store", st, "--out", out],
+        "todo": ["todo", "--store", st, "--out", out.with_suffix(".xlsx")],
+        "transition": ["transition", "--store", st, "--out", out],
+        "report": ["report", "--store", st, "--out", out.with_suffix(".html")],
+        "qualite": ["qualite", "--store", st, "--out", out],
+    }
+
+
+@pytest.mark.parametrize(
+    "name", ["snapshots", "campaign", "coverage", "sync", "todo", "transition", "report", "qualite"]
+)
+def test_a_missing_snapshot_is_worded_one_way(capsys, tmp_path, source, name):
+    empty = tmp_path / "vide"
+    empty.mkdir()
+    code, _, err = _run(capsys, *_commands_on(empty, tmp_path / "o.csv")[name])
+    assert code == cli.EXIT_STORE
+    assert err == f"smr : Aucun instantané dans {empty}.\n"
+    if name in ("snapshots", "campaign"):  # the two without --snapshot
+        return
+    st = tmp_path / "store"
+    store.import_source(source, st, "2024-03-01")
+    argv = [*_commands_on(st, tmp_path / "o.csv")[name], "--snapshot", "2020-01-01"]
+    code, _, err = _run(capsys, *argv)
+    assert code == cli.EXIT_STORE
+    assert err == f"smr : Aucun instantané du 2020-01-01 dans {st}.\n"
+
+
+def test_the_demo_refuses_to_overwrite_and_names_replace(capsys, tmp_path):
+    out = tmp_path / "demo"
+    (out / "2023-03-15").mkdir(parents=True)
+    code, _, err = _run(capsys, "demo", "--out", out)
+    assert code == cli.EXIT_STORE
+    assert err == (f"smr : L'instantané du 2023-03-15 existe déjà dans {out} ; relancez avec "
+                   "--replace pour le remplacer.\n")

@@ -192,7 +192,8 @@ def test_rejected_rows_keep_their_source_location(tmp_path: Path) -> None:
         "SMR thalassothérapie",
         "code_inconnu",
     )
-    assert json.loads(reject["donnees"])["_source"] == "ror.csv : enregistrement 2"
+    # second data record: line 3 of the file as a spreadsheet shows it (header = line 1)
+    assert json.loads(reject["donnees"])["_source"] == "ror.csv : ligne 3"
 
 
 def test_value_maps_builtin_and_custom(tmp_path: Path) -> None:

@@ -643,3 +643,128 @@ def test_counts_and_uniqueness_hold_for_any_mix(
     assert set(result.tables["unites"].get_column("finess_eg")) <= kept_eg
     kept_uo = set(result.tables["unites"].get_column("uo_id"))
     assert set(result.tables["offres"].get_column("uo_id")) <= kept_uo
+
+
+# --- root causes: rows rejected in cascade are grouped under the row that caused them -------
+# Small snapshot (tests/helpers.py), by hand: establishment 750000011 (data row 1, spreadsheet
+# line 2) has units UO-75-01 and UO-75-02 (unites rows 1, 2), whose offers are offres rows 1,
+# 2, 3; its authorisations are autorisations rows 1, 2; VT unit VT-1001 (vt_unites row 1)
+# points at UO-75-01 and 750000011. Establishment 920000025 (row 2, line 3) has unit UO-92-01
+# (unites row 3, offers rows 4 and 5), authorisation row 3 and VT unit VT-1002 (row 2).
+
+
+def _explained(raw: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    from analysis.validate import explain_rejections
+
+    result = validate_tables(raw)
+    return explain_rejections(result.report, result.rejected)
+
+
+def test_a_rejected_establishment_is_the_cause_of_everything_it_takes_with_it():
+    from analysis.validate import by_cause, consequence_text, root_causes
+
+    raw = _raw()
+    raw[EG] = raw[EG].with_columns(
+        pl.when(pl.col("finess_eg") == "750000011").then(None)
+        .otherwise(pl.col("raison_sociale")).alias("raison_sociale")
+    )
+    explained = _explained(raw)
+    rows = {(t, r): c for t, r, c in explained.select("table", "row", "cause").iter_rows()}
+    assert rows[(EG, 1)] is None  # its own reason: the root
+    cause = "etablissements, ligne 2"
+    consequences = [
+        ("unites", 1), ("unites", 2), ("offres", 1), ("offres", 2), ("offres", 3),
+        ("autorisations", 1), ("autorisations", 2), ("vt_unites", 1),
+    ]
+    assert {k: rows[k] for k in consequences} == dict.fromkeys(consequences, cause)
+    assert set(rows) == {(EG, 1), *consequences}
+
+    (root,) = root_causes(explained).iter_rows(named=True)
+    assert (root["table"], root["row"], root["ligne"]) == (EG, 1, 2)
+    assert (root["en_consequence"], root["avertissements_en_consequence"]) == (7, 1)
+    assert root["detail"] == "unites 2, offres 3, autorisations 2, vt_unites 1"
+    assert consequence_text(7, 1, root["detail"]) == (
+        "7 lignes rejetées en conséquence et 1 avertissement en conséquence "
+        "(unites 2, offres 3, autorisations 2, vt_unites 1)"
+    )
+    assert consequence_text(1) == "1 ligne rejetée en conséquence"
+    assert consequence_text(0) == ""
+    # reading order: the root first, then what it caused, table by table
+    order = by_cause(explained).select("table", "row").unique(maintain_order=True).rows()
+    assert order[0] == (EG, 1)
+    assert order[1:3] == [("unites", 1), ("unites", 2)]
+    assert order[-1] == ("vt_unites", 1)
+
+
+def test_a_mistyped_finess_is_the_probable_cause_of_the_references_one_slip_away():
+    raw = _raw()
+    raw[EG] = raw[EG].with_columns(
+        pl.col("finess_eg").replace({"920000025": "92000025"})  # one digit lost
+    )
+    explained = _explained(raw)
+    causes = {
+        (t, r): c for t, r, c in explained.select("table", "row", "cause").unique().iter_rows()
+    }
+    probable = "etablissements, ligne 3 (cause probable)"
+    assert causes == {
+        (EG, 2): None,
+        ("unites", 3): probable,
+        ("offres", 4): probable,
+        ("offres", 5): probable,
+        ("autorisations", 3): probable,
+        ("vt_unites", 2): probable,
+    }
+
+
+def test_a_reference_to_a_key_absent_from_the_input_is_its_own_root():
+    """No row of etablissements was rejected: the unit pointing nowhere is the cause, and the
+    offers of that unit are its consequences."""
+    from analysis.validate import root_causes
+
+    raw = _raw()
+    raw["unites"] = raw["unites"].with_columns(
+        pl.col("finess_eg").replace({"920000025": "930000015"})  # valid, but unknown
+    )
+    explained = _explained(raw)
+    causes = {
+        (t, r): c for t, r, c in explained.select("table", "row", "cause").unique().iter_rows()
+    }
+    assert causes[("unites", 3)] is None
+    assert causes[("offres", 4)] == causes[("offres", 5)] == "unites, ligne 4"
+    assert causes[("vt_unites", 2)] == "unites, ligne 4"  # its uo_id pointed at that unit
+    roots = root_causes(explained).select("table", "row", "en_consequence").rows()
+    assert roots == [("unites", 3, 2)]
+
+
+def test_a_row_with_a_reason_of_its_own_is_not_a_consequence():
+    raw = _raw()
+    raw[EG] = raw[EG].with_columns(
+        pl.when(pl.col("finess_eg") == "750000011").then(None)
+        .otherwise(pl.col("raison_sociale")).alias("raison_sociale")
+    )
+    raw["offres"] = raw["offres"].with_columns(  # offres row 1 also has an unknown mention
+        pl.when(pl.int_range(pl.len()) == 0).then(pl.lit("ME999"))
+        .otherwise(pl.col("mention")).alias("mention")
+    )
+    explained = _explained(raw)
+    offre = explained.filter((pl.col("table") == "offres") & (pl.col("row") == 1))
+    assert set(offre["rule"]) == {"code_inconnu", "reference_introuvable"}
+    assert offre["cause"].to_list() == [None, None]
+
+
+def test_one_typing_slip():
+    from analysis.validate import _one_edit_apart
+
+    assert _one_edit_apart("75061973", "750619737")  # one character lost
+    assert _one_edit_apart("750619737", "750691737")  # neighbours swapped
+    assert _one_edit_apart("750619737", "750619738")  # one changed
+    assert not _one_edit_apart("750619737", "750619737")
+    assert not _one_edit_apart("750619737", "750916737")
+    assert not _one_edit_apart("7506197", "750619737")
+
+
+def test_spreadsheet_line_counts_the_header_as_line_1():
+    from analysis.validate import spreadsheet_line
+
+    rows = pl.DataFrame({"row": [0, 1, 17]})
+    assert rows.select(spreadsheet_line(pl.col("row")))["row"].to_list() == [1, 2, 18]

@@ -463,7 +463,7 @@ def _read_excel(
 
 def _read_text(path: Path, data: bytes, header_row: int) -> _SourceFrame:
     text = read_delimited(data, path, skip_lines=header_row - 1)
-    where = [f"{path.name} : enregistrement {i + 1}" for i in range(text.frame.height)]
+    where = [f"{path.name} : ligne {header_row + i + 1}" for i in range(text.frame.height)]
     details = {"encoding": text.encoding, "separator": text.separator, "header_row": header_row}
     return _SourceFrame(text.frame, where, details)
 

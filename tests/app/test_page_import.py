@@ -6,9 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import polars as pl
 from streamlit.testing.v1 import AppTest
 
 from analysis import store
+from tests.helpers import small_snapshot, write_source_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -89,9 +91,13 @@ def test_preview_then_save_into_an_empty_store(app_env, tmp_path, monkeypatch) -
     assert store.read_snapshot(target, day).tables["offres"].height == 3
     assert any("Instantané enregistré" in s.value for s in at.success)
 
-    # Same date again: refused unless « Remplacer » is ticked.
+    # Same date again: refused unless « Remplacer » is ticked, and the message says so.
     at.button(key="import_analyse").click().run()
-    assert any("existe déjà" in w.value for w in at.warning)
+    assert any(
+        w.value == "L'instantané du 02/06/2025 existe déjà dans ce magasin ; cochez « Remplacer "
+        "l'instantané existant de cette date » pour le remplacer."
+        for w in at.warning
+    )
     assert at.button(key="import_save").disabled
     stamp = (target / day.isoformat() / "manifest.json").stat().st_mtime_ns
     at.checkbox(key="import_replace").check().run()
@@ -128,3 +134,52 @@ def test_unreadable_input_is_a_message_not_a_crash(app_env, tmp_path) -> None:
     assert not at.exception
     error = at.main.error
     assert error and "JSON illisible" in error[0].value and "page.json" in error[0].value
+
+
+def _upload_canonical(at: AppTest, folder: Path) -> None:
+    files = [(p.name, p.read_bytes(), "text/csv") for p in sorted(folder.glob("*.csv"))]
+    at.file_uploader(key="import_files_canonical").set_value(files).run()
+
+
+def test_causes_of_rejections_come_first_with_their_cascade(app_env, tmp_path) -> None:
+    """Small snapshot with establishment 750000011 (line 2 of etablissements.csv) nameless:
+    by hand, 7 rows go with it (2 units, 3 offers, 2 authorisations) and 1 VT unit is warned."""
+    tables = small_snapshot()
+    tables["etablissements"] = tables["etablissements"].with_columns(
+        pl.when(pl.col("finess_eg") == "750000011").then(None)
+        .otherwise(pl.col("raison_sociale")).alias("raison_sociale")
+    )
+    folder = write_source_dir(tables, tmp_path / "src")
+    at = _open(AppTest.from_file(APP, default_timeout=60))
+    _upload_canonical(at, folder)
+    at.button(key="import_analyse").click().run()
+    assert not at.exception, at.exception
+    assert _metric(at, "Lignes rejetées") == "8"
+    causes = at.dataframe[1].value  # after the counts per table
+    assert list(causes.columns) == [
+        "Table", "Ligne", "Origine", "Problème", "Lignes rejetées en conséquence",
+        "Avertissements en conséquence", "Détail par table",
+    ]
+    (row,) = causes.to_dict("records")
+    assert row["Ligne"] == 2 and row["Origine"] == "etablissements.csv, ligne 2"
+    assert row["Problème"] == "raison_sociale : valeur obligatoire manquante"
+    assert (row["Lignes rejetées en conséquence"], row["Avertissements en conséquence"]) == (7, 1)
+    assert row["Détail par table"] == "unites 2, offres 3, autorisations 2, vt_unites 1"
+    units = next(e for e in at.expander if e.label.startswith("Unités"))
+    shown = units.dataframe[0].value
+    assert shown["Ligne"].tolist() == [2, 3]  # spreadsheet lines of unites rows 1 and 2
+    assert shown["Conséquence de"].tolist() == ["etablissements, ligne 2"] * 2
+
+
+def test_upload_errors_name_the_file_never_the_server_folder(app_env) -> None:
+    at = _open(AppTest.from_file(APP, default_timeout=60))
+    at.file_uploader(key="import_files_canonical").set_value(
+        [("etablissements.csv", b"", "text/csv"), ("unites.csv", b"uo_id\n", "text/csv")]
+    ).run()
+    at.button(key="import_analyse").click().run()
+    assert not at.exception
+    (error,) = at.main.error
+    assert error.value == (
+        "Lecture impossible : etablissements.csv : fichier vide : aucune ligne d'en-tête."
+    )
+    assert "smr-import-" not in error.value and "donnees" not in error.value
