@@ -137,8 +137,9 @@ def test_console_script_runs_without_traceback(tmp_path):
 
 def test_the_report_names_the_root_cause_first_with_its_cascade(capsys, tmp_path):
     """Establishment 750000011 (small snapshot, line 2 of etablissements.csv) without its
-    name: 7 rows rejected with it (2 units, 3 offers, 2 authorisations) and 1 VT unit warned,
-    counted under it rather than listed before it."""
+    name: 7 rows rejected with it (2 units, 3 offers, 2 authorisations), 1 VT unit and its 2
+    habilitations (tests.helpers.small_habilitations) warned, counted under it rather than
+    listed before it."""
     tables = small_snapshot()
     tables["etablissements"] = tables["etablissements"].with_columns(
         pl.when(pl.col("finess_eg") == "750000011").then(None)
@@ -157,15 +158,16 @@ def test_the_report_names_the_root_cause_first_with_its_cascade(capsys, tmp_path
         "[rejet] etablissements.csv, ligne 2, raison_sociale : valeur obligatoire manquante"
     )
     assert lines[start + 2] == (
-        "    → 7 lignes rejetées en conséquence et 1 avertissement en conséquence "
-        "(unites 2, offres 3, autorisations 2, vt_unites 1)"
+        "    → 7 lignes rejetées en conséquence et 3 avertissements en conséquence "
+        "(unites 2, offres 3, autorisations 2, vt_unites 1, habilitations 2)"
     )
     assert "reference_introuvable" not in out and "unites.csv" not in out
     header = (tmp_path / "r.csv").read_text(encoding="utf-8-sig").splitlines()[0]
     written = pl.read_csv(tmp_path / "r.csv", separator=";" if ";" in header else ",",
                           infer_schema=False)
     assert written.row(0, named=True)["ligne"] == "2"
-    assert written["cause"].to_list()[1:] == ["etablissements, ligne 2"] * 9  # 8 rows, VT twice
+    # 7 rejected rows, the VT unit (two warnings) and its two accounts
+    assert written["cause"].to_list()[1:] == ["etablissements, ligne 2"] * 11
 
 
 def _commands_on(st, out) -> dict[str, list[str]]:

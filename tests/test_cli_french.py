@@ -37,7 +37,7 @@ ENGLISH = (
 #: Metavars a French reader understands (English destination names in capitals are not).
 FRENCH_METAVARS = {
     "AAAA-MM-JJ", "CHEMIN", "CODE", "CODES", "COMMANDE", "F", "FICHIER", "FINESS", "HH:MM",
-    "KMH", "MAGASIN", "MIN", "N", "NOMBRE", "SCÉNARIO", "SOURCE",
+    "KMH", "MAGASIN", "MIN", "N", "NOMBRE", "PHASE", "SCÉNARIO", "SOURCE",
 }
 
 
@@ -107,22 +107,24 @@ def test_the_error_points_to_the_help_of_the_sub_command(capsys):
 
 @pytest.mark.parametrize("name", ["scenario", "coverage", "access"])
 def test_population_is_not_taken_for_population_ages(capsys, tmp_path, name):
-    """With abbreviations allowed, argparse reads ``--population`` as ``--population-ages``."""
+    """With abbreviations allowed, argparse read ``--population`` as ``--population-ages``.
+    ``--population`` is now an option of its own (INSEE legal populations): each name goes to
+    its own option, and a prefix of ``--population-ages`` is refused, never completed."""
     args = {
         "scenario": [str(tmp_path / "s.yaml"), "--mention", "ME050"],
         "coverage": [],
         "access": ["--mention", "ME050"],
     }[name]
-    argv = [name, *args, "--store", str(tmp_path), "--out", str(tmp_path / "o.csv"),
-            "--population", str(tmp_path / "ages.csv")]
-    code, _, err = _run(capsys, *argv)
+    argv = [name, *args, "--store", str(tmp_path), "--out", str(tmp_path / "o.csv")]
+    parsed = cli.build_parser().parse_args([*argv, "--population", str(tmp_path / "p.csv")])
+    assert parsed.population == tmp_path / "p.csv"
+    assert getattr(parsed, "population_ages", None) is None
+    code, _, err = _run(capsys, *argv, "--population-a", str(tmp_path / "ages.csv"))
     assert code == cli.EXIT_INPUT
-    assert f"arguments non reconnus : --population {tmp_path / 'ages.csv'}" in err
-    # the full option name is still accepted by the parser
-    parsed = cli.build_parser().parse_args(
-        [a if a != "--population" else "--population-ages" for a in argv]
-    )
-    assert parsed.population_ages == tmp_path / "ages.csv"
+    assert f"arguments non reconnus : --population-a {tmp_path / 'ages.csv'}" in err
+    if name != "access":
+        full = cli.build_parser().parse_args([*argv, "--population-ages", "ages.csv"])
+        assert str(full.population_ages) == "ages.csv"
 
 
 @pytest.mark.parametrize(

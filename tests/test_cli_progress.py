@@ -54,8 +54,8 @@ def test_a_terminal_gets_a_french_bar_erased_at_the_end():
 def test_validation_reports_each_table():
     calls, record = _recorder()
     validate.validate_tables(small_snapshot(), progress=record)
-    assert [(d, t) for d, t, _ in calls] == [(i, 7) for i in range(1, 8)]
-    assert len(TABLES) == 7
+    assert [(d, t) for d, t, _ in calls] == [(i, 8) for i in range(1, 9)]
+    assert len(TABLES) == 8
     assert [label for *_, label in calls] == [f"contrôle {name}" for name in TABLES]
 
 
@@ -87,10 +87,10 @@ def test_an_import_reports_its_tables(tmp_path):
     calls, record = _recorder()
     source = write_source_dir(small_snapshot(), tmp_path / "source")
     importing.preview(source, progress=record)
-    assert calls[-1] == (7, 7, "contrôle finess_etablissements")
+    assert calls[-1] == (8, 8, "contrôle habilitations")
     calls.clear()
     store.import_source(source, tmp_path / "store", "2024-03-01", progress=record)
-    assert calls[-1][:2] == (7, 7)
+    assert calls[-1][:2] == (8, 8)
 
 
 def test_commands_in_a_pipe_write_no_bar(capsys, tmp_path, three_day_store):

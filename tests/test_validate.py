@@ -675,17 +675,21 @@ def test_a_rejected_establishment_is_the_cause_of_everything_it_takes_with_it():
     consequences = [
         ("unites", 1), ("unites", 2), ("offres", 1), ("offres", 2), ("offres", 3),
         ("autorisations", 1), ("autorisations", 2), ("vt_unites", 1),
+        ("habilitations", 1), ("habilitations", 2),  # its accounts (tests.helpers), warned
     ]
     assert {k: rows[k] for k in consequences} == dict.fromkeys(consequences, cause)
     assert set(rows) == {(EG, 1), *consequences}
 
     (root,) = root_causes(explained).iter_rows(named=True)
     assert (root["table"], root["row"], root["ligne"]) == (EG, 1, 2)
-    assert (root["en_consequence"], root["avertissements_en_consequence"]) == (7, 1)
-    assert root["detail"] == "unites 2, offres 3, autorisations 2, vt_unites 1"
-    assert consequence_text(7, 1, root["detail"]) == (
-        "7 lignes rejetées en conséquence et 1 avertissement en conséquence "
-        "(unites 2, offres 3, autorisations 2, vt_unites 1)"
+    assert (root["en_consequence"], root["avertissements_en_consequence"]) == (7, 3)
+    detail = "unites 2, offres 3, autorisations 2, vt_unites 1, habilitations 2"
+    assert root["detail"] == detail
+    assert consequence_text(7, 3, root["detail"]) == (
+        f"7 lignes rejetées en conséquence et 3 avertissements en conséquence ({detail})"
+    )
+    assert consequence_text(7, 1, "vt_unites 1") == (
+        "7 lignes rejetées en conséquence et 1 avertissement en conséquence (vt_unites 1)"
     )
     assert consequence_text(1) == "1 ligne rejetée en conséquence"
     assert consequence_text(0) == ""
@@ -693,7 +697,7 @@ def test_a_rejected_establishment_is_the_cause_of_everything_it_takes_with_it():
     order = by_cause(explained).select("table", "row").unique(maintain_order=True).rows()
     assert order[0] == (EG, 1)
     assert order[1:3] == [("unites", 1), ("unites", 2)]
-    assert order[-1] == ("vt_unites", 1)
+    assert order[-1] == ("habilitations", 2)
 
 
 def test_a_mistyped_finess_is_the_probable_cause_of_the_references_one_slip_away():
@@ -713,6 +717,8 @@ def test_a_mistyped_finess_is_the_probable_cause_of_the_references_one_slip_away
         ("offres", 5): probable,
         ("autorisations", 3): probable,
         ("vt_unites", 2): probable,
+        ("habilitations", 3): probable,  # ROR-2 and VT-H2 of tests.helpers.small_habilitations
+        ("habilitations", 4): probable,
     }
 
 

@@ -163,8 +163,11 @@ def test_causes_of_rejections_come_first_with_their_cascade(app_env, tmp_path) -
     (row,) = causes.to_dict("records")
     assert row["Ligne"] == 2 and row["Origine"] == "etablissements.csv, ligne 2"
     assert row["Problème"] == "raison_sociale : valeur obligatoire manquante"
-    assert (row["Lignes rejetées en conséquence"], row["Avertissements en conséquence"]) == (7, 1)
-    assert row["Détail par table"] == "unites 2, offres 3, autorisations 2, vt_unites 1"
+    # warned: its VT unit and its two accounts (tests.helpers.small_habilitations)
+    assert (row["Lignes rejetées en conséquence"], row["Avertissements en conséquence"]) == (7, 3)
+    assert row["Détail par table"] == (
+        "unites 2, offres 3, autorisations 2, vt_unites 1, habilitations 2"
+    )
     units = next(e for e in at.expander if e.label.startswith("Unités"))
     shown = units.dataframe[0].value
     assert shown["Ligne"].tolist() == [2, 3]  # spreadsheet lines of unites rows 1 and 2
