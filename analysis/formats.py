@@ -77,6 +77,18 @@ def number(value: float | int | None, decimals: int = 0) -> str:
     return _grouped(value, decimals, NNBSP)
 
 
+def compact(value: float | int | None) -> str:
+    """A parameter as one writes it, without trailing zeros: « 1,3 », « 40 », « 0,68 »."""
+    if _missing(value):
+        return EMPTY
+    text = f"{value:g}"
+    if "e" in text:  # very large or small: plain digits rather than an exponent
+        return number(value, 0 if abs(value) >= 1 else 6)
+    whole, _, frac = text.partition(".")
+    return number(int(whole), 0) if whole.lstrip("-").isdigit() and not frac else (
+        _grouped(float(text), len(frac), NNBSP))
+
+
 def integer(value: float | int | None) -> str:
     """A count: « 5 358 » (rounded to the unit); « — » for None."""
     return number(value, 0)
@@ -568,21 +580,43 @@ REDUNDANT: dict[str, tuple[str, ...]] = {
 }
 
 
+def without_redundant(df: pl.DataFrame, overrides: Mapping[str, Format] | None = None,
+                      keep: tuple[str, ...] = ()) -> pl.DataFrame:
+    """``df`` without the label columns its code columns make redundant (``REDUNDANT``: the
+    legal ``libelle`` beside ``mention``…), except those listed in ``keep``."""
+    overrides = overrides or {}
+    drop = [
+        c for code, extras in REDUNDANT.items()
+        if code in df.columns and (overrides.get(code) or spec(code)).kind == CODE
+        for c in extras if c in df.columns and c not in keep
+    ]
+    return df.drop(drop) if drop else df
+
+
+def code_formatters(df: pl.DataFrame, overrides: Mapping[str, Format] | None = None
+                    ) -> dict[str, dict[Any, str]]:
+    """Code column → {code: French label} for the values present in ``df``."""
+    fmts = specs(df, overrides)
+    out = {}
+    for c, f in fmts.items():
+        if f.kind != CODE:
+            continue
+        values = df.get_column(c).drop_nulls().unique()
+        labels = pl.DataFrame({c: values}).select(_code_expr(c, pl.col(c)))[c]
+        out[c] = dict(zip(values.to_list(), labels.to_list(), strict=True))
+    return out
+
+
 def labelled(df: pl.DataFrame, overrides: Mapping[str, Format] | None = None,
              keep: tuple[str, ...] = ()) -> pl.DataFrame:
     """``df`` with its codes turned into French labels (mentions, départements, statuses…)
     and booleans into « oui » / « non »; numbers and dates keep their type. Label columns
     made redundant (``REDUNDANT``: the legal ``libelle`` beside ``mention``…) are dropped
     unless listed in ``keep``."""
+    df = without_redundant(df, overrides, keep)
     fmts = specs(df, overrides)
-    drop = [
-        c for code, extras in REDUNDANT.items() if code in df.columns and fmts[code].kind == CODE
-        for c in extras if c in df.columns and c not in keep
-    ]
     exprs = []
     for c, f in fmts.items():
-        if c in drop:
-            continue
         if f.kind == CODE:
             exprs.append(_code_expr(c, pl.col(c)).alias(c))
         elif f.kind == BOOLEAN and df.schema[c] == pl.Boolean:
@@ -590,8 +624,7 @@ def labelled(df: pl.DataFrame, overrides: Mapping[str, Format] | None = None,
                 pl.when(pl.col(c)).then(pl.lit("oui")).when(pl.col(c).not_()).then(pl.lit("non"))
                 .otherwise(None).alias(c)
             )
-    out = df.drop(drop)
-    return out.with_columns(exprs) if exprs else out
+    return df.with_columns(exprs) if exprs else df
 
 
 def cell(value: Any, f: Format) -> str:

@@ -6,11 +6,12 @@ import datetime as dt
 from pathlib import Path
 
 import altair as alt
+import polars as pl
 import streamlit as st
 
-from analysis import report, store, summary
+from analysis import formats, report, store, summary
 from ui import notes
-from ui.common import demo_banner, fmt_int, fr_axis, page_context, tables
+from ui.common import demo_banner, fmt_int, fr_axis, page_context, show_table, tables
 
 st.title("SMR Workbench")
 st.caption(
@@ -69,18 +70,16 @@ with left:
     )
     st.altair_chart(chart, width="stretch")
 with right:
-    st.dataframe(
-        by_mention.drop("court").rename(
-            {"mention": "Code", "libelle": "Mention", "etablissements": "Établ.",
-             "unites": "Unités", "lits": "Lits", "places": "Places"}
-        ),
-        hide_index=True,
-        width="stretch",
+    show_table(
+        by_mention.select(pl.col("mention").alias("code"), pl.exclude("libelle", "court")),
+        "accueil_mentions",
+        stem=f"capacites_par_mention_{ctx.date.isoformat()}",
+        overrides={"code": formats.Format("Code", width="small", key=True)},
     )
 missing = by_mention.filter(by_mention["etablissements"] == 0)
 if missing.height:
     st.info("Mentions sans aucune offre dans cet instantané : "
-            + ", ".join(missing["libelle"].to_list()) + ".")
+            + ", ".join(missing["court"].to_list()) + ".")
 notes.method_note("capacite_par_mention")
 
 # --- regional report --------------------------------------------------------------------

@@ -7,13 +7,12 @@ from pathlib import Path
 
 import streamlit as st
 
-from analysis import geo, importing, settings
+from analysis import formats, geo, importing, settings
 from analysis.errors import SmrError
-from analysis.export import csv_bytes
 from analysis.loaders.mapped import describe, example_mappings, read_mapping
 from ui import notes
 from ui.access import local_paths_allowed
-from ui.common import default_store, fmt_int, read_only, sidebar
+from ui.common import default_store, downloads, fmt_int, read_only, show_table, sidebar
 
 st.title("Import")
 st.caption(
@@ -210,19 +209,8 @@ notes.method_notes(
     ["lignes_lues", "lignes_conservees", "lignes_rejetees", "avertissements"],
     "rapport de validation",
 )
-st.dataframe(
-    counts.drop("table").rename(
-        {
-            "libelle": "Table",
-            "lus": "Lues",
-            "conserves": "Conservées",
-            "rejetes": "Rejetées",
-            "avertissements": "Avertissements",
-        }
-    ),
-    hide_index=True,
-    width="stretch",
-)
+show_table(counts.drop("table"), "import_comptes",
+           overrides={"libelle": formats.Format("Table", width="medium", key=True)})
 
 report = importing.report_for_download(result)
 for row in counts.iter_rows(named=True):
@@ -233,30 +221,12 @@ for row in counts.iter_rows(named=True):
         f"{row['libelle']} : {row['rejetes']} rejet(s), {row['avertissements']} avertissement(s)"
     )
     with st.expander(label):
-        st.dataframe(
-            table_report.sort("severity", "row", descending=[True, False])
-            .drop("table")
-            .rename(
-                {
-                    "row": "Ligne",
-                    "source": "Origine",
-                    "column": "Colonne",
-                    "value": "Valeur",
-                    "rule": "Règle",
-                    "reason": "Motif",
-                    "severity": "Gravité",
-                }
-            ),
-            hide_index=True,
-            width="stretch",
+        show_table(
+            table_report.sort("severity", "row", descending=[True, False]).drop("table"),
+            f"import_rapport_{row['table']}",
         )
-st.download_button(
-    "Télécharger le rapport (CSV, contacts masqués)",
-    data=csv_bytes(report),
-    file_name=f"rapport_import_{fmt}.csv",
-    mime="text/csv",
-    key="import_download", on_click="ignore",
-)
+downloads(st, report, f"rapport_import_{fmt}", "import_download",
+          label="Télécharger le rapport (contacts masqués)")
 
 st.subheader("Enregistrer l'instantané")
 st.caption(f"Magasin : {target}")

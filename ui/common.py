@@ -331,6 +331,10 @@ def _column_config(fmts: Mapping[str, formats.Format], heads: Mapping[str, str],
     return cfg
 
 
+def _label(value: Any, labels: Mapping[Any, str]) -> str:
+    return labels.get(value, formats.EMPTY if value in (None, "") else str(value))
+
+
 def show_table(
     df: pl.DataFrame,
     key: str | None = None,
@@ -352,20 +356,28 @@ def show_table(
     ``keep``: label columns to keep beside their code (see ``formats.labelled``).
     """
     box = container or st
-    shown_df = formats.labelled(shown(df), overrides, keep)
-    fmts = formats.specs(shown_df, overrides)
-    heads = formats.headers(shown_df.columns, shown_df.schema, overrides)
-    styled = shown_df.height * max(shown_df.width, 1) <= MAX_STYLED_CELLS
-    if styled:
+    raw = formats.without_redundant(shown(df), overrides, keep)
+    styled = raw.height * max(raw.width, 1) <= MAX_STYLED_CELLS
+    if styled:  # the data keep their codes and numbers, the cells show French text
+        shown_df = raw
+        fmts = formats.specs(shown_df, overrides)
+        labels = formats.code_formatters(shown_df, overrides)
         data: Any = shown_df.to_pandas().style.format(
-            {c: functools.partial(formats.cell, f=f) for c, f in fmts.items()},
+            {
+                c: (functools.partial(_label, labels=labels[c]) if c in labels
+                    else functools.partial(formats.cell, f=f))
+                for c, f in fmts.items()
+            },
             na_rep=formats.EMPTY,
         )
     else:
+        shown_df = formats.labelled(raw, overrides, keep)
+        fmts = formats.specs(shown_df, overrides)
         data = shown_df.with_columns(
             pl.col(c).fill_null(formats.EMPTY) for c, f in fmts.items()
             if shown_df.schema[c] == pl.String
         )
+    heads = formats.headers(shown_df.columns, shown_df.schema, overrides)
     options: dict[str, Any] = {"hide_index": True, "width": "stretch", "key": key}
     if height is not None:
         options["height"] = height
