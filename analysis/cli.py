@@ -20,6 +20,7 @@ from pathlib import Path
 
 import polars as pl
 
+from analysis import formats
 from analysis.errors import InputError, SmrError, StoreError
 
 EXIT_OK, EXIT_REJECTED, EXIT_INPUT, EXIT_STORE, EXIT_INTERNAL = 0, 1, 2, 3, 4
@@ -160,7 +161,17 @@ def _validate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--report", type=Path, help="écrire le rapport complet (.csv, .xlsx, .parquet)")
     p.add_argument("--limit", type=int, default=30, help="nombre de problèmes affichés")
     _contacts_arg(p)
+    _csv_excel_arg(p)
     _format_args(p)
+
+
+def _csv_excel_arg(p: argparse.ArgumentParser) -> None:
+    """``--csv-excel``: a .csv output as « CSV pour Excel » instead of « CSV données »."""
+    p.add_argument("--csv-excel", action="store_true",
+                   help="fichier .csv « pour Excel » (séparateur point-virgule, virgule "
+                        "décimale, en-têtes et libellés en français, valeurs arrondies comme "
+                        "à l'écran) au lieu de « données » (séparateur virgule, point décimal, "
+                        "codes, précision complète, dates AAAA-MM-JJ)")
 
 
 def _contacts_arg(p: argparse.ArgumentParser) -> None:
@@ -182,7 +193,7 @@ def _run_validate(args: argparse.Namespace) -> int:
         preview = importing.preview(path, options)
         _print_counts(preview.counts)
         _print_report(preview.report, args.limit, args.contacts)
-        _write_report(preview.report, args.report, args.contacts)
+        _write_report(preview.report, args.report, args.contacts, args.csv_excel)
         return EXIT_OK if preview.ok else EXIT_REJECTED
     if not path.is_dir():
         raise InputError("dossier introuvable", path)
@@ -192,17 +203,18 @@ def _run_validate(args: argparse.Namespace) -> int:
     result = validate.validate_tables(raw)
     _print_counts(result.counts)
     _print_report(result.report, args.limit, args.contacts)
-    _write_report(result.report, args.report, args.contacts)
+    _write_report(result.report, args.report, args.contacts, args.csv_excel)
     return EXIT_OK if result.ok else EXIT_REJECTED
 
 
-def _write_report(report: pl.DataFrame, target: Path | None, show_contacts: bool = False) -> None:
+def _write_report(report: pl.DataFrame, target: Path | None, show_contacts: bool = False,
+                  csv_excel: bool = False) -> None:
     """Write the whole report; the values of contact columns are masked unless asked."""
     if target:
         from analysis.export import mask_report_values, write_table
 
         write_table(mask_report_values(report, show_contacts), target,
-                    show_contacts=show_contacts, sheet="rapport")
+                    show_contacts=show_contacts, sheet="rapport", csv_excel=csv_excel)
         print(f"Rapport écrit : {target}")
 
 
@@ -243,7 +255,7 @@ def _validate_snapshot(path: Path, args: argparse.Namespace) -> int:
     }
     _print_counts(counts)
     _print_report(report, args.limit, args.contacts)
-    _write_report(report, args.report, args.contacts)
+    _write_report(report, args.report, args.contacts, args.csv_excel)
     rejected = sum(c["rejetes"] for c in counts.values())
     return EXIT_REJECTED if rejected else EXIT_OK
 
@@ -328,6 +340,7 @@ def _snapshot_args(
     p: argparse.ArgumentParser,
     region: bool = True,
     out_help: str = "fichier de sortie (.csv, .xlsx ou .parquet)",
+    csv: bool = True,
 ) -> None:
     """Options shared by the analysis commands: store, snapshot, region, output."""
     _store_snapshot_args(p)
@@ -335,6 +348,8 @@ def _snapshot_args(
         p.add_argument("--region", default=None,
                        help="code INSEE de la région (défaut : celle du manifeste, sinon 11)")
     p.add_argument("--out", required=True, type=Path, help=out_help)
+    if csv:
+        _csv_excel_arg(p)
 
 
 def _open_for_analysis(args: argparse.Namespace):
@@ -409,7 +424,7 @@ def _run_coverage(args: argparse.Namespace) -> int:
         population_ages=ages, departement_names=names.get("departement"),
         region_names=names.get("region"),
     )
-    write_table(table, args.out, sheet="couverture")
+    write_table(table, args.out, sheet="couverture", csv_excel=args.csv_excel)
     print(
         f"Couverture écrite : {args.out} ({table.height} lignes, niveau {args.level}, "
         f"région {region}, instantané du {snap.date.isoformat()})."
@@ -474,7 +489,7 @@ def _run_access(args: argparse.Namespace) -> int:
             snap.tables, communes, mention, args.method, forme=forme,
             catchment_min=args.catchment, model=model, costs=costs, population_ages=ages,
         )
-    write_table(table, args.out, sheet="acces")
+    write_table(table, args.out, sheet="acces", csv_excel=args.csv_excel)
     source = f"fichier de temps {args.costs}" if costs is not None else (
         f"modèle {args.speed:g} km/h, détour {args.detour:g}"
     )
@@ -512,6 +527,7 @@ def _campaign_args(p: argparse.ArgumentParser) -> None:
                    help="heure de la synchronisation quotidienne ROR → ViaTrajectoire (18:00)")
     p.add_argument("--out", required=True, type=Path,
                    help="fichier de sortie (.csv, .xlsx ou .parquet)")
+    _csv_excel_arg(p)
 
 
 @command("campaign", "avancement de la campagne : taux par règle et par instantané",
@@ -524,11 +540,11 @@ def _run_campaign(args: argparse.Namespace) -> int:
     if not dates:
         raise StoreError(f"aucun instantané dans {args.store}")
     history = campaign.progress_history(args.store, _campaign_params(args))  # lazy, same table
-    write_table(history, args.out, sheet="avancement")
+    write_table(history, args.out, sheet="avancement", csv_excel=args.csv_excel)
     last = history.filter(pl.col("date") == dates[-1])
     rate = last["conformes"].sum() / max(last["total"].sum(), 1)
     print(f"{len(dates)} instantanés ({dates[0]} → {dates[-1]}), {last.height} règles ; "
-          f"points conformes au {dates[-1]} : {rate:.1%}.")
+          f"points conformes au {dates[-1]} : {formats.percent(rate)}.")
     print(f"Avancement écrit : {args.out}")
     return EXIT_OK
 
@@ -553,7 +569,7 @@ def _run_sync(args: argparse.Namespace) -> int:
                 "raison_sociale", "departement", "date_maj_ror", "date_synchronisation")
         .collect()
     )
-    write_table(out, args.out, sheet="synchronisation")
+    write_table(out, args.out, sheet="synchronisation", csv_excel=args.csv_excel)
     counts = ", ".join(
         f"{s} {int((out['statut'] == s).sum())}" for s in sync.STATUSES
     )
@@ -616,7 +632,7 @@ def _run_transition(args: argparse.Namespace) -> int:
     mapping = None if args.mapping is None else transition.read_mapping(args.mapping)
     snap, region, _ = _open_for_analysis(args)
     gaps = transition.transition_gaps(snap.tables, snap.date, mapping)
-    write_table(gaps, args.out, sheet="ecarts")
+    write_table(gaps, args.out, sheet="ecarts", csv_excel=args.csv_excel)
     totals = transition.gap_totals(gaps)
     print(f"Instantané du {snap.date.isoformat()} (région {region}) : {gaps.height} écarts pour "
           f"{gaps['finess_eg'].n_unique()} établissement(s).")
@@ -677,14 +693,12 @@ def _run_scenario(args: argparse.Namespace) -> int:
         snap.tables, scenario, communes, mention, source=args.scenario, forme=forme, params=params,
         population_ages=ages, names=indicators.region_names(region),
     )
-    write_table(comparison.communes, args.out, sheet="communes")
+    write_table(comparison.communes, args.out, sheet="communes", csv_excel=args.csv_excel)
     r = comparison.region
     changed = comparison.changed_communes().height
     print(f"Scénario « {scenario.nom} » ({len(scenario.changements)} changement(s)), mention "
           f"{mention}, instantané du {snap.date.isoformat()} : {changed} commune(s) modifiée(s).")
-    gained, lost = (
-        f"{r[k]:,.0f}".replace(",", "\u202f") for k in ("population_gagnant", "population_perdant")
-    )
+    gained, lost = (formats.integer(r[k]) for k in ("population_gagnant", "population_perdant"))
     print(f"À {args.threshold:g} min ou moins : {gained} habitant(s) gagnent un établissement, "
           f"{lost} le perdent.")
     if mention not in scenario.mentions:
@@ -698,7 +712,8 @@ def _run_scenario(args: argparse.Namespace) -> int:
 
 
 def _report_args(p: argparse.ArgumentParser) -> None:
-    _snapshot_args(p, out_help="fichier du rapport : .xlsx (classeur) ou .html (page autonome)")
+    _snapshot_args(p, out_help="fichier du rapport : .xlsx (classeur) ou .html (page autonome)",
+                   csv=False)
 
 
 @command("report", "rapport régional : chiffres clés, couverture, accès, campagne, synchro",
@@ -741,6 +756,7 @@ def _qualite_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, type=Path,
                    help="fichier de sortie : une ligne par exigence × département (.csv, .xlsx "
                         "avec en plus la liste des écarts, ou .parquet)")
+    _csv_excel_arg(p)
 
 
 @command("qualite", "exigences qualité ROR pour le SMR : périmètre, écarts et taux par "
@@ -785,15 +801,15 @@ def _run_qualite(args: argparse.Namespace) -> int:
         vt_lines = [f"rapport ViaTrajectoire : {n}" for n in report.notes]
     if suffix == ".xlsx":
         sheets = {"exigences": table, "ecarts": quality.ecarts(results)}
-        data = export.excel_bytes(sheets)
+        data = export.excel_bytes(sheets, french=False)
         tmp = args.out.with_name(args.out.name + ".partial")
         tmp.write_bytes(data)
         tmp.replace(args.out)
     else:
-        export.write_table(table, args.out, sheet="exigences")
+        export.write_table(table, args.out, sheet="exigences", csv_excel=args.csv_excel)
     print(f"Instantané du {date.isoformat()}, région {region} :")
     for row in table.filter(pl.col("departement") == quality.ENSEMBLE).iter_rows(named=True):
-        rate = "–" if row["taux"] is None else f"{row['taux']:.1%}".replace(".", ",")
+        rate = formats.percent(row["taux"])
         print(f"  {row['exigence']:<17} périmètre {row['perimetre']:>5}, écarts "
               f"{row['ecarts']:>4}, taux {rate}")
     for code, why in quality.skipped(tables).items():

@@ -454,7 +454,7 @@ def _kind_of(dtype: pl.DataType | None) -> tuple[str, int]:
 def _humanised(name: str) -> str:
     """A header for a column nobody described: « raison_sociale » → « Raison sociale »;
     a name that is already French text stays as it is."""
-    if name != name.lower() or " " in name or not re.fullmatch(r"[a-z0-9_]+", name):
+    if name != name.lower() or " " in name or not re.fullmatch(r"[a-zà-ÿ0-9_]+", name):
         return name
     return name.replace("_", " ").capitalize()
 

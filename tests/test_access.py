@@ -480,7 +480,7 @@ def small_store(tmp_path):
 
 def _read_csv(path) -> pl.DataFrame:
     return pl.read_csv(
-        path, separator=";", schema_overrides={"commune_insee": pl.String, "finess_eg": pl.String}
+        path, schema_overrides={"commune_insee": pl.String, "finess_eg": pl.String}
     )
 
 
