@@ -201,3 +201,25 @@ def test_command_line_workbook_keeps_documented_columns(tmp_path, indicators_fra
 def test_unknown_csv_flavour_is_refused(indicators_frame):
     with pytest.raises(InputError, match="format CSV inconnu"):
         export.csv_bytes(indicators_frame, flavour="tsv")
+
+
+def test_smr_writes_donnees_by_default_and_excel_on_request(demo_store, tmp_path, capsys):
+    """``smr coverage`` writes the documented columns (« CSV données »); ``--csv-excel``
+    gives the same figures for French Excel, rounded as displayed."""
+    from analysis import cli
+
+    data_path, excel_path = tmp_path / "donnees.csv", tmp_path / "excel.csv"
+    base = ["coverage", "--store", str(demo_store), "--level", "departement", "--forme", "toutes"]
+    assert cli.main([*base, "--out", str(data_path)]) == 0
+    assert cli.main([*base, "--csv-excel", "--out", str(excel_path)]) == 0
+    capsys.readouterr()
+    raw = data_path.read_bytes()
+    assert not raw.startswith(b"\xef\xbb\xbf") and raw.split(b"\n")[0].count(b";") == 0
+    data = pl.read_csv(data_path, schema_overrides={"territoire": pl.String})
+    assert {"territoire", "mention", "lits", "places", "taux_100k"} <= set(data.columns)
+    excel = pl.read_csv(excel_path, separator=";", infer_schema=False)
+    assert excel.height == data.height
+    assert excel["Mention"][0] == "Polyvalent" and data["mention"][0] == "ME050"
+    for shown, full in zip(excel["Pour 100 000 hab."], data["taux_100k"], strict=True):
+        assert shown is None if full is None else abs(_parse_fr(shown) - full) <= 0.05 + 1e-9
+    assert excel["Lits"].cast(pl.Int64).to_list() == data["lits"].to_list()
