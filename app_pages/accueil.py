@@ -61,7 +61,7 @@ with left:
             color=alt.Color("type:N", title="Capacité",
                             scale=alt.Scale(domain=["lits", "places"])),
             tooltip=[
-                alt.Tooltip("libelle:N", title="Mention"),
+                alt.Tooltip("court:N", title="Mention"),
                 alt.Tooltip("type:N", title="Type"),
                 alt.Tooltip("nombre:Q", title="Nombre", format=",d"),
             ],

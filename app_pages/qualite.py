@@ -328,7 +328,8 @@ chosen = c1.selectbox(
     key="qualite_exigence",
 )
 deps = sorted(d for d in results["departement"].unique().to_list() if d is not None)
-dep = c2.selectbox("Département", options=["(tous)", *deps], key="qualite_departement")
+dep = c2.selectbox("Département", options=["(tous)", *deps], key="qualite_departement",
+                   format_func=lambda d: d if d == "(tous)" else formats.departement(d))
 selected = quality.ecarts(results, chosen, None if dep == "(tous)" else dep)
 st.caption(f"{fmt_int(selected.height)} entité(s) en écart.")
 if chosen in labels:

@@ -172,7 +172,8 @@ chosen = st.multiselect(
     key="synchro_statuts",
 )
 deps = sorted(d for d in status["departement"].unique().to_list() if d is not None)
-dep = st.selectbox("Département", options=["(tous)", *deps], key="synchro_departement")
+dep = st.selectbox("Département", options=["(tous)", *deps], key="synchro_departement",
+                   format_func=lambda d: d if d == "(tous)" else formats.departement(d))
 selected = status.filter(pl.col("statut").is_in(chosen))
 if dep != "(tous)":
     selected = selected.filter(pl.col("departement") == dep)

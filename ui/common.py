@@ -374,8 +374,8 @@ def show_table(
         shown_df = formats.labelled(raw, overrides, keep)
         fmts = formats.specs(shown_df, overrides)
         data = shown_df.with_columns(
-            pl.col(c).fill_null(formats.EMPTY) for c, f in fmts.items()
-            if shown_df.schema[c] == pl.String
+            *(pl.col(c).fill_null(formats.EMPTY) for c in fmts if shown_df.schema[c] == pl.String),
+            *(pl.col(c) * 100 for c, f in fmts.items() if f.kind == formats.SHARE),
         )
     heads = formats.headers(shown_df.columns, shown_df.schema, overrides)
     options: dict[str, Any] = {"hide_index": True, "width": "stretch", "key": key}

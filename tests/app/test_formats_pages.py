@@ -146,3 +146,26 @@ def test_mention_labels_identical_across_pages(walked):
         for _, shown in _tables(at):
             cells = set(map(str, shown.to_numpy().ravel()))
             assert not cells & legal_only, (page, cells & legal_only)
+
+
+def test_a_large_table_keeps_french_text_without_styling(tmp_path, monkeypatch):
+    """Above ``MAX_STYLED_CELLS`` a table is not styled cell by cell: codes are still French
+    labels and empty text cells still read « — »; numbers keep Streamlit's own formats."""
+    script = tmp_path / "grand_tableau.py"
+    script.write_text(
+        "import polars as pl\n"
+        "import ui.common as common\n"
+        "common.MAX_STYLED_CELLS = 4\n"
+        "common.show_table(pl.DataFrame({'departement': ['75', '93'], 'statut': "
+        "['synchronise', None], 'taux': [0.5, None]}), 'grand')\n",
+        encoding="utf-8",
+    )
+    monkeypatch.syspath_prepend(str(ROOT))
+    at = AppTest.from_file(str(script), default_timeout=60).run()
+    assert not at.exception, at.exception
+    table = at.dataframe[0]
+    assert not table.proto.arrow_data.styler.display_values
+    assert table.value["departement"].tolist() == ["Paris (75)", "Seine-Saint-Denis (93)"]
+    assert table.value["statut"].tolist() == ["Synchronisée", "—"]
+    assert table.value["taux"].tolist()[0] == 50.0  # a share shown as a percentage
+    assert '"format": "%.1f %%"' in table.proto.columns
