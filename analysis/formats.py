@@ -347,7 +347,7 @@ COLUMNS: dict[str, Format] = {
     "motif": _f("Motif", width="large"),
     "detail": _f("Détail", width="large"),
     "remarque": _f("Remarque", width="large"),
-    "denominateur": _f("Dénominateur", width="small"),
+    "denominateur": _f("Dénominateur", width="medium"),
     "trimestre": _f("Trimestre", width="small"),
     # capacities and counts
     "population": _f("Population", INTEGER),
