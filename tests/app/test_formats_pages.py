@@ -155,12 +155,14 @@ def test_a_large_table_keeps_french_text_without_styling(tmp_path, monkeypatch):
     script.write_text(
         "import polars as pl\n"
         "import ui.common as common\n"
-        "common.MAX_STYLED_CELLS = 4\n"
         "common.show_table(pl.DataFrame({'departement': ['75', '93'], 'statut': "
         "['synchronise', None], 'taux': [0.5, None]}), 'grand')\n",
         encoding="utf-8",
     )
     monkeypatch.syspath_prepend(str(ROOT))
+    import ui.common
+
+    monkeypatch.setattr(ui.common, "MAX_STYLED_CELLS", 4)  # the module the script imports
     at = AppTest.from_file(str(script), default_timeout=60).run()
     assert not at.exception, at.exception
     table = at.dataframe[0]
