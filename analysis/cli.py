@@ -21,6 +21,7 @@ from typing import NoReturn
 
 import polars as pl
 
+from analysis import formats
 from analysis.argparse_fr import FrenchParser
 from analysis.errors import InputError, SmrError, SnapshotMissingError, StoreError
 from analysis.progress import terminal
@@ -222,7 +223,17 @@ def _validate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--report", type=Path, help="écrire le rapport complet (.csv, .xlsx, .parquet)")
     p.add_argument("--limit", type=int, default=30, help="nombre de problèmes affichés")
     _contacts_arg(p)
+    _csv_excel_arg(p)
     _format_args(p)
+
+
+def _csv_excel_arg(p: argparse.ArgumentParser) -> None:
+    """``--csv-excel``: a .csv output as « CSV pour Excel » instead of « CSV données »."""
+    p.add_argument("--csv-excel", action="store_true",
+                   help="fichier .csv « pour Excel » (séparateur point-virgule, virgule "
+                        "décimale, en-têtes et libellés en français, valeurs arrondies comme "
+                        "à l'écran) au lieu de « données » (séparateur virgule, point décimal, "
+                        "codes, précision complète, dates AAAA-MM-JJ)")
 
 
 def _contacts_arg(p: argparse.ArgumentParser) -> None:
@@ -247,7 +258,8 @@ def _run_validate(args: argparse.Namespace) -> int:
         _print_counts(preview.counts)
         _print_report(preview.report, rejected, args.limit, args.contacts,
                       _files(preview.loaded.sources))
-        _write_report(_report_to_write(preview.report, rejected), args.report, args.contacts)
+        _write_report(_report_to_write(preview.report, rejected), args.report, args.contacts,
+                      args.csv_excel)
         return EXIT_OK if preview.ok else EXIT_REJECTED
     if not path.is_dir():
         raise InputError("dossier introuvable", path)
@@ -259,17 +271,19 @@ def _run_validate(args: argparse.Namespace) -> int:
     _print_counts(result.counts)
     _print_report(result.report, result.rejected, args.limit, args.contacts,
                   {name: t.path.name for name, t in source.items()})
-    _write_report(_report_to_write(result.report, result.rejected), args.report, args.contacts)
+    _write_report(_report_to_write(result.report, result.rejected), args.report, args.contacts,
+                  args.csv_excel)
     return EXIT_OK if result.ok else EXIT_REJECTED
 
 
-def _write_report(report: pl.DataFrame, target: Path | None, show_contacts: bool = False) -> None:
+def _write_report(report: pl.DataFrame, target: Path | None, show_contacts: bool = False,
+                  csv_excel: bool = False) -> None:
     """Write the whole report; the values of contact columns are masked unless asked."""
     if target:
         from analysis.export import mask_report_values, write_table
 
         write_table(mask_report_values(report, show_contacts), target,
-                    show_contacts=show_contacts, sheet="rapport")
+                    show_contacts=show_contacts, sheet="rapport", csv_excel=csv_excel)
         print(f"Rapport écrit : {target}")
 
 
@@ -314,7 +328,8 @@ def _validate_snapshot(path: Path, args: argparse.Namespace) -> int:
     _print_counts(counts)
     _print_report(report, rejected_rows, args.limit, args.contacts,
                   _files(snap.manifest.get("sources", [])))
-    _write_report(_report_to_write(report, rejected_rows), args.report, args.contacts)
+    _write_report(_report_to_write(report, rejected_rows), args.report, args.contacts,
+                  args.csv_excel)
     rejected = sum(c["rejetes"] for c in counts.values())
     return EXIT_REJECTED if rejected else EXIT_OK
 
@@ -404,6 +419,7 @@ def _snapshot_args(
     p: argparse.ArgumentParser,
     region: bool = True,
     out_help: str = "fichier de sortie (.csv, .xlsx ou .parquet)",
+    csv: bool = True,
 ) -> None:
     """Options shared by the analysis commands: store, snapshot, region, output."""
     _store_snapshot_args(p)
@@ -411,6 +427,8 @@ def _snapshot_args(
         p.add_argument("--region", default=None,
                        help="code INSEE de la région (défaut : celle du manifeste, sinon 11)")
     p.add_argument("--out", required=True, type=Path, help=out_help)
+    if csv:
+        _csv_excel_arg(p)
 
 
 def _open_for_analysis(args: argparse.Namespace):
@@ -531,7 +549,7 @@ def _run_coverage(args: argparse.Namespace) -> int:
         region_names=names.get("region"), opening=rule,
     )
     write_table(populations.with_vintage(table, args.population_setup), args.out,
-                sheet="couverture")
+                sheet="couverture", csv_excel=args.csv_excel)
     print(
         f"Couverture écrite : {args.out} ({table.height} lignes, niveau {args.level}, "
         f"région {region}, instantané du {snap.date.isoformat()})."
@@ -602,7 +620,8 @@ def _run_access(args: argparse.Namespace) -> int:
             catchment_min=args.catchment, model=model, costs=costs, population_ages=ages,
             opening=rule,
         )
-    write_table(populations.with_vintage(table, args.population_setup), args.out, sheet="acces")
+    write_table(populations.with_vintage(table, args.population_setup), args.out, sheet="acces",
+                csv_excel=args.csv_excel)
     source = f"fichier de temps {args.costs}" if costs is not None else (
         f"modèle {args.speed:g} km/h, détour {args.detour:g}"
     )
@@ -652,6 +671,7 @@ def _campaign_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--echeance", action="append", default=[], metavar="PHASE=AAAA-MM-JJ",
                    help="échéance d'une phase (phase1 : 2023-05-31 par défaut ; phase2 : "
                         "aucune dans le guide), répétable")
+    _csv_excel_arg(p)
 
 
 def _deadlines(values: list[str]) -> dict[str, dt.date]:
@@ -681,10 +701,10 @@ def _run_campaign(args: argparse.Namespace) -> int:
     last = table.filter((pl.col("date") == dates[-1]) & (pl.col("severite") == "obligatoire"))
     rate = last["conformes"].sum() / max(last["total"].sum(), 1)
     if not args.forecast:
-        write_table(table, args.out, sheet="avancement")
+        write_table(table, args.out, sheet="avancement", csv_excel=args.csv_excel)
     print(f"{len(dates)} instantanés ({dates[0]} → {dates[-1]}), {last.height} règles "
-          f"obligatoires ; points conformes au {dates[-1]} : {rate:.1%} (points conseillés "
-          "non comptés).")
+          f"obligatoires ; points conformes au {dates[-1]} : {formats.percent(rate)} (points "
+          "conseillés non comptés).")
     if args.forecast:
         _campaign_forecast(args, table)
     else:
@@ -714,25 +734,25 @@ def _campaign_forecast(args: argparse.Namespace, history: pl.DataFrame) -> None:
         tmp.replace(args.out)
         written = [args.out]
     else:
-        export.write_table(history, args.out, sheet="avancement")
+        export.write_table(history, args.out, sheet="avancement", csv_excel=args.csv_excel)
         written = [args.out]
         for name, frame in (("prevision", projected), ("en_retard", late)):
             path = args.out.with_name(f"{args.out.stem}_{name}{args.out.suffix}")
-            export.write_table(frame, path, sheet=name)
+            export.write_table(frame, path, sheet=name, csv_excel=args.csv_excel)
             written.append(path)
 
     def day(value: dt.date | None) -> str:
-        return value.strftime("%d/%m/%Y") if value else "non atteinte à ce rythme"
+        return formats.date(value) if value else "non atteinte à ce rythme"
 
     for row in projected.iter_rows(named=True):
-        deadline = row["echeance"].strftime("%d/%m/%Y") if row["echeance"] else "aucune"
+        deadline = formats.date(row["echeance"]) if row["echeance"] else "aucune"
         if row["taux"] is None:
             print(f"{row['libelle']} : aucun point évalué.")
             continue
         n_late = late.filter(pl.col("phase") == row["phase"])["finess_eg"].n_unique()
         print(
-            f"{row['libelle']} ({row['phase']}, échéance {deadline}) : {row['taux']:.1%} au "
-            f"{row['date']:%d/%m/%Y} ; achèvement projeté {day(row['date_prevue'])} "
+            f"{row['libelle']} ({row['phase']}, échéance {deadline}) : "
+            f"{formats.percent(row['taux'])} au {formats.date(row['date'])} ; achèvement projeté {day(row['date_prevue'])} "
             f"(intervalle à 90 % : {day(row['date_prevue_tot'])} – "
             f"{day(row['date_prevue_tard'])}, tendance sur {row['points']} instantanés) ; "
             f"{n_late} établissement(s) en retard à leur rythme."
@@ -762,7 +782,7 @@ def _run_sync(args: argparse.Namespace) -> int:
                 "derniere_synchro", "synchro_en_retard")
         .collect()
     )
-    write_table(out, args.out, sheet="synchronisation")
+    write_table(out, args.out, sheet="synchronisation", csv_excel=args.csv_excel)
     counts = ", ".join(
         f"{s} {int((out['statut'] == s).sum())}" for s in sync.STATUSES
     )
@@ -854,7 +874,7 @@ def _run_transition(args: argparse.Namespace) -> int:
     rule = _opening(args, snap.date)
     # closed establishments have nothing left to describe: gaps on the open offer only
     gaps = transition.transition_gaps(opening.open_tables(snap.tables, rule), snap.date, mapping)
-    write_table(gaps, args.out, sheet="ecarts")
+    write_table(gaps, args.out, sheet="ecarts", csv_excel=args.csv_excel)
     totals = transition.gap_totals(gaps)
     print(f"Instantané du {snap.date.isoformat()} (région {region}) : {gaps.height} écarts pour "
           f"{gaps['finess_eg'].n_unique()} établissement(s).")
@@ -920,14 +940,12 @@ def _run_scenario(args: argparse.Namespace) -> int:
         population_ages=ages, names=indicators.region_names(region), opening=rule,
     )
     write_table(populations.with_vintage(comparison.communes, args.population_setup), args.out,
-                sheet="communes")
+                sheet="communes", csv_excel=args.csv_excel)
     r = comparison.region
     changed = comparison.changed_communes().height
     print(f"Scénario « {scenario.nom} » ({len(scenario.changements)} changement(s)), mention "
           f"{mention}, instantané du {snap.date.isoformat()} : {changed} commune(s) modifiée(s).")
-    gained, lost = (
-        f"{r[k]:,.0f}".replace(",", "\u202f") for k in ("population_gagnant", "population_perdant")
-    )
+    gained, lost = (formats.integer(r[k]) for k in ("population_gagnant", "population_perdant"))
     print(f"À {args.threshold:g} min ou moins : {gained} habitant(s) gagnent un établissement, "
           f"{lost} le perdent.")
     if mention not in scenario.mentions:
@@ -942,7 +960,8 @@ def _run_scenario(args: argparse.Namespace) -> int:
 
 
 def _report_args(p: argparse.ArgumentParser) -> None:
-    _snapshot_args(p, out_help="fichier du rapport : .xlsx (classeur) ou .html (page autonome)")
+    _snapshot_args(p, out_help="fichier du rapport : .xlsx (classeur) ou .html (page autonome)",
+                   csv=False)
     _population_arg(p)
     _opening_args(p)
 
@@ -998,6 +1017,7 @@ def _qualite_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, type=Path,
                    help="fichier de sortie : une ligne par exigence × département (.csv, .xlsx "
                         "avec en plus la liste des écarts, ou .parquet)")
+    _csv_excel_arg(p)
 
 
 @command("qualite", "exigences qualité ROR pour le SMR : périmètre, écarts et taux par "
@@ -1044,17 +1064,17 @@ def _run_qualite(args: argparse.Namespace) -> int:
         vt_lines = [f"rapport ViaTrajectoire : {n}" for n in report.notes]
     if suffix == ".xlsx":
         sheets = {"exigences": table, "ecarts": quality.ecarts(results)}
-        data = export.excel_bytes(sheets)
+        data = export.excel_bytes(sheets, french=False)
         tmp = args.out.with_name(args.out.name + ".partial")
         tmp.write_bytes(data)
         tmp.replace(args.out)
     else:
-        export.write_table(table, args.out, sheet="exigences")
+        export.write_table(table, args.out, sheet="exigences", csv_excel=args.csv_excel)
     print(f"Instantané du {date.isoformat()}, région {region} :")
     print("  lectures de l'atelier (docs/ecarts_vue_nationale.md)" if args.lecture_atelier
           else "  lecture des vues nationales (ansforge/ROR-indicateurs-BI-SQL)")
     for row in table.filter(pl.col("departement") == quality.ENSEMBLE).iter_rows(named=True):
-        rate = "–" if row["taux"] is None else f"{row['taux']:.1%}".replace(".", ",")
+        rate = formats.percent(row["taux"])
         print(f"  {row['exigence']:<17} périmètre {row['perimetre']:>5}, écarts "
               f"{row['ecarts']:>4}, taux {rate}")
     for code, why in quality.skipped(tables).items():

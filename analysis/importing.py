@@ -21,7 +21,7 @@ from typing import Any
 
 import polars as pl
 
-from analysis import settings, store
+from analysis import formats, settings, store
 from analysis.errors import InputError, SmrError, SnapshotExistsError
 from analysis.export import mask_report_values
 from analysis.loaders.canonical import read_source_dir
@@ -146,9 +146,9 @@ def load(source: str | Path | Sequence[str | Path], options: ImportOptions) -> L
         result = load_fhir(src)
     if options.row_limit is not None and result.rows > options.row_limit:
         raise InputError(
-            f"import trop volumineux pour l'application : {result.rows:,} lignes (limite "
-            f"{options.row_limit:,}) ; filtrez les données ou utilisez la commande "
-            "« smr import », qui n'a pas de limite.".replace(",", "\u202f")
+            f"import trop volumineux pour l'application : {formats.integer(result.rows)} "
+            f"lignes (limite {formats.integer(options.row_limit)}) ; filtrez les données ou "
+            "utilisez la commande « smr import », qui n'a pas de limite."
         )
     return result
 

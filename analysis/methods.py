@@ -62,15 +62,23 @@ def missing_parts(n: MethodNote) -> list[str]:
 
 
 def _fr(x: float) -> str:
-    """A number written the French way (decimal comma)."""
-    return f"{x:g}".replace(".", ",")
+    """A number written the French way (decimal comma), see ``analysis.formats``."""
+    from analysis import formats
+
+    return formats.compact(x)
+
+
+def _fr2(x: float) -> str:
+    from analysis import formats
+
+    return formats.number(x, 2)
 
 
 def _zones_text() -> str:
     parts = []
     low = 0.0
     for bound, weight in access.DEFAULT_ZONES:
-        parts.append(f"{_fr(low)}–{_fr(bound)} min : {weight:.2f}".replace(".", ","))
+        parts.append(f"{_fr(low)}–{_fr(bound)} min : {_fr2(weight)}")
         low = bound
     return " ; ".join(parts)
 

@@ -42,6 +42,7 @@ from analysis import (
     charts,
     coverage,
     export,
+    formats,
     geo,
     indicators,
     methods,
@@ -295,11 +296,8 @@ def build_report(
 
 
 def _fr_num(value: float | int | None, decimals: int = 0) -> str:
-    """French number: narrow no-break space for thousands, decimal comma; « – » for None."""
-    if value is None:
-        return "–"
-    text = f"{value:,.{decimals}f}"
-    return text.replace(",", "\u202f").replace(".", ",")
+    """French number (``analysis.formats``): « 12 174 880 », « 41,9 »; « — » for None."""
+    return formats.number(value, decimals)
 
 
 def _lower_first(text: str) -> str:
@@ -308,14 +306,16 @@ def _lower_first(text: str) -> str:
 
 
 def _pct(share: float | None, decimals: int = 1) -> str:
-    """A 0–1 share as a French percentage."""
-    return "–" if share is None else f"{_fr_num(share * 100, decimals)} %"
+    """A 0–1 share as a French percentage (``analysis.formats``): « 83,8 % »."""
+    return formats.percent(share, decimals)
 
 
 def key_figures(report: RegionalReport) -> pl.DataFrame:
-    """The headline figures as a table: ``indicateur``, ``valeur``, ``unite``, ``note``.
+    """The headline figures as a table: ``indicateur``, ``nombre`` (counts), ``taux`` (0–1
+    shares), ``unite``, ``note``; one of ``nombre`` and ``taux`` is filled on each row.
 
-    Shares are percentages (0–100). Why: one sheet a reader can quote from.
+    Why: one sheet a reader can quote from, each value in its own format (« 5 358 »,
+    « 83,8 % »).
     """
     h, c, s = report.headline, report.campaign_overall, report.sync_overall
     present = int((report.capacity_by_mention["etablissements"] > 0).sum())
@@ -341,7 +341,7 @@ def key_figures(report: RegionalReport) -> pl.DataFrame:
         ),
         (
             "Points de la campagne conformes",
-            None if c["taux"] is None else c["taux"] * 100,
+            c["taux"],
             "% des points",
             "campagne_taux_conformes",
         ),
@@ -354,7 +354,7 @@ def key_figures(report: RegionalReport) -> pl.DataFrame:
         ),
         (
             "Taux de synchronisation ROR ↔ ViaTrajectoire",
-            None if s["taux_synchronise"] is None else s["taux_synchronise"] * 100,
+            s["taux_synchronise"],
             "% des unités",
             "sync_taux_synchronise",
         ),
@@ -365,12 +365,19 @@ def key_figures(report: RegionalReport) -> pl.DataFrame:
     ]
     return pl.DataFrame(
         [
-            {"indicateur": a, "valeur": None if b is None else float(b), "unite": u, "note": n}
+            {
+                "indicateur": a,
+                "nombre": None if u.startswith("%") or b is None else int(b),
+                "taux": float(b) if u.startswith("%") and b is not None else None,
+                "unite": u,
+                "note": n,
+            }
             for a, b, u, n in rows
         ],
         schema={
             "indicateur": pl.String,
-            "valeur": pl.Float64,
+            "nombre": pl.Int64,
+            "taux": pl.Float64,
             "unite": pl.String,
             "note": pl.String,
         },
@@ -380,12 +387,10 @@ def key_figures(report: RegionalReport) -> pl.DataFrame:
 def parameters(report: RegionalReport) -> pl.DataFrame:
     """The parameters behind the figures: ``parametre``, ``valeur``."""
 
-    def fr(x: float) -> str:
-        return f"{x:g}".replace(".", ",")
-
+    fr = formats.compact
     zones = " ; ".join(f"≤ {fr(b)} min : {fr(w)}" for b, w in access.DEFAULT_ZONES)
     rows = {
-        "Instantané": report.date.isoformat(),
+        "Instantané": formats.date(report.date),
         "Région": f"{report.region_name} ({report.region})",
         "Données fictives (démonstration)": "oui" if report.demo else "non",
         "Seuil de temps": f"{fr(report.threshold_min)} min (borne incluse)",
@@ -397,7 +402,7 @@ def parameters(report: RegionalReport) -> pl.DataFrame:
         "Offre comptée": report.opening_rule.describe(),
         "Origines des temps d'accès": "communes ; arrondissements pour Paris, Lyon et Marseille",
         "Début de la campagne": (
-            report.campaign_start.isoformat() if report.campaign_start else "non renseigné"
+            formats.date(report.campaign_start) if report.campaign_start else "non renseigné"
         ),
         "Heure de la synchronisation ROR → ViaTrajectoire": report.sync_time.strftime("%H:%M"),
     }
@@ -436,7 +441,9 @@ def notes_table(ids: Sequence[str] = NOTE_IDS) -> pl.DataFrame:
 
 def report_sheets(report: RegionalReport) -> dict[str, pl.DataFrame]:
     """The workbook's sheets, in order (French titles)."""
-    mentions = report.capacity_by_mention.drop("court")
+    mentions = report.capacity_by_mention.select(
+        pl.col("mention").alias("code"), pl.exclude("libelle", "court")
+    )
     return {
         "Synthèse": key_figures(report),
         "Capacités par mention": mentions,
@@ -626,36 +633,24 @@ def markdown_html(text: str) -> str:
     return "\n".join(blocks)
 
 
-def _cell(value: Any, column: str) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        if column.startswith("taux") and column != "taux_100k":
-            return _pct(value)
-        if column.startswith("part") or column == "pourcentage":
-            return f"{_fr_num(value, 1)} %"
-        if column.startswith("population"):
-            return _fr_num(value)
-        return _fr_num(value, 1)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return _fr_num(value)
-    if isinstance(value, dt.date):
-        return value.strftime("%d/%m/%Y")
-    return html.escape(str(value))
-
-
 def _table(frame: pl.DataFrame, headers: Mapping[str, str], css: str = "") -> str:
-    """An HTML table of ``frame``'s ``headers`` columns (French headers), numbers right."""
+    """An HTML table of ``frame``'s ``headers`` columns (French headers), numbers right,
+    every cell in the French formats of the pages (``analysis.formats``)."""
     cols = [c for c in headers if c in frame.columns]
     head = "".join(f"<th>{html.escape(headers[c])}</th>" for c in cols)
+    shown = frame.select(cols)
+    fmts = formats.specs(shown)
+    labels = formats.code_formatters(shown)
     body = []
-    for row in frame.select(cols).iter_rows(named=True):
+    for row in shown.iter_rows(named=True):
         cells = []
         for c in cols:
             v = row[c]
             num = isinstance(v, int | float) and not isinstance(v, bool)
             attr = ' class="n"' if num else ""
-            cells.append(f"<td{attr}>{_cell(v, c)}</td>")
+            text = labels[c].get(v, str(v)) if c in labels and v is not None else (
+                formats.cell(v, fmts[c]))
+            cells.append(f"<td{attr}>{html.escape(text)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     cls = f' class="{css}"' if css else ""
     return (
@@ -704,7 +699,7 @@ def report_html(report: RegionalReport, generated: dt.date | None = None) -> str
     generated = generated or dt.date.today()
     svgs = {k: charts.to_svg(c) for k, c in report_charts(report).items()}
     h, c, s = report.headline, report.campaign_overall, report.sync_overall
-    t = f"{report.threshold_min:g}"
+    t = formats.compact(report.threshold_min)
     title = f"Rapport régional SMR : {report.region_name}"
     cards = [
         (_fr_num(h["etablissements_smr"]), "établissements SMR"),
@@ -757,10 +752,12 @@ def report_html(report: RegionalReport, generated: dt.date | None = None) -> str
     parts.append(_figure(svgs["capacites"], "Lits et places installés, par mention.", "capacites"))
     parts.append(
         _table(
-            report.capacity_by_mention,
+            report.capacity_by_mention.select(
+                pl.col("mention").alias("code"), pl.exclude("mention", "libelle")
+            ),
             {
-                "mention": "Code",
-                "libelle": "Mention",
+                "code": "Code",
+                "court": "Mention",
                 "etablissements": "Établissements",
                 "unites": "Unités",
                 "lits": "Lits",
@@ -825,9 +822,13 @@ def report_html(report: RegionalReport, generated: dt.date | None = None) -> str
     )
     parts.append(
         _table(
-            report.access,
+            report.access.with_columns(
+                pl.col("mention").replace_strict(
+                    {m.code: m.court for m in nomenclature.MENTIONS}, default=pl.col("mention")
+                ).alias("court")
+            ),
             {
-                "libelle": "Mention",
+                "court": "Mention",
                 "etablissements": "Établissements",
                 "capacite": "Lits + places",
                 "taux_100k": "Pour 100 000 hab.",
@@ -859,7 +860,7 @@ def report_html(report: RegionalReport, generated: dt.date | None = None) -> str
     )
     parts.append(
         _table(
-            report.campaign_rules.with_columns(pl.col("niveau").replace_strict(campaign.LEVELS)),
+            report.campaign_rules,
             {
                 "libelle": "Point de contrôle",
                 "niveau": "Niveau",

@@ -6,12 +6,13 @@ import datetime as dt
 from pathlib import Path
 
 import altair as alt
+import polars as pl
 import streamlit as st
 
-from analysis import opening, report, store, summary
+from analysis import formats, opening, report, store, summary
 from analysis.opening import OpeningRule
 from ui import notes
-from ui.common import demo_banner, fmt_int, fr_axis, page_context, tables
+from ui.common import demo_banner, fmt_int, fr_axis, page_context, show_table, tables
 from ui.progress import transient
 
 st.title("SMR Workbench")
@@ -68,7 +69,7 @@ with left:
             color=alt.Color("type:N", title="Capacité",
                             scale=alt.Scale(domain=["lits", "places"])),
             tooltip=[
-                alt.Tooltip("libelle:N", title="Mention"),
+                alt.Tooltip("court:N", title="Mention"),
                 alt.Tooltip("type:N", title="Type"),
                 alt.Tooltip("nombre:Q", title="Nombre", format=",d"),
             ],
@@ -77,18 +78,16 @@ with left:
     )
     st.altair_chart(chart, width="stretch")
 with right:
-    st.dataframe(
-        by_mention.drop("court").rename(
-            {"mention": "Code", "libelle": "Mention", "etablissements": "Établ.",
-             "unites": "Unités", "lits": "Lits", "places": "Places"}
-        ),
-        hide_index=True,
-        width="stretch",
+    show_table(
+        by_mention.select(pl.col("mention").alias("code"), pl.exclude("libelle", "court")),
+        "accueil_mentions",
+        stem=f"capacites_par_mention_{ctx.date.isoformat()}",
+        overrides={"code": formats.Format("Code", width="small", key=True)},
     )
 missing = by_mention.filter(by_mention["etablissements"] == 0)
 if missing.height:
     st.info("Mentions sans aucune offre dans cet instantané : "
-            + ", ".join(missing["libelle"].to_list()) + ".")
+            + ", ".join(missing["court"].to_list()) + ".")
 notes.method_note("capacite_par_mention")
 
 # --- regional report --------------------------------------------------------------------

@@ -9,10 +9,17 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from analysis import campaign, forecast, settings, store
+from analysis import campaign, forecast, formats, settings, store
 from analysis.errors import StoreError
 from ui import notes
-from ui.common import contact_toggle, demo_banner, fmt_int, page_context, tables
+from ui.common import (
+    contact_toggle,
+    demo_banner,
+    fmt_int,
+    page_context,
+    show_table,
+    tables,
+)
 from ui.progress import transient
 
 st.title("Campagne de mise à jour ROR / ViaTrajectoire")
@@ -97,7 +104,7 @@ def remaining_for(store_path: str, start: str | None, stamp: tuple, window: int,
 
 
 def pct(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.1f} %".replace(".", ",")
+    return formats.percent(value)
 
 
 dates = store.list_snapshots(ctx.store)
@@ -242,20 +249,15 @@ if history["date"].n_unique() > 1:
 else:
     st.info("Un seul instantané dans le magasin : l'avancement s'affichera dès le suivant.")
 
-st.dataframe(
+show_table(
     by_rule.select(
-        pl.col("libelle").alias("Point de contrôle"),
-        pl.col("niveau").replace_strict(campaign.LEVELS).alias("Niveau"),
-        pl.col("severite").replace_strict(campaign.SEVERITIES).alias("Type"),
-        pl.col("conformes").alias("Conformes"),
-        pl.col("manquants").alias("Manquants"),
-        pl.col("invalides").alias("Invalides"),
-        pl.col("total").alias("Entités"),
-        (pl.col("taux") * 100).alias("Taux (%)"),
+        "regle", "niveau", "severite", "conformes", "manquants", "invalides", "total", "taux"
     ),
-    hide_index=True,
-    width="stretch",
-    column_config={"Taux (%)": st.column_config.NumberColumn(format="%.1f")},
+    "campagne_regles",
+    stem=f"campagne_points_{ctx.date.isoformat()}",
+    overrides={"regle": formats.Format("Point de contrôle", formats.CODE, width="large",
+                                       key=True),
+               "total": formats.Format("Entités", formats.INTEGER)},
 )
 
 # --- forecast -----------------------------------------------------------------------
@@ -324,42 +326,26 @@ notes.method_note("campagne_prevision")
 st.subheader("Par département, statut et établissement")
 
 
-def rate_table(by: str) -> pl.DataFrame:
-    table = campaign.completion_table(results, by)
-    rule_cols = [c for c in table.columns if c in labels]
-    return table.with_columns(
-        (pl.col("taux") * 100).alias("taux"), *[(pl.col(c) * 100) for c in rule_cols]
-    ).rename({"total": "points", "reste": "à traiter", "taux": "taux global (%)",
-              **{c: labels[c] for c in rule_cols}})
-
-
-percent_config = {
-    name: st.column_config.NumberColumn(format="%.0f")
-    for name in ["taux global (%)", *labels.values()]
+#: Headers of the completion tables: the rule columns get their labels from the registry.
+RATE_HEADERS = {
+    "total": formats.Format("Points", formats.INTEGER),
+    "taux": formats.Format("Taux global", formats.SHARE, 1),
+    "departement": formats.Format("Département", formats.CODE, width="medium", key=True),
+    "statut": formats.Format("Statut", formats.CODE, width="medium", key=True),
 }
 t1, t2, t3 = st.tabs(["Départements", "Statuts", "Établissements"])
 with t1:
-    st.dataframe(rate_table("departement"), hide_index=True, width="stretch",
-                 column_config=percent_config)
+    show_table(campaign.completion_table(results, "departement"), "campagne_departements",
+               stem=f"campagne_departements_{ctx.date.isoformat()}", overrides=RATE_HEADERS)
 with t2:
-    st.dataframe(
-        rate_table("statut").with_columns(
-            pl.col("statut").replace({"public": "Public", "prive_non_lucratif":
-                                      "Privé non lucratif", "prive_lucratif": "Privé lucratif"})
-        ),
-        hide_index=True, width="stretch", column_config=percent_config,
-    )
+    show_table(campaign.completion_table(results, "statut"), "campagne_statuts",
+               stem=f"campagne_statuts_{ctx.date.isoformat()}", overrides=RATE_HEADERS)
 with t3:
     ranking = campaign.establishment_ranking(results)
     st.caption("Classés par nombre de points restant à traiter.")
-    st.dataframe(
-        ranking.with_columns((pl.col("taux") * 100).alias("taux")).rename(
-            {"taux": "taux (%)", "reste": "à traiter", "total": "points"}
-        ),
-        hide_index=True,
-        width="stretch",
-        column_config={"taux (%)": st.column_config.NumberColumn(format="%.0f")},
-    )
+    show_table(ranking, "campagne_etablissements",
+               stem=f"campagne_etablissements_{ctx.date.isoformat()}",
+               overrides={"total": formats.Format("Points", formats.INTEGER)})
 
 # --- changes since the previous snapshot -------------------------------------------------
 earlier = [d for d in dates if d < ctx.date]
@@ -383,7 +369,8 @@ if changes is not None:
     k[2].metric("Nouvelles entités", fmt_int(totals.get(campaign.NOUVELLE_ENTITE, 0)))
     k[3].metric("Entités disparues", fmt_int(totals.get(campaign.ENTITE_SUPPRIMEE, 0)))
     if summary.height:
-        st.dataframe(summary.rename(campaign.CHANGE_LABELS), hide_index=True, width="stretch")
+        show_table(summary, "campagne_changements",
+                   stem=f"campagne_changements_{ctx.date.isoformat()}")
     notes.method_note("campagne_changements")
 
 # --- drill-down -------------------------------------------------------------------------
@@ -404,26 +391,19 @@ finess = st.selectbox(
 if finess:
     items = campaign.todo_frame(campaign.todo_items(results, finess), show_contacts, ctx.region)
     if items.height:
-        st.dataframe(items.drop("FINESS EG", "Établissement", "Département", "Support"),
-                     hide_index=True, width="stretch")
+        show_table(items.drop("FINESS EG", "Établissement", "Département", "Support"),
+                   "campagne_points_etablissement")
     else:
         st.success("Tous les points de cet établissement sont à jour.")
     if changes is not None:
         mine = changes.filter(pl.col("finess_eg") == finess)
         if mine.height:
             st.caption("Changements depuis l'instantané précédent :")
-            st.dataframe(
-                mine.select(
-                    pl.col("niveau").replace_strict(campaign.LEVELS).alias("Niveau"),
-                    pl.col("nom_entite").alias("Nom"),
-                    pl.col("regle").replace_strict(labels, default=None).alias("Point"),
-                    pl.col("avant").alias("Avant"),
-                    pl.col("apres").alias("Après"),
-                    pl.col("changement").replace_strict(campaign.CHANGE_LABELS)
-                    .alias("Changement"),
-                ),
-                hide_index=True,
-                width="stretch",
+            show_table(
+                mine.select("niveau", "nom_entite", "regle", "avant", "apres", "changement"),
+                "campagne_changements_etablissement",
+                overrides={"avant": formats.Format("Avant", formats.CODE),
+                           "apres": formats.Format("Après", formats.CODE)},
             )
 
 # --- downloads --------------------------------------------------------------------------

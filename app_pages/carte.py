@@ -8,7 +8,7 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from analysis import access, coverage, geo, indicators, methods
+from analysis import access, coverage, formats, geo, indicators, methods
 from analysis.opening import OpeningRule
 from ui import territory as ui
 from ui.common import demo_banner, fmt_int, page_context
@@ -109,15 +109,16 @@ else:
     taux = region_row["taux_100k"]
     m[2].metric(
         "Pour 100 000 hab. (région)",
-        "–" if taux is None else ui.fr(round(taux, 1)),
+        formats.number(taux, 1),
         help=f"Dénominateur : {region_row['denominateur']}.",
     )
     tm = region_row["temps_plus_proche"]
-    m[3].metric("Temps moyen au plus proche", "–" if tm is None else f"{ui.fr(round(tm, 1))} min")
+    m[3].metric("Temps moyen au plus proche",
+                formats.EMPTY if tm is None else f"{formats.number(tm, 1)} min")
     beyond = region_row["part_au_dela"]
     m[4].metric(
         f"Population à plus de {ui.fr(params.beyond_min)} min",
-        "–" if beyond is None else f"{ui.fr(round(beyond, 1))} %",
+        formats.percent_points(beyond),
         help=f"{fmt_int(region_row['population_au_dela'])} habitants.",
     )
     m[5].metric(
@@ -233,7 +234,7 @@ else:
     st.vega_lite_chart(ui.vega_spec(chart, {"territoires": features}), width="stretch")
     st.caption(
         f"Légende : {legend_title} ; territoires en gris : pas de valeur (aucun établissement "
-        f"accessible). Échelle de couleur plafonnée au 95ᵉ centile ({ui.fr(round(top, 1))}). "
+        f"accessible). Échelle de couleur plafonnée au 95ᵉ centile ({formats.number(top, 1)}). "
         "Points : établissements offrant la mention, taille proportionnelle aux lits + places."
     )
     if map_departement:

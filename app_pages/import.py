@@ -8,14 +8,13 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from analysis import geo, importing, settings
+from analysis import formats, geo, importing, settings
 from analysis.errors import SmrError, SnapshotExistsError
-from analysis.export import csv_bytes
 from analysis.loaders.mapped import describe, example_mappings, read_mapping
 from analysis.schema import TABLES
 from ui import notes
 from ui.access import local_paths_allowed
-from ui.common import default_store, fmt_int, read_only, sidebar
+from ui.common import default_store, downloads, fmt_int, read_only, show_table, sidebar
 from ui.progress import progress_bar
 
 st.title("Import")
@@ -219,19 +218,8 @@ notes.method_notes(
     ["lignes_lues", "lignes_conservees", "lignes_rejetees", "avertissements"],
     "rapport de validation",
 )
-st.dataframe(
-    counts.drop("table").rename(
-        {
-            "libelle": "Table",
-            "lus": "Lues",
-            "conserves": "Conservées",
-            "rejetes": "Rejetées",
-            "avertissements": "Avertissements",
-        }
-    ),
-    hide_index=True,
-    width="stretch",
-)
+show_table(counts.drop("table"), "import_comptes",
+           overrides={"libelle": formats.Format("Table", width="medium", key=True)})
 
 causes = importing.cause_summary(result)
 if causes.height:
@@ -268,29 +256,12 @@ for row in counts.iter_rows(named=True):
         f"{row['libelle']} : {row['rejetes']} rejet(s), {row['avertissements']} avertissement(s)"
     )
     with st.expander(label):
-        st.dataframe(  # causes first, each followed by what it rejected in cascade
-            table_report.drop("table").rename(
-                {
-                    "ligne": "Ligne",
-                    "source": "Origine",
-                    "column": "Colonne",
-                    "value": "Valeur",
-                    "rule": "Règle",
-                    "reason": "Motif",
-                    "severity": "Gravité",
-                    "cause": "Conséquence de",
-                }
-            ),
-            hide_index=True,
-            width="stretch",
+        show_table(  # causes first, each followed by what it rejected in cascade
+            table_report.drop("table"),
+            f"import_rapport_{row['table']}",
         )
-st.download_button(
-    "Télécharger le rapport (CSV, contacts masqués)",
-    data=csv_bytes(report),
-    file_name=f"rapport_import_{fmt}.csv",
-    mime="text/csv",
-    key="import_download", on_click="ignore",
-)
+downloads(st, report, f"rapport_import_{fmt}", "import_download",
+          label="Télécharger le rapport (contacts masqués)")
 
 st.subheader("Enregistrer l'instantané")
 st.caption(f"Magasin : {target}")

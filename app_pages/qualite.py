@@ -11,10 +11,10 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from analysis import campaign, export, importing, quality, store, sync
+from analysis import campaign, formats, importing, quality, store, sync
 from analysis.errors import SmrError
 from ui import notes
-from ui.common import csv_download, demo_banner, excel_download, fmt_int, page_context, tables
+from ui.common import demo_banner, fmt_int, page_context, show_table, tables
 
 st.title("Qualité ROR")
 st.caption(
@@ -49,7 +49,15 @@ labels = dict(
 
 
 def pct(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.1f} %".replace(".", ",")
+    return formats.percent(value)
+
+
+#: Headers of the requirement tables (``regle`` here is national or local, not a campaign rule).
+REQUIREMENT_HEADERS = {
+    "exigence": formats.Format("Code", width="small", key=True),
+    "libelle": formats.Format("Exigence", width="large"),
+    "regle": formats.Format("Règle", width="small"),
+}
 
 
 def _stage(files: list) -> tuple[Path, list[Path]]:
@@ -174,21 +182,21 @@ if missing:
         + ". Téléversez un référentiel FINESS ci-dessus."
     )
 national = {r.code: r.national for r in quality.REQUIREMENTS}
-st.dataframe(
+show_table(
     totals.select(
-        pl.col("exigence").alias("Code"),
-        pl.col("libelle").alias("Exigence"),
+        "exigence",
+        "libelle",
         pl.col("exigence")
         .replace_strict({c: "nationale" if n else "locale" for c, n in national.items()})
-        .alias("Règle"),
-        pl.col("perimetre").alias("Périmètre"),
-        pl.col("ecarts").alias("Écarts"),
-        pl.col("non_applicables").alias("Non applicables"),
-        (pl.col("taux") * 100).alias("Taux (%)"),
+        .alias("regle"),
+        "perimetre",
+        "ecarts",
+        "non_applicables",
+        "taux",
     ),
-    hide_index=True,
-    width="stretch",
-    column_config={"Taux (%)": st.column_config.NumberColumn(format="%.1f")},
+    "qualite_exigences",
+    stem=f"qualite_exigences_{ctx.date.isoformat()}",
+    overrides=REQUIREMENT_HEADERS,
 )
 if "RE1.2" in codes:
     st.caption(quality.re12_scope_text(quality.re12_scope(data, ctx.date, params)))
@@ -206,19 +214,19 @@ measure = st.radio(
     "Valeur", ["Taux (%)", "Écarts", "Périmètre"], horizontal=True, key="qualite_mesure"
 )
 column = {"Taux (%)": "taux", "Écarts": "ecarts", "Périmètre": "perimetre"}[measure]
-wide = (
-    table.with_columns((pl.col("taux") * 100).alias("taux"))
-    .pivot(on="departement", index=["exigence", "libelle"], values=column)
-    .rename({"exigence": "Code", "libelle": "Exigence"})
-)
-st.dataframe(
+wide = table.pivot(on="departement", index=["exigence", "libelle"], values=column)
+kind = formats.SHARE if column == "taux" else formats.INTEGER
+show_table(
     wide,
-    hide_index=True,
-    width="stretch",
-    column_config={
-        c: st.column_config.NumberColumn(format="%.1f" if column == "taux" else "%d")
-        for c in wide.columns
-        if c not in ("Code", "Exigence")
+    "qualite_departements",
+    stem=f"qualite_{column}_departements_{ctx.date.isoformat()}",
+    overrides={
+        **REQUIREMENT_HEADERS,
+        **{
+            c: formats.Format(formats.departement(c), kind, 1)
+            for c in wide.columns
+            if c not in ("exigence", "libelle")
+        },
     },
 )
 
@@ -297,16 +305,7 @@ if population.height and population["perimetre_source"][0] == "ROR":
         "Sans référentiel FINESS, le périmètre est celui des établissements ouverts du "
         "ROR titulaires d'une autorisation SMR."
     )
-st.dataframe(
-    counts.rename(
-        {"departement": "Département", "perimetre": "Périmètre", **quality.PEUPLEMENT_LABELS}
-    )
-    .with_columns((pl.col("taux_finalise") * 100).alias("taux_finalise"))
-    .rename({"taux_finalise": "Finalisés (%)"}),
-    hide_index=True,
-    width="stretch",
-    column_config={"Finalisés (%)": st.column_config.NumberColumn(format="%.1f")},
-)
+show_table(counts, "qualite_peuplement", stem=f"qualite_peuplement_{ctx.date.isoformat()}")
 flags = quality.unit_flags(data, ctx.date, params)
 missing_flags = pl.DataFrame(
     {
@@ -321,29 +320,25 @@ with left:
         f"{fmt_int(int((flags['statut_peuplement'] == quality.FINALISE).sum()))} "
         "finalisées."
     )
-    st.dataframe(missing_flags, hide_index=True, width="stretch")
+    show_table(missing_flags, "qualite_indicateurs_manquants")
 with right:
     quarterly = population_history_for(str(ctx.store), ctx.region, stamp, former)
     shown_q = quarterly.filter(pl.col("departement") == quality.ENSEMBLE).select(
-        pl.col("trimestre").alias("Trimestre"),
-        pl.col("date_instantane").alias("Instantané"),
+        "trimestre",
+        "date_instantane",
         pl.when(pl.col("trimestre_clos"))
         .then(pl.lit("clos"))
         .otherwise(pl.lit("en cours"))
-        .alias("État"),
-        pl.col("perimetre").alias("Périmètre"),
-        pl.col(quality.FINALISE).alias("Finalisés"),
-        pl.col(quality.EN_COURS).alias("En cours"),
-        pl.col(quality.A_FAIRE).alias("À faire"),
-        (pl.col("taux_finalise") * 100).alias("Finalisés (%)"),
+        .alias("etat"),
+        "perimetre",
+        quality.FINALISE,
+        quality.EN_COURS,
+        quality.A_FAIRE,
+        "taux_finalise",
     )
     st.caption("Suivi trimestriel (dernier instantané de chaque trimestre).")
-    st.dataframe(
-        shown_q,
-        hide_index=True,
-        width="stretch",
-        column_config={"Finalisés (%)": st.column_config.NumberColumn(format="%.1f")},
-    )
+    show_table(shown_q, "qualite_trimestres", stem="qualite_suivi_trimestriel",
+               overrides={"etat": formats.Format("État", width="small")})
 notes.method_notes(["peuplement_statut", "peuplement_trimestriel"], "suivi du peuplement")
 
 # --- écarts -----------------------------------------------------------------------------
@@ -358,22 +353,19 @@ chosen = c1.selectbox(
     key="qualite_exigence",
 )
 deps = sorted(d for d in results["departement"].unique().to_list() if d is not None)
-dep = c2.selectbox("Département", options=["(tous)", *deps], key="qualite_departement")
+dep = c2.selectbox("Département", options=["(tous)", *deps], key="qualite_departement",
+                   format_func=lambda d: d if d == "(tous)" else formats.departement(d))
 selected = quality.ecarts(results, chosen, None if dep == "(tous)" else dep)
 st.caption(f"{fmt_int(selected.height)} entité(s) en écart.")
 if chosen in labels:
     st.markdown(f"**Action attendue** : {quality.REQUIREMENT_BY_CODE[chosen].help}")
-st.dataframe(
-    selected.select(
-        pl.col("departement").alias("Dép."),
-        pl.col("finess_eg").alias("FINESS EG"),
-        pl.col("entite").alias("Entité"),
-        pl.col("nom_entite").alias("Nom"),
-        pl.col("motif").alias("Motif de l'écart"),
-        pl.col("valeur").alias("Valeurs"),
-    ),
-    hide_index=True,
-    width="stretch",
+show_table(
+    selected.select("departement", "finess_eg", "entite", "nom_entite", "motif", "valeur"),
+    "qualite_ecarts",
+    stem=f"ecarts_{chosen}_{ctx.date.isoformat()}",
+    sheets=lambda: {"exigences": table, "ecarts": quality.ecarts(results)},
+    overrides={"motif": formats.Format("Motif de l'écart", width="large"),
+               "valeur": formats.Format("Valeurs", width="medium")},
 )
 with st.expander("Non applicables (hors périmètre)"):
     outside = results.filter(
@@ -381,36 +373,17 @@ with st.expander("Non applicables (hors périmètre)"):
     )
     if dep != "(tous)":
         outside = outside.filter(pl.col("departement") == dep)
-    st.dataframe(
-        outside.select(
-            pl.col("departement").alias("Dép."),
-            pl.col("entite").alias("Entité"),
-            pl.col("nom_entite").alias("Nom"),
-            pl.col("motif").alias("Raison"),
-        ),
-        hide_index=True,
-        width="stretch",
+    show_table(
+        outside.select("departement", "entite", "nom_entite", "motif"),
+        "qualite_hors_perimetre",
+        overrides={"motif": formats.Format("Raison", width="large")},
     )
 with st.expander("Écarts par établissement (toutes exigences)"):
-    st.dataframe(
-        quality.ecarts_by_establishment(results, data["etablissements"]).rename(
-            {
-                "finess_eg": "FINESS EG",
-                "raison_sociale": "Établissement",
-                "departement": "Dép.",
-                "ecarts": "Écarts",
-            }
-        ),
-        hide_index=True,
-        width="stretch",
+    show_table(
+        quality.ecarts_by_establishment(results, data["etablissements"]),
+        "qualite_ecarts_etablissements",
+        stem=f"qualite_ecarts_par_etablissement_{ctx.date.isoformat()}",
     )
-all_ecarts = quality.ecarts(results)
-d1, d2 = st.columns(2)
-csv_download(d1, "Écarts de l'exigence (CSV)", selected,
-             f"ecarts_{chosen}_{ctx.date.isoformat()}.csv")
-excel_download(d2, "Tableau et tous les écarts (Excel)",
-               {"exigences": table, "ecarts": all_ecarts},
-               f"qualite_ror_{ctx.date.isoformat()}.xlsx")
 
 # --- ViaTrajectoire sync report -----------------------------------------------------------
 st.subheader("Synchronisation ViaTrajectoire (rapport national)")
@@ -466,61 +439,47 @@ if report is not None:
             how="full",
             coalesce=True,
         )
-        .select(
-            pl.col("departement").alias("Département"),
-            pl.col("perimetre_vt").alias("Établissements suivis"),
-            pl.col("synchronises").alias("Synchronisés"),
-            (pl.col("taux") * 100).alias("Taux national (%)"),
-            pl.col("total").alias("Unités"),
-            (pl.col("taux_synchronise") * 100).alias("Taux des unités (%)"),
-        )
-        .sort("Département")
+        .select("departement", "perimetre_vt", "synchronises", "taux", "total",
+                "taux_synchronise")
+        .sort("departement")
     )
-    st.dataframe(
+    show_table(
         beside,
-        hide_index=True,
-        width="stretch",
-        column_config={
-            c: st.column_config.NumberColumn(format="%.1f")
-            for c in ("Taux national (%)", "Taux des unités (%)")
+        "qualite_vt_departements",
+        stem=f"synchro_vt_departements_{ctx.date.isoformat()}",
+        overrides={
+            "taux": formats.Format("Taux national", formats.SHARE, 1),
+            "total": formats.Format("Unités", formats.INTEGER),
+            "taux_synchronise": formats.Format("Taux des unités", formats.SHARE, 1),
         },
     )
     comparison = quality.vt_comparison(detail, status, data["etablissements"])
     constats = sorted(comparison["constat"].unique().to_list())
     wanted = [c for c in constats if not c.startswith("concordant")]
     picked = st.multiselect("Constats", options=constats, default=wanted, key="qualite_constats")
-    st.dataframe(
+    show_table(
         comparison.filter(pl.col("constat").is_in(picked)).select(
-            pl.col("departement").alias("Dép."),
-            pl.col("finess_eg").alias("FINESS EG"),
-            pl.col("raison_sociale").alias("Établissement"),
-            pl.col("etat_synchronisation_ror").alias("État ViaTrajectoire"),
-            pl.col("date_synchronisation").alias("Synchronisation"),
-            *[pl.col(s).alias(sync.STATUS_SHORT_LABELS[s]) for s in sync.STATUSES],
-            pl.col("constat").alias("Constat"),
+            "departement", "finess_eg", "raison_sociale", "etat_synchronisation_ror",
+            "date_synchronisation", *sync.STATUSES, "constat",
         ),
-        hide_index=True,
-        width="stretch",
+        "qualite_vt_comparaison",
+        stem=f"synchro_vt_{ctx.date.isoformat()}",
+        overrides={
+            "etat_synchronisation_ror": formats.Format("État ViaTrajectoire", width="medium"),
+            "date_synchronisation": formats.Format("Synchronisation", formats.DATETIME),
+            "constat": formats.Format("Constat", width="large"),
+            **{s: formats.Format(sync.STATUS_SHORT_LABELS[s], formats.INTEGER)
+               for s in sync.STATUSES},
+        },
     )
     excluded = detail.filter(~pl.col("suivi"))
     if excluded.height:
         with st.expander(f"Lignes du rapport hors du taux national ({excluded.height})"):
-            st.dataframe(
-                excluded.select(
-                    pl.col("finess").alias("Finess"),
-                    pl.col("nom_etablissement").alias("Nom"),
-                    pl.col("domaine").alias("Domaine"),
-                    pl.col("motif_exclusion").alias("Motif"),
-                ),
-                hide_index=True,
-                width="stretch",
+            show_table(
+                excluded.select("finess", "nom_etablissement", "domaine", "motif_exclusion"),
+                "qualite_vt_exclus",
+                overrides={"motif_exclusion": formats.Format("Motif", width="large")},
             )
-    st.download_button(
-        "Comparaison par établissement (CSV)",
-        data=export.csv_bytes(comparison),
-        file_name=f"synchro_vt_{ctx.date.isoformat()}.csv",
-        mime="text/csv", on_click="ignore",
-    )
     notes.method_notes(
         ["synchro_vt_taux", "synchro_vt_concordance"], "synchronisation ViaTrajectoire"
     )

@@ -9,9 +9,17 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from analysis import campaign, export, store, sync
+from analysis import campaign, export, formats, store, sync
 from ui import notes
-from ui.common import contacts_hidden, demo_banner, fmt_int, page_context, tables
+from ui.common import (
+    contacts_hidden,
+    demo_banner,
+    downloads,
+    fmt_int,
+    page_context,
+    show_table,
+    tables,
+)
 from ui.progress import transient
 
 st.title("Synchronisation ROR ↔ ViaTrajectoire")
@@ -50,6 +58,7 @@ hour = st.columns([2, 5])[0].time_input(
     key="synchro_heure",
 )
 status = status_for(data, str(ctx.store), ctx.date.isoformat(), hour.isoformat())
+date_key = ctx.date.isoformat()
 last = sync.last_sync(ctx.date, hour)
 
 st.subheader(f"Instantané du {ctx.date:%d/%m/%Y}")
@@ -57,8 +66,7 @@ st.caption(f"Dernière synchronisation prise en compte : {last:%d/%m/%Y à %H:%M
 overall = sync.status_counts(status, data["etablissements"], by="ensemble").row(0, named=True)
 cols = st.columns(6)
 cols[0].metric("Taux synchronisé",
-               "–" if overall["taux_synchronise"] is None
-               else f"{overall['taux_synchronise'] * 100:.1f} %".replace(".", ","),
+               formats.percent(overall["taux_synchronise"]),
                help="(Synchronisées + en attente) ÷ toutes les unités.")
 for col, s in zip(cols[1:], STATUS_ORDER, strict=True):
     col.metric(sync.STATUS_SHORT_LABELS[s], fmt_int(overall[s]), help=sync.STATUS_LABELS[s])
@@ -150,27 +158,19 @@ chart = (
     .properties(height=max(160, 32 * by_dep.height))
 )
 st.altair_chart(chart, width="stretch")
-st.dataframe(
-    by_dep.with_columns((pl.col("taux_synchronise") * 100).alias("taux_synchronise"))
-    .rename({**sync.STATUS_LABELS, "taux_synchronise": "taux (%)", "total": "unités",
-             "departement": "département"}),
-    hide_index=True,
-    width="stretch",
-    column_config={"taux (%)": st.column_config.NumberColumn(format="%.1f")},
-)
+UNIT_TOTAL = {"total": formats.Format("Unités", formats.INTEGER)}
+show_table(by_dep, "synchro_departements", stem=f"synchronisation_departements_{date_key}",
+           overrides=UNIT_TOTAL)
 
 with st.expander("Par établissement"):
     by_eg = sync.status_counts(status, data["etablissements"], by="finess_eg")
     problems = pl.col(sync.DESYNCHRONISE) + pl.col(sync.ABSENT_VT) + pl.col(sync.ABSENT_ROR)
-    st.dataframe(
+    show_table(
         by_eg.with_columns(problems.alias("a_regarder"))
-        .sort(["a_regarder", "finess_eg"], descending=[True, False])
-        .with_columns((pl.col("taux_synchronise") * 100).alias("taux_synchronise"))
-        .rename({**sync.STATUS_LABELS, "taux_synchronise": "taux (%)", "total": "unités",
-                 "a_regarder": "à regarder"}),
-        hide_index=True,
-        width="stretch",
-        column_config={"taux (%)": st.column_config.NumberColumn(format="%.1f")},
+        .sort(["a_regarder", "finess_eg"], descending=[True, False]),
+        "synchro_etablissements",
+        stem=f"synchronisation_etablissements_{date_key}",
+        overrides=UNIT_TOTAL,
     )
 
 # --- units to look at -------------------------------------------------------------------
@@ -183,26 +183,22 @@ chosen = st.multiselect(
     key="synchro_statuts",
 )
 deps = sorted(d for d in status["departement"].unique().to_list() if d is not None)
-dep = st.selectbox("Département", options=["(tous)", *deps], key="synchro_departement")
+dep = st.selectbox("Département", options=["(tous)", *deps], key="synchro_departement",
+                   format_func=lambda d: d if d == "(tous)" else formats.departement(d))
 selected = status.filter(pl.col("statut").is_in(chosen))
 if dep != "(tous)":
     selected = selected.filter(pl.col("departement") == dep)
 st.caption(f"{fmt_int(selected.height)} unités.")
-st.dataframe(
+show_table(
     selected.select(
-        pl.col("departement").alias("Dép."),
-        pl.col("finess_eg").alias("FINESS EG"),
-        pl.col("raison_sociale").alias("Établissement"),
-        pl.col("uo_id").alias("UO (ROR)"),
-        pl.col("vt_id").alias("Unité VT"),
-        pl.coalesce("nom_ror", "nom_vt").alias("Nom"),
-        pl.col("statut").replace_strict(sync.STATUS_LABELS).alias("Statut"),
-        pl.col("motif").alias("Motif"),
-        pl.col("date_maj_ror").alias("Mise à jour ROR"),
-        pl.col("date_synchronisation").alias("Dernière synchro VT"),
+        "departement", "finess_eg", "raison_sociale", "uo_id", "vt_id",
+        pl.coalesce("nom_ror", "nom_vt").alias("nom"), "statut", "motif", "date_maj_ror",
+        "date_synchronisation",
     ),
-    hide_index=True,
-    width="stretch",
+    "synchro_unites",
+    overrides={"nom": formats.Format("Nom de l'unité", width="medium"),
+               "date_synchronisation": formats.Format("Dernière synchro VT", formats.DATETIME,
+                                                      width="small")},
 )
 
 diffs = differences_for(data, str(ctx.store), ctx.date.isoformat())
@@ -217,25 +213,24 @@ if contacts_hidden():  # a compared field may be a phone number: never shown the
 st.markdown("**Écarts de valeurs** (unités rattachées de la sélection)")
 if shown.height:
     labels = {f.champ: f.label for f in sync.COMPARED_FIELDS}
-    st.dataframe(
-        shown.with_columns(pl.col("champ").replace_strict(labels)).rename(
-            {"uo_id": "UO (ROR)", "vt_id": "Unité VT", "finess_eg": "FINESS EG",
-             "champ": "Champ", "valeur_ror": "Valeur ROR", "valeur_vt": "Valeur VT"}
-        ),
-        hide_index=True,
-        width="stretch",
+    show_table(
+        shown.with_columns(pl.col("champ").replace_strict(labels)),
+        "synchro_ecarts",
+        stem=f"synchronisation_ecarts_{date_key}",
+        overrides={"valeur_ror": formats.Format("Valeur ROR", width="medium"),
+                   "valeur_vt": formats.Format("Valeur VT", width="medium")},
     )
 else:
     st.caption("Aucun écart de valeur pour la sélection.")
 notes.method_note("sync_ecarts")
 
-st.download_button(
-    "Télécharger les statuts (CSV)",
-    data=export.csv_bytes(
-        status.select("uo_id", "vt_id", "finess_eg", "raison_sociale", "departement", "statut",
-                      "motif", "ecarts", "nom_ror", "nom_vt", "date_maj_ror",
-                      "date_synchronisation")
+downloads(
+    st,
+    lambda: status.select(
+        "uo_id", "vt_id", "finess_eg", "raison_sociale", "departement", "statut", "motif",
+        "ecarts", "nom_ror", "nom_vt", "date_maj_ror", "date_synchronisation",
     ),
-    file_name=f"synchronisation_{ctx.date.isoformat()}.csv",
-    mime="text/csv", on_click="ignore",
+    f"synchronisation_{date_key}",
+    "synchro_statuts_fichiers",
+    label="Télécharger les statuts de toutes les unités",
 )

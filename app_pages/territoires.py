@@ -5,9 +5,9 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from analysis import coverage, export, nomenclature
+from analysis import coverage, formats, nomenclature
 from ui import territory as ui
-from ui.common import csv_download, demo_banner, excel_download, fmt_int, page_context
+from ui.common import demo_banner, fmt_int, page_context, show_table
 
 st.title("Territoires")
 st.caption(
@@ -48,7 +48,7 @@ st.caption(
 )
 
 # ----------------------------------------------------------------- table of territories
-st.subheader(f"{coverage.LEVEL_LABELS[level]}s : {nomenclature.mention_label(mention)}")
+st.subheader(f"{coverage.LEVEL_LABELS[level]}s : {formats.mention(mention)}")
 empty = ui.no_offer_message(data, mention, forme, rule)
 if empty:
     st.info(empty)
@@ -57,17 +57,8 @@ else:
         data, *common, level, mention, forme, key, costs_bytes, ages_bytes, **extra
     )
     shown = table.drop("mention")
-    st.dataframe(
-        shown,
-        hide_index=True,
-        width="stretch",
-        column_config=ui.column_config(shown.columns),
-        height=min(420, 38 + 35 * shown.height),
-    )
-    d1, d2, _ = st.columns([1, 1, 4])
-    csv_download(d1, "Télécharger (CSV)", table, f"territoires_{stamp}.csv", key="terr_csv")
-    excel_download(d2, "Télécharger (Excel)", {"territoires": table},
-                   f"territoires_{stamp}.xlsx", key="terr_xlsx")
+    show_table(shown, "terr_table", stem=f"territoires_{stamp}",
+               sheets={"territoires": table}, height=min(420, 38 + 35 * shown.height))
 
     # ------------------------------------------------------- communes left without access
     st.subheader(f"Communes à plus de {ui.fr(params.beyond_min)} minutes")
@@ -85,30 +76,16 @@ else:
             "(dénominateur de la mention) ; les plus peuplées d'abord. Temps vide : aucun "
             "établissement accessible."
         )
-        st.dataframe(
+        show_table(
             beyond.drop("mention"),
-            hide_index=True,
-            width="stretch",
+            "terr_beyond",
+            stem=f"communes_au_dela_{stamp}",
             height=300,
-            column_config={
-                "commune_insee": st.column_config.TextColumn("Code"),
-                "nom": st.column_config.TextColumn("Commune"),
-                "departement": st.column_config.TextColumn("Dép."),
-                "epci_nom": st.column_config.TextColumn("EPCI"),
-                "population": st.column_config.NumberColumn("Population", format="localized"),
-                "finess_eg": st.column_config.TextColumn("FINESS le plus proche"),
-                "raison_sociale": st.column_config.TextColumn("Établissement le plus proche"),
-                "minutes": st.column_config.NumberColumn("Minutes", format="%.1f"),
-                "km": st.column_config.NumberColumn("km à vol d'oiseau", format="%.1f"),
-                "code_commune": st.column_config.TextColumn("Commune"),
+            overrides={
+                "nom": formats.Format("Commune", width="medium", key=True),
+                "finess_eg": formats.Format("FINESS le plus proche", width="small"),
+                "raison_sociale": formats.Format("Établissement le plus proche", width="medium"),
             },
-        )
-        st.download_button(
-            "Télécharger la liste (CSV)",
-            lambda: export.csv_bytes(beyond),
-            file_name=f"communes_au_dela_{stamp}.csv",
-            mime="text/csv",
-            key="terr_beyond_csv", on_click="ignore",
         )
     ui.method_notes(
         ["etablissements", "unites", "lits", "places", "fermes_temporairement"],
@@ -131,17 +108,15 @@ else:
 st.subheader("Présence des mentions")
 presence = ui.presence_table(data, *common, level, forme, provisoires)
 st.caption("Nombre d'établissements offrant chaque mention ; 0 : mention absente du territoire.")
-st.dataframe(
+show_table(
     presence,
-    hide_index=True,
-    width="stretch",
+    "terr_presence",
+    stem=f"presence_{level}_{ctx.date:%Y-%m-%d}",
     height=min(420, 38 + 35 * presence.height),
-    column_config={
-        "territoire": st.column_config.TextColumn("Code"),
-        "nom": st.column_config.TextColumn("Territoire"),
-        "mentions_presentes": st.column_config.NumberColumn("Mentions présentes"),
+    overrides={
+        "nom": formats.Format("Territoire", width="medium", key=True),
         **{
-            m.code: st.column_config.NumberColumn(m.court, help=m.libelle)
+            m.code: formats.Format(m.court, formats.INTEGER, help=m.libelle)
             for m in nomenclature.MENTIONS
         },
     },
@@ -164,11 +139,14 @@ portrait = ui.portrait_table(
     data, *common, level, chosen, forme, key, costs_bytes, ages_bytes, **extra
 )
 shown = portrait.drop("territoire", "nom")
-st.dataframe(
+portrait_stem = f"portrait_{level}_{chosen}_{ctx.date:%Y-%m-%d}"
+show_table(
     shown,
-    hide_index=True,
-    width="stretch",
-    column_config=ui.column_config(shown.columns),
+    "terr_portrait_table",
+    stem=portrait_stem,
+    sheets=lambda: {
+        "portrait": portrait, "presence": presence.filter(pl.col("territoire") == chosen)
+    },
     height=38 + 35 * shown.height,
 )
 ui.method_notes(
@@ -186,14 +164,4 @@ ui.method_notes(
         "part_au_dela",
     ],
     "indicateurs du portrait",
-)
-p1, p2, _ = st.columns([1, 1, 4])
-portrait_stem = f"portrait_{level}_{chosen}_{ctx.date:%Y-%m-%d}"
-csv_download(p1, "Portrait (CSV)", portrait, f"{portrait_stem}.csv", key="terr_portrait_csv")
-excel_download(
-    p2,
-    "Portrait (Excel)",
-    lambda: {"portrait": portrait, "presence": presence.filter(pl.col("territoire") == chosen)},
-    f"{portrait_stem}.xlsx",
-    key="terr_portrait_xlsx",
 )

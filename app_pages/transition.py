@@ -8,18 +8,17 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from analysis import coverage, export, indicators, nomenclature, opening, transition
+from analysis import coverage, export, formats, indicators, nomenclature, opening, transition
 from analysis.errors import SmrError
 from ui import territory as ui
 from ui.common import (
     ROOT,
-    XLSX_MIME,
-    csv_download,
     demo_banner,
-    excel_download,
+    downloads,
     fmt_int,
     page_context,
     read_only,
+    show_table,
 )
 
 st.title("Transition SSR → SMR")
@@ -41,52 +40,12 @@ EXAMPLES = ROOT / "docs" / "scenarios"
 SCENARIO = "transition_scenario"  # session state: the scenario being edited (file form)
 ERROR = "transition_erreur"
 EVOLUTION_COLORS = {"gagne": "#2166ac", "perd": "#b2182b"}
-#: Headers of the comparison tables: column → (label, number format or None for text).
-HEADERS: dict[str, tuple[str, str | None]] = {
-    "niveau": ("Niveau", None),
-    "territoire": ("Code", None),
-    "commune_insee": ("Code", None),
-    "nom": ("Nom", None),
-    "departement": ("Dép.", None),
-    "population": ("Population", "localized"),
-    "temps_plus_proche_base": ("Temps actuel (min)", "%.1f"),
-    "temps_plus_proche_scenario": ("Temps scénario (min)", "%.1f"),
-    "delta_temps_plus_proche": ("Écart de temps (min)", "%.2f"),
-    "acces_e2sfca_base": ("E2SFCA actuel", "%.2f"),
-    "acces_e2sfca_scenario": ("E2SFCA scénario", "%.2f"),
-    "delta_acces_e2sfca": ("Écart E2SFCA", "%.2f"),
-    "taux_100k_base": ("Taux actuel /100 000", "%.2f"),
-    "taux_100k_scenario": ("Taux scénario /100 000", "%.2f"),
-    "delta_taux_100k": ("Écart de taux", "%.2f"),
-    "population_dans_seuil_base": ("Pop. à ≤ seuil (actuel)", "localized"),
-    "population_dans_seuil_scenario": ("Pop. à ≤ seuil (scénario)", "localized"),
-    "population_gagnant": ("Gagnent l'accès", "localized"),
-    "population_perdant": ("Perdent l'accès", "localized"),
-    "finess_plus_proche_base": ("Plus proche (actuel)", None),
-    "finess_plus_proche_scenario": ("Plus proche (scénario)", None),
-    "evolution": ("Code évolution", None),
-    "libelle_evolution": ("Évolution", None),
-    "numero": ("N°", "%d"),
-    "description": ("Changement", None),
-    "action": ("Action", None),
-    "mention": ("Mention", None),
-    "forme": ("Forme", None),
-    "lits": ("Lits", "%d"),
-    "places": ("Places", "%d"),
+#: Headers the registry (``analysis.formats``) words differently for this page.
+HEADERS: dict[str, formats.Format] = {
+    "nom": formats.Format("Nom", width="medium", key=True),
+    "numero": formats.Format("N°", formats.INTEGER, width="small"),
+    "description": formats.Format("Changement", width="large"),
 }
-
-
-def headers(columns: list[str]) -> dict:
-    """Column configuration of a comparison or changes table (French headers, formats)."""
-    out = {}
-    for col in columns:
-        label, fmt = HEADERS.get(col, (col, None))
-        out[col] = (
-            st.column_config.TextColumn(label)
-            if fmt is None
-            else st.column_config.NumberColumn(label, format=fmt)
-        )
-    return out
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -246,15 +205,17 @@ with tab_mapping:
         except SmrError as exc:
             st.error(f"{exc} La table proposée est utilisée.")
     rules = transition.mapping_for_display(mapping)
-    st.dataframe(rules, hide_index=True, width="stretch", height=320)
+    show_table(rules, "transition_table_correspondance", height=320)
     st.download_button(
         "Télécharger la table (CSV, à modifier)",
         lambda: export.csv_bytes(
-            rules.select("activite", "modalite", "mentions", "statut", "remarque")
+            rules.select("activite", "modalite", "mentions", "statut", "remarque"),
+            flavour=export.CSV_DONNEES,
         ),
         file_name="correspondance_ssr_smr.csv",
         mime="text/csv",
         key="transition_mapping_csv", on_click="ignore",
+        help="« CSV données » (codes, séparateur virgule) : le format que la page relit.",
     )
     active = transition.active_authorisations(data["autorisations"], ctx.date)
     slots = transition.correspondance_ssr(active, mapping)
@@ -271,7 +232,8 @@ with tab_mapping:
         key="transition_flagged",
     )
     shown_slots = slots.filter(pl.col("statut") != "proposee") if flagged_only else slots
-    st.dataframe(shown_slots.drop("mentions"), hide_index=True, width="stretch", height=280)
+    show_table(shown_slots.drop("mentions"), "transition_autorisations",
+               stem=f"correspondances_{ctx.date.isoformat()}", height=280)
     ui.method_note("correspondance_ssr_smr")
 
 # -------------------------------------------------------------------------------- gaps
@@ -290,18 +252,15 @@ with tab_gaps:
     names = ui.region_names(ctx.region).get("departement", {})
     by_dep = transition.gap_counts_by_departement(gaps, names)
     st.markdown("**Par département** (lignes de la liste)")
-    st.dataframe(
-        by_dep,
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "departement": st.column_config.TextColumn("Code"),
-            "nom": st.column_config.TextColumn("Département"),
+    show_table(
+        by_dep.drop("nom"),
+        "transition_par_departement",
+        overrides={
+            "departement": formats.Format("Département", formats.CODE, width="medium", key=True),
             **{
-                k: st.column_config.NumberColumn(v, help=transition.GAP_TYPES[k][0])
+                k: formats.Format(v, formats.INTEGER, help=transition.GAP_TYPES[k][0])
                 for k, v in transition.GAP_SHORT_LABELS.items()
             },
-            "total": st.column_config.NumberColumn("Total"),
         },
     )
     ror_team = gaps.filter(pl.col("ecart").is_in(list(transition.ROR_TEAM_GAPS)))
@@ -325,37 +284,22 @@ with tab_gaps:
     mentions = f3.multiselect(
         "Mention",
         [m.code for m in nomenclature.MENTIONS],
-        format_func=lambda c: f"{nomenclature.mention_label(c)} ({c})",
+        format_func=formats.mention_choice,
         key="transition_f_mention",
         placeholder="Toutes",
     )
     search = f4.text_input("Établissement (nom ou FINESS)", key="transition_f_texte")
     shown_gaps = transition.filter_gaps(gaps, kinds, deps, mentions, search)
     st.caption(f"{fmt_int(shown_gaps.height)} ligne(s) sur {fmt_int(gaps.height)}.")
-    st.dataframe(
-        shown_gaps.drop("ecart", "action"),
-        hide_index=True,
-        width="stretch",
-        height=420,
-        column_config={
-            "finess_eg": st.column_config.TextColumn("FINESS EG"),
-            "raison_sociale": st.column_config.TextColumn("Établissement"),
-            "departement": st.column_config.TextColumn("Dép."),
-            "mention": st.column_config.TextColumn("Mention"),
-            "libelle_mention": st.column_config.TextColumn("Libellé"),
-            "libelle_ecart": st.column_config.TextColumn("Écart"),
-            "detail": st.column_config.TextColumn("Détail", width="large"),
-            "correspondance": st.column_config.TextColumn("Correspondance"),
-        },
-    )
     stamp = ctx.date.isoformat()
-    d1, d2, _ = st.columns([1, 1, 3])
-    csv_download(d1, "Liste filtrée (CSV)", shown_gaps, f"ecarts_transition_{stamp}.csv",
-                 key="transition_gaps_csv")
-    excel_download(d2, "Liste et comptes (Excel)",
-                   {"ecarts": shown_gaps, "par departement": by_dep,
-                    "migration automatique": ror_team},
-                   f"ecarts_transition_{stamp}.xlsx", key="transition_gaps_xlsx")
+    show_table(
+        shown_gaps.drop("ecart", "action"),
+        "transition_ecarts",
+        stem=f"ecarts_transition_{stamp}",
+        sheets=lambda: {"ecarts": shown_gaps, "par departement": by_dep,
+                        "migration automatique": ror_team},
+        height=420,
+    )
     st.markdown("**Pour l'équipe régionale du ROR : migration automatique en attente**")
     st.caption(
         transition.GAP_TYPES["migration_automatique"][1]
@@ -364,18 +308,12 @@ with tab_gaps:
         "aux établissements pour ces unités."
     )
     if ror_team.height:
-        st.dataframe(
+        show_table(
             ror_team.select("finess_eg", "raison_sociale", "departement", "mention", "detail"),
-            hide_index=True,
-            width="stretch",
+            "transition_migration",
+            stem=f"migration_automatique_{stamp}",
             height=240,
-            column_config={
-                "finess_eg": st.column_config.TextColumn("FINESS EG"),
-                "raison_sociale": st.column_config.TextColumn("Établissement"),
-                "departement": st.column_config.TextColumn("Dép."),
-                "mention": st.column_config.TextColumn("Mention"),
-                "detail": st.column_config.TextColumn("Unités (discipline SSR)", width="large"),
-            },
+            overrides={"detail": formats.Format("Unités (discipline SSR)", width="large")},
         )
 
 # ---------------------------------------------------------------------------- scenarios
@@ -442,7 +380,7 @@ with tab_scenario:
         change_mention = a2.selectbox(
             "Mention",
             [m.code for m in nomenclature.MENTIONS],
-            format_func=lambda c: f"{nomenclature.mention_label(c)} ({c})",
+            format_func=formats.mention_choice,
             key="transition_change_mention",
         )
         offers = coverage.offers_by_establishment(current, [change_mention])
@@ -513,12 +451,7 @@ with tab_scenario:
         shown_changes = table.select(
             "numero", "description", "action", "mention", "forme", "lits", "places"
         )
-        st.dataframe(
-            shown_changes,
-            hide_index=True,
-            width="stretch",
-            column_config=headers(shown_changes.columns),
-        )
+        show_table(shown_changes, "transition_changements", overrides=HEADERS)
         r1, r2, r3 = st.columns([3, 1, 1])
         r1.multiselect("Changements à retirer", table["numero"].to_list(), key="transition_retirer")
         r2.button("Retirer", key="transition_remove", on_click=_remove_changes)
@@ -560,9 +493,9 @@ with tab_scenario:
     params = ui.access_params("transition")
     if mention not in scenario.mentions:
         st.info(
-            f"Le scénario ne change pas la mention {nomenclature.mention_label(mention)} : "
+            f"Le scénario ne change pas la mention {formats.mention(mention)} : "
             "aucun écart attendu (mentions changées : "
-            + ", ".join(nomenclature.mention_label(m) for m in scenario.mentions)
+            + ", ".join(formats.mention(m) for m in scenario.mentions)
             + ")."
         )
     comparison = comparison_for(
@@ -578,7 +511,7 @@ with tab_scenario:
         provisoires,
     )
     region = comparison.region
-    threshold = f"{ui.fr(comparison.threshold_min)} min"
+    threshold = f"{formats.compact(comparison.threshold_min)} min"
     k = st.columns(5)
     k[0].metric(
         f"Gagnent l'accès (≤ {threshold})",
@@ -594,16 +527,17 @@ with tab_scenario:
     dt_ = region["delta_temps_plus_proche"]
     k[3].metric(
         "Temps moyen au plus proche",
-        "–"
+        formats.EMPTY
         if region["temps_plus_proche_scenario"] is None
-        else f"{ui.fr(round(region['temps_plus_proche_scenario'], 1))} min",
-        delta=None if dt_ is None else f"{ui.fr(round(dt_, 2))} min",
+        else f"{formats.number(region['temps_plus_proche_scenario'], 1)} min",
+        delta=None if dt_ is None else f"{formats.number(dt_, 2)} min",
         delta_color="inverse",
     )
     k[4].metric(
         "E2SFCA (région)",
-        ui.fr(round(region["acces_e2sfca_scenario"] or 0, 2)),
-        delta=ui.fr(round(region["delta_acces_e2sfca"] or 0, 2)),
+        formats.number(region["acces_e2sfca_scenario"], 2),
+        delta=None if region["delta_acces_e2sfca"] is None
+        else formats.number(region["delta_acces_e2sfca"], 2),
     )
     ui.method_notes(
         [
@@ -714,45 +648,30 @@ with tab_scenario:
     ui.method_note(note_id)
 
     st.markdown("**Par territoire**")
-    st.dataframe(
-        comparison.territoires,
-        hide_index=True,
-        width="stretch",
-        column_config=headers(comparison.territoires.columns),
-    )
+    show_table(comparison.territoires, "transition_territoires", overrides=HEADERS)
     ui.method_note("delta_taux_100k")
     changes = transition.access_changes(comparison)
     st.markdown(
         f"**Communes qui gagnent ou perdent un établissement à ≤ {threshold}** "
         f"({fmt_int(changes.height)})"
     )
-    st.dataframe(
-        changes,
-        hide_index=True,
-        width="stretch",
-        height=300,
-        column_config=headers(changes.columns),
-    )
     slug = scenario.slug
-    x1, x2, _ = st.columns([1, 1, 3])
-    x1.download_button(
-        "Communes (CSV)",
-        lambda: export.csv_bytes(comparison.communes),
-        file_name=f"scenario_{slug}_{mention}.csv",
-        mime="text/csv",
-        key="transition_scenario_csv", on_click="ignore",
+    show_table(
+        changes,
+        "transition_gagnent_perdent",
+        overrides=HEADERS,
+        height=300,
     )
-    x2.download_button(
-        "Résultats (Excel)",
-        lambda: export.excel_bytes(
-            {
-                "communes": comparison.communes,
-                "territoires": comparison.territoires,
-                "gagnent ou perdent": changes,
-                "changements": transition.scenario_changes_table(scenario, current, communes),
-            }
-        ),
-        file_name=f"scenario_{slug}_{mention}.xlsx",
-        mime=XLSX_MIME,
-        key="transition_scenario_xlsx", on_click="ignore",
+    downloads(
+        st,
+        comparison.communes,
+        f"scenario_{slug}_{mention}",
+        "transition_scenario",
+        sheets=lambda: {
+            "communes": comparison.communes,
+            "territoires": comparison.territoires,
+            "gagnent ou perdent": changes,
+            "changements": transition.scenario_changes_table(scenario, current, communes),
+        },
+        label="Télécharger les résultats (toutes les communes)",
     )

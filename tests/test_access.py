@@ -481,7 +481,6 @@ def small_store(tmp_path):
 def _read_csv(path) -> pl.DataFrame:
     return pl.read_csv(
         path,
-        separator=";",
         schema_overrides={
             "commune_insee": pl.String, "finess_eg": pl.String, "code_commune": pl.String
         },

@@ -823,7 +823,7 @@ def test_todo_errors(small_results, tmp_path):
 def test_campaign_command(three_snapshots, tmp_path, capsys):
     out = tmp_path / "avancement.csv"
     assert cli.main(["campaign", "--store", str(three_snapshots), "--out", str(out)]) == 0
-    got = pl.read_csv(out, separator=";", encoding="utf8-lossy", try_parse_dates=True)
+    got = pl.read_csv(out, encoding="utf8-lossy", try_parse_dates=True)
     assert got.columns == ["date", "regle", "conformes", "total", "taux", "severite"]
     expected = campaign.progress(three_snapshots)
     assert got.height == expected.height
@@ -864,7 +864,7 @@ def test_sync_command(three_snapshots, tmp_path):
     out = tmp_path / "sync.csv"
     assert cli.main(["sync", "--store", str(three_snapshots), "--snapshot", "2024-03-15",
                      "--out", str(out)]) == 0
-    got = pl.read_csv(out, separator=";", encoding="utf8-lossy")
+    got = pl.read_csv(out, encoding="utf8-lossy")
     assert {"uo_id", "vt_id", "finess_eg", "statut"} <= set(got.columns)
     assert dict(zip(got["uo_id"], got["statut"], strict=True)) == {
         "UO-1": sync.SYNCHRONISE, "UO-2": sync.ABSENT_VT}

@@ -23,7 +23,7 @@ def _run(capsys, *argv) -> tuple[int, str, str]:
 
 
 def _read(path: Path) -> pl.DataFrame:
-    return pl.read_csv(path, separator=";", infer_schema_length=0)
+    return pl.read_csv(path, infer_schema_length=0)
 
 
 def test_table_per_requirement_and_departement(capsys, demo_store, tmp_path):
@@ -69,7 +69,7 @@ def test_finess_file_vt_report_and_excel(capsys, demo_store, tmp_path):
     # the FINESS file given instead: every category turned into 365 → more CO4 écarts
     changed = reference.with_columns(pl.lit("365").alias("categorie"))
     path = tmp_path / "finess_etablissements.csv"
-    path.write_bytes(csv_bytes(changed))
+    path.write_bytes(csv_bytes(changed, flavour="donnees"))
     out = tmp_path / "qualite.xlsx"
     code, text, err = _run(
         capsys,

@@ -24,7 +24,7 @@ def _run(capsys, *argv) -> tuple[int, str, str]:
 
 
 def _read(path: Path) -> pl.DataFrame:
-    return pl.read_csv(path, separator=";", infer_schema_length=0)
+    return pl.read_csv(path, infer_schema_length=0)
 
 
 @pytest.fixture

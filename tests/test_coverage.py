@@ -299,7 +299,7 @@ def test_cli_coverage_end_to_end(small_store, tmp_path, capsys):
     )
     assert code == 0
     assert "Couverture écrite" in capsys.readouterr().out
-    df = pl.read_csv(out, separator=";", schema_overrides={"territoire": pl.String})
+    df = pl.read_csv(out, schema_overrides={"territoire": pl.String})
     assert {
         "territoire",
         "mention",

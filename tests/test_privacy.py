@@ -102,7 +102,7 @@ def test_validation_report_files_mask_contact_values(tmp_path, capsys, suffix):
     frame = (
         pl.read_parquet(target) if suffix == ".parquet"
         else pl.read_excel(target) if suffix == ".xlsx"
-        else pl.read_csv(target, separator=";", infer_schema=False)
+        else pl.read_csv(target, infer_schema=False)
     )
     _assert_no_secret(frame.write_csv())
     assert (frame["value"] == export.MASK).any()

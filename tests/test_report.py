@@ -185,23 +185,29 @@ def test_excel_opens_with_the_same_figures(built, tmp_path):
     wb = load_workbook(path, read_only=True)
     assert wb.sheetnames == list(report.report_sheets(built))
     synth = list(wb["Synthèse"].iter_rows(values_only=True))
-    assert synth[0] == ("indicateur", "valeur", "unite", "note")
-    values = {r[0]: r[1] for r in synth[1:]}
-    assert values["Lits"] == built.headline["lits"]
-    assert values["Points à traiter"] == built.campaign_overall["reste"]
-    assert values["Taux de synchronisation ROR ↔ ViaTrajectoire"] == pytest.approx(
-        built.sync_overall["taux_synchronise"] * 100
+    assert synth[0] == ("Indicateur", "Nombre", "Taux", "Unite", "Note")
+    counts = {r[0]: r[1] for r in synth[1:]}
+    rates = {r[0]: r[2] for r in synth[1:]}
+    assert counts["Lits"] == built.headline["lits"]
+    assert counts["Points à traiter"] == built.campaign_overall["reste"]
+    assert rates["Taux de synchronisation ROR ↔ ViaTrajectoire"] == pytest.approx(
+        built.sync_overall["taux_synchronise"]
     )
     acc = list(wb["Accessibilité"].iter_rows(values_only=True))
     header = acc[0]
     first = dict(zip(header, acc[1], strict=True))
-    assert first["mention"] == "ME050"
-    assert first["part_seuil"] == pytest.approx(built.access["part_seuil"][0])
+    assert first["Mention"] == "Polyvalent"  # the short label, as on the pages
+    # a 0–100 share is written as a fraction with a percent format
+    assert first["Part dans le seuil"] == pytest.approx(built.access["part_seuil"][0] / 100)
+
     notes = list(wb["Méthodes"].iter_rows(values_only=True))
     assert [r[0] for r in notes[1:]] == list(report.NOTE_IDS)
-    assert notes[0][3:] == tuple(p.lower() for p in methods.PARTS)
+    assert notes[0][3:] == tuple(p.lower().capitalize() for p in methods.PARTS)
     assert all(all(cell for cell in r) for r in notes[1:])  # every part filled
     wb.close()
+    ws = load_workbook(path)["Accessibilité"]
+    column = [c.value for c in ws[1]].index("Part dans le seuil")
+    assert ws[2][column].number_format == "0.0%"
 
 
 def test_html_is_self_contained_with_charts_and_notes(built, tmp_path):

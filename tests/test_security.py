@@ -31,8 +31,10 @@ def _formula_cells(data: bytes) -> list[str]:
 
 
 def _csv_cells(data: bytes) -> list[str]:
+    """Cells of a « CSV pour Excel » (BOM, ``;``) or « CSV données » (``,``) file."""
+    delimiter = ";" if data.startswith(b"\xef\xbb\xbf") else ","
     text = data.decode("utf-8-sig")
-    return [cell for row in csv.reader(io.StringIO(text), delimiter=";") for cell in row]
+    return [cell for row in csv.reader(io.StringIO(text), delimiter=delimiter) for cell in row]
 
 
 def test_every_kind_of_text_cell_is_neutralised():
@@ -43,12 +45,14 @@ def test_every_kind_of_text_cell_is_neutralised():
         "nombre": [-1.5, 2, -3, 4, 5, 6, 7],
         "=cmd|' /C calc'!A0": ["ok"] * len(FORMULAS),
     })
-    assert _formula_cells(export.excel_bytes({"feuille": frame})) == []
-    cells = _csv_cells(export.csv_bytes(frame))
-    dangerous = [c for c in cells if c.startswith(export.FORMULA_PREFIXES)
-                 and not c.lstrip("-").replace(".", "").isdigit()]
-    assert dangerous == [], dangerous
-    assert "'=1+1" in cells and "-1.5" in cells  # numbers are left alone
+    for french in (True, False):
+        assert _formula_cells(export.excel_bytes({"feuille": frame}, french=french)) == []
+    for flavour, number in ((export.CSV_EXCEL, "-1,5"), (export.CSV_DONNEES, "-1.5")):
+        cells = _csv_cells(export.csv_bytes(frame, flavour=flavour))
+        dangerous = [c for c in cells if c.startswith(export.FORMULA_PREFIXES)
+                     and not c.lstrip("-").replace(".", "").replace(",", "").isdigit()]
+        assert dangerous == [], (flavour, dangerous)
+        assert "'=1+1" in cells and number in cells  # numbers are left alone
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +78,9 @@ def hostile_store(tmp_path_factory) -> Path:
         ["access", "--mention", "ME050", "--method", "nearest", "--out", "{out}.csv"],
         ["sync", "--out", "{out}.xlsx"],
         ["sync", "--out", "{out}.csv"],
+        ["sync", "--csv-excel", "--out", "{out}.csv"],
+        ["access", "--mention", "ME050", "--method", "nearest", "--csv-excel", "--out",
+         "{out}.csv"],
         ["todo", "--out", "{out}.xlsx"],
         ["todo", "--out", "{out}.csv"],
         ["coverage", "--level", "departement", "--out", "{out}.xlsx"],

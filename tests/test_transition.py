@@ -177,7 +177,7 @@ def test_user_mapping_yaml_and_round_trip_of_the_exported_table():
     shown = transition.mapping_for_display().select(
         "activite", "modalite", "mentions", "statut", "remarque"
     )
-    back = transition.read_mapping(export.csv_bytes(shown), "correspondance.csv")
+    back = transition.read_mapping(export.csv_bytes(shown, flavour=export.CSV_DONNEES), "correspondance.csv")
     default = transition.default_mapping()
     assert back.select("activite", "modalite", "mentions", "statut").equals(
         default.select("activite", "modalite", "mentions", "statut")

@@ -8,16 +8,18 @@ rerun that changes nothing reuses the frames without copying them.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import altair as alt
 import polars as pl
 import streamlit as st
 
-from analysis import export, geo, settings, store
+from analysis import export, formats, geo, settings, store
 from analysis.errors import StoreError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -233,21 +235,34 @@ def fr_axis(title: str | None = None, fmt: str = ",d") -> alt.Axis:
 
 
 def fmt_int(value: float | int | None) -> str:
-    """French thousands separator (narrow no-break space)."""
-    if value is None:
-        return "–"
-    return f"{int(round(value)):,}".replace(",", "\u202f")
+    """A count the French way (« 12 174 880 »), see ``analysis.formats``."""
+    return formats.integer(value)
+
+
+def fmt_num(value: float | int | None, decimals: int = 1) -> str:
+    """A number the French way (« 41,9 »), see ``analysis.formats``."""
+    return formats.number(value, decimals)
+
+
+def fmt_pct(share: float | None, decimals: int = 1) -> str:
+    """A 0–1 share as « 83,8 % », see ``analysis.formats``."""
+    return formats.percent(share, decimals)
 
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+#: Above this many cells a table is not styled cell by cell (pandas Styler costs about
+#: 10 µs a cell): numbers keep Streamlit's own formats, the rest is still in French.
+MAX_STYLED_CELLS = 60_000
 
 
 def csv_download(container, label: str, frame: Callable[[], pl.DataFrame] | pl.DataFrame,
-                 file_name: str, key: str | None = None) -> None:
-    """A CSV download button; the file is built only when clicked, contacts masked."""
+                 file_name: str, key: str | None = None,
+                 flavour: str = export.CSV_EXCEL) -> None:
+    """A CSV download button (« CSV pour Excel » by default, or ``export.CSV_DONNEES``);
+    the file is built only when clicked, contacts masked."""
     container.download_button(
         label,
-        lambda: export.csv_bytes(frame() if callable(frame) else frame),
+        lambda: export.csv_bytes(frame() if callable(frame) else frame, flavour=flavour),
         file_name=file_name, mime="text/csv", key=key, on_click="ignore",
     )
 
@@ -265,3 +280,107 @@ def excel_download(
         lambda: export.excel_bytes(sheets() if callable(sheets) else sheets),
         file_name=file_name, mime=XLSX_MIME, key=key, on_click="ignore",
     )
+
+
+def downloads(
+    container,
+    frame: Callable[[], pl.DataFrame] | pl.DataFrame,
+    stem: str,
+    key: str,
+    sheets: Callable[[], Mapping[str, pl.DataFrame]] | Mapping[str, pl.DataFrame] | None = None,
+    label: str = "Télécharger",
+) -> None:
+    """A « Télécharger » menu with the three files of a table: Excel (French headers,
+    number, percent and date formats), « CSV pour Excel » and « CSV données » (codes, full
+    precision). ``sheets`` replaces the workbook's single sheet; files are built on click."""
+    menu = container.popover(label, icon=":material/download:")
+    excel_download(menu, "Excel (.xlsx)", sheets if sheets is not None else
+                   (lambda: {stem[:31]: frame() if callable(frame) else frame}),
+                   f"{stem}.xlsx", key=f"{key}_xlsx")
+    csv_download(menu, export.CSV_FLAVOURS[export.CSV_EXCEL], frame, f"{stem}.csv",
+                 key=f"{key}_csv_excel", flavour=export.CSV_EXCEL)
+    csv_download(menu, export.CSV_FLAVOURS[export.CSV_DONNEES], frame, f"{stem}_donnees.csv",
+                 key=f"{key}_csv_donnees", flavour=export.CSV_DONNEES)
+    menu.caption(
+        "« CSV pour Excel » : séparateur point-virgule, virgule décimale, en-têtes et "
+        "libellés en français. « CSV données » : séparateur virgule, point décimal, codes "
+        "et valeurs complètes, dates AAAA-MM-JJ."
+    )
+
+
+def _column_config(fmts: Mapping[str, formats.Format], heads: Mapping[str, str],
+                   styled: bool) -> dict[str, Any]:
+    """Header, width, tooltip and pinning of each column; without styling, Streamlit's own
+    number and date formats."""
+    cfg: dict[str, Any] = {}
+    for col, f in fmts.items():
+        common = {"label": heads[col], "width": f.width, "help": f.help,
+                  "pinned": True if f.key else None}
+        if styled or f.kind in (formats.TEXT, formats.CODE, formats.BOOLEAN):
+            cfg[col] = st.column_config.Column(**common)
+        elif f.kind == formats.DATE:
+            cfg[col] = st.column_config.DateColumn(**common, format="DD/MM/YYYY")
+        elif f.kind == formats.DATETIME:
+            cfg[col] = st.column_config.DatetimeColumn(**common, format="DD/MM/YYYY HH:mm")
+        elif f.kind == formats.INTEGER:
+            cfg[col] = st.column_config.NumberColumn(**common, format="localized")
+        elif f.kind in (formats.SHARE, formats.PERCENT):
+            cfg[col] = st.column_config.NumberColumn(**common, format=f"%.{f.decimals}f %%")
+        else:
+            cfg[col] = st.column_config.NumberColumn(**common, format=f"%.{f.decimals}f")
+    return cfg
+
+
+def _label(value: Any, labels: Mapping[Any, str]) -> str:
+    return labels.get(value, formats.EMPTY if value in (None, "") else str(value))
+
+
+def show_table(
+    df: pl.DataFrame,
+    key: str | None = None,
+    *,
+    stem: str | None = None,
+    sheets: Callable[[], Mapping[str, pl.DataFrame]] | Mapping[str, pl.DataFrame] | None = None,
+    overrides: Mapping[str, formats.Format] | None = None,
+    height: int | str | None = None,
+    keep: tuple[str, ...] = (),
+    container: Any = None,
+) -> None:
+    """A table as every page shows it: French headers, codes as French labels, numbers,
+    rates and dates in French (``analysis.formats``), « — » for empty cells, key columns
+    pinned, and (with ``stem``) a « Télécharger » menu offering Excel and both CSV.
+
+    Cells are styled with pandas' Styler, so a column keeps its numbers (a click on the
+    header sorts by value) while it shows « 41,9 » and « 83,8 % ». ``overrides``: column →
+    ``formats.Format`` for columns the registry does not describe (a pivot's codes…);
+    ``keep``: label columns to keep beside their code (see ``formats.labelled``).
+    """
+    box = container or st
+    raw = formats.without_redundant(shown(df), overrides, keep)
+    styled = raw.height * max(raw.width, 1) <= MAX_STYLED_CELLS
+    if styled:  # the data keep their codes and numbers, the cells show French text
+        shown_df = raw
+        fmts = formats.specs(shown_df, overrides)
+        labels = formats.code_formatters(shown_df, overrides)
+        data: Any = shown_df.to_pandas().style.format(
+            {
+                c: (functools.partial(_label, labels=labels[c]) if c in labels
+                    else functools.partial(formats.cell, f=f))
+                for c, f in fmts.items()
+            },
+            na_rep=formats.EMPTY,
+        )
+    else:
+        shown_df = formats.labelled(raw, overrides, keep)
+        fmts = formats.specs(shown_df, overrides)
+        data = shown_df.with_columns(
+            *(pl.col(c).fill_null(formats.EMPTY) for c in fmts if shown_df.schema[c] == pl.String),
+            *(pl.col(c) * 100 for c, f in fmts.items() if f.kind == formats.SHARE),
+        )
+    heads = formats.headers(shown_df.columns, shown_df.schema, overrides)
+    options: dict[str, Any] = {"hide_index": True, "width": "stretch", "key": key}
+    if height is not None:
+        options["height"] = height
+    box.dataframe(data, column_config=_column_config(fmts, heads, styled), **options)
+    if stem:
+        downloads(box, df, stem, key or stem, sheets=sheets)

@@ -17,9 +17,9 @@ import streamlit as st
 from analysis import (
     access,
     coverage,
+    formats,
     geo,
     indicators,
-    methods,
     nomenclature,
     parameter_files,
     populations,
@@ -35,7 +35,7 @@ LEVEL_LABELS = coverage.LEVEL_LABELS
 
 def fr(x: float) -> str:
     """A number written the French way (decimal comma, no trailing zeros)."""
-    return f"{x:g}".replace(".", ",")
+    return formats.compact(x)
 
 
 def mention_select(key: str) -> str:
@@ -44,7 +44,7 @@ def mention_select(key: str) -> str:
     return st.selectbox(
         "Mention SMR",
         options=codes,
-        format_func=lambda c: f"{nomenclature.mention_label(c)} ({c})",
+        format_func=formats.mention_choice,
         key=key,
     )
 
@@ -456,60 +456,13 @@ def no_offer_message(
     offers = coverage.offers_by_establishment(data, [mention], forme, opening)
     if offers.height:
         return None
-    what = nomenclature.mention_label(mention)
+    what = formats.mention(mention)
     if forme != coverage.ALL_FORMES:
         what += f" en {nomenclature.FORME_BY_CODE[forme].libelle.lower()}"
     return (
         f"Aucun établissement n'offre la mention « {what} » dans cet instantané : "
         "pas de capacité ni de temps d'accès à calculer."
     )
-
-
-def column_config(columns: list[str]) -> dict[str, Any]:
-    """Column labels and number formats for ``st.dataframe`` of indicator tables."""
-    cfg: dict[str, Any] = {
-        "territoire": st.column_config.TextColumn("Code"),
-        "nom": st.column_config.TextColumn("Territoire"),
-        "mention": st.column_config.TextColumn("Mention"),
-        "libelle": st.column_config.TextColumn("Libellé"),
-        "population": st.column_config.NumberColumn("Population", format="localized"),
-        "denominateur": st.column_config.TextColumn("Dénominateur"),
-        "etablissements": st.column_config.NumberColumn("Établ.", format="localized"),
-        "unites": st.column_config.NumberColumn("Unités", format="localized"),
-        "lits": st.column_config.NumberColumn("Lits", format="localized"),
-        "places": st.column_config.NumberColumn("Places", format="localized"),
-        "population_au_dela": st.column_config.NumberColumn(
-            "Population au-delà du seuil", format="localized"
-        ),
-        "finess_plus_proche": st.column_config.TextColumn("FINESS le plus proche"),
-        "nom_plus_proche": st.column_config.TextColumn("Établissement le plus proche"),
-        "code_commune": st.column_config.TextColumn("Commune"),
-        "fermes_temporairement": st.column_config.NumberColumn(
-            "Fermés temporairement",
-            help="Établissements fermés provisoirement à la date de l'instantané (comptés dans "
-            "les chiffres seulement si la case « Inclure les fermetures provisoires » est "
-            "cochée).",
-            format="localized",
-        ),
-        "capacite_fermee_temporairement": st.column_config.NumberColumn(
-            "Lits + places fermés temporairement", format="localized"
-        ),
-    }
-    for col in columns:
-        if col in cfg:
-            continue
-        try:
-            n = methods.note(col)
-        except KeyError:
-            continue
-        label = n.label
-        if col.startswith("part_") and col.endswith("min") and col != "part_au_dela":
-            label = f"Part ≤ {col[5:-3].replace('_', ',')} min (%)"
-        elif col.startswith("ratio_mediane_"):
-            label = f"{label} ({col.removeprefix('ratio_mediane_').upper()})"
-        fmt = "%.2f" if col.startswith("ratio_mediane") else "%.1f"
-        cfg[col] = st.column_config.NumberColumn(label, help=n.unit, format=fmt)
-    return cfg
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

@@ -27,6 +27,7 @@ from typing import Any
 
 import polars as pl
 
+from analysis import formats
 from analysis.errors import InputError
 from analysis.schema import TABLES
 
@@ -220,7 +221,7 @@ def _check_structure(text: str, sep: str, path: Path) -> tuple[list[str], int, i
         start = last_line + 1
         message = str(exc)
         if "field larger than field limit" in message:
-            limit = f"{csv.field_size_limit():,}".replace(",", "\u202f")
+            limit = formats.integer(csv.field_size_limit())
             raise InputError(
                 f"un champ de l'enregistrement commençant à la ligne {start} dépasse {limit} "
                 "caractères : guillemet non fermé, séparateur non reconnu ou fichier qui n'est "

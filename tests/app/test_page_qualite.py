@@ -3,8 +3,10 @@ without FINESS reference."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pandas as pd
 import polars as pl
 from streamlit.testing.v1 import AppTest
 
@@ -33,12 +35,18 @@ def _metric(at: AppTest, label: str) -> str:
 
 
 def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.1f} %".replace(".", ",")
+    return "—" if value is None else f"{value * 100:.1f}\u202f%".replace(".", ",")
+
+
+def _headed(d) -> pd.DataFrame:
+    """A table's data under the headers the page shows (its column configuration)."""
+    config = json.loads(d.proto.columns or "{}")
+    return d.value.rename(columns={c: v["label"] for c, v in config.items() if "label" in v})
 
 
 def _table(at: AppTest, column: str):
-    found = [d.value for d in at.dataframe if column in d.value.columns]
-    assert found, [list(d.value.columns) for d in at.dataframe]
+    found = [t for t in map(_headed, at.dataframe) if column in t.columns]
+    assert found, [list(t.columns) for t in map(_headed, at.dataframe)]
     return found[0]
 
 
@@ -91,9 +99,9 @@ def test_page_drill_down_lists_the_entities_with_their_reason(app_env):
         expected.filter(pl.col("departement") == dep)["entite"].to_list()
     )
     at.radio(key="qualite_mesure").set_value("Écarts").run()
-    wide = _table(at, "ensemble")
+    wide = _table(at, "Ensemble")
     co4 = wide[wide["Code"] == "CO4"].iloc[0]
-    assert co4["ensemble"] == expected.height
+    assert co4["Ensemble"] == expected.height
 
 
 def test_page_vt_report_beside_unit_statuses(app_env):
@@ -105,8 +113,8 @@ def test_page_vt_report_beside_unit_statuses(app_env):
     assert _metric(at, "Taux national (établissements)") == _pct(whole["taux"])
     units = sync.status_counts(sync.unit_status(data, day), data["etablissements"], "ensemble")
     assert _metric(at, "Taux des unités (atelier)") == _pct(units["taux_synchronise"][0])
-    beside = _table(at, "Taux national (%)")
-    assert "Taux des unités (%)" in beside.columns
+    beside = _table(at, "Taux national")
+    assert "Taux des unités" in beside.columns
     constats = _table(at, "Constat")
     assert len(constats) > 0 and not any(c.startswith("concordant") for c in constats["Constat"])
 

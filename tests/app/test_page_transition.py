@@ -131,7 +131,7 @@ def test_loading_an_example_shows_who_gains_access(app_env):
     labels = [e.label for e in at.expander]
     assert "Méthode : effet du scénario" in labels
     # the communes that gain access, listed
-    changes = _table(at, "libelle_evolution")
+    changes = _table(at, "evolution", "population")
     assert set(changes["evolution"]) == {"gagne"}
     assert changes["population"].sum() == cmp.region["population_gagnant"]
     # the parameters of the Carte page apply: a larger threshold, fewer gainers
@@ -155,7 +155,7 @@ def test_uploaded_scenario_files_load_or_are_refused(app_env):
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
     assert at.text_input(key="transition_nom").value.startswith("Recomposition du locomoteur")
-    assert len(_table(at, "libelle_evolution")) > 0  # communes losing access
+    assert len(_table(at, "evolution", "population")) > 0  # communes losing access
     # a bad file: one French message, the loaded scenario stays
     bad = b"nom: essai\nchangements:\n  - {action: retirer_mention, finess_eg: '123456789',"
     bad += b" mention: ME051}\n"

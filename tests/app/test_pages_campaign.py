@@ -47,7 +47,7 @@ def test_campaign_page_renders_with_figures(app_env):
     results = campaign.evaluate_snapshot(app_env, latest)
     overall = campaign.completion_overall(results)
     assert _as_int(_metric(at, "Points à traiter")) == overall["reste"]
-    assert _metric(at, "Points conformes") == f"{overall['taux'] * 100:.1f} %".replace(".", ",")
+    assert _metric(at, "Points conformes") == f"{overall['taux'] * 100:.1f}\u202f%".replace(".", ",")
     assert any("Données fictives" in w.value for w in at.warning)
     subheaders = [s.value for s in at.subheader]
     assert "Avancement par point de contrôle" in subheaders
