@@ -258,6 +258,10 @@ def code_labels() -> dict[str, dict[str, str]]:
         "regime": {"SSR": "SSR", "SMR": "SMR"},
         "severity": {"rejet": "Rejet", "avertissement": "Avertissement"},
         "severite": dict(campaign.SEVERITIES),
+        "compte_ror": {campaign.OK: "Valide", campaign.MANQUANT: "Manquant",
+                       campaign.INVALIDE: "Expiré"},
+        "compte_vt": {campaign.OK: "Valide", campaign.MANQUANT: "Manquante",
+                      campaign.INVALIDE: "Expirée"},
     }
 
 
@@ -338,6 +342,10 @@ COLUMNS: dict[str, Format] = {
     "niveau": _f("Niveau", CODE, width="small"),
     "regle": _f("Point de contrôle", CODE, width="large"),
     "severite": _f("Type", CODE, width="small"),
+    "compte_ror": _f("Compte ROR", CODE, width="small"),
+    "compte_ror_motif": _f("Constat ROR", width="large"),
+    "compte_vt": _f("Habilitation VT", CODE, width="small"),
+    "compte_vt_motif": _f("Constat ViaTrajectoire", width="large"),
     "exigence": _f("Exigence", width="small", key=True),
     "changement": _f("Changement", CODE, width="medium"),
     "ecart": _f("Écart", CODE, width="large"),

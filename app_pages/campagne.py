@@ -182,15 +182,8 @@ else:
         st.caption("Établissements à relancer en premier (les listes à envoyer les placent en "
                    "tête) ; comptes et habilitations se demandent au support (bloc « Support » "
                    "ci-dessous).")
-        st.dataframe(
-            blocked.rename({
-                "finess_eg": "FINESS EG", "raison_sociale": "Établissement",
-                "departement": "Département", "eg_compte_ror": "Compte ROR",
-                "eg_compte_ror_motif": "Constat ROR", "eg_compte_vt": "Habilitation VT",
-                "eg_compte_vt_motif": "Constat ViaTrajectoire",
-            }),
-            hide_index=True, width="stretch",
-        )
+        show_table(blocked.rename(lambda c: c.removeprefix("eg_")), "campagne_bloques",
+                   stem=f"campagne_etablissements_bloques_{ctx.date.isoformat()}")
 notes.method_note("campagne_prerequis")
 
 # --- progress -------------------------------------------------------------------------
@@ -275,25 +268,23 @@ deadline2 = f3.date_input(f"Échéance : {phase2.label.lower()}", value=phase2.d
 plan = forecast.with_deadlines(forecast.PLAN, {phase1.id: deadline1, phase2.id: deadline2})
 upto = history.filter(pl.col("date") <= ctx.date)
 projected = forecast.forecast_phases(forecast.phase_series(upto, plan), plan, int(window))
-st.dataframe(
+show_table(
     projected.select(
-        pl.col("libelle").alias("Phase"),
-        pl.col("echeance").alias("Échéance"),
-        (pl.col("taux") * 100).alias("Achevée (%)"),
-        (pl.col("pente_semaine") * 100).alias("Progression (points de % / semaine)"),
-        pl.col("date_prevue").alias("Achèvement projeté"),
-        pl.col("date_prevue_tot").alias("Au plus tôt (90 %)"),
-        pl.col("date_prevue_tard").alias("Au plus tard (90 %)"),
-        pl.col("dans_les_temps").alias("Dans les temps"),
+        "libelle", "echeance", "taux", (pl.col("pente_semaine") * 100).alias("pente_semaine"),
+        "date_prevue", "date_prevue_tot", "date_prevue_tard", "dans_les_temps",
     ),
-    hide_index=True, width="stretch",
-    column_config={
-        "Échéance": st.column_config.DateColumn(format="DD/MM/YYYY"),
-        "Achèvement projeté": st.column_config.DateColumn(format="DD/MM/YYYY"),
-        "Au plus tôt (90 %)": st.column_config.DateColumn(format="DD/MM/YYYY"),
-        "Au plus tard (90 %)": st.column_config.DateColumn(format="DD/MM/YYYY"),
-        "Achevée (%)": st.column_config.NumberColumn(format="%.1f"),
-        "Progression (points de % / semaine)": st.column_config.NumberColumn(format="%.2f"),
+    "campagne_prevision",
+    stem=f"campagne_prevision_{ctx.date.isoformat()}",
+    overrides={
+        "libelle": formats.Format("Phase", width="large", key=True),
+        "echeance": formats.Format("Échéance", formats.DATE, width="small"),
+        "taux": formats.Format("Achevée", formats.SHARE, 1),
+        "pente_semaine": formats.Format("Progression (points de % / semaine)", formats.NUMBER,
+                                        2),
+        "date_prevue": formats.Format("Achèvement projeté", formats.DATE, width="small"),
+        "date_prevue_tot": formats.Format("Au plus tôt (90 %)", formats.DATE, width="small"),
+        "date_prevue_tard": formats.Format("Au plus tard (90 %)", formats.DATE, width="small"),
+        "dans_les_temps": formats.Format("Dans les temps", formats.BOOLEAN, width="small"),
     },
 )
 st.caption("Date vide : non atteinte au rythme actuel (ou pas assez d'instantanés).")
@@ -304,20 +295,19 @@ st.markdown(f"**Établissements qui, à leur rythme, ne finiront pas à l'éché
             f"({fmt_int(late['finess_eg'].n_unique())})")
 if late.height:
     labels_phase = {p.id: p.label for p in plan}
-    st.dataframe(
+    show_table(
         late.select(
-            pl.col("phase").replace_strict(labels_phase).alias("Phase"),
-            pl.col("finess_eg").alias("FINESS EG"),
-            pl.col("raison_sociale").alias("Établissement"),
-            pl.col("departement").alias("Département"),
-            pl.col("reste").alias("Points restants"),
-            pl.col("rythme_semaine").alias("Points corrigés / semaine"),
-            pl.col("date_prevue").alias("Fin prévue à ce rythme"),
+            pl.col("phase").replace_strict(labels_phase), "finess_eg", "raison_sociale",
+            "departement", "reste", "rythme_semaine", "date_prevue",
         ),
-        hide_index=True, width="stretch",
-        column_config={
-            "Fin prévue à ce rythme": st.column_config.DateColumn(format="DD/MM/YYYY"),
-            "Points corrigés / semaine": st.column_config.NumberColumn(format="%.2f"),
+        "campagne_en_retard",
+        stem=f"campagne_en_retard_{ctx.date.isoformat()}",
+        overrides={
+            "phase": formats.Format("Phase", width="medium"),
+            "reste": formats.Format("Points restants", formats.INTEGER),
+            "rythme_semaine": formats.Format("Points corrigés / semaine", formats.NUMBER, 2),
+            "date_prevue": formats.Format("Fin prévue à ce rythme", formats.DATE,
+                                          width="small"),
         },
     )
 notes.method_note("campagne_prevision")

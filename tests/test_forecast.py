@@ -163,12 +163,12 @@ def test_campaign_forecast_command(demo_store, tmp_path, capsys):
     text = capsys.readouterr().out
     assert "Données administratives et de contact (phase1, échéance 31/05/2023)" in text
     assert "échéance 31/12/2023" in text and "intervalle à 90 %" in text
-    progress = pl.read_csv(out, separator=";", encoding="utf8-lossy")
+    progress = pl.read_csv(out)  # « CSV données » by default
     assert progress.columns[:5] == ["date", "regle", "conformes", "total", "taux"]
-    projected = pl.read_csv(tmp_path / "avancement_prevision.csv", separator=";",
+    projected = pl.read_csv(tmp_path / "avancement_prevision.csv",
                             encoding="utf8-lossy", try_parse_dates=True)
     assert projected["phase"].to_list() == ["phase1", "phase2"]
-    late = pl.read_csv(tmp_path / "avancement_en_retard.csv", separator=";",
+    late = pl.read_csv(tmp_path / "avancement_en_retard.csv",
                        encoding="utf8-lossy")
     assert late.height > 0 and set(late["en_retard"]) == {True}
     # the projection is the one of the module on the same store

@@ -265,7 +265,7 @@ def test_report_counts_the_open_offer(tmp_path, closing, kind, include, counted,
         (pl.col("territoire") == "92") & (pl.col("mention") == "ME051")
     ).row(0, named=True)
     assert row["capacite"] == (CAPACITY_92 if counted else 0)
-    figures = {r["note"]: r["valeur"] for r in report.key_figures(built).iter_rows(named=True)}
+    figures = {r["note"]: r["nombre"] for r in report.key_figures(built).iter_rows(named=True)}
     assert figures["fermes_temporairement"] == pro
     assert "fermés temporairement" in report.report_html(built) or not pro
 

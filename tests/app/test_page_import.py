@@ -170,8 +170,8 @@ def test_causes_of_rejections_come_first_with_their_cascade(app_env, tmp_path) -
     )
     units = next(e for e in at.expander if e.label.startswith("Unités"))
     shown = units.dataframe[0].value
-    assert shown["Ligne"].tolist() == [2, 3]  # spreadsheet lines of unites rows 1 and 2
-    assert shown["Conséquence de"].tolist() == ["etablissements, ligne 2"] * 2
+    assert shown["ligne"].tolist() == [2, 3]  # spreadsheet lines of unites rows 1 and 2
+    assert shown["cause"].tolist() == ["etablissements, ligne 2"] * 2  # « Conséquence de »
 
 
 def test_upload_errors_name_the_file_never_the_server_folder(app_env) -> None:

@@ -62,16 +62,16 @@ def test_campaign_page_renders_with_figures(app_env):
     assert _metric(at, "Établissements bloqués") == (
         f"{blocked.height} / {overall['etablissements']}")
     assert _as_int(_metric(at, "Conseils (facultatifs)")) == overall["conseils"]
-    shown = [d.value for d in at.dataframe if "Constat ROR" in d.value.columns]
-    assert len(shown) == 1 and list(shown[0]["FINESS EG"]) == blocked["finess_eg"].to_list()
+    shown = [d.value for d in at.dataframe if "compte_ror_motif" in d.value.columns]  # « Constat ROR »
+    assert len(shown) == 1 and list(shown[0]["finess_eg"]) == blocked["finess_eg"].to_list()
     # Forecast: the module's projection for the demo's last snapshots, and the late list.
     assert "Prévision : achèvement des phases de la campagne" in subheaders
-    table = next(d.value for d in at.dataframe if "Achèvement projeté" in d.value.columns)
+    table = next(d.value for d in at.dataframe if "date_prevue_tard" in d.value.columns)
     expected = forecast.forecast_phases(
         forecast.phase_series(campaign.progress_history(app_env)))
-    assert list(table["Phase"]) == expected["libelle"].to_list()
-    assert str(table["Achèvement projeté"][0])[:10] == str(expected["date_prevue"][0])
-    late = next(d.value for d in at.dataframe if "Fin prévue à ce rythme" in d.value.columns)
+    assert list(table["libelle"]) == expected["libelle"].to_list()  # « Phase »
+    assert str(table["date_prevue"][0])[:10] == str(expected["date_prevue"][0])
+    late = next(d.value for d in at.dataframe if "rythme_semaine" in d.value.columns)
     pace = forecast.establishment_pace(forecast.remaining_history(app_env))
     assert len(late) == forecast.late_establishments(pace).height > 0
     # Support block (Île-de-France: the guide's channels).
