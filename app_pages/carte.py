@@ -7,6 +7,7 @@ import polars as pl
 import streamlit as st
 
 from analysis import access, coverage, geo, indicators, methods
+from ui import state
 from ui import territory as ui
 from ui.common import demo_banner, fmt_int, page_context
 
@@ -18,6 +19,10 @@ st.caption(
 
 ctx = page_context()
 demo_banner(ctx)
+
+#: The indicator a commune map opens on: a rate per 100,000 inhabitants reads badly there
+#: (0 in every commune without an establishment, extreme values in small ones with one).
+COMMUNE_INDICATOR = "temps_plus_proche"
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -37,20 +42,27 @@ def site_table(_data: dict, store: str, date: str, region: str, mention: str, fo
 data, store_key, date_key = ui.cached_tables(ctx)
 
 c1, c2, c3, c4 = st.columns([3, 2, 3, 2])
-indicator = c1.selectbox(
-    "Indicateur",
-    options=list(indicators.MAP_INDICATORS),
-    format_func=lambda i: methods.note(i).label,
-    key="carte_indicateur",
-)
 by_departement = ui.commune_map_by_departement(ctx.region)  # all of France: too many
-level = c2.radio(
+level = state.select(  # drawn before the indicator, whose default depends on it
+    c2.radio,
     "Niveau",
-    options=["commune", "departement"],
-    index=1 if by_departement else 0,
+    ["commune", "departement"],
+    "niveau",
+    "carte_niveau",
+    default="departement" if by_departement else "commune",
     format_func=lambda lv: {"commune": "Communes", "departement": "Départements"}[lv],
     horizontal=True,
-    key="carte_niveau",
+)
+indicator = state.select(
+    c1.selectbox,
+    "Indicateur",
+    list(indicators.MAP_INDICATORS),
+    "indicateur",
+    "carte_indicateur",
+    default=COMMUNE_INDICATOR if level == "commune" else "taux_100k",
+    format_func=lambda i: methods.note(i).label,
+    help="Par commune, le temps au plus proche est affiché d'abord : un taux pour 100 000 "
+    "habitants y vaut 0 dans toute commune sans établissement.",
 )
 with c3:
     mention = ui.mention_select("carte_mention")
@@ -73,6 +85,14 @@ else:
         data, *common, "region", mention, forme, key, costs_bytes, ages_bytes
     ).row(0, named=True)
     note = methods.note(indicator)
+    if indicator == "taux_100k" and level == "commune":
+        st.info(
+            "À l'échelle de la commune, le taux pour 100 000 habitants se lit mal : il vaut 0 "
+            "dans toute commune sans établissement, même si l'offre est juste à côté, et "
+            "s'envole dans une petite commune qui en a un. Le temps au plus proche ou "
+            "l'accessibilité E2SFCA décrivent mieux la commune ; le taux se lit par département.",
+            icon=":material/info:",
+        )
 
     m = st.columns(5)
     m[0].metric("Établissements", fmt_int(region_row["etablissements"]))

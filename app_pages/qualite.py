@@ -13,7 +13,7 @@ import streamlit as st
 
 from analysis import campaign, export, importing, quality, store, sync
 from analysis.errors import SmrError
-from ui import notes
+from ui import notes, state
 from ui.common import csv_download, demo_banner, excel_download, fmt_int, page_context, tables
 
 st.title("Qualité ROR")
@@ -333,7 +333,10 @@ chosen = c1.selectbox(
     key="qualite_exigence",
 )
 deps = sorted(d for d in results["departement"].unique().to_list() if d is not None)
-dep = c2.selectbox("Département", options=["(tous)", *deps], key="qualite_departement")
+dep = state.select(
+    c2.selectbox, "Département", ["(tous)", *deps], "departement", "qualite_departement",
+    none_option="(tous)",
+)
 selected = quality.ecarts(results, chosen, None if dep == "(tous)" else dep)
 st.caption(f"{fmt_int(selected.height)} entité(s) en écart.")
 if chosen in labels:

@@ -10,7 +10,7 @@ import polars as pl
 import streamlit as st
 
 from analysis import campaign, export, store, sync
-from ui import notes
+from ui import notes, state
 from ui.common import contacts_hidden, demo_banner, fmt_int, page_context, tables
 
 st.title("Synchronisation ROR ↔ ViaTrajectoire")
@@ -172,7 +172,10 @@ chosen = st.multiselect(
     key="synchro_statuts",
 )
 deps = sorted(d for d in status["departement"].unique().to_list() if d is not None)
-dep = st.selectbox("Département", options=["(tous)", *deps], key="synchro_departement")
+dep = state.select(
+    st.selectbox, "Département", ["(tous)", *deps], "departement", "synchro_departement",
+    none_option="(tous)",
+)
 selected = status.filter(pl.col("statut").is_in(chosen))
 if dep != "(tous)":
     selected = selected.filter(pl.col("departement") == dep)

@@ -10,6 +10,7 @@ import streamlit as st
 
 from analysis import coverage, export, geo, indicators, nomenclature, transition
 from analysis.errors import SmrError
+from ui import state
 from ui import territory as ui
 from ui.common import (
     ROOT,
@@ -139,6 +140,7 @@ def _set_scenario(scenario: transition.Scenario) -> None:
     st.session_state["transition_description"] = scenario.description
     if scenario.mentions:
         st.session_state["transition_mention"] = scenario.mentions[0]
+        state.remember("mention", scenario.mentions[0])
 
 
 def _try(action, *args) -> None:
@@ -188,6 +190,7 @@ def _add_change() -> None:
     transition.check_scenario(candidate, data, communes)
     st.session_state[SCENARIO] = candidate.to_dict()
     st.session_state["transition_mention"] = candidate.changements[-1].mention
+    state.remember("mention", candidate.changements[-1].mention)
 
 
 def _remove_changes() -> None:
