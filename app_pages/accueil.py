@@ -9,7 +9,7 @@ import altair as alt
 import streamlit as st
 
 from analysis import report, store, summary
-from ui import notes
+from ui import charts, notes
 from ui.common import demo_banner, fmt_int, fr_axis, page_context, tables
 
 st.title("SMR Workbench")
@@ -67,7 +67,11 @@ with left:
         )
         .properties(height=360)
     )
-    st.altair_chart(chart, width="stretch")
+    charts.draw(
+        chart,
+        f"Graphique en barres : lits et places installés par mention SMR, instantané du "
+        f"{ctx.date:%d/%m/%Y}. Les mêmes nombres sont dans le tableau à droite.",
+    )
 with right:
     st.dataframe(
         by_mention.drop("court").rename(

@@ -6,8 +6,8 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from analysis import access, coverage, geo, indicators, methods
-from ui import state
+from analysis import access, coverage, geo, indicators, methods, nomenclature
+from ui import charts, state
 from ui import territory as ui
 from ui.common import demo_banner, fmt_int, page_context
 
@@ -41,7 +41,7 @@ def site_table(_data: dict, store: str, date: str, region: str, mention: str, fo
 
 data, store_key, date_key = ui.cached_tables(ctx)
 
-c1, c2, c3, c4 = st.columns([3, 2, 3, 2])
+c1, c2, c3, c4 = st.columns([4, 2, 3, 2])
 by_departement = ui.commune_map_by_departement(ctx.region)  # all of France: too many
 level = state.select(  # drawn before the indicator, whose default depends on it
     c2.radio,
@@ -197,7 +197,40 @@ else:
         layers.append(points)
     chart = alt.layer(*layers).project(type="mercator").properties(height=640)
     # the GeoJSON features join the spec after Altair (see ui.territory.vega_spec)
-    st.vega_lite_chart(ui.vega_spec(chart, {"territoires": features}), width="stretch")
+    where = f"du département {map_departement}" if map_departement else "de la région"
+    shown_level = "Communes" if level == "commune" else "Départements"
+    charts.draw(
+        ui.vega_spec(chart, {"territoires": features}),
+        f"Carte : {legend_title}, mention {nomenclature.mention_label(mention)}, "
+        f"{shown_level.lower()} {where}, instantané du {ctx.date:%d/%m/%Y}. Les valeurs et "
+        "les établissements sont dans les tableaux sous la carte.",
+    )
+    with st.expander("Tableau : valeurs de la carte et établissements"):
+        st.dataframe(
+            table.select("territoire", "nom", indicator).sort(
+                indicator, descending=note.higher_is_better, nulls_last=True
+            ),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "territoire": st.column_config.TextColumn("Code"),
+                "nom": st.column_config.TextColumn(shown_level[:-1]),
+                indicator: st.column_config.NumberColumn(legend_title, format="%.1f"),
+            },
+        )
+        if sites.height:
+            st.dataframe(
+                sites.select("raison_sociale", "commune", "lits", "places", "capacite"),
+                hide_index=True,
+                width="stretch",
+                column_config={
+                    "raison_sociale": st.column_config.TextColumn("Établissement"),
+                    "commune": st.column_config.TextColumn("Commune"),
+                    "lits": st.column_config.NumberColumn("Lits"),
+                    "places": st.column_config.NumberColumn("Places"),
+                    "capacite": st.column_config.NumberColumn("Lits + places"),
+                },
+            )
     st.caption(
         f"Légende : {legend_title} ; territoires en gris : pas de valeur (aucun établissement "
         f"accessible). Échelle de couleur plafonnée au 95ᵉ centile ({ui.fr(round(top, 1))}). "

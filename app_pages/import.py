@@ -13,7 +13,7 @@ from analysis.export import csv_bytes
 from analysis.loaders.mapped import describe, example_mappings, read_mapping
 from ui import notes
 from ui.access import local_paths_allowed
-from ui.common import default_store, fmt_int, read_only, sidebar
+from ui.common import default_store, fmt_int, read_only, sidebar, upload_hint
 
 st.title("Import")
 st.caption(
@@ -74,6 +74,7 @@ uploads = st.file_uploader(
     help=f"Au plus {limit_mb} Mo par fichier et {fmt_int(row_limit)} lignes par import.",
 )
 st.caption(
+    f"Formats acceptés : {', '.join(t.upper() for t in TYPES[fmt])}. "
     f"Limites de l'application : {limit_mb} Mo par fichier (réglage SMR_MAX_UPLOAD_MB), "
     f"{fmt_int(row_limit)} lignes par import (SMR_MAX_IMPORT_ROWS). Au-delà, utilisez la "
     "commande « smr import … --format " + fmt + " »."
@@ -106,6 +107,7 @@ if fmt == "mapped":
             type=["yaml", "yml", "toml"],
             key="import_mapping_file",
         )
+        upload_hint(["yaml", "yml", "toml"])
         if mapping_file is not None:
             mapping_upload = (mapping_file.name, mapping_file.getvalue())
             mapping_label = (mapping_file.name, mapping_file.size)

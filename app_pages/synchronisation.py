@@ -10,7 +10,8 @@ import polars as pl
 import streamlit as st
 
 from analysis import campaign, export, store, sync
-from ui import notes, state
+from analysis import charts as analysis_charts
+from ui import charts, notes, state
 from ui.common import contacts_hidden, demo_banner, fmt_int, page_context, tables
 
 st.title("Synchronisation ROR ↔ ViaTrajectoire")
@@ -23,7 +24,9 @@ ctx = page_context()
 demo_banner(ctx)
 
 STATUS_ORDER = list(sync.STATUSES)
-STATUS_COLORS = ["#2e7d32", "#9ccc65", "#e65100", "#c62828", "#6a1b9a"]
+#: Okabe-Ito colours (analysis.charts), told apart with any colour vision: blues for the
+#: units that are fine, warm colours for those to look at.
+STATUS_COLORS = [analysis_charts.OKABE_ITO[i] for i in (0, 5, 3, 1, 4)]
 
 
 @st.cache_data(show_spinner="Comparaison ROR ↔ ViaTrajectoire…", max_entries=32)
@@ -108,7 +111,19 @@ if len(snapshot_dates) > 1:
         )
         .properties(height=260)
     )
-    st.altair_chart(trend_chart, width="stretch")
+    charts.draw(
+        trend_chart,
+        "Courbes : nombre d'unités dans chaque statut de synchronisation, d'un instantané à "
+        f"l'autre ({len(keys)} dates). Les valeurs sont dans le tableau sous le graphique.",
+        table=trend.sort("date")
+        .with_columns(pl.col("taux_synchronise") * 100)
+        .rename({**sync.STATUS_LABELS, "total": "Unités", "taux_synchronise": "Taux (%)"}),
+        table_label="unités par statut et par instantané",
+        column_config={
+            "date": st.column_config.DateColumn("Instantané", format="DD/MM/YYYY"),
+            "Taux (%)": st.column_config.NumberColumn(format="%.1f"),
+        },
+    )
 
 # --- by département ---------------------------------------------------------------------
 st.subheader("Par département")
@@ -138,7 +153,11 @@ chart = (
     )
     .properties(height=max(160, 32 * by_dep.height))
 )
-st.altair_chart(chart, width="stretch")
+charts.draw(
+    chart,
+    "Barres empilées : unités de chaque département par statut de synchronisation, instantané "
+    f"du {ctx.date:%d/%m/%Y}. Les mêmes nombres sont dans le tableau sous le graphique.",
+)
 st.dataframe(
     by_dep.with_columns((pl.col("taux_synchronise") * 100).alias("taux_synchronise"))
     .rename({**sync.STATUS_LABELS, "taux_synchronise": "taux (%)", "total": "unités",
@@ -170,6 +189,7 @@ chosen = st.multiselect(
     default=[sync.DESYNCHRONISE, sync.ABSENT_VT, sync.ABSENT_ROR],
     format_func=lambda s: sync.STATUS_LABELS[s],
     key="synchro_statuts",
+    placeholder="Choisir un ou plusieurs statuts",
 )
 deps = sorted(d for d in status["departement"].unique().to_list() if d is not None)
 dep = state.select(

@@ -71,12 +71,14 @@ def _settle(page, timeout_s: float = 120) -> None:
     """Wait until the app has finished its reruns (idle three times 300 ms apart) and every
     chart has drawn."""
     deadline = time.monotonic() + timeout_s
-    idle = 0
+    idle, last = 0, None
     while idle < 3 and time.monotonic() < deadline:
-        page.wait_for_timeout(300)
-        idle = 0 if page.evaluate(_RUNNING) else idle + 1
-    page.wait_for_function(_CHARTS_DRAWN, timeout=60_000)
-    page.wait_for_timeout(800)
+        page.wait_for_timeout(400)
+        # idle, every chart drawn, and the page no longer growing (charts arrive late)
+        now = (page.evaluate(_RUNNING), page.evaluate(_CHARTS_DRAWN), page.evaluate(_FULL_HEIGHT))
+        idle = idle + 1 if (not now[0] and now[1] and now == last) else 0
+        last = now
+    page.wait_for_timeout(500)
 
 
 def _start_app(store: Path, port: int, log: Path) -> subprocess.Popen:

@@ -287,3 +287,18 @@ def excel_download(
         lambda: export.excel_bytes(sheets() if callable(sheets) else sheets),
         file_name=file_name, mime=XLSX_MIME, key=key, on_click="ignore",
     )
+
+
+def upload_limit_mb() -> int:
+    """Largest file the app accepts, in Mo: ``SMR_MAX_UPLOAD_MB`` within Streamlit's own
+    ``server.maxUploadSize`` (the smaller applies)."""
+    return min(settings.max_upload_mb(), int(st.get_option("server.maxUploadSize")))
+
+
+def upload_hint(types: list[str], container=None) -> None:
+    """Under a file uploader, in French: the formats it takes and the size limit in Mo
+    (Streamlit writes its own hint in English, « 200MB per file »; app.py hides it)."""
+    formats = ", ".join(dict.fromkeys(t.upper() for t in types))
+    (container or st).caption(
+        f"Formats acceptés : {formats}. Au plus {upload_limit_mb()} Mo par fichier."
+    )

@@ -25,7 +25,7 @@ from analysis import (
 )
 from analysis.errors import SmrError
 from ui import notes, state
-from ui.common import Context, tables
+from ui.common import Context, tables, upload_hint
 
 LEVEL_LABELS = coverage.LEVEL_LABELS
 
@@ -179,12 +179,14 @@ def file_uploads(
             help="Issu d'un calculateur d'itinéraire ; remplace le modèle partout. Un couple "
             "absent est jugé inaccessible.",
         )
+        upload_hint(["csv"])
         ages = st.file_uploader(
             "Population par âge (CSV commune_insee, moins_18, plus_75, total)",
             type=["csv"],
             key=f"{key}_ages",
             help="Dénominateurs : moins de 18 ans (pédiatrie), 75 ans et plus (gériatrie).",
         )
+        upload_hint(["csv"])
         costs_bytes = costs.getvalue() if costs else None
         ages_bytes = ages.getvalue() if ages else None
         limit = settings.max_upload_bytes()  # SMR_MAX_UPLOAD_MB, as on the Import page

@@ -164,3 +164,28 @@ def choose(page, label: str, option: str) -> None:
 def selected(page, label: str) -> str:
     """The text a selectbox labelled ``label`` shows (its chosen option)."""
     return page.get_by_role("combobox", name=label, exact=True).first.input_value()
+
+
+_SETTLED = (
+    "() => { const w = document.querySelector('[data-testid=\"stStatusWidget\"]');"
+    " const running = !!w && w.innerText.includes('Running');"
+    " const skeleton = !!document.querySelector('[data-testid=\"stSkeleton\"]');"
+    " const charts = [...document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]')]"
+    ".every(c => c.querySelector('canvas, svg'));"
+    " const main = document.querySelector('[data-testid=\"stMain\"]');"
+    " return [running || skeleton || !charts, main ? main.scrollHeight : 0]; }"
+)
+
+
+def settle_fully(page, timeout_ms: int = 120_000) -> None:
+    """Wait until the page is finished: no script running, no placeholder, every chart drawn
+    and the page height unchanged three times 400 ms apart (large charts arrive late)."""
+    steady, last = 0, None
+    for _ in range(timeout_ms // 400):
+        page.wait_for_timeout(400)
+        busy, height = page.evaluate(_SETTLED)
+        steady = steady + 1 if not busy and height == last else 0
+        last = height
+        if steady >= 3:
+            return
+    raise AssertionError("la page ne se stabilise pas")
