@@ -101,8 +101,9 @@ def test_axe_finds_what_it_is_asked_to_find(page, app_url):
     page.locator("h1").first.wait_for()
     settle_fully(page)
     page.evaluate(
-        "() => { const p = document.querySelector('[data-testid=\"stCaptionContainer\"] p');"
-        " p.style.color = '#bbbbbb'; }"
+        "() => { const p = document.querySelector("
+        "'[data-testid=\"stMain\"] [data-testid=\"stCaptionContainer\"] p');"
+        " p.style.setProperty('color', '#bbbbbb', 'important'); return p.innerText; }"
     )
     page.evaluate(AXE_SCRIPT)
     result = page.evaluate("options => axe.run(document, options)", AXE_OPTIONS)
