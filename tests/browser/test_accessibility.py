@@ -88,6 +88,10 @@ def test_page_is_accessible_and_offline(page, app_url, path, title, action):
     result = page.evaluate("options => axe.run(document, options)", AXE_OPTIONS)
     assert result["violations"] == [], _report(result["violations"])
 
+    # no English left by Streamlit's chrome: its main menu and the uploaders' hint are hidden
+    assert not page.locator("[data-testid='stMainMenu']").is_visible()
+    assert page.locator("[data-testid='stFileUploaderDropzoneInstructions']:visible").count() == 0
+
     icon = page.evaluate("() => document.querySelector('link[rel~=\"icon\"]')?.href")
     assert icon and _local(icon, app_url), icon
     outside = sorted({u for u in requests if not _local(u, app_url)})
