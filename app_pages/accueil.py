@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import altair as alt
+import polars as pl
 import streamlit as st
 
 from analysis import report, store, summary
@@ -49,7 +50,7 @@ with left:
     long = by_mention.unpivot(
         index=["mention", "libelle", "court"], on=["lits", "places"], variable_name="type",
         value_name="nombre",
-    )
+    ).with_columns(pl.col("type").replace({"lits": "Lits", "places": "Places"}))
     chart = (
         alt.Chart(long.to_pandas())
         .mark_bar()
@@ -58,7 +59,7 @@ with left:
                    axis=alt.Axis(labelLimit=220)),
             x=alt.X("nombre:Q", axis=fr_axis("Lits et places"), stack=True),
             color=alt.Color("type:N", title="Capacité",
-                            scale=alt.Scale(domain=["lits", "places"])),
+                            scale=alt.Scale(domain=["Lits", "Places"])),
             tooltip=[
                 alt.Tooltip("libelle:N", title="Mention"),
                 alt.Tooltip("type:N", title="Type"),
