@@ -205,6 +205,21 @@ else:
         f"{shown_level.lower()} {where}, instantané du {ctx.date:%d/%m/%Y}. Les valeurs et "
         "les établissements sont dans les tableaux sous la carte.",
     )
+    st.caption(
+        f"Légende : {legend_title} ; territoires en gris : pas de valeur (aucun établissement "
+        f"accessible). Échelle de couleur plafonnée au 95ᵉ centile ({ui.fr(round(top, 1))}). "
+        "Points : établissements offrant la mention, taille proportionnelle aux lits + places."
+    )
+    if map_departement:
+        st.caption(
+            f"Communes du département {map_departement} seulement (et ses établissements) : "
+            "toute la France se lit au niveau des départements."
+        )
+    outside = int((sites["localisation"] == "commune").sum()) if sites.height else 0
+    if outside:
+        st.caption(
+            f"{outside} établissement(s) sans coordonnées placé(s) au centre de leur commune."
+        )
     with st.expander("Tableau : valeurs de la carte et établissements"):
         st.dataframe(
             table.select("territoire", "nom", indicator).sort(
@@ -231,19 +246,4 @@ else:
                     "capacite": st.column_config.NumberColumn("Lits + places"),
                 },
             )
-    st.caption(
-        f"Légende : {legend_title} ; territoires en gris : pas de valeur (aucun établissement "
-        f"accessible). Échelle de couleur plafonnée au 95ᵉ centile ({ui.fr(round(top, 1))}). "
-        "Points : établissements offrant la mention, taille proportionnelle aux lits + places."
-    )
-    if map_departement:
-        st.caption(
-            f"Communes du département {map_departement} seulement (et ses établissements) : "
-            "toute la France se lit au niveau des départements."
-        )
-    outside = int((sites["localisation"] == "commune").sum()) if sites.height else 0
-    if outside:
-        st.caption(
-            f"{outside} établissement(s) sans coordonnées placé(s) au centre de leur commune."
-        )
     ui.method_note(indicator)

@@ -26,7 +26,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-#: (file name, URL path, what to do once the page is drawn). The pages are those of app.py.
+#: (file name, URL path and query, what to do once the page is drawn: click a text, or open
+#: a tab). The pages are those of app.py.
 VIEWS: list[tuple[str, str, str | None]] = [
     ("01_accueil", "", None),
     ("02_carte", "carte", None),
@@ -38,6 +39,9 @@ VIEWS: list[tuple[str, str, str | None]] = [
     ("08_transition", "transition", None),
     ("09_transition_scenarios", "transition", "tab:Scénarios"),
     ("10_import", "import", None),
+    # a link that sets the view (the app of before ignores its query string)
+    ("11_carte_lien_geriatrie_taux", "carte?mention=ME059&instantane=2023-05-15"
+     "&indicateur=taux_100k", None),
 ]
 
 CHROMIUM_ARGS = [
