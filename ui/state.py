@@ -111,9 +111,22 @@ def selection() -> dict[str, Any]:
     return st.session_state.setdefault(SELECTION, {})
 
 
+#: What a notice may quote from a link: letters, digits, « - », « _ » and spaces, 40 at most. A
+#: link is written by anyone and the notice is Markdown: ``[x](…)``, ``![x](…)`` or a bare
+#: address must not become a link, or an image fetched from elsewhere.
+_UNSAFE = re.compile(r"[^\w\- ]")
+_QUOTED_MAX = 40
+
+
+def quoted(text: str) -> str:
+    """``text`` as a notice may show it: other characters as « ? », cut at 40."""
+    safe = _UNSAFE.sub("?", text)
+    return safe if len(safe) <= _QUOTED_MAX else safe[:_QUOTED_MAX] + "…"
+
+
 def _notice(name: str, text: str, fallback: str = "valeur par défaut utilisée") -> None:
     st.session_state.setdefault(_NOTICES, []).append(
-        f"Lien : {WORDS[name]} « {text} » inconnu{'e' if name in _FEMININE else ''} ; "
+        f"Lien : {WORDS[name]} « {quoted(text)} » inconnu{'e' if name in _FEMININE else ''} ; "
         f"{fallback}."
     )
 

@@ -162,6 +162,17 @@ def test_departement_map_opens_on_the_rate(app_env):
     assert "100 000" in _legend(at)
 
 
+def test_a_link_cannot_put_markdown_in_the_notice(app_env):
+    at = _app(mention="![x](https://example.org/x.png)", niveau="[ici](javascript:alert(1))",
+              region="<b>11</b>")
+    notices = [w.value for w in at.warning]
+    assert len(notices) == 3
+    for text in notices:
+        assert not any(sign in text for sign in ("](", "<", "://", "www.", "example.org"))
+    assert "mention « ??x??https???example?org?x?png? » inconnue" in " ".join(notices)
+    assert at.query_params["region"] == "11"  # the default region
+
+
 @pytest.mark.parametrize(
     ("name", "text", "value"),
     [
