@@ -11,7 +11,7 @@ import streamlit as st
 
 from analysis import formats, opening, report, store, summary
 from analysis.opening import OpeningRule
-from ui import notes
+from ui import charts, notes
 from ui.common import demo_banner, fmt_int, fr_axis, page_context, show_table, tables
 from ui.progress import transient
 
@@ -58,7 +58,7 @@ with left:
     long = by_mention.unpivot(
         index=["mention", "libelle", "court"], on=["lits", "places"], variable_name="type",
         value_name="nombre",
-    )
+    ).with_columns(pl.col("type").replace({"lits": "Lits", "places": "Places"}))
     chart = (
         alt.Chart(long.to_pandas())
         .mark_bar()
@@ -67,7 +67,7 @@ with left:
                    axis=alt.Axis(labelLimit=220)),
             x=alt.X("nombre:Q", axis=fr_axis("Lits et places"), stack=True),
             color=alt.Color("type:N", title="Capacité",
-                            scale=alt.Scale(domain=["lits", "places"])),
+                            scale=alt.Scale(domain=["Lits", "Places"])),
             tooltip=[
                 alt.Tooltip("court:N", title="Mention"),
                 alt.Tooltip("type:N", title="Type"),
@@ -76,7 +76,11 @@ with left:
         )
         .properties(height=360)
     )
-    st.altair_chart(chart, width="stretch")
+    charts.draw(
+        chart,
+        f"Graphique en barres : lits et places installés par mention SMR, instantané du "
+        f"{ctx.date:%d/%m/%Y}. Les mêmes nombres sont dans le tableau à droite.",
+    )
 with right:
     show_table(
         by_mention.select(pl.col("mention").alias("code"), pl.exclude("libelle", "court")),

@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import altair as alt
 import polars as pl
 import streamlit as st
 
 from analysis import campaign, forecast, formats, settings, store
+from analysis import charts as analysis_charts
 from analysis.errors import StoreError
-from ui import notes
+from ui import charts, notes
 from ui.common import (
     contact_toggle,
     demo_banner,
@@ -214,31 +214,32 @@ if skipped:
         + " (« smr validate » en donne le détail)."
     )
 if history["date"].n_unique() > 1:
-    chart_data = history.with_columns(
-        pl.col("regle").replace_strict(labels, default=pl.col("regle")).alias("point"),
-        (pl.col("taux") * 100).alias("pourcentage"),
+    rules = campaign.rules_frame()
+    progress_table = (
+        history.join(rules.select("regle", "libelle"), on="regle")
+        .with_columns((pl.col("taux") * 100).alias("taux"))
+        .pivot(on="libelle", index="date", values="taux")
+        .sort("date")
     )
-    chart = (
-        alt.Chart(chart_data.to_pandas())
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("date:T", title="Instantané", axis=alt.Axis(format="%d/%m/%Y")),
-            y=alt.Y("pourcentage:Q", title="Entités conformes (%)",
-                    scale=alt.Scale(domain=[0, 100])),
-            color=alt.Color("point:N", title="Point de contrôle",
-                            scale=alt.Scale(scheme="tableau20"),
-                            legend=alt.Legend(orient="right", labelLimit=320)),
-            tooltip=[
-                alt.Tooltip("date:T", title="Instantané", format="%d/%m/%Y"),
-                alt.Tooltip("point:N", title="Point"),
-                alt.Tooltip("conformes:Q", title="Conformes"),
-                alt.Tooltip("total:Q", title="Entités"),
-                alt.Tooltip("pourcentage:Q", title="Taux (%)", format=".1f"),
-            ],
-        )
-        .properties(height=380)
+    charts.draw(
+        analysis_charts.campaign_progress(history, rules, campaign.LEVELS),
+        "Trois petits graphiques, un par niveau (établissement, unité du ROR, unité "
+        "ViaTrajectoire) : part des entités conformes à chaque point de contrôle, en "
+        f"pourcentage, d'un instantané à l'autre ({history['date'].n_unique()} dates). "
+        "Les valeurs sont dans le tableau sous le graphique.",
+        table=progress_table,
+        table_label="entités conformes (%) par instantané et point de contrôle",
+        overrides={
+            "date": formats.Format("Instantané", formats.DATE, width="small", key=True),
+            **{
+                c: formats.Format(c, formats.NUMBER, 1)  # already in %
+                for c in progress_table.columns
+                if c != "date"
+            },
+        },
+        width="content",
     )
-    st.altair_chart(chart, width="stretch")
+    st.caption("Cliquer un point de contrôle dans une légende le met en évidence.")
 else:
     st.info("Un seul instantané dans le magasin : l'avancement s'affichera dès le suivant.")
 

@@ -8,8 +8,9 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from analysis import access, coverage, formats, geo, indicators, methods
+from analysis import access, coverage, formats, geo, indicators, methods, nomenclature
 from analysis.opening import OpeningRule
+from ui import charts, state
 from ui import territory as ui
 from ui.common import demo_banner, fmt_int, page_context
 
@@ -21,6 +22,10 @@ st.caption(
 
 ctx = page_context()
 demo_banner(ctx)
+
+#: The indicator a commune map opens on: a rate per 100,000 inhabitants reads badly there
+#: (0 in every commune without an establishment, extreme values in small ones with one).
+COMMUNE_INDICATOR = "temps_plus_proche"
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -51,27 +56,34 @@ def site_table(
 
 data, store_key, date_key = ui.cached_tables(ctx)
 
-c1, c2, c3, c4 = st.columns([3, 2, 3, 2])
-indicator = c1.selectbox(
-    "Indicateur",
-    options=list(indicators.MAP_INDICATORS),
-    format_func=lambda i: methods.note(i).label,
-    key="carte_indicateur",
-)
+c1, c2, c3, c4 = st.columns([4, 2, 3, 2])
 by_departement = ui.commune_map_by_departement(ctx.region)  # all of France: too many
-level = c2.radio(
+level = state.select(  # drawn before the indicator, whose default depends on it
+    c2.radio,
     "Niveau",
-    options=["commune", "departement", coverage.ORIGIN_LEVEL],
-    index=1 if by_departement else 0,
+    ["commune", "departement", coverage.ORIGIN_LEVEL],
+    "niveau",
+    "carte_niveau",
+    default="departement" if by_departement else "commune",
     format_func=lambda lv: {
         "commune": "Communes",
         "departement": "Départements",
         coverage.ORIGIN_LEVEL: "Arrondissements",
     }[lv],
     horizontal=True,
-    key="carte_niveau",
     help="« Arrondissements » : les communes, Paris, Lyon et Marseille découpées en "
     "arrondissements (origines des temps d'accès).",
+)
+indicator = state.select(
+    c1.selectbox,
+    "Indicateur",
+    list(indicators.MAP_INDICATORS),
+    "indicateur",
+    "carte_indicateur",
+    default=COMMUNE_INDICATOR if level != "departement" else "taux_100k",
+    format_func=lambda i: methods.note(i).label,
+    help="Par commune, le temps au plus proche est affiché d'abord : un taux pour 100 000 "
+    "habitants y vaut 0 dans toute commune sans établissement.",
 )
 with c3:
     mention = ui.mention_select("carte_mention")
@@ -102,6 +114,14 @@ else:
         data, *common, "region", mention, forme, key, costs_bytes, ages_bytes, **extra
     ).row(0, named=True)
     note = methods.note(indicator)
+    if indicator == "taux_100k" and level == "commune":
+        st.info(
+            "À l'échelle de la commune, le taux pour 100 000 habitants se lit mal : il vaut 0 "
+            "dans toute commune sans établissement, même si l'offre est juste à côté, et "
+            "s'envole dans une petite commune qui en a un. Le temps au plus proche ou "
+            "l'accessibilité E2SFCA décrivent mieux la commune ; le taux se lit par département.",
+            icon=":material/info:",
+        )
 
     m = st.columns(6)
     m[0].metric("Établissements", fmt_int(region_row["etablissements"]))
@@ -231,7 +251,14 @@ else:
         layers.append(points)
     chart = alt.layer(*layers).project(type="mercator").properties(height=640)
     # the GeoJSON features join the spec after Altair (see ui.territory.vega_spec)
-    st.vega_lite_chart(ui.vega_spec(chart, {"territoires": features}), width="stretch")
+    where = f"du département {map_departement}" if map_departement else "de la région"
+    shown_level = "Communes" if level == "commune" else "Départements"
+    charts.draw(
+        ui.vega_spec(chart, {"territoires": features}),
+        f"Carte : {legend_title}, mention {nomenclature.mention_label(mention)}, "
+        f"{shown_level.lower()} {where}, instantané du {ctx.date:%d/%m/%Y}. Les valeurs et "
+        "les établissements sont dans les tableaux sous la carte.",
+    )
     st.caption(
         f"Légende : {legend_title} ; territoires en gris : pas de valeur (aucun établissement "
         f"accessible). Échelle de couleur plafonnée au 95ᵉ centile ({formats.number(top, 1)}). "
@@ -247,4 +274,30 @@ else:
         st.caption(
             f"{outside} établissement(s) sans coordonnées placé(s) au centre de leur commune."
         )
+    with st.expander("Tableau : valeurs de la carte et établissements"):
+        st.dataframe(
+            table.select("territoire", "nom", indicator).sort(
+                indicator, descending=note.higher_is_better, nulls_last=True
+            ),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "territoire": st.column_config.TextColumn("Code"),
+                "nom": st.column_config.TextColumn(shown_level[:-1]),
+                indicator: st.column_config.NumberColumn(legend_title, format="%.1f"),
+            },
+        )
+        if sites.height:
+            st.dataframe(
+                sites.select("raison_sociale", "commune", "lits", "places", "capacite"),
+                hide_index=True,
+                width="stretch",
+                column_config={
+                    "raison_sociale": st.column_config.TextColumn("Établissement"),
+                    "commune": st.column_config.TextColumn("Commune"),
+                    "lits": st.column_config.NumberColumn("Lits"),
+                    "places": st.column_config.NumberColumn("Places"),
+                    "capacite": st.column_config.NumberColumn("Lits + places"),
+                },
+            )
     ui.method_note(indicator)

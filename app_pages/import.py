@@ -14,7 +14,15 @@ from analysis.loaders.mapped import describe, example_mappings, read_mapping
 from analysis.schema import TABLES
 from ui import notes
 from ui.access import local_paths_allowed
-from ui.common import default_store, downloads, fmt_int, read_only, show_table, sidebar
+from ui.common import (
+    default_store,
+    downloads,
+    fmt_int,
+    read_only,
+    show_table,
+    sidebar,
+    upload_hint,
+)
 from ui.progress import progress_bar
 
 st.title("Import")
@@ -77,6 +85,7 @@ uploads = st.file_uploader(
     help=f"Au plus {limit_mb} Mo par fichier et {fmt_int(row_limit)} lignes par import.",
 )
 st.caption(
+    f"Formats acceptés : {', '.join(t.upper() for t in TYPES[fmt])}. "
     f"Limites de l'application : {limit_mb} Mo par fichier (réglage SMR_MAX_UPLOAD_MB), "
     f"{fmt_int(row_limit)} lignes par import (SMR_MAX_IMPORT_ROWS). Au-delà, utilisez la "
     "commande « smr import … --format " + fmt + " »."
@@ -109,6 +118,7 @@ if fmt == "mapped":
             type=["yaml", "yml", "toml"],
             key="import_mapping_file",
         )
+        upload_hint(["yaml", "yml", "toml"])
         if mapping_file is not None:
             mapping_upload = (mapping_file.name, mapping_file.getvalue())
             mapping_label = (mapping_file.name, mapping_file.size)

@@ -7,14 +7,21 @@ import hashlib
 import tempfile
 from pathlib import Path
 
-import altair as alt
 import polars as pl
 import streamlit as st
 
 from analysis import campaign, formats, importing, quality, store, sync
+from analysis import charts as analysis_charts
 from analysis.errors import SmrError
-from ui import notes
-from ui.common import demo_banner, fmt_int, page_context, show_table, tables
+from ui import charts, notes, state
+from ui.common import (
+    demo_banner,
+    fmt_int,
+    page_context,
+    show_table,
+    tables,
+    upload_hint,
+)
 
 st.title("Qualité ROR")
 st.caption(
@@ -124,6 +131,7 @@ with st.expander("Fichiers de référence (facultatif)"):
         accept_multiple_files=True,
         key="qualite_finess",
     )
+    upload_hint(["csv", "txt", "json", "parquet"])
     vt_file = st.file_uploader(
         "Rapport de synchronisation ROR → ViaTrajectoire (CSV ou Excel)",
         type=["csv", "txt", "tsv", "xlsx"],
@@ -131,6 +139,7 @@ with st.expander("Fichiers de référence (facultatif)"):
         help="Colonnes Finess, NomEtablissement, CodeRegion, Domaine, EtatVT, "
         "EtatSynchronisationROR, DateSynchronisation.",
     )
+    upload_hint(["csv", "txt", "tsv", "xlsx"])
 
 finess_key = "instantane"
 if finess_files:
@@ -246,43 +255,35 @@ history = (
 )
 if history["date"].n_unique() > 1:
     plotted = st.radio("Tracer", ["Taux (%)", "Écarts"], horizontal=True, key="qualite_tendance")
-    chart_data = history.with_columns(
-        (
-            pl.col("exigence")
-            + pl.lit(" – ")
-            + pl.col("exigence").replace_strict(labels, default="")
-        ).alias("exigence_libelle"),
-        (pl.col("taux") * 100).alias("pourcentage"),
+    measure = "taux" if plotted == "Taux (%)" else "ecarts"
+    trend_labels = {c: labels[c] for c in labels if c in set(history["exigence"].to_list())}
+    trend_table = (
+        history.with_columns((pl.col("taux") * 100).alias("taux"))
+        .pivot(on="exigence", index="date", values=measure)
+        .sort("date")
     )
-    y = (
-        alt.Y("pourcentage:Q", title="Conformes (%)", scale=alt.Scale(zero=False))
-        if plotted == "Taux (%)"
-        else alt.Y("ecarts:Q", title="Écarts")
+    charts.draw(
+        analysis_charts.requirement_trends(history, trend_labels, measure=measure),
+        f"Petits graphiques, un par exigence qualité : {plotted.lower()} d'un instantané à "
+        f"l'autre ({history['date'].n_unique()} dates), chacun avec sa propre échelle pour "
+        "montrer les écarts. Les valeurs sont dans le tableau sous les graphiques.",
+        table=trend_table,
+        table_label=f"{plotted.lower()} par instantané et exigence",
+        overrides={
+            "date": formats.Format("Instantané", formats.DATE, width="small", key=True),
+            **{
+                c: formats.Format(c, formats.NUMBER if measure == "taux" else formats.INTEGER,
+                                  1 if measure == "taux" else 0, help=labels.get(c))
+                for c in trend_table.columns
+                if c != "date"
+            },
+        },
+        width="content",
     )
-    chart = (
-        alt.Chart(chart_data.to_pandas())
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("date:T", title="Instantané", axis=alt.Axis(format="%d/%m/%Y")),
-            y=y,
-            color=alt.Color(
-                "exigence_libelle:N",
-                title="Exigence",
-                scale=alt.Scale(scheme="tableau10"),
-                legend=alt.Legend(orient="right", labelLimit=360),
-            ),
-            tooltip=[
-                alt.Tooltip("date:T", title="Instantané", format="%d/%m/%Y"),
-                alt.Tooltip("exigence_libelle:N", title="Exigence"),
-                alt.Tooltip("ecarts:Q", title="Écarts"),
-                alt.Tooltip("perimetre:Q", title="Périmètre"),
-                alt.Tooltip("pourcentage:Q", title="Taux (%)", format=".1f"),
-            ],
-        )
-        .properties(height=360)
+    st.caption(
+        "Chaque instantané avec son propre référentiel FINESS. Chaque graphique a sa propre "
+        "échelle verticale : comparez les valeurs, pas les hauteurs."
     )
-    st.altair_chart(chart, width="stretch")
-    st.caption("Chaque instantané avec son propre référentiel FINESS.")
 else:
     st.info("Un seul instantané dans le magasin : l'évolution s'affichera dès le suivant.")
 
@@ -353,8 +354,11 @@ chosen = c1.selectbox(
     key="qualite_exigence",
 )
 deps = sorted(d for d in results["departement"].unique().to_list() if d is not None)
-dep = c2.selectbox("Département", options=["(tous)", *deps], key="qualite_departement",
-                   format_func=lambda d: d if d == "(tous)" else formats.departement(d))
+dep = state.select(
+    c2.selectbox, "Département", ["(tous)", *deps], "departement", "qualite_departement",
+    none_option="(tous)",
+    format_func=lambda d: d if d == "(tous)" else formats.departement(d),
+)
 selected = quality.ecarts(results, chosen, None if dep == "(tous)" else dep)
 st.caption(f"{fmt_int(selected.height)} entité(s) en écart.")
 if chosen in labels:
@@ -456,7 +460,10 @@ if report is not None:
     comparison = quality.vt_comparison(detail, status, data["etablissements"])
     constats = sorted(comparison["constat"].unique().to_list())
     wanted = [c for c in constats if not c.startswith("concordant")]
-    picked = st.multiselect("Constats", options=constats, default=wanted, key="qualite_constats")
+    picked = st.multiselect(
+        "Constats", options=constats, default=wanted, key="qualite_constats",
+        placeholder="Choisir un ou plusieurs constats",
+    )
     show_table(
         comparison.filter(pl.col("constat").is_in(picked)).select(
             "departement", "finess_eg", "raison_sociale", "etat_synchronisation_ror",

@@ -10,7 +10,8 @@ import polars as pl
 import streamlit as st
 
 from analysis import campaign, export, formats, store, sync
-from ui import notes
+from analysis import charts as analysis_charts
+from ui import charts, notes, state
 from ui.common import (
     contacts_hidden,
     demo_banner,
@@ -22,6 +23,9 @@ from ui.common import (
 )
 from ui.progress import transient
 
+#: The unit total of the status tables (« total » alone would not say of what).
+UNIT_TOTAL = {"total": formats.Format("Unités", formats.INTEGER)}
+
 st.title("Synchronisation ROR ↔ ViaTrajectoire")
 st.caption(
     "Rattachement des unités ViaTrajectoire aux unités du ROR, synchronisation quotidienne et "
@@ -32,7 +36,9 @@ ctx = page_context()
 demo_banner(ctx)
 
 STATUS_ORDER = list(sync.STATUSES)
-STATUS_COLORS = ["#2e7d32", "#9ccc65", "#e65100", "#c62828", "#6a1b9a"]
+#: Okabe-Ito colours (analysis.charts), told apart with any colour vision: blues for the
+#: units that are fine, warm colours for those to look at.
+STATUS_COLORS = [analysis_charts.OKABE_ITO[i] for i in (0, 5, 3, 1, 4)]
 
 
 @st.cache_data(show_spinner="Comparaison ROR ↔ ViaTrajectoire…", max_entries=32)
@@ -127,7 +133,18 @@ if len(snapshot_dates) > 1:
         )
         .properties(height=260)
     )
-    st.altair_chart(trend_chart, width="stretch")
+    charts.draw(
+        trend_chart,
+        "Courbes : nombre d'unités dans chaque statut de synchronisation, d'un instantané à "
+        f"l'autre ({len(keys)} dates). Les valeurs sont dans le tableau sous le graphique.",
+        table=trend.sort("date"),
+        table_label="unités par statut et par instantané",
+        overrides={
+            "date": formats.Format("Instantané", formats.DATE, width="small", key=True),
+            **UNIT_TOTAL,
+            **{s: formats.Format(sync.STATUS_LABELS[s], formats.INTEGER) for s in sync.STATUSES},
+        },
+    )
 
 # --- by département ---------------------------------------------------------------------
 st.subheader("Par département")
@@ -157,8 +174,11 @@ chart = (
     )
     .properties(height=max(160, 32 * by_dep.height))
 )
-st.altair_chart(chart, width="stretch")
-UNIT_TOTAL = {"total": formats.Format("Unités", formats.INTEGER)}
+charts.draw(
+    chart,
+    "Barres empilées : unités de chaque département par statut de synchronisation, instantané "
+    f"du {ctx.date:%d/%m/%Y}. Les mêmes nombres sont dans le tableau sous le graphique.",
+)
 show_table(by_dep, "synchro_departements", stem=f"synchronisation_departements_{date_key}",
            overrides=UNIT_TOTAL)
 
@@ -181,10 +201,14 @@ chosen = st.multiselect(
     default=[sync.DESYNCHRONISE, sync.ABSENT_VT, sync.ABSENT_ROR],
     format_func=lambda s: sync.STATUS_LABELS[s],
     key="synchro_statuts",
+    placeholder="Choisir un ou plusieurs statuts",
 )
 deps = sorted(d for d in status["departement"].unique().to_list() if d is not None)
-dep = st.selectbox("Département", options=["(tous)", *deps], key="synchro_departement",
-                   format_func=lambda d: d if d == "(tous)" else formats.departement(d))
+dep = state.select(
+    st.selectbox, "Département", ["(tous)", *deps], "departement", "synchro_departement",
+    none_option="(tous)",
+    format_func=lambda d: d if d == "(tous)" else formats.departement(d),
+)
 selected = status.filter(pl.col("statut").is_in(chosen))
 if dep != "(tous)":
     selected = selected.filter(pl.col("departement") == dep)

@@ -6,6 +6,7 @@ import polars as pl
 import streamlit as st
 
 from analysis import coverage, formats, nomenclature
+from ui import state
 from ui import territory as ui
 from ui.common import demo_banner, fmt_int, page_context, show_table
 
@@ -20,12 +21,14 @@ demo_banner(ctx)
 
 data, store_key, date_key = ui.cached_tables(ctx)
 c1, c2, c3 = st.columns([2, 3, 2])
-level = c1.selectbox(
+level = state.select(
+    c1.selectbox,
     "Niveau",
-    options=list(coverage.LEVELS),
-    index=coverage.LEVELS.index("departement"),
+    list(coverage.LEVELS),
+    "niveau",
+    "terr_niveau",
+    default="departement",
     format_func=lambda lv: coverage.LEVEL_LABELS[lv],
-    key="terr_niveau",
 )
 with c2:
     mention = ui.mention_select("terr_mention")

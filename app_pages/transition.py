@@ -10,6 +10,7 @@ import streamlit as st
 
 from analysis import coverage, export, formats, indicators, nomenclature, opening, transition
 from analysis.errors import SmrError
+from ui import charts, state
 from ui import territory as ui
 from ui.common import (
     ROOT,
@@ -19,6 +20,7 @@ from ui.common import (
     page_context,
     read_only,
     show_table,
+    upload_hint,
 )
 
 st.title("Transition SSR → SMR")
@@ -109,6 +111,7 @@ def _set_scenario(scenario: transition.Scenario) -> None:
     st.session_state["transition_description"] = scenario.description
     if scenario.mentions:
         st.session_state["transition_mention"] = scenario.mentions[0]
+        state.remember("mention", scenario.mentions[0])
 
 
 def _try(action, *args) -> None:
@@ -158,6 +161,7 @@ def _add_change() -> None:
     transition.check_scenario(candidate, data, communes, None, rule)
     st.session_state[SCENARIO] = candidate.to_dict()
     st.session_state["transition_mention"] = candidate.changements[-1].mention
+    state.remember("mention", candidate.changements[-1].mention)
 
 
 def _remove_changes() -> None:
@@ -195,6 +199,7 @@ with tab_mapping:
         type=["csv", "yaml", "yml", "json"],
         key="transition_mapping_file",
     )
+    upload_hint(["csv", "yaml", "yml", "json"])
     mapping_key = None
     mapping = None
     if upload is not None:
@@ -332,6 +337,7 @@ with tab_scenario:
         type=["yaml", "yml", "json"],
         key="transition_upload",
     )
+    upload_hint(["yaml", "yml", "json"], l1)
     if uploaded is not None and st.session_state.get("transition_upload_id") != uploaded.file_id:
         st.session_state["transition_upload_id"] = uploaded.file_id
         _try(_load_upload, uploaded.getvalue(), uploaded.name)
@@ -453,7 +459,10 @@ with tab_scenario:
         )
         show_table(shown_changes, "transition_changements", overrides=HEADERS)
         r1, r2, r3 = st.columns([3, 1, 1])
-        r1.multiselect("Changements à retirer", table["numero"].to_list(), key="transition_retirer")
+        r1.multiselect(
+            "Changements à retirer", table["numero"].to_list(), key="transition_retirer",
+            placeholder="Choisir les numéros",
+        )
         r2.button("Retirer", key="transition_remove", on_click=_remove_changes)
         r3.button("Tout effacer", key="transition_clear", on_click=_clear)
     s1, s2, s3 = st.columns([2, 2, 1])
@@ -639,7 +648,21 @@ with tab_scenario:
             )
         )
     chart = alt.layer(*layers).project(type="mercator").properties(height=600)
-    st.vega_lite_chart(ui.vega_spec(chart, {"communes": features}), width="stretch")
+    shown_label = {
+        "delta_acces_e2sfca": "écart d'accessibilité E2SFCA",
+        "delta_temps_plus_proche": "écart de temps au plus proche",
+        "evolution": f"accès à {threshold} ou moins gagné ou perdu",
+    }[shown_indicator]
+    changed = comparison.changed_communes()
+    charts.draw(
+        ui.vega_spec(chart, {"communes": features}),
+        f"Carte des communes : {shown_label} avec le scénario « {scenario.nom} », mention "
+        f"{nomenclature.mention_label(mention)} ; {fmt_int(changed.height)} communes "
+        "modifiées, listées dans le tableau sous la carte.",
+        table=changed,
+        table_label="communes modifiées par le scénario",
+        overrides=HEADERS,
+    )
     st.caption(
         "Communes en bleu : meilleur accès avec le scénario ; en rouge : moins bon ; en gris : "
         "inchangé (ou aucun établissement accessible ni avant ni après). Losanges : "

@@ -21,6 +21,7 @@ import streamlit as st
 
 from analysis import export, formats, geo, settings, store
 from analysis.errors import StoreError
+from ui import state
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_STORE = ROOT / "data" / "demo"
@@ -132,7 +133,21 @@ def read_only() -> bool:
 
 
 def sidebar() -> Context | None:
-    """Draw the sidebar selectors; returns the context, or None when no snapshot exists."""
+    """Draw the sidebar selectors; returns the context, or None when no snapshot exists.
+
+    The snapshot and the region follow the user from page to page and live in the link
+    (``ui.state``); a link's value that cannot be used is replaced by the default, with a
+    short notice at the top of the page.
+    """
+    state.adopt_link()
+    try:
+        return _sidebar()
+    finally:
+        for text in state.notices():
+            st.warning(text, icon=":material/link_off:")
+
+
+def _sidebar() -> Context | None:
     from ui.access import local_paths_allowed
 
     st.sidebar.header("Données")
@@ -162,12 +177,15 @@ def sidebar() -> Context | None:
     if not dates:
         st.sidebar.error("Aucun instantané dans ce dossier.")
         return None
-    date = st.sidebar.selectbox(
+    state.check("instantane", dates, "instantané le plus récent affiché")
+    date = state.select(
+        st.sidebar.selectbox,
         "Instantané",
-        options=dates[::-1],
+        dates[::-1],
+        "instantane",
+        "snapshot",
         format_func=lambda d: d.strftime("%d/%m/%Y"),
         help="Date de l'extraction analysée ; la plus récente par défaut.",
-        key="snapshot",
     )
     try:
         manifest = _manifest(str(path), date.isoformat(), _stamp(path, date))
@@ -180,13 +198,17 @@ def sidebar() -> Context | None:
     if national_built():  # the all-France geography, built on demand (not committed)
         codes.append(NATIONAL)
         names[NATIONAL] = "France entière"
-    wanted = manifest.get("extra", {}).get("region", geo.DEFAULT_REGION)
-    region = st.sidebar.selectbox(
+    state.check("region", codes)
+    region = state.select(
+        st.sidebar.selectbox,
         "Région",
-        options=codes,
-        index=codes.index(wanted) if wanted in codes else 0,
+        codes,
+        "region",
+        "region",
+        default=manifest.get("extra", {}).get("region", geo.DEFAULT_REGION),
         format_func=lambda c: f"{names.get(c, c)} ({c})",
     )
+    state.check("departement", geo.load_departements(region)["departement"].to_list())
     if len(dates) > 1:
         st.sidebar.caption(
             f"{len(dates)} instantanés, du {dates[0]:%d/%m/%Y} au {dates[-1]:%d/%m/%Y}."
@@ -384,3 +406,18 @@ def show_table(
     box.dataframe(data, column_config=_column_config(fmts, heads, styled), **options)
     if stem:
         downloads(box, df, stem, key or stem, sheets=sheets)
+
+
+def upload_limit_mb() -> int:
+    """Largest file the app accepts, in Mo: ``SMR_MAX_UPLOAD_MB`` within Streamlit's own
+    ``server.maxUploadSize`` (the smaller applies)."""
+    return min(settings.max_upload_mb(), int(st.get_option("server.maxUploadSize")))
+
+
+def upload_hint(types: list[str], container=None) -> None:
+    """Under a file uploader, in French: the formats it takes and the size limit in Mo
+    (Streamlit writes its own hint in English, « 200MB per file »; app.py hides it)."""
+    kinds = ", ".join(dict.fromkeys(t.upper() for t in types))
+    (container or st).caption(
+        f"Formats acceptés : {kinds}. Au plus {upload_limit_mb()} Mo par fichier."
+    )

@@ -27,8 +27,8 @@ from analysis import (
 )
 from analysis.errors import SmrError
 from analysis.opening import OpeningRule
-from ui import notes
-from ui.common import Context, read_only, tables
+from ui import notes, state
+from ui.common import Context, read_only, tables, upload_hint
 
 LEVEL_LABELS = coverage.LEVEL_LABELS
 
@@ -39,28 +39,32 @@ def fr(x: float) -> str:
 
 
 def mention_select(key: str) -> str:
-    """Mention selector (code returned, label shown)."""
+    """Mention selector (code returned, label shown), shared by the pages (``ui.state``)."""
     codes = [m.code for m in nomenclature.MENTIONS]
-    return st.selectbox(
+    return state.select(
+        st.selectbox,
         "Mention SMR",
-        options=codes,
+        codes,
+        "mention",
+        key,
         format_func=formats.mention_choice,
-        key=key,
     )
 
 
 def forme_select(key: str) -> str:
-    """Form of care selector: all formes (default) or one."""
+    """Form of care selector: all formes (default) or one, shared by the pages."""
     options = [coverage.ALL_FORMES, *nomenclature.FORME_BY_CODE]
-    return st.selectbox(
+    return state.select(
+        st.selectbox,
         "Forme de prise en charge",
-        options=options,
+        options,
+        "forme",
+        key,
         format_func=lambda c: (
             "Toutes les formes"
             if c == coverage.ALL_FORMES
             else f"{nomenclature.FORME_BY_CODE[c].libelle} ({c})"
         ),
-        key=key,
         help="Restreint l'offre (capacité, établissement le plus proche) à une forme.",
     )
 
@@ -178,12 +182,14 @@ def file_uploads(
             help="Issu d'un calculateur d'itinéraire ; remplace le modèle partout. Un couple "
             "absent est jugé inaccessible.",
         )
+        upload_hint(["csv"])
         ages = st.file_uploader(
             "Population par âge (CSV commune_insee, moins_18, plus_75, total)",
             type=["csv"],
             key=f"{key}_ages",
             help="Dénominateurs : moins de 18 ans (pédiatrie), 75 ans et plus (gériatrie).",
         )
+        upload_hint(["csv"])
         costs_bytes = costs.getvalue() if costs else None
         ages_bytes = ages.getvalue() if ages else None
         limit = settings.max_upload_bytes()  # SMR_MAX_UPLOAD_MB, as on the Import page
@@ -593,11 +599,13 @@ def departement_select(region: str, key: str) -> str:
     """Département selector (code returned, name shown), for maps of large regions."""
     deps = geo.load_departements(region).sort("departement")
     names = dict(zip(deps["departement"].to_list(), deps["nom"].to_list(), strict=True))
-    return st.selectbox(
+    return state.select(
+        st.selectbox,
         "Département",
-        options=list(names),
+        list(names),
+        "departement",
+        key,
         format_func=lambda c: f"{names[c]} ({c})",
-        key=key,
         help="Toute la France compte trop de communes pour une seule carte : les communes "
         "sont dessinées un département à la fois.",
     )

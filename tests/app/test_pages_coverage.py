@@ -95,8 +95,10 @@ def test_carte_renders_every_mention_at_both_levels(app_env):
                     f["properties"]["departement"]: f["properties"]["valeur"] for f in features
                 }
                 assert drawn == pytest.approx(expected, rel=1e-9)
-            # the legend says the unit, the method note is shown
-            assert "100 000" in json.dumps(spec["layer"][1]["encoding"]["color"]["title"])
+            # the legend says the unit (a commune map opens on the time to the nearest,
+            # a département map on the rate), the method note is shown
+            unit = "100 000" if level == "departement" else "minutes"
+            assert unit in json.dumps(spec["layer"][1]["encoding"]["color"]["title"])
             assert any("Méthode" in e.label for e in at.expander)
 
 
@@ -115,7 +117,7 @@ def test_carte_every_indicator_has_a_note_and_draws(app_env):
 
 def test_carte_parameters_change_the_result(app_env):
     at = _open("app_pages/carte.py")
-    at.radio(key="carte_niveau").set_value("departement")
+    at.radio(key="carte_niveau").set_value("departement").run()  # opens on the rate
     at.selectbox(key="carte_indicateur").set_value("temps_plus_proche").run()
     before = {
         f["properties"]["departement"]: f["properties"]["valeur"]
@@ -207,7 +209,7 @@ def test_carte_uploaded_files_replace_the_model_or_are_refused(app_env):
         f"{c},{finess},10\n" for c in communes["commune_insee"]
     )
     at = _open("app_pages/carte.py")
-    at.radio(key="carte_niveau").set_value("departement")
+    at.radio(key="carte_niveau").set_value("departement").run()  # opens on the rate
     at.selectbox(key="carte_indicateur").set_value("temps_plus_proche").run()
     at.get("file_uploader")[0].upload("temps.csv", table.encode(), "text/csv").run()
     assert not at.exception, at.exception

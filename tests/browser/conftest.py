@@ -26,6 +26,13 @@ CHROMIUM_ARGS = [
 ]
 
 
+#: JavaScript: every chart of the page has drawn (a canvas or an svg in each).
+CHART_DRAWN = (
+    "() => { const c = [...document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]')];"
+    " return c.length > 0 && c.every(e => e.querySelector('canvas, svg')); }"
+)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -112,3 +119,73 @@ def screenshot(page, name: str) -> Path:
     path = SHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+_RUNNING = (
+    "() => { const w = document.querySelector('[data-testid=\"stStatusWidget\"]');"
+    " return !!w && w.innerText.includes('Running'); }"
+)
+
+
+def settle(page) -> None:
+    """Wait until the app has finished its reruns: idle twice in a row, 300 ms apart (a
+    rerun may start a while after the click that caused it)."""
+    idle = 0
+    for _ in range(200):
+        page.wait_for_timeout(300)
+        if page.evaluate(_RUNNING):
+            idle = 0
+            wait_ready(page)
+        else:
+            idle += 1
+            if idle >= 2:
+                return
+
+
+def choose(page, label: str, option: str) -> None:
+    """Pick ``option`` (text contained) in the selectbox labelled ``label``."""
+    box = page.get_by_role("combobox", name=label).first
+    listbox = page.get_by_role("listbox").first
+    for attempt in range(6):  # a late re-render may close the list: open it again
+        box.scroll_into_view_if_needed()
+        box.click()
+        try:
+            listbox.wait_for(timeout=3000 * (attempt + 1))
+            break
+        except Exception:  # noqa: BLE001 - playwright's TimeoutError
+            page.keyboard.press("Escape")
+            settle(page)
+    else:
+        raise AssertionError(f"la liste « {label} » ne s'ouvre pas")
+    listbox.get_by_role("option").filter(has_text=option).first.click()
+    settle(page)
+
+
+def selected(page, label: str) -> str:
+    """The text a selectbox labelled ``label`` shows (its chosen option)."""
+    return page.get_by_role("combobox", name=label, exact=True).first.input_value()
+
+
+_SETTLED = (
+    "() => { const w = document.querySelector('[data-testid=\"stStatusWidget\"]');"
+    " const running = !!w && w.innerText.includes('Running');"
+    " const skeleton = !!document.querySelector('[data-testid=\"stSkeleton\"]');"
+    " const charts = [...document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]')]"
+    ".every(c => c.querySelector('canvas, svg'));"
+    " const main = document.querySelector('[data-testid=\"stMain\"]');"
+    " return [running || skeleton || !charts, main ? main.scrollHeight : 0]; }"
+)
+
+
+def settle_fully(page, timeout_ms: int = 120_000) -> None:
+    """Wait until the page is finished: no script running, no placeholder, every chart drawn
+    and the page height unchanged three times 400 ms apart (large charts arrive late)."""
+    steady, last = 0, None
+    for _ in range(timeout_ms // 400):
+        page.wait_for_timeout(400)
+        busy, height = page.evaluate(_SETTLED)
+        steady = steady + 1 if not busy and height == last else 0
+        last = height
+        if steady >= 3:
+            return
+    raise AssertionError("la page ne se stabilise pas")
