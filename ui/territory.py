@@ -314,6 +314,7 @@ def population_panel(ctx: Context, key: str) -> None:
             help="Par exemple le fichier des communes des populations légales 2021 ; "
             "les arrondissements de Paris, Lyon et Marseille sont lus s'ils y sont.",
         )
+        upload_hint(["csv", "txt", "xlsx", "xls"])
         if upload is not None:
             if upload.size > settings.max_upload_bytes():
                 st.error(

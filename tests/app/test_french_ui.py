@@ -25,7 +25,11 @@ def _page(page: str) -> AppTest:
 @pytest.mark.parametrize(
     ("page", "hints"),
     [
-        ("carte", ["Formats acceptés : CSV. Au plus 50 Mo par fichier."] * 2),
+        (
+            "carte",
+            ["Formats acceptés : CSV. Au plus 50 Mo par fichier."] * 2
+            + ["Formats acceptés : CSV, TXT, XLSX, XLS. Au plus 50 Mo par fichier."],
+        ),
         ("territoires", ["Formats acceptés : CSV. Au plus 50 Mo par fichier."] * 2),
         (
             "qualite",
