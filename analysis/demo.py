@@ -949,6 +949,30 @@ def _choose(rng: np.random.Generator, pool: list[int], k: int) -> list[int]:
     return sorted(rng.choice(pool, size=min(k, len(pool)), replace=False).tolist())
 
 
+
+#: SSR authorisations run for a fixed term (seven years in the demo, the usual term of health
+#: authorisations) and are renewed in the same rhythm. The demo's end date is the end of the
+#: cycle running past this horizon: every SSR authorisation stays in force over the demo's
+#: snapshots (national series included) until an SMR decision replaces it, and carries an end
+#: date as FINESS gives one (the national quality SQL does not count one without).
+SSR_VALIDITY_YEARS = 7
+SSR_VALIDITY_HORIZON = date(2024, 12, 31)
+
+
+def _ssr_validity_end(decision: date) -> date:
+    """Last day of the seven-year validity cycle of an SSR authorisation decided on
+    ``decision`` that runs past ``SSR_VALIDITY_HORIZON`` (no draw: the demo's other values
+    are unchanged)."""
+    years = SSR_VALIDITY_YEARS
+    while True:
+        try:
+            end = decision.replace(year=decision.year + years) - timedelta(days=1)
+        except ValueError:  # 29 February
+            end = decision.replace(year=decision.year + years, day=28)
+        if end >= SSR_VALIDITY_HORIZON:
+            return end
+        years += SSR_VALIDITY_YEARS
+
 def _draw_autorisations(
     rng: np.random.Generator, estabs: list[_Estab], region: str
 ) -> list[_Entity]:
@@ -1036,7 +1060,10 @@ def _draw_autorisations(
             decision = first + timedelta(days=int(rng.integers(0, 3 * 365)))
             decision = min(decision, date(2022, 12, 15))
             mise = min(decision + timedelta(days=int(rng.integers(30, 400))), date(2022, 12, 31))
-            replaced.append(add("SSR", e, activite, None, modalite, forme, decision, mise))
+            replaced.append(
+                add("SSR", e, activite, None, modalite, forme, decision, mise,
+                    fin=_ssr_validity_end(decision))
+            )
         if i in had:
             decision = _moment(rng, date(2010, 1, 4), date(2019, 6, 28)).date()
             add(
@@ -1048,6 +1075,7 @@ def _draw_autorisations(
                 nom.HAD_FORME_AUTORISATION,
                 decision,
                 decision + timedelta(days=180),
+                fin=_ssr_validity_end(decision),
             )
         if i in expired:
             held = {_ACTIVITY.get(m) for m in e.mentions}
