@@ -60,8 +60,9 @@ import numpy as np
 import polars as pl
 from scipy.spatial import cKDTree
 
-from analysis import coverage, geo, nomenclature
-from analysis.errors import InputError
+from analysis import coverage, geo
+from analysis.model import nomenclature
+from analysis.model.errors import InputError
 from analysis.opening import OpeningRule
 
 DEFAULT_SPEED_KMH = 40.0

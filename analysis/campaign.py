@@ -54,18 +54,19 @@ from pathlib import Path
 
 import polars as pl
 
-from analysis import export, schema, store, sync
-from analysis import nomenclature as nom
-from analysis.errors import InputError, SnapshotMissingError
-from analysis.nomenclature import (
+from analysis import export, store, sync
+from analysis.model import nomenclature as nom
+from analysis.model import schema
+from analysis.model.errors import InputError, SnapshotMissingError
+from analysis.model.nomenclature import (
     BURNS_MENTION,
     MINOR_EXCEPTION_AGE,
     PEDIATRIC_MENTIONS,
     YOUNG_CHILD_AGE,
 )
-from analysis.progress import Progress
-from analysis.progress import step as report_step
-from analysis.syntax import any_valid_phone, blank, is_email
+from analysis.model.progress import Progress
+from analysis.model.progress import step as report_step
+from analysis.model.syntax import any_valid_phone, blank, is_email
 
 OK, MANQUANT, INVALIDE = "ok", "manquant", "invalide"
 RESULTS: tuple[str, ...] = (OK, MANQUANT, INVALIDE)
@@ -1647,7 +1648,7 @@ def progress_history(
     need), the rules are evaluated as expressions within each snapshot and reduced to
     counts in the same plan; memory is that of ``batch`` snapshots' needed columns, never
     the whole history. The campaign start is chosen as in ``progress``. ``progress`` (the
-    callback, ``analysis.progress``) hears of each batch: snapshots done out of all.
+    callback, ``analysis.model.progress``) hears of each batch: snapshots done out of all.
     """
     all_dates = store.list_snapshots(store_path)
     chosen = sorted(all_dates if dates is None else dates)
@@ -1880,7 +1881,7 @@ def todo_frame(
     """``todo_items`` ready to send: French headers, personal values masked unless asked,
     and the « Support » column (the region's support channels and the sentence to quote,
     ``settings.support_text``) on every row."""
-    from analysis import settings
+    from analysis.model import settings
 
     value = pl.col("valeur")
     if not show_contacts:
@@ -1896,7 +1897,7 @@ def todo_frame(
 def support_sheet(region: str | None) -> pl.DataFrame:
     """The « Support » sheet of a to-do workbook: one line per channel of the region's
     support and the sentence to quote (or the line saying none is configured)."""
-    from analysis import settings
+    from analysis.model import settings
 
     return pl.DataFrame({"Support": settings.support_lines(region)}, schema={"Support": pl.String})
 

@@ -21,10 +21,10 @@ from typing import NoReturn
 
 import polars as pl
 
-from analysis import formats
 from analysis.argparse_fr import FrenchParser
-from analysis.errors import InputError, SmrError, SnapshotMissingError, StoreError
-from analysis.progress import terminal
+from analysis.model import formats
+from analysis.model.errors import InputError, SmrError, SnapshotMissingError, StoreError
+from analysis.model.progress import terminal
 
 EXIT_OK, EXIT_REJECTED, EXIT_INPUT, EXIT_STORE, EXIT_INTERNAL = 0, 1, 2, 3, 4
 
@@ -335,7 +335,7 @@ def _validate_snapshot(path: Path, args: argparse.Namespace) -> int:
 
 
 def _tables() -> list[str]:
-    from analysis import schema
+    from analysis.model import schema
 
     return list(schema.TABLES)
 
@@ -489,7 +489,7 @@ def _print_context(args: argparse.Namespace, tables, rule, mentions=None, forme=
 
 
 def _mention_arg(value: str | None) -> str | None:
-    from analysis import nomenclature
+    from analysis.model import nomenclature
 
     if value is None:
         return None
@@ -500,7 +500,8 @@ def _mention_arg(value: str | None) -> str | None:
 
 
 def _forme_arg(value: str | None) -> str | None:
-    from analysis import coverage, nomenclature
+    from analysis import coverage
+    from analysis.model import nomenclature
 
     if value is None:
         return None
@@ -844,7 +845,7 @@ def _run_todo(args: argparse.Namespace) -> int:
     if blocked:
         print(f"{blocked} établissement(s) sans compte ROR ou habilitation ViaTrajectoire "
               "valide ne peuvent pas faire la campagne : listés en premier.")
-    from analysis import settings
+    from analysis.model import settings
 
     if settings.support_desk(region) is None:
         print(f"Aucun canal de support configuré pour la région {region} (colonne « Support »).")

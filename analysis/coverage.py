@@ -41,8 +41,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import polars as pl
 
-from analysis import nomenclature
-from analysis.errors import InputError
+from analysis.model import nomenclature
+from analysis.model.errors import InputError
 from analysis.opening import OpeningRule, open_tables, provisional_offers
 
 #: Territory levels; ``arrondissement`` is the finest (the origins: communes, and the

@@ -29,10 +29,10 @@ import numpy as np
 import polars as pl
 import shapely
 
-from analysis import nomenclature as nom
-from analysis import schema
-from analysis.errors import SmrError, SnapshotExistsError
-from analysis.progress import Progress, step
+from analysis.model import nomenclature as nom
+from analysis.model import schema
+from analysis.model.errors import SmrError, SnapshotExistsError
+from analysis.model.progress import Progress, step
 
 DEFAULT_SEED = 20230601
 
@@ -1981,7 +1981,7 @@ def build_demo(
 
     Each snapshot goes through validation and the store like a real import: the demo
     carries warnings (malformed e-mails, phone numbers) but must have no rejected row.
-    ``progress`` (``analysis.progress``) hears of each snapshot written.
+    ``progress`` (``analysis.model.progress``) hears of each snapshot written.
     """
     from analysis import store, validate
 

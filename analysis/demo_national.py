@@ -43,10 +43,11 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from analysis import demo, geo, schema, store, validate
-from analysis.errors import ReferenceDataError, SmrError, SnapshotExistsError
-from analysis.progress import Progress, step
-from analysis.syntax import any_valid_phone, blank, is_email
+from analysis import demo, geo, store, validate
+from analysis.model import schema
+from analysis.model.errors import ReferenceDataError, SmrError, SnapshotExistsError
+from analysis.model.progress import Progress, step
+from analysis.model.syntax import any_valid_phone, blank, is_email
 
 NATIONAL = "all"
 NATIONAL_ESTABLISHMENTS = 1800
@@ -186,7 +187,7 @@ def region_states(
     For ``region="all"`` the 18 regional worlds are concatenated (about ``establishments``
     establishments in all, see ``allocate``); for one region it is the regional demo world
     itself (``establishments`` None: the demo's own count, so day 0 equals the demo).
-    ``progress`` (``analysis.progress``) hears of each region drawn.
+    ``progress`` (``analysis.model.progress``) hears of each region drawn.
     """
     if region == NATIONAL:
         message = reference_missing_message(reference_dir)
@@ -694,7 +695,7 @@ def build_daily_demo(
 
     ``region`` is a region code or ``"all"`` (France, about ``NATIONAL_ESTABLISHMENTS``
     establishments unless ``establishments`` says otherwise). See the module docstring for
-    the story and for what is validated. ``progress`` (``analysis.progress``) hears of each
+    the story and for what is validated. ``progress`` (``analysis.model.progress``) hears of each
     region drawn, then of each day written.
     """
     if days < 1:
@@ -738,7 +739,7 @@ def build_national_demo(
 ) -> list[dt.date]:
     """The demo story (``demo.SNAPSHOT_DATES``) for all of France, validated like ``build_demo``.
 
-    ``progress`` (``analysis.progress``) hears of each region drawn, then of each snapshot.
+    ``progress`` (``analysis.model.progress``) hears of each region drawn, then of each snapshot.
     """
     out = Path(out)
     existing = [d for d in demo.SNAPSHOT_DATES if (out / d.isoformat()).exists()]

@@ -11,7 +11,7 @@ Two protections apply to every file the workbench hands out:
   written as text by « CSV pour Excel » (« -1,5 ») are formatted after this step: they are
   numbers to Excel, not formulas.
 
-Tables go out in the French formats of ``analysis.formats``: Excel workbooks with French
+Tables go out in the French formats of ``analysis.model.formats``: Excel workbooks with French
 headers, number, percent and date formats; CSV as « CSV pour Excel » or « CSV données »
 (``CSV_FLAVOURS``).
 
@@ -27,9 +27,9 @@ from pathlib import Path
 
 import polars as pl
 
-from analysis import formats, schema
-from analysis.errors import InputError
-from analysis.syntax import redact
+from analysis.model import formats, schema
+from analysis.model.errors import InputError
+from analysis.model.syntax import redact
 
 MASK = "[masqué]"
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")

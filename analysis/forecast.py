@@ -112,7 +112,7 @@ def with_deadlines(plan: Sequence[Phase], deadlines: Mapping[str, dt.date | None
 
     unknown = set(deadlines) - {p.id for p in plan}
     if unknown:
-        from analysis.errors import InputError
+        from analysis.model.errors import InputError
 
         raise InputError(
             f"phase inconnue : {', '.join(sorted(unknown))} ; phases : "

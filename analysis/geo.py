@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
-from analysis.errors import ReferenceDataError
+from analysis.model.errors import ReferenceDataError
 
 if TYPE_CHECKING:
     import geopandas as gpd

@@ -21,13 +21,14 @@ from typing import Any
 
 import polars as pl
 
-from analysis import formats, settings, store
-from analysis.errors import InputError, SmrError, SnapshotExistsError
+from analysis import store
 from analysis.export import mask_report_values
 from analysis.loaders.canonical import read_source_dir
 from analysis.loaders.result import LoadResult, Notes
-from analysis.progress import Progress
-from analysis.schema import REJECT, REPORT_SCHEMA, SOURCE_COLUMN, TABLES, WARNING
+from analysis.model import formats, settings
+from analysis.model.errors import InputError, SmrError, SnapshotExistsError
+from analysis.model.progress import Progress
+from analysis.model.schema import REJECT, REPORT_SCHEMA, SOURCE_COLUMN, TABLES, WARNING
 from analysis.validate import (
     COUNT_KEYS,
     ValidationResult,
@@ -46,7 +47,7 @@ FORMATS: dict[str, str] = {
     "$export)",
 }
 #: Rows the app accepts in one import (all tables together). The command line has no limit;
-#: ``SMR_MAX_IMPORT_ROWS`` overrides it (see ``analysis.settings``).
+#: ``SMR_MAX_IMPORT_ROWS`` overrides it (see ``analysis.model.settings``).
 DEFAULT_MAX_ROWS = settings.DEFAULT_MAX_IMPORT_ROWS
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._ ()\-À-ÿ]")
@@ -229,7 +230,7 @@ def check(
 ) -> ImportPreview:
     """Validate loaded tables and merge the loader's notes into one report (nothing written).
 
-    ``progress`` (``analysis.progress``) hears of each table checked."""
+    ``progress`` (``analysis.model.progress``) hears of each table checked."""
     validation = validate_tables(loaded.tables, progress)
     notes = loaded.notes.cast(REPORT_SCHEMA)
     merged = _order(pl.concat([validation.report, notes]))

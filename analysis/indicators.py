@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from analysis import access, coverage, geo, nomenclature
+from analysis import access, coverage, geo
+from analysis.model import nomenclature
 from analysis.opening import OpeningRule
 
 #: Indicators a map can show, in the order offered to users.

@@ -62,14 +62,14 @@ def missing_parts(n: MethodNote) -> list[str]:
 
 
 def _fr(x: float) -> str:
-    """A number written the French way (decimal comma), see ``analysis.formats``."""
-    from analysis import formats
+    """A number written the French way (decimal comma), see ``analysis.model.formats``."""
+    from analysis.model import formats
 
     return formats.compact(x)
 
 
 def _fr2(x: float) -> str:
-    from analysis import formats
+    from analysis.model import formats
 
     return formats.number(x, 2)
 
@@ -382,7 +382,7 @@ _register(
         "offre ne les porte.\n\n"
         f"**Paramètres** : {_SNAPSHOT}\n\n"
         "**Données** : tables offres et unites de l'instantané ; libellés de la nomenclature "
-        "des mentions (analysis/nomenclature.py).\n\n"
+        "des mentions (analysis/model/nomenclature.py).\n\n"
         "**Limites** : un établissement ou une unité qui propose plusieurs mentions compte dans "
         "chacune : la somme des lignes dépasse le nombre d'établissements de l'instantané.",
     ),

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from analysis import nomenclature as nom
+from analysis.model import nomenclature as nom
 
 PROVISIONAL = nom.FERMETURE_PROVISOIRE
 DEFINITIVE = nom.FERMETURE_DEFINITIVE

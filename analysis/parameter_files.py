@@ -2,7 +2,7 @@
 
 Both are small CSV files a planner brings from elsewhere (INSEE age tables, a routing engine).
 They are read here, checked row by row, and handed to ``coverage`` and ``access`` as Polars
-frames; a file that cannot be used raises :class:`~analysis.errors.InputError` with one French
+frames; a file that cannot be used raises :class:`~analysis.model.errors.InputError` with one French
 line naming the file, the line, the column and the reason (and how many other problems follow).
 
 Common rules: UTF-8 (with or without BOM) or Windows-1252; separator ``,``, ``;`` or tab
@@ -39,8 +39,8 @@ from pathlib import Path
 
 import polars as pl
 
-from analysis.errors import InputError
 from analysis.loaders.canonical import decode_text, read_delimited
+from analysis.model.errors import InputError
 
 INSEE_RE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
 FINESS_RE = re.compile(r"^(\d{2}|2[AB])\d{7}$")

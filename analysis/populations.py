@@ -35,7 +35,7 @@ from pathlib import Path
 import polars as pl
 
 from analysis import coverage, geo
-from analysis.errors import InputError, StoreError
+from analysis.model.errors import InputError, StoreError
 from analysis.parameter_files import LegalPopulations, read_legal_populations
 
 #: Folder of a store holding its default population file and ``reglage.json``.

@@ -98,10 +98,11 @@ from typing import Any
 
 import polars as pl
 
-from analysis import nomenclature as nom
-from analysis import schema, store, sync
-from analysis.errors import InputError
-from analysis.syntax import blank
+from analysis import store, sync
+from analysis.model import nomenclature as nom
+from analysis.model import schema
+from analysis.model.errors import InputError
+from analysis.model.syntax import blank
 
 CONFORME, ECART, NON_APPLICABLE = "conforme", "ecart", "non_applicable"
 STATUTS: tuple[str, ...] = (CONFORME, ECART, NON_APPLICABLE)

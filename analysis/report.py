@@ -42,19 +42,18 @@ from analysis import (
     charts,
     coverage,
     export,
-    formats,
     geo,
     indicators,
     methods,
-    nomenclature,
     opening,
     populations,
     store,
     summary,
     sync,
 )
-from analysis.errors import InputError, SnapshotMissingError
-from analysis.progress import Progress, step
+from analysis.model import formats, nomenclature
+from analysis.model.errors import InputError, SnapshotMissingError
+from analysis.model.progress import Progress, step
 
 #: Time threshold of the accessibility summary (minutes, bound inclusive).
 THRESHOLD_MIN = 30.0
@@ -226,7 +225,7 @@ def build_report(
     ``population``: an INSEE legal-populations file (default: the store's setting, else the
     reference). ``include_provisional``: count the establishments closed provisionally.
     Travel times use the default model (``access.TravelModel``), as the commands do.
-    ``progress`` (``analysis.progress``) hears of each of the five parts computed.
+    ``progress`` (``analysis.model.progress``) hears of each of the five parts computed.
     """
     store_path = Path(store_path)
     snap = store.read_snapshot(store_path, date)
@@ -296,7 +295,7 @@ def build_report(
 
 
 def _fr_num(value: float | int | None, decimals: int = 0) -> str:
-    """French number (``analysis.formats``): « 12 174 880 », « 41,9 »; « — » for None."""
+    """French number (``analysis.model.formats``): « 12 174 880 », « 41,9 »; « — » for None."""
     return formats.number(value, decimals)
 
 
@@ -306,7 +305,7 @@ def _lower_first(text: str) -> str:
 
 
 def _pct(share: float | None, decimals: int = 1) -> str:
-    """A 0–1 share as a French percentage (``analysis.formats``): « 83,8 % »."""
+    """A 0–1 share as a French percentage (``analysis.model.formats``): « 83,8 % »."""
     return formats.percent(share, decimals)
 
 
@@ -635,7 +634,7 @@ def markdown_html(text: str) -> str:
 
 def _table(frame: pl.DataFrame, headers: Mapping[str, str], css: str = "") -> str:
     """An HTML table of ``frame``'s ``headers`` columns (French headers), numbers right,
-    every cell in the French formats of the pages (``analysis.formats``)."""
+    every cell in the French formats of the pages (``analysis.model.formats``)."""
     cols = [c for c in headers if c in frame.columns]
     head = "".join(f"<th>{html.escape(headers[c])}</th>" for c in cols)
     shown = frame.select(cols)

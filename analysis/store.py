@@ -46,10 +46,10 @@ from typing import Any
 
 import polars as pl
 
-from analysis.errors import SnapshotExistsError, SnapshotMissingError, StoreError
 from analysis.loaders.canonical import read_source_dir
-from analysis.progress import Progress
-from analysis.schema import (
+from analysis.model.errors import SnapshotExistsError, SnapshotMissingError, StoreError
+from analysis.model.progress import Progress
+from analysis.model.schema import (
     LATER_TABLES,
     REJECTED_SCHEMA,
     REPORT_SCHEMA,
@@ -725,7 +725,7 @@ def import_source(
     The function behind ``smr import``. Raises ``InputError`` when a file cannot be read and
     ``StoreError`` when the snapshot exists (without ``replace``) or cannot be written;
     rows that fail validation are not errors: they are in the result's report and in
-    ``rejected.parquet``. ``progress`` (``analysis.progress``) hears of each table checked.
+    ``rejected.parquet``. ``progress`` (``analysis.model.progress``) hears of each table checked.
     """
     day = snapshot_date(date)
     if (Path(store) / day.isoformat()).exists() and not replace:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from analysis import nomenclature
+from analysis.model import nomenclature
 
 
 def headline(tables: Mapping[str, pl.DataFrame], manifest: Mapping | None = None) -> dict:

@@ -46,8 +46,8 @@ from pathlib import Path
 
 import polars as pl
 
-from analysis import schema, syntax
-from analysis.progress import Progress, step
+from analysis.model import schema, syntax
+from analysis.model.progress import Progress, step
 
 DEFAULT_SYNC_TIME = dt.time(18, 0)
 
@@ -749,7 +749,7 @@ def status_history(
 
     Read with lazy scans of only the compared columns, ``batch`` snapshots per plan, so
     memory stays that of a few snapshots' unit tables whatever the length of the history.
-    ``progress`` (``analysis.progress``) hears of each batch: snapshots done out of all.
+    ``progress`` (``analysis.model.progress``) hears of each batch: snapshots done out of all.
     """
     from analysis import store  # store imports the loaders; keep this module light
 

@@ -75,10 +75,11 @@ from typing import Any
 import polars as pl
 import yaml
 
-from analysis import coverage, indicators, schema, sync
-from analysis import nomenclature as nom
-from analysis.errors import InputError, StoreError
+from analysis import coverage, indicators, sync
 from analysis.loaders.canonical import decode_text, read_delimited
+from analysis.model import nomenclature as nom
+from analysis.model import schema
+from analysis.model.errors import InputError, StoreError
 from analysis.opening import OpeningRule, closures, open_tables
 
 # ----------------------------------------------------------------------------- mapping

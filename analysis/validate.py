@@ -21,10 +21,10 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from analysis.errors import InputError
-from analysis.nomenclature import CODE_LISTS, LABELLED_CODE_LISTS
-from analysis.progress import Progress, step
-from analysis.schema import (
+from analysis.model.errors import InputError
+from analysis.model.nomenclature import CODE_LISTS, LABELLED_CODE_LISTS
+from analysis.model.progress import Progress, step
+from analysis.model.schema import (
     AGE,
     BOOLEAN,
     CODE,
@@ -52,7 +52,7 @@ from analysis.schema import (
     conform,
     empty,
 )
-from analysis.syntax import (  # one definition of e-mail and phone syntax (re-exported)
+from analysis.model.syntax import (  # one definition of e-mail and phone syntax (re-exported)
     EMAIL_PATTERN,
     PHONE_LOST_ZERO_PATTERN,  # noqa: F401 - re-exported for older callers
     PHONE_PATTERN,  # noqa: F401 - re-exported for older callers
@@ -428,7 +428,7 @@ def _reject_checks(table: Table, kept: Mapping[str, pl.DataFrame]) -> list[_Chec
 def _phone_checks(col: Column) -> list[_Check]:
     """Phone numbers: French syntax; 9 digits (a spreadsheet ate the 0) get their own rule.
 
-    The syntax is ``analysis.syntax``'s, the campaign's: a cell with one valid number among
+    The syntax is ``analysis.model.syntax``'s, the campaign's: a cell with one valid number among
     several, or a valid number followed by an internal extension, is not flagged.
     """
     n = pl.col(_n(col.name))
@@ -772,7 +772,7 @@ def validate_tables(
     absent tables count as empty. Tables are processed in ``schema.TABLES`` order so that a
     reference resolves against the kept rows of its target. Raises ``InputError`` for an
     unknown table name or a missing required column (then nothing can be validated).
-    ``progress`` (``analysis.progress``) hears of each table checked.
+    ``progress`` (``analysis.model.progress``) hears of each table checked.
     """
     unknown_tables = [t for t in raw if t not in TABLES]
     if unknown_tables:

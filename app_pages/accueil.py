@@ -9,7 +9,8 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from analysis import formats, opening, report, store, summary
+from analysis import opening, report, store, summary
+from analysis.model import formats
 from analysis.opening import OpeningRule
 from ui import charts, notes
 from ui.common import demo_banner, fmt_int, fr_axis, page_context, show_table, tables

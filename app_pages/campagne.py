@@ -8,9 +8,10 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from analysis import campaign, forecast, formats, settings, store
+from analysis import campaign, forecast, store
 from analysis import charts as analysis_charts
-from analysis.errors import StoreError
+from analysis.model import formats, settings
+from analysis.model.errors import StoreError
 from ui import charts, notes
 from ui.common import (
     contact_toggle,

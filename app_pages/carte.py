@@ -8,7 +8,8 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from analysis import access, coverage, formats, geo, indicators, methods, nomenclature
+from analysis import access, coverage, geo, indicators, methods
+from analysis.model import formats, nomenclature
 from analysis.opening import OpeningRule
 from ui import charts, state
 from ui import territory as ui

@@ -10,9 +10,10 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from analysis import campaign, formats, importing, quality, store, sync
+from analysis import campaign, importing, quality, store, sync
 from analysis import charts as analysis_charts
-from analysis.errors import SmrError
+from analysis.model import formats
+from analysis.model.errors import SmrError
 from ui import charts, notes, state
 from ui.common import (
     demo_banner,

@@ -8,8 +8,9 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from analysis import coverage, export, formats, indicators, nomenclature, opening, transition
-from analysis.errors import SmrError
+from analysis import coverage, export, indicators, opening, transition
+from analysis.model import formats, nomenclature
+from analysis.model.errors import SmrError
 from ui import charts, state
 from ui import territory as ui
 from ui.common import (
@@ -42,7 +43,7 @@ EXAMPLES = ROOT / "docs" / "scenarios"
 SCENARIO = "transition_scenario"  # session state: the scenario being edited (file form)
 ERROR = "transition_erreur"
 EVOLUTION_COLORS = {"gagne": "#2166ac", "perd": "#b2182b"}
-#: Headers the registry (``analysis.formats``) words differently for this page.
+#: Headers the registry (``analysis.model.formats``) words differently for this page.
 HEADERS: dict[str, formats.Format] = {
     "nom": formats.Format("Nom", width="medium", key=True),
     "numero": formats.Format("N°", formats.INTEGER, width="small"),

@@ -36,8 +36,9 @@ sys.path.insert(0, str(ROOT))
 
 import polars as pl  # noqa: E402
 
-from analysis import demo, schema, store, validate  # noqa: E402
+from analysis import demo, store, validate  # noqa: E402
 from analysis.loaders.canonical import read_source_dir  # noqa: E402
+from analysis.model import schema  # noqa: E402
 
 
 def _interleaved(fns: dict, repeat: int) -> dict[str, float]:

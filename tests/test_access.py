@@ -16,7 +16,7 @@ import pytest
 from access import Access, weights
 
 from analysis import access, cli, geo, parameter_files, store
-from analysis.errors import InputError
+from analysis.model.errors import InputError
 from tests.helpers import ETABLISSEMENTS, small_snapshot
 
 REL = 1e-9

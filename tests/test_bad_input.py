@@ -24,11 +24,11 @@ import polars as pl
 import pytest
 
 from analysis import cli, importing, parameter_files
-from analysis.errors import InputError, SmrError
 from analysis.loaders.canonical import read_source_dir
 from analysis.loaders.fhir import load_fhir
 from analysis.loaders.finess import load_finess
 from analysis.loaders.mapped import load_mapped
+from analysis.model.errors import InputError, SmrError
 from analysis.transition import read_scenario
 from analysis.validate import validate_tables
 from tests.helpers import small_snapshot, write_source_dir

@@ -14,10 +14,11 @@ import polars as pl
 import pytest
 from openpyxl import load_workbook
 
-from analysis import campaign, cli, export, settings, store, sync
+from analysis import campaign, cli, export, store, sync
 from analysis.campaign import INVALIDE, MANQUANT, OK, CampaignParams
-from analysis.errors import InputError
-from analysis.schema import TABLES, conform
+from analysis.model import settings
+from analysis.model.errors import InputError
+from analysis.model.schema import TABLES, conform
 from analysis.validate import EMAIL_PATTERN, PHONE_PATTERN
 from tests.helpers import small_snapshot
 

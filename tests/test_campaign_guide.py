@@ -11,9 +11,10 @@ import polars as pl
 import pytest
 from openpyxl import load_workbook
 
-from analysis import campaign, demo, settings, validate
+from analysis import campaign, demo, validate
 from analysis.campaign import INVALIDE, MANQUANT, OK, CampaignParams
 from analysis.loaders import canonical
+from analysis.model import settings
 from tests.test_campaign import ACCOUNTS, DAY, PARAMS, account, eg, snapshot, uo, vt
 
 GUIDE_SEVERITY = {"eg_surnom": campaign.CONSEILLE, "uo_nom_smr": campaign.CONSEILLE}

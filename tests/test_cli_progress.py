@@ -7,8 +7,9 @@ import io
 
 import pytest
 
-from analysis import campaign, cli, demo, progress, report, store, sync, validate
-from analysis.schema import TABLES
+from analysis import campaign, cli, demo, report, store, sync, validate
+from analysis.model import progress
+from analysis.model.schema import TABLES
 from tests.helpers import small_snapshot, write_source_dir
 
 

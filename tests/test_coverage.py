@@ -7,8 +7,9 @@ from collections import defaultdict
 import polars as pl
 import pytest
 
-from analysis import cli, coverage, geo, nomenclature, parameter_files, store
-from analysis.errors import InputError
+from analysis import cli, coverage, geo, parameter_files, store
+from analysis.model import nomenclature
+from analysis.model.errors import InputError
 from tests.helpers import small_snapshot
 
 N_MENTIONS = len(nomenclature.MENTIONS)

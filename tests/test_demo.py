@@ -10,9 +10,10 @@ import polars as pl
 import pytest
 import shapely
 
-from analysis import demo, geo, schema, store, validate
-from analysis import nomenclature as nom
-from analysis.errors import StoreError
+from analysis import demo, geo, store, validate
+from analysis.model import nomenclature as nom
+from analysis.model import schema
+from analysis.model.errors import StoreError
 
 FIRST, LAST = demo.SNAPSHOT_DATES[0], demo.SNAPSHOT_DATES[-1]
 CONTACTS = {

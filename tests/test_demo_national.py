@@ -12,9 +12,10 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from analysis import campaign, cli, demo, demo_national, geo, schema, store, sync, validate
-from analysis.errors import StoreError
-from analysis.syntax import any_valid_phone, is_email
+from analysis import campaign, cli, demo, demo_national, geo, store, sync, validate
+from analysis.model import schema
+from analysis.model.errors import StoreError
+from analysis.model.syntax import any_valid_phone, is_email
 
 DAYS = 30
 

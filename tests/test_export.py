@@ -8,7 +8,7 @@ import pytest
 from openpyxl import load_workbook
 
 from analysis import export
-from analysis.errors import InputError
+from analysis.model.errors import InputError
 
 
 @pytest.fixture

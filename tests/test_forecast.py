@@ -11,7 +11,7 @@ import pytest
 from scipy import stats
 
 from analysis import campaign, cli, forecast
-from analysis.errors import InputError
+from analysis.model.errors import InputError
 
 # Hand-worked: x̄ = 10.5, ȳ = 0.6375, Sxx = 245, Sxy = 3.325, b = 3.325 / 245,
 # a = 0.6375 − 10.5 b = 0.495; fitted 0.495, 0.59, 0.685, 0.78; residuals 0.005, 0.01,

@@ -1,4 +1,4 @@
-"""French formats: hand-worked cases of the one formatting layer (analysis.formats)."""
+"""French formats: hand-worked cases of the one formatting layer (analysis.model.formats)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from analysis import formats, nomenclature
+from analysis.model import formats, nomenclature
 
 N = "\u202f"  # narrow no-break space
 
@@ -81,7 +81,8 @@ def test_every_mention_has_one_short_label():
 
 def test_status_codes_do_not_clash():
     """« statut » gathers the statuses of several modules: a code means one thing."""
-    from analysis import campaign, nomenclature, quality, sync, transition
+    from analysis import campaign, quality, sync, transition
+    from analysis.model import nomenclature
 
     seen: dict[str, str] = {}
     for labels in (

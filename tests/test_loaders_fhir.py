@@ -12,9 +12,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from analysis import nomenclature
-from analysis.errors import InputError
 from analysis.loaders.fhir import load_fhir
+from analysis.model import nomenclature
+from analysis.model.errors import InputError
 from analysis.validate import validate_tables
 
 DATA = Path(__file__).resolve().parent / "data"

@@ -12,8 +12,8 @@ import polars as pl
 import pytest
 
 from analysis import cli, importing, store
-from analysis.errors import InputError, StoreError
 from analysis.export import MASK
+from analysis.model.errors import InputError, StoreError
 from tests.helpers import small_snapshot, write_source_dir
 
 DATA = Path(__file__).resolve().parent / "data"

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis.errors import InputError, SmrError
 from analysis.loaders.mapped import load_mapped, read_mapping
+from analysis.model.errors import InputError, SmrError
 from analysis.validate import validate_tables
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -624,7 +624,7 @@ def test_random_csv_loads_or_raises_smr_error(table, sep, encoding, quote, junk)
 
 def test_readme_documents_every_column_builtin_map_and_date_format() -> None:
     from analysis.loaders.mapped import BUILTIN_MAPS, DATE_ALIASES
-    from analysis.schema import TABLES
+    from analysis.model.schema import TABLES
 
     readme = (ROOT / "docs" / "mappings" / "README.md").read_text(encoding="utf-8")
     rows = {

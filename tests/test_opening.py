@@ -15,9 +15,9 @@ import polars as pl
 import pytest
 
 from analysis import access, cli, coverage, geo, opening, report, store, transition
-from analysis.errors import InputError
+from analysis.model.errors import InputError
+from analysis.model.schema import conform
 from analysis.opening import OpeningRule
-from analysis.schema import conform
 from tests.helpers import small_snapshot
 
 DAY = dt.date(2024, 3, 15)

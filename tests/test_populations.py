@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 
 from analysis import cli, coverage, geo, parameter_files, populations, store
-from analysis.errors import InputError
+from analysis.model.errors import InputError
 from tests.helpers import small_snapshot
 
 DATA = Path(__file__).parent / "data" / "insee"

@@ -13,9 +13,9 @@ import polars as pl
 import pytest
 
 from analysis import cli, export, importing, store
-from analysis.errors import InputError, SmrError
 from analysis.loaders.mapped import load_mapped
-from analysis.schema import CONTACT_COLUMNS, TABLES
+from analysis.model.errors import InputError, SmrError
+from analysis.model.schema import CONTACT_COLUMNS, TABLES
 from tests.helpers import small_snapshot, write_source_dir
 from tests.test_loaders_mapped import ROR_HEADER, ROR_MAPPING, ROR_ROWS, csv_text
 

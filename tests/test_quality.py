@@ -11,8 +11,9 @@ from typing import Any
 import polars as pl
 import pytest
 
-from analysis import demo, nomenclature, quality, schema, store, sync
-from analysis.errors import InputError
+from analysis import demo, quality, store, sync
+from analysis.model import nomenclature, schema
+from analysis.model.errors import InputError
 
 AS_OF = dt.date(2024, 6, 30)
 OLD = dt.datetime(2020, 1, 6, 10, 0)  # long before the RE1.2 limit

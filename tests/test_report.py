@@ -13,7 +13,8 @@ import pytest
 from openpyxl import load_workbook
 from polars.testing import assert_frame_equal
 
-from analysis import cli, geo, methods, nomenclature, report, store, sync
+from analysis import cli, geo, methods, report, store, sync
+from analysis.model import nomenclature
 
 CODES = [m.code for m in nomenclature.MENTIONS]
 DATE = dt.date(2023, 6, 15)  # not the latest: the report follows --snapshot

@@ -14,7 +14,8 @@ import polars as pl
 import pytest
 import yaml
 
-from analysis import cli, export, settings, store
+from analysis import cli, export, store
+from analysis.model import settings
 from tests.helpers import small_snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,7 +122,7 @@ def test_validation_report_file_neutralises_formulas(tmp_path, capsys):
 
 def test_uploads_larger_than_the_setting_are_refused(monkeypatch, tmp_path):
     from analysis import importing
-    from analysis.errors import InputError
+    from analysis.model.errors import InputError
     from tests.helpers import write_source_dir
 
     source = write_source_dir(small_snapshot(), tmp_path / "src")

@@ -12,8 +12,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from analysis import campaign, quality, schema, store
-from analysis.errors import StoreError
+from analysis import campaign, quality, store
+from analysis.model import schema
+from analysis.model.errors import StoreError
 from tests.helpers import small_snapshot
 
 DAY = "2024-03-01"

@@ -22,7 +22,7 @@ import polars as pl
 import pytest
 
 from analysis import store
-from analysis.errors import StoreError
+from analysis.model.errors import StoreError
 from tests.helpers import small_snapshot, write_source_dir
 
 ROOT = Path(__file__).resolve().parent.parent

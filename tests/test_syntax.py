@@ -1,7 +1,7 @@
 """One definition of phone (and e-mail) syntax: validation and the campaign agree on every cell.
 
 Before, ``validate`` had its own clean-up and warned on cells the campaign accepted
-("01 23 45 67 89 poste 12", "4521 / 01 23 45 67 89"). Both now use ``analysis.syntax``.
+("01 23 45 67 89 poste 12", "4521 / 01 23 45 67 89"). Both now use ``analysis.model.syntax``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis import campaign, syntax, validate
+from analysis import campaign, validate
+from analysis.model import syntax
 from tests.helpers import small_snapshot
 
 

@@ -16,8 +16,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from analysis import export, geo, schema, store, transition
-from analysis.errors import InputError, StoreError
+from analysis import export, geo, store, transition
+from analysis.model import schema
+from analysis.model.errors import InputError, StoreError
 from tests.helpers import small_snapshot
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -17,8 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from analysis.errors import InputError
-from analysis.schema import REJECTED_SCHEMA, REPORT_SCHEMA, TABLES, conform
+from analysis.model.errors import InputError
+from analysis.model.schema import REJECTED_SCHEMA, REPORT_SCHEMA, TABLES, conform
 from analysis.validate import ValidationResult, validate_tables
 from tests.helpers import as_text, small_snapshot
 

@@ -17,7 +17,8 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from analysis import charts, formats
+from analysis import charts
+from analysis.model import formats
 from ui.common import show_table
 
 #: Keys of a Vega-Lite spec that hold views (the data, often large, is not walked).

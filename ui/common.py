@@ -19,8 +19,9 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from analysis import export, formats, geo, settings, store
-from analysis.errors import StoreError
+from analysis import export, geo, store
+from analysis.model import formats, settings
+from analysis.model.errors import StoreError
 from ui import state
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -257,17 +258,17 @@ def fr_axis(title: str | None = None, fmt: str = ",d") -> alt.Axis:
 
 
 def fmt_int(value: float | int | None) -> str:
-    """A count the French way (« 12 174 880 »), see ``analysis.formats``."""
+    """A count the French way (« 12 174 880 »), see ``analysis.model.formats``."""
     return formats.integer(value)
 
 
 def fmt_num(value: float | int | None, decimals: int = 1) -> str:
-    """A number the French way (« 41,9 »), see ``analysis.formats``."""
+    """A number the French way (« 41,9 »), see ``analysis.model.formats``."""
     return formats.number(value, decimals)
 
 
 def fmt_pct(share: float | None, decimals: int = 1) -> str:
-    """A 0–1 share as « 83,8 % », see ``analysis.formats``."""
+    """A 0–1 share as « 83,8 % », see ``analysis.model.formats``."""
     return formats.percent(share, decimals)
 
 
@@ -369,7 +370,7 @@ def show_table(
     container: Any = None,
 ) -> None:
     """A table as every page shows it: French headers, codes as French labels, numbers,
-    rates and dates in French (``analysis.formats``), « — » for empty cells, key columns
+    rates and dates in French (``analysis.model.formats``), « — » for empty cells, key columns
     pinned, and (with ``stem``) a « Télécharger » menu offering Excel and both CSV.
 
     Cells are styled with pandas' Styler, so a column keeps its numbers (a click on the

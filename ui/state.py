@@ -32,7 +32,8 @@ from typing import Any
 
 import streamlit as st
 
-from analysis import coverage, indicators, nomenclature
+from analysis import coverage, indicators
+from analysis.model import nomenclature
 
 #: Query-string names, in the order they appear in a link.
 NAMES: tuple[str, ...] = (

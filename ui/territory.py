@@ -14,18 +14,9 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from analysis import (
-    access,
-    coverage,
-    formats,
-    geo,
-    indicators,
-    nomenclature,
-    parameter_files,
-    populations,
-    settings,
-)
-from analysis.errors import SmrError
+from analysis import access, coverage, geo, indicators, parameter_files, populations
+from analysis.model import formats, nomenclature, settings
+from analysis.model.errors import SmrError
 from analysis.opening import OpeningRule
 from ui import notes, state
 from ui.common import Context, read_only, tables, upload_hint

@@ -27,9 +27,9 @@ from typing import Any
 
 import polars as pl
 
-from analysis import formats
-from analysis.errors import InputError
-from analysis.schema import TABLES
+from analysis.model import formats
+from analysis.model.errors import InputError
+from analysis.model.schema import TABLES
 
 log = logging.getLogger(__name__)
 

@@ -36,11 +36,11 @@ from typing import Any
 import polars as pl
 import yaml
 
-from analysis import nomenclature
-from analysis.errors import InputError
 from analysis.loaders.canonical import TEXT_SUFFIXES, read_delimited
 from analysis.loaders.result import LoadResult, Notes, file_source
-from analysis.schema import BOOLEAN, SOURCE_COLUMN, TABLES
+from analysis.model import nomenclature
+from analysis.model.errors import InputError
+from analysis.model.schema import BOOLEAN, SOURCE_COLUMN, TABLES
 
 FORMAT = "mapped"
 MAPPING_SUFFIXES = (".yaml", ".yml", ".toml")

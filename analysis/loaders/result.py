@@ -17,7 +17,7 @@ from typing import Any
 
 import polars as pl
 
-from analysis.schema import REPORT_SCHEMA, TABLES, WARNING
+from analysis.model.schema import REPORT_SCHEMA, TABLES, WARNING
 
 #: Row number of a note about a whole table or file rather than one row.
 TABLE_LEVEL_ROW = 0

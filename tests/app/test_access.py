@@ -17,7 +17,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analysis import campaign, store
-from analysis.schema import CONTACT_COLUMNS
+from analysis.model.schema import CONTACT_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")

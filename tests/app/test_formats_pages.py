@@ -14,7 +14,8 @@ import pytest
 from streamlit import dataframe_util
 from streamlit.testing.v1 import AppTest
 
-from analysis import campaign, nomenclature
+from analysis import campaign
+from analysis.model import nomenclature
 
 from .test_method_notes import DRIVERS, registered_pages
 

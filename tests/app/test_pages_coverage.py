@@ -15,7 +15,8 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis import geo, indicators, methods, nomenclature, store
+from analysis import geo, indicators, methods, store
+from analysis.model import nomenclature
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 CODES = [m.code for m in nomenclature.MENTIONS]

@@ -140,7 +140,7 @@ def _redact_emails(text: str) -> str:
 def redact(text: str) -> str:
     """``text`` with every e-mail address and French phone number replaced by « [masqué] ».
 
-    Applied to every error message of the project (``analysis.errors.SmrError``) and to the
+    Applied to every error message of the project (``analysis.model.errors.SmrError``) and to the
     values of validation reports handed out, as a last line of defence: messages name files,
     rows and columns, never contacts. Linear in the length of ``text``.
     """

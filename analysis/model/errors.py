@@ -21,7 +21,7 @@ class SmrError(Exception):
 
     def __init__(self, *args: object) -> None:
         if args and isinstance(args[0], str):
-            from analysis.syntax import redact
+            from analysis.model.syntax import redact
 
             text = args[0]
             if len(text) > self.MAX_CHARS:

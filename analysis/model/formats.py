@@ -200,7 +200,7 @@ def departement(code: str | None) -> str:
 def mention(code: str | None) -> str:
     """The one short label of a mention (``Mention.court``): « Pédiatrie (≥ 4 ans) »;
     alternatives written ``ME062|ME056`` read « Oncologie ou Onco-hématologie »."""
-    from analysis import nomenclature
+    from analysis.model import nomenclature
 
     if _missing(code) or code == "":
         return EMPTY
@@ -222,7 +222,8 @@ def code_labels() -> dict[str, dict[str, str]]:
 
     Read lazily: those modules import ``analysis.export``, which imports this one.
     """
-    from analysis import campaign, coverage, nomenclature, quality, sync, transition
+    from analysis import campaign, coverage, quality, sync, transition
+    from analysis.model import nomenclature
 
     statut = {
         **nomenclature.CODE_LISTS["statut"],
@@ -268,7 +269,8 @@ def code_labels() -> dict[str, dict[str, str]]:
 @functools.cache
 def _count_headers() -> dict[str, str]:
     """Headers of columns named after a code (one column per status, gap type, mention…)."""
-    from analysis import campaign, nomenclature, quality, sync, transition
+    from analysis import campaign, quality, sync, transition
+    from analysis.model import nomenclature
 
     return {
         **{m.code: m.court for m in nomenclature.MENTIONS},
@@ -509,7 +511,7 @@ def spec(name: str, dtype: pl.DataType | None = None) -> Format:
 
 @functools.cache
 def _schema_labels() -> dict[str, str]:
-    from analysis import schema
+    from analysis.model import schema
 
     out: dict[str, str] = {}
     for table in schema.TABLES.values():
@@ -576,7 +578,7 @@ def _code_expr(name: str, col: pl.Expr) -> pl.Expr:
             {**{c: f"{n} ({c})" for c, n in DEPARTEMENTS.items()}, **DEPARTEMENT_SPECIAL}
         )
     if name in ("mention", "mentions"):
-        from analysis import nomenclature
+        from analysis.model import nomenclature
 
         short = {m.code: m.court for m in nomenclature.MENTIONS}
         return (

@@ -42,7 +42,7 @@ class Column:
     required: bool = False  # must be present as a column in the input
     not_null: bool = False  # a row without a value is rejected
     contact: bool = False  # personal data: masked in exports unless asked for
-    codes: str | None = None  # name of a code list in ``analysis.nomenclature.CODE_LISTS``
+    codes: str | None = None  # name of a code list in ``analysis.model.nomenclature.CODE_LISTS``
     label: str = ""  # French label for display
 
 
