@@ -2,11 +2,11 @@
 
 Origins are the rows of the frame passed as ``communes``, at their representative point
 (Lambert-93 metres from the reference geography): the communes of the region, or the origins
-of ``geo.origins_from``, where Paris, Lyon and Marseille are split into their arrondissements
+of ``geography.origins_from``, where Paris, Lyon and Marseille are split into their arrondissements
 (``code_commune`` says which commune an arrondissement belongs to; every per-origin output
 carries it, so that arrondissement rows add up to their commune). Destinations are
 establishments offering a mention, at their own coordinates (WGS84 → Lambert-93 with
-``geo.to_l93``) or, without coordinates, at the point of their origin (their arrondissement
+``geography.to_l93``) or, without coordinates, at the point of their origin (their arrondissement
 code when they have one; for a split commune given as a whole, the population-weighted centre
 of its arrondissements' points). Only the offer open at the snapshot date counts when an
 ``opening`` rule is given (see :mod:`analysis.opening`).
@@ -60,7 +60,8 @@ import numpy as np
 import polars as pl
 from scipy.spatial import cKDTree
 
-from analysis import coverage, geo
+from analysis import coverage
+from analysis.geo import geography
 from analysis.model import nomenclature
 from analysis.model.errors import InputError
 from analysis.opening import OpeningRule
@@ -189,7 +190,7 @@ def site_points(etablissements: pl.DataFrame, communes: pl.DataFrame) -> pl.Data
     x = np.full(etabs.height, np.nan)
     y = np.full(etabs.height, np.nan)
     if has.any():
-        x[has], y[has] = geo.to_l93(
+        x[has], y[has] = geography.to_l93(
             etabs["longitude"].to_numpy()[has], etabs["latitude"].to_numpy()[has]
         )
     pts = _origin_points(communes)

@@ -11,7 +11,7 @@ is given (``opening``): every public function here takes it and reads the offer 
 closed provisionally appear apart (``fermes_temporairement``).
 
 Territories: the frame passed as ``communes`` is either the reference communes or the
-*origins* of ``geo.origins_from`` (Paris, Lyon and Marseille split into arrondissements, with
+*origins* of ``geography.origins_from`` (Paris, Lyon and Marseille split into arrondissements, with
 ``code_commune`` beside each arrondissement). Levels: ``arrondissement`` (one row per origin:
 communes, and arrondissements where the reference has them), ``commune`` (arrondissements
 added up into their commune), ``epci``, ``departement``, ``region``. Territory of an
@@ -255,7 +255,7 @@ def _locate_in_split(rows: pl.DataFrame, origins: pl.DataFrame) -> list[str | No
     """The origin (arrondissement) of each row of a split commune: the contour that contains
     its point, else the nearest arrondissement point, else the one nearest to the commune's
     population-weighted centre. ``rows``: _c (commune), latitude, longitude."""
-    from analysis import geo
+    from analysis.geo import geography
 
     out: list[str | None] = []
     for commune, lat, lon in rows.select("_c", "latitude", "longitude").iter_rows():
@@ -277,7 +277,7 @@ def _locate_in_split(rows: pl.DataFrame, origins: pl.DataFrame) -> list[str | No
                 if found:
                     out.append(found[0])
                     continue
-            x, y = geo.to_l93([lon], [lat])
+            x, y = geography.to_l93([lon], [lat])
         else:
             w = arr["population"].cast(pl.Float64).fill_null(0).to_numpy()
             w = w if w.sum() > 0 else np.ones(len(w))

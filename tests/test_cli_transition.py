@@ -9,7 +9,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from analysis import cli, geo, store, transition
+from analysis import cli, store, transition
+from analysis.geo import geography
 from analysis.opening import OpeningRule
 from tests.helpers import small_snapshot, write_source_dir
 
@@ -85,7 +86,7 @@ def test_scenario_on_the_demo_store(capsys, demo_store, tmp_path):
     assert code == cli.EXIT_OK, err
     table = _read(out)
     # one row per origin: Paris as its 20 arrondissements, with the commune code beside them
-    assert table.height == geo.load_communes("11").height - 1 + 20
+    assert table.height == geography.load_communes("11").height - 1 + 20
     assert set(table.filter(pl.col("code_commune") == "75056")["commune_insee"].to_list()) == {
         f"751{i:02d}" for i in range(1, 21)
     }
@@ -99,7 +100,7 @@ def test_scenario_on_the_demo_store(capsys, demo_store, tmp_path):
     cmp = transition.compare_scenario(
         snap.tables,
         transition.read_scenario(EXAMPLE),
-        geo.load_origins("11"),
+        geography.load_origins("11"),
         "ME051",
         opening=OpeningRule(snap.date),
     )

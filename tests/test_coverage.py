@@ -7,7 +7,8 @@ from collections import defaultdict
 import polars as pl
 import pytest
 
-from analysis import cli, coverage, geo, parameter_files, store
+from analysis import cli, coverage, parameter_files, store
+from analysis.geo import geography
 from analysis.model import nomenclature
 from analysis.model.errors import InputError
 from tests.helpers import small_snapshot
@@ -247,7 +248,7 @@ def test_presence_matrix_counts_establishments_per_mention():
 
 def test_demo_rates_match_a_plain_python_recount(demo_store):
     snap = store.read_snapshot(demo_store)
-    communes = geo.load_communes("11")
+    communes = geography.load_communes("11")
     cap = coverage.capacity_by_territory(snap.tables, communes, "departement", forme="toutes")
 
     dep_of_commune = dict(zip(communes["commune_insee"], communes["departement"], strict=True))
@@ -311,7 +312,7 @@ def test_cli_coverage_end_to_end(small_store, tmp_path, capsys):
         "population",
         "taux_100k",
     } <= set(df.columns)
-    deps = geo.load_departements("11")
+    deps = geography.load_departements("11")
     pop75 = deps.filter(pl.col("departement") == "75")["population"][0]
     paris = df.filter(
         (pl.col("territoire") == "75")
@@ -324,7 +325,7 @@ def test_cli_coverage_end_to_end(small_store, tmp_path, capsys):
 
 
 def test_cli_coverage_filters_ages_and_formats(small_store, tmp_path):
-    communes = geo.load_communes("11")
+    communes = geography.load_communes("11")
     ages = tmp_path / "ages.csv"
     ages.write_text(
         "commune_insee,moins_18,plus_75,total\n"

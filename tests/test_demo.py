@@ -10,7 +10,8 @@ import polars as pl
 import pytest
 import shapely
 
-from analysis import demo, geo, store, validate
+from analysis import demo, store, validate
+from analysis.geo import geography
 from analysis.model import nomenclature as nom
 from analysis.model import schema
 from analysis.model.errors import StoreError
@@ -142,19 +143,19 @@ def test_patientele(last: dict[str, pl.DataFrame]) -> None:
 
 def test_establishments_in_real_communes(last: dict[str, pl.DataFrame]) -> None:
     etabs = last["etablissements"]
-    communes = geo.load_communes("11")
+    communes = geography.load_communes("11")
     assert etabs["commune_insee"].is_in(communes["commune_insee"].implode()).all()
-    shapes = geo.load_communes_geo("11").set_index("commune_insee").geometry
+    shapes = geography.load_communes_geo("11").set_index("commune_insee").geometry
     for row in etabs.iter_rows(named=True):
         lat, lon = row["latitude"], row["longitude"]
         assert 41.0 < lat < 51.5 and -5.5 < lon < 10.0
         assert shapely.contains_xy(shapes[row["commune_insee"]], lon, lat), row["finess_eg"]
-        dep = geo.departement_from_insee(row["commune_insee"])
+        dep = geography.departement_from_insee(row["commune_insee"])
         assert row["finess_eg"][:2] == dep
         assert row["code_postal"][:2] == dep and len(row["code_postal"]) == 5
         assert row["raison_sociale"].endswith("(fictif)")
     deps = etabs["finess_eg"].str.slice(0, 2).value_counts()
-    assert set(deps["finess_eg"]) == set(geo.region_departements("11"))
+    assert set(deps["finess_eg"]) == set(geography.region_departements("11"))
     assert dict(deps.iter_rows())["75"] == deps["count"].max()  # Paris has the most
     assert etabs["commune_insee"].is_duplicated().any()  # some share a commune
     assert etabs["raison_sociale"].n_unique() == etabs.height
@@ -360,11 +361,12 @@ def test_build_demo_writes_store(tmp_path: Path, last: dict[str, pl.DataFrame]) 
 def test_small_region_builds_and_validates() -> None:
     """Corse (0.34 M inhabitants, reference committed in data/reference/94): nothing in the
     demo assumes Île-de-France, and a small region still gets its whole story."""
-    from analysis import demo, geo, validate
+    from analysis import demo, validate
+    from analysis.geo import geography
 
     snaps = demo.demo_snapshots(region="94")
     last = snaps[max(snaps)]
-    communes = set(geo.load_communes("94")["commune_insee"].to_list())
+    communes = set(geography.load_communes("94")["commune_insee"].to_list())
     etabs = last["etablissements"]
     assert etabs.height >= demo.MIN_ESTABLISHMENTS
     assert set(etabs["commune_insee"].to_list()) <= communes

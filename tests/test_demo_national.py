@@ -12,7 +12,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from analysis import campaign, cli, demo, demo_national, geo, store, sync, validate
+from analysis import campaign, cli, demo, demo_national, store, sync, validate
+from analysis.geo import geography
 from analysis.model import schema
 from analysis.model.errors import StoreError
 from analysis.model.syntax import any_valid_phone, is_email
@@ -35,8 +36,8 @@ def two_regions(tmp_path_factory) -> Path:
 
     base = tmp_path_factory.mktemp("ref")
     target = base / demo_national.NATIONAL
-    shutil.copytree(geo.REFERENCE_DIR / "11", target)
-    shutil.copy(geo.REFERENCE_DIR / "regions.json", base / "regions.json")
+    shutil.copytree(geography.REFERENCE_DIR / "11", target)
+    shutil.copy(geography.REFERENCE_DIR / "regions.json", base / "regions.json")
     communes = gpd.read_parquet(target / "communes.parquet")
     communes.loc[communes["departement"] == "77", "region"] = "24"
     communes.to_parquet(target / "communes.parquet")
@@ -159,7 +160,7 @@ def test_contacts_drawn_for_late_sessions_are_well_formed():
 
 
 def test_cli_national_demo_without_reference_says_how_to_build_it(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(geo, "REFERENCE_DIR", tmp_path / "reference")
+    monkeypatch.setattr(geography, "REFERENCE_DIR", tmp_path / "reference")
     code = cli.main(["demo", "--region", "all", "--days", "3", "--out", str(tmp_path / "s")])
     err = capsys.readouterr().err.strip()
     assert code == cli.EXIT_INPUT

@@ -14,7 +14,8 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from analysis import access, cli, coverage, geo, opening, report, store, transition
+from analysis import access, cli, coverage, opening, report, store, transition
+from analysis.geo import geography
 from analysis.model.errors import InputError
 from analysis.model.schema import conform
 from analysis.opening import OpeningRule
@@ -57,17 +58,17 @@ def _closed(closing: dt.date | None, kind: str | None, unit: str | None = None) 
 
 @pytest.fixture(scope="module")
 def communes() -> pl.DataFrame:
-    return geo.load_origins("11")
+    return geography.load_origins("11")
 
 
 def _pop92() -> float:
-    c = geo.load_communes("11")
+    c = geography.load_communes("11")
     return float(c.filter(pl.col("departement") == "92")["population"].sum())
 
 
 def _row92(tables, rule) -> dict:
     table = coverage.capacity_by_territory(
-        tables, geo.load_origins("11"), "departement", mentions=["ME051"], forme="toutes",
+        tables, geography.load_origins("11"), "departement", mentions=["ME051"], forme="toutes",
         opening=rule,
     )
     return table.filter(pl.col("territoire") == "92").row(0, named=True)

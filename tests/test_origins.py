@@ -13,7 +13,8 @@ import polars as pl
 import pyproj
 import pytest
 
-from analysis import access, coverage, geo, indicators, store
+from analysis import access, coverage, indicators, store
+from analysis.geo import geography
 from analysis.opening import OpeningRule
 from tests.helpers import small_snapshot
 
@@ -23,11 +24,11 @@ ARRONDISSEMENTS = [f"751{i:02d}" for i in range(1, 21)]
 
 @pytest.fixture(scope="module")
 def origins() -> pl.DataFrame:
-    return geo.load_origins("11")
+    return geography.load_origins("11")
 
 
 def test_origins_replace_paris_by_its_arrondissements(origins):
-    communes = geo.load_communes("11")
+    communes = geography.load_communes("11")
     assert PARIS not in origins["commune_insee"].to_list()
     paris = origins.filter(pl.col("code_commune") == PARIS)
     assert sorted(paris["commune_insee"].to_list()) == ARRONDISSEMENTS
@@ -68,7 +69,7 @@ def test_an_arrondissement_population_is_rescaled_to_its_commune():
             "lon_point": [2.0, 2.0],
         }
     )
-    out = geo.origins_from(communes, arr)
+    out = geography.origins_from(communes, arr)
     got = dict(out.select("commune_insee", "population").iter_rows())
     assert got == {"75101": 200.0, "75102": 100.0, "92012": 100.0}
 

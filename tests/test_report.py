@@ -13,7 +13,8 @@ import pytest
 from openpyxl import load_workbook
 from polars.testing import assert_frame_equal
 
-from analysis import cli, geo, methods, report, store, sync
+from analysis import cli, methods, report, store, sync
+from analysis.geo import geography
 from analysis.model import nomenclature
 
 CODES = [m.code for m in nomenclature.MENTIONS]
@@ -66,7 +67,7 @@ def test_coverage_equals_smr_coverage(demo_store, built, tmp_path):
 
 def test_accessibility_equals_smr_access(demo_store, built, tmp_path):
     # origins: communes, and the 20 arrondissements of Paris instead of Paris as one point
-    pop = dict(geo.load_origins("11").select("commune_insee", "population").iter_rows())
+    pop = dict(geography.load_origins("11").select("commune_insee", "population").iter_rows())
     rows = {r["mention"]: r for r in built.access.iter_rows(named=True)}
     assert list(rows) == CODES
     for code in CODES:

@@ -16,7 +16,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from analysis import export, geo, store, transition
+from analysis import export, store, transition
+from analysis.geo import geography
 from analysis.model import schema
 from analysis.model.errors import InputError, StoreError
 from tests.helpers import small_snapshot
@@ -404,7 +405,7 @@ def test_filters_of_the_gap_list_and_status_counts():
 def test_counts_by_departement_cover_every_departement_and_add_up(demo_store):
     snap = store.read_snapshot(demo_store)
     gaps = transition.transition_gaps(snap.tables, snap.date)
-    names = dict(zip(*geo.load_departements("11").select("departement", "nom"), strict=True))
+    names = dict(zip(*geography.load_departements("11").select("departement", "nom"), strict=True))
     counts = transition.gap_counts_by_departement(gaps, names)
     assert counts["departement"].to_list() == sorted(names)
     assert counts["total"].sum() == gaps.height
@@ -482,7 +483,7 @@ def _frames_equal(a: dict, b: dict) -> bool:
 def test_apply_is_pure_and_does_what_each_action_says():
     tables = small_snapshot()
     before = {k: v.clone() for k, v in tables.items()}
-    communes = geo.load_communes("11")
+    communes = geography.load_communes("11")
     sc = _scenario(
         {"action": "ajouter_mention", "finess_eg": "940000039", "mention": "ME061", "lits": 9},
         {"action": "retirer_mention", "finess_eg": "750000011", "mention": "ME059"},
@@ -545,7 +546,7 @@ def test_capacity_is_split_in_proportion_with_largest_remainders():
     sc = _scenario(
         {"action": "modifier_capacite", "finess_eg": "920000025", "mention": "ME051", "lits": 50}
     )
-    out = transition.apply_scenario(tables, sc, geo.load_communes("11"))
+    out = transition.apply_scenario(tables, sc, geography.load_communes("11"))
     lits = dict(
         out["offres"]
         .filter((pl.col("mention") == "ME051") & (pl.col("forme") == "HC"))
@@ -556,7 +557,7 @@ def test_capacity_is_split_in_proportion_with_largest_remainders():
 
 
 def _l93(lat: float, lon: float) -> tuple[float, float]:
-    x, y = geo.to_l93([lon], [lat])
+    x, y = geography.to_l93([lon], [lat])
     return float(x[0]), float(y[0])
 
 
@@ -571,7 +572,7 @@ def _weight(t: float) -> float:
 
 def test_a_new_site_in_an_isolated_commune_changes_exactly_its_catchment(demo_store):
     snap = store.read_snapshot(demo_store)
-    communes = geo.load_communes("11")
+    communes = geography.load_communes("11")
     points = {r["commune_insee"]: (r["x_l93"], r["y_l93"]) for r in communes.iter_rows(named=True)}
     pop = dict(communes.select("commune_insee", "population").iter_rows())
     owner = dict(snap.tables["unites"].select("uo_id", "finess_eg").iter_rows())
@@ -610,7 +611,7 @@ def test_a_new_site_in_an_isolated_commune_changes_exactly_its_catchment(demo_st
 
 def test_removing_the_only_site_loses_its_catchment():
     tables = small_snapshot()
-    communes = geo.load_communes("11")
+    communes = geography.load_communes("11")
     sc = _scenario({"action": "retirer_mention", "finess_eg": "920000025", "mention": "ME051"})
     cmp = transition.compare_scenario(tables, sc, communes, "ME051")
     boulogne = _l93(48.8353, 2.2410)
@@ -635,7 +636,7 @@ def test_removing_the_only_site_loses_its_catchment():
 
 def test_removing_one_site_of_many_matches_a_brute_force_nearest(demo_store):
     snap = store.read_snapshot(demo_store)
-    communes = geo.load_communes("11")
+    communes = geography.load_communes("11")
     sc = transition.read_scenario(EXAMPLES / "locomoteur_sud_seine_et_marne.json")
     cmp = transition.compare_scenario(snap.tables, sc, communes, "ME051")
     modified = transition.apply_scenario(snap.tables, sc, communes)
@@ -684,7 +685,7 @@ def test_doubling_the_only_site_doubles_accessibility():
             "places": 30,
         }
     )
-    cmp = transition.compare_scenario(tables, sc, geo.load_communes("11"), "ME051")
+    cmp = transition.compare_scenario(tables, sc, geography.load_communes("11"), "ME051")
     reached = cmp.communes.filter(pl.col("acces_e2sfca_base") > 0)
     assert reached.height > 50
     assert reached["acces_e2sfca_scenario"].to_list() == pytest.approx(
@@ -700,7 +701,7 @@ def test_parameters_reach_the_comparison():
 
     tables = small_snapshot()
     sc = _scenario({"action": "retirer_mention", "finess_eg": "920000025", "mention": "ME051"})
-    communes = geo.load_communes("11")
+    communes = geography.load_communes("11")
     slow = transition.compare_scenario(
         tables,
         sc,
@@ -830,7 +831,7 @@ def test_malformed_scenario_files_give_one_french_line(name, text, message):
 def test_scenarios_that_do_not_fit_the_snapshot_are_refused(change, message):
     sc = _scenario(change)
     with pytest.raises(InputError) as err:
-        transition.apply_scenario(small_snapshot(), sc, geo.load_communes("11"), "s.yaml")
+        transition.apply_scenario(small_snapshot(), sc, geography.load_communes("11"), "s.yaml")
     assert message in str(err.value) and str(err.value).startswith("s.yaml")
 
 
@@ -848,7 +849,7 @@ def test_changes_apply_in_order():
         {"action": "retirer_mention", "finess_eg": "920000025", "mention": "ME051"},
         {"action": "ajouter_mention", "finess_eg": "920000025", "mention": "ME051", "lits": 1},
     )
-    out = transition.apply_scenario(small_snapshot(), sc, geo.load_communes("11"))
+    out = transition.apply_scenario(small_snapshot(), sc, geography.load_communes("11"))
     offres = out["offres"].join(out["unites"].select("uo_id", "finess_eg"), on="uo_id")
     got = (
         offres.filter(pl.col("finess_eg").is_in(["NOUVEAU01", "920000025"]))
@@ -921,7 +922,7 @@ def test_scenarios_saved_in_the_store_stay_inside_it(tmp_path):
 def test_example_scenarios_apply_to_every_demo_snapshot(demo_store, path):
     sc = transition.read_scenario(path)
     assert sc.nom and sc.description and sc.changements
-    communes = geo.load_communes("11")
+    communes = geography.load_communes("11")
     for day in store.list_snapshots(demo_store):
         tables = store.read_snapshot(demo_store, day).tables
         transition.apply_scenario(tables, sc, communes, path)

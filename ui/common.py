@@ -19,7 +19,8 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from analysis import export, geo, store
+from analysis import export, store
+from analysis.geo import geography
 from analysis.model import formats, settings
 from analysis.model.errors import StoreError
 from ui import state
@@ -84,7 +85,7 @@ NATIONAL = "all"
 
 def national_built() -> bool:
     """True when ``data/reference/all/`` (every commune of France) has been built."""
-    return (geo.REFERENCE_DIR / NATIONAL / "communes.parquet").is_file()
+    return (geography.REFERENCE_DIR / NATIONAL / "communes.parquet").is_file()
 
 
 def tables(ctx: Context) -> dict[str, pl.DataFrame]:
@@ -193,8 +194,8 @@ def _sidebar() -> Context | None:
     except StoreError as exc:
         st.session_state["snapshot_error"] = (date, exc)
         return None
-    regions = [r for r in geo.available_regions() if r.get("built")]
-    codes = [r["code"] for r in regions] or [geo.DEFAULT_REGION]
+    regions = [r for r in geography.available_regions() if r.get("built")]
+    codes = [r["code"] for r in regions] or [geography.DEFAULT_REGION]
     names = {r["code"]: r["nom"] for r in regions}
     if national_built():  # the all-France geography, built on demand (not committed)
         codes.append(NATIONAL)
@@ -206,10 +207,10 @@ def _sidebar() -> Context | None:
         codes,
         "region",
         "region",
-        default=manifest.get("extra", {}).get("region", geo.DEFAULT_REGION),
+        default=manifest.get("extra", {}).get("region", geography.DEFAULT_REGION),
         format_func=lambda c: f"{names.get(c, c)} ({c})",
     )
-    state.check("departement", geo.load_departements(region)["departement"].to_list())
+    state.check("departement", geography.load_departements(region)["departement"].to_list())
     if len(dates) > 1:
         st.sidebar.caption(
             f"{len(dates)} instantanés, du {dates[0]:%d/%m/%Y} au {dates[-1]:%d/%m/%Y}."

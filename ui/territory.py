@@ -14,7 +14,8 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from analysis import access, coverage, geo, indicators, parameter_files, populations
+from analysis import access, coverage, indicators, parameter_files, populations
+from analysis.geo import geography
 from analysis.model import formats, nomenclature, settings
 from analysis.model.errors import SmrError
 from analysis.opening import OpeningRule
@@ -194,7 +195,7 @@ def file_uploads(
                     costs_bytes = None
                 else:
                     ages_bytes = None
-        communes = geo.load_communes(region)
+        communes = geography.load_communes(region)
         if costs_bytes is not None:
             try:
                 found = access.cost_table_coverage(
@@ -294,7 +295,7 @@ def population_panel(ctx: Context, key: str) -> None:
         st.caption(
             "Les taux pour 100 000 habitants et l'accessibilité divisent par la population "
             "municipale. Par défaut celle de la géographie de référence ("
-            + geo.population_vintage(ctx.region)
+            + geography.population_vintage(ctx.region)
             + ") ; un fichier de populations légales de l'Insee (CSV ou Excel tel que publié : "
             "code commune et population municipale) la remplace."
         )
@@ -504,7 +505,7 @@ def presence_table(
     names = region_names(region)
     return coverage.presence_matrix(
         _tables,
-        geo.load_origins(region),
+        geography.load_origins(region),
         level,
         forme=forme,
         departement_names=names.get("departement"),
@@ -519,22 +520,22 @@ def base_features(region: str, level: str) -> list[dict]:
     (``departement``, ``nom``), shared by the map pages (never mutated: copy a feature's
     ``properties`` before adding values to it)."""
     if level == "commune":
-        gdf = geo.load_communes_geo(region)
-        return geo.geojson_features(gdf, ["commune_insee", "nom"])
+        gdf = geography.load_communes_geo(region)
+        return geography.geojson_features(gdf, ["commune_insee", "nom"])
     if level == coverage.ORIGIN_LEVEL:  # communes, Paris / Lyon / Marseille as arrondissements
         import pandas as pd
 
-        gdf = geo.load_communes_geo(region)
-        arr = geo.load_arrondissements_geo(region)
+        gdf = geography.load_communes_geo(region)
+        arr = geography.load_arrondissements_geo(region)
         if arr is not None and len(arr):
             gdf = gdf[~gdf["commune_insee"].isin(set(arr["commune_parent"]))]
             gdf = pd.concat([gdf[["commune_insee", "nom", "geometry"]],
                              arr[["commune_insee", "nom", "geometry"]]], ignore_index=True)
-        return geo.geojson_features(gdf, ["commune_insee", "nom"])
-    gdf = geo.load_departements_geo(region)
+        return geography.geojson_features(gdf, ["commune_insee", "nom"])
+    gdf = geography.load_departements_geo(region)
     if commune_map_by_departement(region):  # a national view: coarser outlines suffice
         gdf = _coarser(gdf)
-    return geo.geojson_features(gdf, ["departement", "nom"])
+    return geography.geojson_features(gdf, ["departement", "nom"])
 
 
 #: Outline simplification of the national département map (degrees, about 500 m) and the
@@ -584,12 +585,12 @@ COMMUNE_MAP_MAX = 5000
 
 def commune_map_by_departement(region: str) -> bool:
     """True when the region has too many communes to draw them all on one map."""
-    return geo.load_communes(region).height > COMMUNE_MAP_MAX
+    return geography.load_communes(region).height > COMMUNE_MAP_MAX
 
 
 def departement_select(region: str, key: str) -> str:
     """Département selector (code returned, name shown), for maps of large regions."""
-    deps = geo.load_departements(region).sort("departement")
+    deps = geography.load_departements(region).sort("departement")
     names = dict(zip(deps["departement"].to_list(), deps["nom"].to_list(), strict=True))
     return state.select(
         st.selectbox,
@@ -607,5 +608,5 @@ def departement_select(region: str, key: str) -> str:
 def departement_commune_features(region: str, departement: str) -> list[dict]:
     """GeoJSON features of the communes of one département (``commune_insee``, ``nom``),
     shared and never mutated, like ``base_features``."""
-    gdf = geo.load_communes_geo(region)
-    return geo.geojson_features(gdf[gdf["departement"] == departement], ["commune_insee", "nom"])
+    gdf = geography.load_communes_geo(region)
+    return geography.geojson_features(gdf[gdf["departement"] == departement], ["commune_insee", "nom"])

@@ -237,10 +237,10 @@ class FinessFilter:
         """Départements allowed (None: all). Region and départements combine as an intersection."""
         allowed: set[str] | None = None
         if self.region:
-            from analysis import geo
+            from analysis.geo import geography
 
             try:
-                allowed = set(geo.region_departements(self.region))
+                allowed = set(geography.region_departements(self.region))
             except Exception as exc:
                 raise InputError(f"filtre FINESS : {exc}") from None
         if self.departements:

@@ -16,7 +16,8 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis import geo, opening, store, transition
+from analysis import opening, store, transition
+from analysis.geo import geography
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -72,7 +73,7 @@ def test_gap_figures_counts_and_filters(app_env):
     for ecart, label in transition.GAP_SHORT_LABELS.items():
         assert _number(metrics[label]) == (gaps["ecart"] == ecart).sum()
     by_dep = _table(at, "departement", "total")
-    assert list(by_dep["departement"]) == sorted(geo.load_departements("11")["departement"])
+    assert list(by_dep["departement"]) == sorted(geography.load_departements("11")["departement"])
     assert by_dep["total"].sum() == gaps.height
     assert "Méthode : Écarts de la transition SSR → SMR" in [e.label for e in at.expander]
     listed = _table(at, "libelle_ecart", "detail")
@@ -104,7 +105,7 @@ def test_loading_an_example_shows_who_gains_access(app_env):
     scenario = transition.read_scenario(EXAMPLES / PEDIATRIE[1])
     assert at.text_input(key="transition_nom").value == scenario.nom
     snap = store.read_snapshot(app_env)
-    communes = geo.load_origins("11")  # Paris as its 20 arrondissements
+    communes = geography.load_origins("11")  # Paris as its 20 arrondissements
     cmp = transition.compare_scenario(
         snap.tables, scenario, communes, "ME060", opening=opening.OpeningRule(snap.date)
     )

@@ -12,7 +12,8 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis import campaign, demo_national, geo, store
+from analysis import campaign, demo_national, store
+from analysis.geo import geography
 from ui import territory
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -42,7 +43,7 @@ def test_large_region_map_shows_departements_then_one_departement(app_env, monke
     assert not at.exception, at.exception
     deps = at.selectbox(key="carte_departement")
     assert deps.options[0].endswith("(75)") and len(deps.options) == 8
-    communes = geo.load_communes("11")
+    communes = geography.load_communes("11")
     for code in ("75", "91"):
         deps.set_value(code).run()
         features = _features(at)
@@ -55,7 +56,7 @@ def test_large_region_map_shows_departements_then_one_departement(app_env, monke
 def test_small_region_map_keeps_every_commune(app_env):
     at = _open("app_pages/carte.py")
     assert at.radio(key="carte_niveau").value == "commune"
-    assert len(_features(at)) == geo.load_communes("11").height
+    assert len(_features(at)) == geography.load_communes("11").height
 
 
 @pytest.fixture(scope="module")

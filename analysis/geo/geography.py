@@ -49,7 +49,7 @@ __all__ = [
     "to_l93",
 ]
 
-REFERENCE_DIR = Path(__file__).resolve().parents[1] / "data" / "reference"
+REFERENCE_DIR = Path(__file__).resolve().parents[2] / "data" / "reference"
 DEFAULT_REGION = "11"
 BUILD_COMMAND = "python scripts/build_reference.py --region {region}"
 
