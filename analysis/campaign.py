@@ -54,7 +54,8 @@ from pathlib import Path
 
 import polars as pl
 
-from analysis import export, store, sync
+from analysis import export, sync
+from analysis.io import store
 from analysis.model import nomenclature as nom
 from analysis.model import schema
 from analysis.model.errors import InputError, SnapshotMissingError

@@ -86,8 +86,8 @@ def _print_report(
     reference was rejected are counted under their root cause, not listed (``--report`` writes
     them all). Contact values are masked unless asked.
     """
-    from analysis import validate
     from analysis.export import mask_report_values
+    from analysis.io import validate
 
     if report.height == 0:
         print("Aucun problème trouvé.")
@@ -131,7 +131,7 @@ def _files(sources: Sequence[dict]) -> dict[str, str]:
 
 def _report_to_write(report: pl.DataFrame, rejected: pl.DataFrame) -> pl.DataFrame:
     """The whole report as written by ``--report``: causes first, spreadsheet line, cause."""
-    from analysis import validate
+    from analysis.io import validate
 
     return validate.by_cause(validate.explain_rejections(report, rejected)).drop(
         "cause_table", "cause_row"
@@ -184,7 +184,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 def _format_args(p: argparse.ArgumentParser) -> None:
     """Options saying how to read the input (shared by ``validate`` and ``import``)."""
-    from analysis.importing import FORMATS
+    from analysis.io.importing import FORMATS
 
     p.add_argument("--format", choices=list(FORMATS), default="canonical",
                    help="format des fichiers : " + " ; ".join(
@@ -203,7 +203,7 @@ def _format_args(p: argparse.ArgumentParser) -> None:
 
 def _import_options(args: argparse.Namespace):
     """The ``ImportOptions`` of the command line, checked (``InputError`` when inconsistent)."""
-    from analysis.importing import ImportOptions
+    from analysis.io.importing import ImportOptions
 
     options = ImportOptions(
         format=args.format,
@@ -244,13 +244,13 @@ def _contacts_arg(p: argparse.ArgumentParser) -> None:
 
 @command("validate", "valider un dossier source ou un instantané", _validate_args)
 def _run_validate(args: argparse.Namespace) -> int:
-    from analysis import validate
-    from analysis.loaders import canonical
+    from analysis.io import validate
+    from analysis.io.loaders import canonical
 
     path: Path = args.path
     options = _import_options(args)
     if options.format != "canonical":
-        from analysis import importing
+        from analysis.io import importing
 
         with terminal("Contrôle") as bar:
             preview = importing.preview(path, options, progress=bar)
@@ -293,7 +293,7 @@ def _validate_snapshot(path: Path, args: argparse.Namespace) -> int:
     Re-checking the kept rows catches rules added since the import; the rows rejected at
     import time are read back from ``rejected.parquet`` so the exit code still says so.
     """
-    from analysis import store, validate
+    from analysis.io import store, validate
 
     problems = store.verify_snapshot(path)
     if problems:
@@ -357,11 +357,11 @@ def _import_args(p: argparse.ArgumentParser) -> None:
 
 @command("import", "importer un dossier de fichiers comme instantané daté", _import_args)
 def _run_import(args: argparse.Namespace) -> int:
-    from analysis import store
+    from analysis.io import store
 
     options = _import_options(args)
     if options.format != "canonical":
-        from analysis import importing
+        from analysis.io import importing
 
         importing.ensure_writable(args.store, args.date, args.replace)
         with terminal("Import") as bar:
@@ -392,7 +392,7 @@ def _snapshots_args(p: argparse.ArgumentParser) -> None:
 
 @command("snapshots", "lister les instantanés d'un magasin", _snapshots_args)
 def _run_snapshots(args: argparse.Namespace) -> int:
-    from analysis import store
+    from analysis.io import store
 
     dates = store.list_snapshots(args.store)
     if not dates:
@@ -436,7 +436,8 @@ def _open_for_analysis(args: argparse.Namespace):
     arrondissements) with the populations in use (``--population``, else the store's setting,
     else the reference) for an analysis command; the populations chosen are kept in
     ``args.population_setup``."""
-    from analysis import export, populations, store
+    from analysis import export, populations
+    from analysis.io import store
 
     if args.out.suffix.lower() not in export.SUFFIXES:
         raise InputError(
@@ -513,7 +514,7 @@ def _forme_arg(value: str | None) -> str | None:
 
 
 def _population_ages_arg(path: Path | None):
-    from analysis import parameter_files
+    from analysis.io import parameter_files
 
     return None if path is None else parameter_files.read_population_ages(path)
 
@@ -587,8 +588,9 @@ def _access_args(p: argparse.ArgumentParser) -> None:
 
 @command("access", "accessibilité par commune : plus proche, 2SFCA ou E2SFCA", _access_args)
 def _run_access(args: argparse.Namespace) -> int:
-    from analysis import access, parameter_files, populations
+    from analysis import access, populations
     from analysis.export import write_table
+    from analysis.io import parameter_files
 
     mention = _mention_arg(args.mention)
     forme = _forme_arg(args.forme)
@@ -689,8 +691,9 @@ def _deadlines(values: list[str]) -> dict[str, dt.date]:
 @command("campaign", "avancement de la campagne : taux par règle et par instantané",
          _campaign_args)
 def _run_campaign(args: argparse.Namespace) -> int:
-    from analysis import campaign, store
+    from analysis import campaign
     from analysis.export import write_table
+    from analysis.io import store
 
     dates = store.list_snapshots(args.store)
     if not dates:
@@ -770,8 +773,9 @@ def _sync_args(p: argparse.ArgumentParser) -> None:
 
 @command("sync", "synchronisation ROR ↔ ViaTrajectoire : statut de chaque unité", _sync_args)
 def _run_sync(args: argparse.Namespace) -> int:
-    from analysis import store, sync
+    from analysis import sync
     from analysis.export import write_table
+    from analysis.io import store
 
     snap = store.read_snapshot(args.store, args.snapshot,
                                tables=["etablissements", "unites", "vt_unites"])
@@ -811,7 +815,7 @@ def _todo_args(p: argparse.ArgumentParser) -> None:
 
 def _store_region(args: argparse.Namespace, day: dt.date | None) -> str:
     """``--region``, else the region of the snapshot's manifest, else 11."""
-    from analysis import store
+    from analysis.io import store
 
     if args.region:
         return str(args.region)
@@ -1024,7 +1028,8 @@ def _qualite_args(p: argparse.ArgumentParser) -> None:
 @command("qualite", "exigences qualité ROR pour le SMR : périmètre, écarts et taux par "
          "département", _qualite_args)
 def _run_qualite(args: argparse.Namespace) -> int:
-    from analysis import export, quality, store
+    from analysis import export, quality
+    from analysis.io import store
 
     suffix = args.out.suffix.lower()
     if suffix not in export.SUFFIXES:

@@ -25,7 +25,7 @@ establishment whose commune is not in the region's reference is outside every te
 
 Denominators (the ``population`` column, named in ``denominateur``): the reference municipal
 population by default. When a population-by-age file is given (see
-:mod:`analysis.parameter_files` and ``docs/population_par_age.md``: CSV
+:mod:`analysis.io.parameter_files` and ``docs/population_par_age.md``: CSV
 ``commune_insee,moins_18,plus_75,total``), the pédiatrie mentions (ME060, ME061) are divided by
 the population under 18, gériatrie (ME059) by the population aged 75 and over, and the other
 mentions by the file's ``total`` (so all rates share the file's vintage). The file must cover

@@ -1983,7 +1983,7 @@ def build_demo(
     carries warnings (malformed e-mails, phone numbers) but must have no rejected row.
     ``progress`` (``analysis.model.progress``) hears of each snapshot written.
     """
-    from analysis import store, validate
+    from analysis.io import store, validate
 
     out = Path(out)
     extra = {"demo": True, "region": region, "campagne_debut": CAMPAIGN_START.isoformat()}

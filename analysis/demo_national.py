@@ -43,8 +43,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from analysis import demo, store, validate
+from analysis import demo
 from analysis.geo import geography
+from analysis.io import store, validate
 from analysis.model import schema
 from analysis.model.errors import ReferenceDataError, SmrError, SnapshotExistsError
 from analysis.model.progress import Progress, step

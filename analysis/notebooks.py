@@ -12,7 +12,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from analysis import demo, store
+from analysis import demo
+from analysis.io import store
 
 ENV = "SMR_STORE"
 

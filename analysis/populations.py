@@ -36,8 +36,8 @@ import polars as pl
 
 from analysis import coverage
 from analysis.geo import geography
+from analysis.io.parameter_files import LegalPopulations, read_legal_populations
 from analysis.model.errors import InputError, StoreError
-from analysis.parameter_files import LegalPopulations, read_legal_populations
 
 #: Folder of a store holding its default population file and ``reglage.json``.
 STORE_DIR = "populations"

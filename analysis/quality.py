@@ -98,7 +98,8 @@ from typing import Any
 
 import polars as pl
 
-from analysis import store, sync
+from analysis import sync
+from analysis.io import store
 from analysis.model import nomenclature as nom
 from analysis.model import schema
 from analysis.model.errors import InputError
@@ -2013,8 +2014,8 @@ def read_finess_reference(
     Returns the validated table and the validation report (rejected rows, warnings). Raises
     ``InputError`` naming the file when it cannot be read.
     """
-    from analysis import validate
-    from analysis.loaders import canonical, finess
+    from analysis.io import validate
+    from analysis.io.loaders import canonical, finess
 
     items = [source] if isinstance(source, str | Path) else list(source)
     paths = [Path(p) for p in items]
@@ -2188,7 +2189,7 @@ def read_vt_report(path: str | Path) -> VtReport:
     French (JJ/MM/AAAA [HH:MM]) or Excel-serial values. Raises ``InputError`` naming the
     file when it cannot be read.
     """
-    from analysis.loaders import canonical
+    from analysis.io.loaders import canonical
 
     path = Path(path)
     if not path.is_file():

@@ -46,11 +46,11 @@ from analysis import (
     methods,
     opening,
     populations,
-    store,
     summary,
     sync,
 )
 from analysis.geo import geography
+from analysis.io import store
 from analysis.model import formats, nomenclature
 from analysis.model.errors import InputError, SnapshotMissingError
 from analysis.model.progress import Progress, step

@@ -751,7 +751,7 @@ def status_history(
     memory stays that of a few snapshots' unit tables whatever the length of the history.
     ``progress`` (``analysis.model.progress``) hears of each batch: snapshots done out of all.
     """
-    from analysis import store  # store imports the loaders; keep this module light
+    from analysis.io import store  # store imports the loaders; keep this module light
 
     chosen = sorted(store.list_snapshots(store_path) if dates is None else dates)
     out_schema = dict(HISTORY_SCHEMA)

@@ -76,7 +76,7 @@ import polars as pl
 import yaml
 
 from analysis import coverage, indicators, sync
-from analysis.loaders.canonical import decode_text, read_delimited
+from analysis.io.loaders.canonical import decode_text, read_delimited
 from analysis.model import nomenclature as nom
 from analysis.model import schema
 from analysis.model.errors import InputError, StoreError

@@ -9,7 +9,8 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from analysis import opening, report, store, summary
+from analysis import opening, report, summary
+from analysis.io import store
 from analysis.model import formats
 from analysis.opening import OpeningRule
 from ui import charts, notes

@@ -8,9 +8,9 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from analysis import importing
 from analysis.geo import geography
-from analysis.loaders.mapped import describe, example_mappings, read_mapping
+from analysis.io import importing
+from analysis.io.loaders.mapped import describe, example_mappings, read_mapping
 from analysis.model import formats, settings
 from analysis.model.errors import SmrError, SnapshotExistsError
 from analysis.model.schema import TABLES

@@ -10,8 +10,9 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from analysis import campaign, importing, quality, store, sync
+from analysis import campaign, quality, sync
 from analysis import charts as analysis_charts
+from analysis.io import importing, store
 from analysis.model import formats
 from analysis.model.errors import SmrError
 from ui import charts, notes, state

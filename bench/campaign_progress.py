@@ -29,7 +29,8 @@ from pathlib import Path
 
 import polars as pl
 
-from analysis import campaign, demo, store
+from analysis import campaign, demo
+from analysis.io import store
 from analysis.model import schema
 
 ID_COLUMNS = {"finess_eg", "finess_ej", "uo_id", "vt_id", "guichet_id", "autorisation_id"}

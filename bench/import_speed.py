@@ -36,8 +36,9 @@ sys.path.insert(0, str(ROOT))
 
 import polars as pl  # noqa: E402
 
-from analysis import demo, store, validate  # noqa: E402
-from analysis.loaders.canonical import read_source_dir  # noqa: E402
+from analysis import demo  # noqa: E402
+from analysis.io import store, validate  # noqa: E402
+from analysis.io.loaders.canonical import read_source_dir  # noqa: E402
 from analysis.model import schema  # noqa: E402
 
 

@@ -52,7 +52,8 @@ LABELS = {
 
 def _child(kind: str, store_path: Path, out: Path | None) -> None:
     """One measurement in this process; prints a JSON line."""
-    from analysis import campaign, demo, store, sync
+    from analysis import campaign, demo, sync
+    from analysis.io import store
 
     params = campaign.CampaignParams(start=demo.CAMPAIGN_START)
     start = time.perf_counter()
@@ -107,7 +108,7 @@ def main() -> None:
         start = time.perf_counter()
         demo_national.build_daily_demo(store_path, days=args.days)
         print(f"magasin national : {args.days} instantanés en {time.perf_counter() - start:.1f} s")
-    from analysis import store
+    from analysis.io import store
 
     dates = store.list_snapshots(store_path)
     print(f"{len(dates)} instantanés ({dates[0]} → {dates[-1]}), machine : {os.cpu_count()} "

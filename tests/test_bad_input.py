@@ -23,14 +23,15 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from analysis import cli, importing, parameter_files
-from analysis.loaders.canonical import read_source_dir
-from analysis.loaders.fhir import load_fhir
-from analysis.loaders.finess import load_finess
-from analysis.loaders.mapped import load_mapped
+from analysis import cli
+from analysis.io import importing, parameter_files
+from analysis.io.loaders.canonical import read_source_dir
+from analysis.io.loaders.fhir import load_fhir
+from analysis.io.loaders.finess import load_finess
+from analysis.io.loaders.mapped import load_mapped
+from analysis.io.validate import validate_tables
 from analysis.model.errors import InputError, SmrError
 from analysis.transition import read_scenario
-from analysis.validate import validate_tables
 from tests.helpers import small_snapshot, write_source_dir
 from tests.test_loaders_finess import BOURG, BOURG_GEO, PARIS, PARIS_GEO, structure
 from tests.test_loaders_mapped import ROR_HEADER, ROR_MAPPING, ROR_ROWS, csv_text
@@ -400,7 +401,7 @@ def _one_line(err: str) -> str:
 
 @pytest.fixture(scope="module")
 def small_store(tmp_path_factory) -> Path:
-    from analysis import store
+    from analysis.io import store
 
     path = tmp_path_factory.mktemp("store")
     store.write_snapshot(path, "2024-03-01", small_snapshot(), extra={"region": "11"})

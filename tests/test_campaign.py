@@ -14,12 +14,13 @@ import polars as pl
 import pytest
 from openpyxl import load_workbook
 
-from analysis import campaign, cli, export, store, sync
+from analysis import campaign, cli, export, sync
 from analysis.campaign import INVALIDE, MANQUANT, OK, CampaignParams
+from analysis.io import store
+from analysis.io.validate import EMAIL_PATTERN, PHONE_PATTERN
 from analysis.model import settings
 from analysis.model.errors import InputError
 from analysis.model.schema import TABLES, conform
-from analysis.validate import EMAIL_PATTERN, PHONE_PATTERN
 from tests.helpers import small_snapshot
 
 DAY = dt.date(2024, 3, 2)  # snapshot date used by the hand-built cases

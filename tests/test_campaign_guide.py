@@ -11,9 +11,10 @@ import polars as pl
 import pytest
 from openpyxl import load_workbook
 
-from analysis import campaign, demo, validate
+from analysis import campaign, demo
 from analysis.campaign import INVALIDE, MANQUANT, OK, CampaignParams
-from analysis.loaders import canonical
+from analysis.io import validate
+from analysis.io.loaders import canonical
 from analysis.model import settings
 from tests.test_campaign import ACCOUNTS, DAY, PARAMS, account, eg, snapshot, uo, vt
 
@@ -377,7 +378,7 @@ def test_demo_latest_snapshot_prerequisites(demo_store):
 
 def test_mapped_export_of_habilitations(tmp_path):
     """A ViaTrajectoire « Mes habilitations »-like export read through a column mapping."""
-    from analysis.loaders.mapped import load_mapped
+    from analysis.io.loaders.mapped import load_mapped
 
     (tmp_path / "habilitations_vt.csv").write_text(
         "Identifiant;Outil;Habilitation;FINESS géographique;Unité VT;Nom;Mail;Fin de validité\n"

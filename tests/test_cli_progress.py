@@ -7,7 +7,8 @@ import io
 
 import pytest
 
-from analysis import campaign, cli, demo, report, store, sync, validate
+from analysis import campaign, cli, demo, report, sync
+from analysis.io import store, validate
 from analysis.model import progress
 from analysis.model.schema import TABLES
 from tests.helpers import small_snapshot, write_source_dir
@@ -83,7 +84,7 @@ def test_the_report_reports_its_five_parts(three_day_store):
 
 
 def test_an_import_reports_its_tables(tmp_path):
-    from analysis import importing
+    from analysis.io import importing
 
     calls, record = _recorder()
     source = write_source_dir(small_snapshot(), tmp_path / "source")

@@ -9,8 +9,9 @@ import polars as pl
 import pytest
 from openpyxl import load_workbook
 
-from analysis import cli, quality, store
+from analysis import cli, quality
 from analysis.export import csv_bytes
+from analysis.io import store
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_VT = ROOT / "docs" / "exemple_synchro_vt.csv"

@@ -9,8 +9,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from analysis import cli, store, transition
+from analysis import cli, transition
 from analysis.geo import geography
+from analysis.io import store
 from analysis.opening import OpeningRule
 from tests.helpers import small_snapshot, write_source_dir
 

@@ -7,8 +7,9 @@ from collections import defaultdict
 import polars as pl
 import pytest
 
-from analysis import cli, coverage, parameter_files, store
+from analysis import cli, coverage
 from analysis.geo import geography
+from analysis.io import parameter_files, store
 from analysis.model import nomenclature
 from analysis.model.errors import InputError
 from tests.helpers import small_snapshot

@@ -10,8 +10,9 @@ import polars as pl
 import pytest
 import shapely
 
-from analysis import demo, store, validate
+from analysis import demo
 from analysis.geo import geography
+from analysis.io import store, validate
 from analysis.model import nomenclature as nom
 from analysis.model import schema
 from analysis.model.errors import StoreError
@@ -361,8 +362,9 @@ def test_build_demo_writes_store(tmp_path: Path, last: dict[str, pl.DataFrame]) 
 def test_small_region_builds_and_validates() -> None:
     """Corse (0.34 M inhabitants, reference committed in data/reference/94): nothing in the
     demo assumes Île-de-France, and a small region still gets its whole story."""
-    from analysis import demo, validate
+    from analysis import demo
     from analysis.geo import geography
+    from analysis.io import validate
 
     snaps = demo.demo_snapshots(region="94")
     last = snaps[max(snaps)]

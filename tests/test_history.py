@@ -10,7 +10,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from analysis import campaign, demo, demo_national, store, sync
+from analysis import campaign, demo, demo_national, sync
+from analysis.io import store
 
 
 @pytest.fixture(scope="module")

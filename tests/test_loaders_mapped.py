@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis.loaders.mapped import load_mapped, read_mapping
+from analysis.io.loaders.mapped import load_mapped, read_mapping
+from analysis.io.validate import validate_tables
 from analysis.model.errors import InputError, SmrError
-from analysis.validate import validate_tables
 
 ROOT = Path(__file__).resolve().parent.parent
 ROR_MAPPING = ROOT / "docs" / "mappings" / "ror_export.yaml"
@@ -623,7 +623,7 @@ def test_random_csv_loads_or_raises_smr_error(table, sep, encoding, quote, junk)
 
 
 def test_readme_documents_every_column_builtin_map_and_date_format() -> None:
-    from analysis.loaders.mapped import BUILTIN_MAPS, DATE_ALIASES
+    from analysis.io.loaders.mapped import BUILTIN_MAPS, DATE_ALIASES
     from analysis.model.schema import TABLES
 
     readme = (ROOT / "docs" / "mappings" / "README.md").read_text(encoding="utf-8")

@@ -14,8 +14,9 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from analysis import access, cli, coverage, opening, report, store, transition
+from analysis import access, cli, coverage, opening, report, transition
 from analysis.geo import geography
+from analysis.io import store
 from analysis.model.errors import InputError
 from analysis.model.schema import conform
 from analysis.opening import OpeningRule

@@ -13,8 +13,9 @@ import polars as pl
 import pyproj
 import pytest
 
-from analysis import access, coverage, indicators, store
+from analysis import access, coverage, indicators
 from analysis.geo import geography
+from analysis.io import store
 from analysis.opening import OpeningRule
 from tests.helpers import small_snapshot
 

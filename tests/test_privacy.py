@@ -12,8 +12,9 @@ import openpyxl
 import polars as pl
 import pytest
 
-from analysis import cli, export, importing, store
-from analysis.loaders.mapped import load_mapped
+from analysis import cli, export
+from analysis.io import importing, store
+from analysis.io.loaders.mapped import load_mapped
 from analysis.model.errors import InputError, SmrError
 from analysis.model.schema import CONTACT_COLUMNS, TABLES
 from tests.helpers import small_snapshot, write_source_dir

@@ -11,7 +11,8 @@ from typing import Any
 import polars as pl
 import pytest
 
-from analysis import demo, quality, store, sync
+from analysis import demo, quality, sync
+from analysis.io import store
 from analysis.model import nomenclature, schema
 from analysis.model.errors import InputError
 
@@ -947,8 +948,8 @@ def test_vt_comparison_with_unit_statuses():
 
 
 def test_mapped_value_maps_for_the_new_columns(tmp_path):
-    from analysis.loaders.mapped import load_mapped
-    from analysis.validate import validate_tables
+    from analysis.io.loaders.mapped import load_mapped
+    from analysis.io.validate import validate_tables
 
     mapping = tmp_path / "m.yaml"
     mapping.write_text(

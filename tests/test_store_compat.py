@@ -12,7 +12,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from analysis import campaign, quality, store
+from analysis import campaign, quality
+from analysis.io import store
 from analysis.model import schema
 from analysis.model.errors import StoreError
 from tests.helpers import small_snapshot

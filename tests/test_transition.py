@@ -16,8 +16,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from analysis import export, store, transition
+from analysis import export, transition
 from analysis.geo import geography
+from analysis.io import store
 from analysis.model import schema
 from analysis.model.errors import InputError, StoreError
 from tests.helpers import small_snapshot

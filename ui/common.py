@@ -19,8 +19,9 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from analysis import export, store
+from analysis import export
 from analysis.geo import geography
+from analysis.io import store
 from analysis.model import formats, settings
 from analysis.model.errors import StoreError
 from ui import state

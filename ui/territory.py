@@ -14,8 +14,9 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from analysis import access, coverage, indicators, parameter_files, populations
+from analysis import access, coverage, indicators, populations
 from analysis.geo import geography
+from analysis.io import parameter_files
 from analysis.model import formats, nomenclature, settings
 from analysis.model.errors import SmrError
 from analysis.opening import OpeningRule

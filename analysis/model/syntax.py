@@ -1,6 +1,6 @@
 """E-mail and phone syntax as Polars expressions: the one definition used everywhere.
 
-Validation (``analysis.validate``), the campaign rules and the sync checks all decide with
+Validation (``analysis.io.validate``), the campaign rules and the sync checks all decide with
 these expressions what a valid e-mail or French phone number is, so a cell that the
 campaign accepts never gets a validation warning and the other way round. A phone cell is
 valid when at least one of the numbers written in it is ("4521 / 01 23 45 67 89", or

@@ -16,7 +16,8 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis import campaign, store
+from analysis import campaign
+from analysis.io import store
 from analysis.model.schema import CONTACT_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[2]

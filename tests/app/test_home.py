@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 from streamlit.testing.v1 import AppTest
 
-from analysis import store
+from analysis.io import store
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 

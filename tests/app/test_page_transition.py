@@ -16,8 +16,9 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis import opening, store, transition
+from analysis import opening, transition
 from analysis.geo import geography
+from analysis.io import store
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")

@@ -15,8 +15,9 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis import indicators, methods, store
+from analysis import indicators, methods
 from analysis.geo import geography
+from analysis.io import store
 from analysis.model import nomenclature
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")

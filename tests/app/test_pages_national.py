@@ -12,8 +12,9 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis import campaign, demo_national, store
+from analysis import campaign, demo_national
 from analysis.geo import geography
+from analysis.io import store
 from ui import territory
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")

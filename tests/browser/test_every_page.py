@@ -16,7 +16,7 @@ import openpyxl
 import polars as pl
 import pytest
 
-from analysis import store
+from analysis.io import store
 from analysis.model.schema import CONTACT_COLUMNS
 from tests.browser.conftest import SHOTS, screenshot, wait_ready
 from tests.helpers import small_snapshot, write_source_dir

@@ -4,7 +4,7 @@ Every loader other than ``canonical`` (column mapping, FINESS, FHIR) returns a `
 tables keyed by canonical table name with every value as text (plus the metadata columns
 ``schema.SOURCE_COLUMN`` and ``schema.LOADER_REJECT_COLUMN`` where useful), the loader's own
 remarks as report rows (unknown columns, codes it could not read, derived values), and one
-manifest entry per input file. ``analysis.importing`` then validates the tables and merges the
+manifest entry per input file. ``analysis.io.importing`` then validates the tables and merges the
 notes into the validation report, so the user sees one report.
 """
 

@@ -5,7 +5,7 @@ A source folder holds one file per table, named after it (``etablissements.csv``
 detecting their encoding (UTF-8 with or without BOM, else Windows-1252) and separator
 (``;``, ``,`` or tab, sniffed on the first lines with quotes respected). Every column is read
 as text so that leading zeros (FINESS, INSEE, phone numbers) and odd values survive until
-``analysis.validate`` checks and types them. A file that cannot be read at all raises
+``analysis.io.validate`` checks and types them. A file that cannot be read at all raises
 ``InputError`` naming the file and the problem; problems in single rows are not this
 module's business.
 """

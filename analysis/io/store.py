@@ -46,7 +46,8 @@ from typing import Any
 
 import polars as pl
 
-from analysis.loaders.canonical import read_source_dir
+from analysis.io.loaders.canonical import read_source_dir
+from analysis.io.validate import validate_tables
 from analysis.model.errors import SnapshotExistsError, SnapshotMissingError, StoreError
 from analysis.model.progress import Progress
 from analysis.model.schema import (
@@ -59,7 +60,6 @@ from analysis.model.schema import (
     conform,
     empty,
 )
-from analysis.validate import validate_tables
 
 log = logging.getLogger(__name__)
 

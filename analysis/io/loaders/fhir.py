@@ -74,8 +74,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from analysis.loaders.canonical import decode_json, decode_text
-from analysis.loaders.result import LoadResult, Notes, file_source, text_frame
+from analysis.io.loaders.canonical import decode_json, decode_text
+from analysis.io.loaders.result import LoadResult, Notes, file_source, text_frame
 from analysis.model import nomenclature
 from analysis.model.errors import InputError
 from analysis.model.schema import LOADER_REJECT_COLUMN, SOURCE_COLUMN, TABLES

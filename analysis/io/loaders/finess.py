@@ -65,8 +65,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from analysis.loaders.canonical import decode_json, decode_text
-from analysis.loaders.result import LoadResult, Notes, file_source, text_frame
+from analysis.io.loaders.canonical import decode_json, decode_text
+from analysis.io.loaders.result import LoadResult, Notes, file_source, text_frame
 from analysis.model import nomenclature
 from analysis.model.errors import InputError
 from analysis.model.schema import LOADER_REJECT_COLUMN, SOURCE_COLUMN, TABLES

@@ -21,15 +21,11 @@ from typing import Any
 
 import polars as pl
 
-from analysis import store
 from analysis.export import mask_report_values
-from analysis.loaders.canonical import read_source_dir
-from analysis.loaders.result import LoadResult, Notes
-from analysis.model import formats, settings
-from analysis.model.errors import InputError, SmrError, SnapshotExistsError
-from analysis.model.progress import Progress
-from analysis.model.schema import REJECT, REPORT_SCHEMA, SOURCE_COLUMN, TABLES, WARNING
-from analysis.validate import (
+from analysis.io import store
+from analysis.io.loaders.canonical import read_source_dir
+from analysis.io.loaders.result import LoadResult, Notes
+from analysis.io.validate import (
     COUNT_KEYS,
     ValidationResult,
     by_cause,
@@ -37,6 +33,10 @@ from analysis.validate import (
     root_causes,
     validate_tables,
 )
+from analysis.model import formats, settings
+from analysis.model.errors import InputError, SmrError, SnapshotExistsError
+from analysis.model.progress import Progress
+from analysis.model.schema import REJECT, REPORT_SCHEMA, SOURCE_COLUMN, TABLES, WARNING
 
 #: Formats and their French names (the CLI's ``--format`` values are the keys).
 FORMATS: dict[str, str] = {
@@ -133,16 +133,16 @@ def load(source: str | Path | Sequence[str | Path], options: ImportOptions) -> L
     if options.format == "canonical":
         result = _canonical(src)
     elif options.format == "mapped":
-        from analysis.loaders.mapped import load_mapped
+        from analysis.io.loaders.mapped import load_mapped
 
         assert options.mapping is not None
         result = load_mapped(src, options.mapping)
     elif options.format == "finess":
-        from analysis.loaders.finess import load_finess
+        from analysis.io.loaders.finess import load_finess
 
         result = load_finess(src, options.region, options.departements, options.categories)
     else:
-        from analysis.loaders.fhir import load_fhir
+        from analysis.io.loaders.fhir import load_fhir
 
         result = load_fhir(src)
     if options.row_limit is not None and result.rows > options.row_limit:

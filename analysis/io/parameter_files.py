@@ -39,7 +39,7 @@ from pathlib import Path
 
 import polars as pl
 
-from analysis.loaders.canonical import decode_text, read_delimited
+from analysis.io.loaders.canonical import decode_text, read_delimited
 from analysis.model.errors import InputError
 
 INSEE_RE = re.compile(r"^(\d{5}|2[AB]\d{3})$")

@@ -5,7 +5,7 @@ A mapping file (YAML or TOML, documented with examples in ``docs/mappings/``) sa
 canonical table, which files feed it (name patterns, Excel sheet, header row), which source
 column fills which canonical column, how codes and labels translate (« SMR locomoteur » or
 « 102 » → ``ME051``, « Hospitalisation complète » or « 28 » → ``HC``, « Oui » → true) and how
-dates are written. The loader applies it and hands all-text tables to ``analysis.validate``:
+dates are written. The loader applies it and hands all-text tables to ``analysis.io.validate``:
 
 - source columns the mapping does not use are reported (warnings), never fatal;
 - a required canonical column whose source column is missing from a file is an ``InputError``
@@ -36,8 +36,8 @@ from typing import Any
 import polars as pl
 import yaml
 
-from analysis.loaders.canonical import TEXT_SUFFIXES, read_delimited
-from analysis.loaders.result import LoadResult, Notes, file_source
+from analysis.io.loaders.canonical import TEXT_SUFFIXES, read_delimited
+from analysis.io.loaders.result import LoadResult, Notes, file_source
 from analysis.model import nomenclature
 from analysis.model.errors import InputError
 from analysis.model.schema import BOOLEAN, SOURCE_COLUMN, TABLES
@@ -763,7 +763,7 @@ def example_mappings(folder: str | Path | None = None) -> list[Path]:
     base = (
         Path(folder)
         if folder is not None
-        else Path(__file__).resolve().parents[2] / ("docs/mappings")
+        else Path(__file__).resolve().parents[3] / ("docs/mappings")
     )
     if not base.is_dir():
         return []
