@@ -42,7 +42,7 @@ Decisions on rule semantics (see also each rule's help text):
   not in ``vt_guichets`` is *invalide*.
 - ``vt_synchronise``: ``synchronise`` and ``en_attente`` (VT will get the change at the next
   daily sync) are *ok*; ``desynchronise`` is *invalide*; ``absent_ror`` (no or dangling
-  ROR link) is *manquant*. See ``analysis.sync``.
+  ROR link) is *manquant*. See ``analysis.indicators.sync``.
 """
 
 from __future__ import annotations
@@ -54,7 +54,8 @@ from pathlib import Path
 
 import polars as pl
 
-from analysis import export, sync
+from analysis import export
+from analysis.indicators import sync
 from analysis.io import store
 from analysis.model import nomenclature as nom
 from analysis.model import schema

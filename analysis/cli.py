@@ -436,7 +436,8 @@ def _open_for_analysis(args: argparse.Namespace):
     arrondissements) with the populations in use (``--population``, else the store's setting,
     else the reference) for an analysis command; the populations chosen are kept in
     ``args.population_setup``."""
-    from analysis import export, populations
+    from analysis import export
+    from analysis.indicators import populations
     from analysis.io import store
 
     if args.out.suffix.lower() not in export.SUFFIXES:
@@ -453,7 +454,7 @@ def _open_for_analysis(args: argparse.Namespace):
 
 
 def _opening_args(p: argparse.ArgumentParser) -> None:
-    """``--inclure-fermetures-provisoires``: the switch of ``analysis.opening``."""
+    """``--inclure-fermetures-provisoires``: the switch of ``analysis.indicators.opening``."""
     p.add_argument("--inclure-fermetures-provisoires", action="store_true",
                    help="compter les établissements et unités fermés provisoirement (PRO) ; "
                         "par défaut seule l'offre ouverte à la date de l'instantané compte "
@@ -470,14 +471,14 @@ def _population_arg(p: argparse.ArgumentParser) -> None:
 
 def _opening(args: argparse.Namespace, date: dt.date):
     """The opening rule of a command (snapshot date and provisional-closure switch)."""
-    from analysis.opening import OpeningRule
+    from analysis.indicators.opening import OpeningRule
 
     return OpeningRule(date, bool(getattr(args, "inclure_fermetures_provisoires", False)))
 
 
 def _print_context(args: argparse.Namespace, tables, rule, mentions=None, forme=None) -> None:
     """The population vintage and the « fermés temporairement » figure of a command."""
-    from analysis import opening
+    from analysis.indicators import opening
 
     setup = getattr(args, "population_setup", None)
     if setup is not None:
@@ -501,7 +502,7 @@ def _mention_arg(value: str | None) -> str | None:
 
 
 def _forme_arg(value: str | None) -> str | None:
-    from analysis import coverage
+    from analysis.indicators import coverage
     from analysis.model import nomenclature
 
     if value is None:
@@ -520,7 +521,7 @@ def _population_ages_arg(path: Path | None):
 
 
 def _coverage_args(p: argparse.ArgumentParser) -> None:
-    from analysis import coverage
+    from analysis.indicators import coverage
 
     _snapshot_args(p)
     p.add_argument("--level", choices=coverage.LEVELS, default="departement",
@@ -536,15 +537,15 @@ def _coverage_args(p: argparse.ArgumentParser) -> None:
 
 @command("coverage", "capacités et taux pour 100 000 habitants par territoire", _coverage_args)
 def _run_coverage(args: argparse.Namespace) -> int:
-    from analysis import coverage, indicators, populations
     from analysis.export import write_table
+    from analysis.indicators import coverage, populations, territories
 
     mention = _mention_arg(args.mention)
     forme = _forme_arg(args.forme)
     ages = _population_ages_arg(args.population_ages)
     snap, region, communes = _open_for_analysis(args)
     rule = _opening(args, snap.date)
-    names = indicators.region_names(region)
+    names = territories.region_names(region)
     table = coverage.capacity_by_territory(
         snap.tables, communes, args.level, mentions=[mention] if mention else None, forme=forme,
         population_ages=ages, departement_names=names.get("departement"),
@@ -564,7 +565,7 @@ def _run_coverage(args: argparse.Namespace) -> int:
 
 
 def _access_args(p: argparse.ArgumentParser) -> None:
-    from analysis import access
+    from analysis.indicators import access
 
     _snapshot_args(p)
     p.add_argument("--mention", required=True, help="code (ME050) ou libellé de la mention")
@@ -588,8 +589,8 @@ def _access_args(p: argparse.ArgumentParser) -> None:
 
 @command("access", "accessibilité par commune : plus proche, 2SFCA ou E2SFCA", _access_args)
 def _run_access(args: argparse.Namespace) -> int:
-    from analysis import access, populations
     from analysis.export import write_table
+    from analysis.indicators import access, populations
     from analysis.io import parameter_files
 
     mention = _mention_arg(args.mention)
@@ -773,8 +774,8 @@ def _sync_args(p: argparse.ArgumentParser) -> None:
 
 @command("sync", "synchronisation ROR ↔ ViaTrajectoire : statut de chaque unité", _sync_args)
 def _run_sync(args: argparse.Namespace) -> int:
-    from analysis import sync
     from analysis.export import write_table
+    from analysis.indicators import sync
     from analysis.io import store
 
     snap = store.read_snapshot(args.store, args.snapshot,
@@ -871,8 +872,9 @@ def _transition_args(p: argparse.ArgumentParser) -> None:
 @command("transition", "transition SSR → SMR : écarts par établissement et mention",
          _transition_args)
 def _run_transition(args: argparse.Namespace) -> int:
-    from analysis import opening, transition
+    from analysis import transition
     from analysis.export import write_table
+    from analysis.indicators import opening
 
     mapping = None if args.mapping is None else transition.read_mapping(args.mapping)
     snap, region, _ = _open_for_analysis(args)
@@ -891,7 +893,7 @@ def _run_transition(args: argparse.Namespace) -> int:
 
 
 def _scenario_args(p: argparse.ArgumentParser) -> None:
-    from analysis import access, indicators
+    from analysis.indicators import access, territories
 
     p.add_argument("scenario", type=Path,
                    help="fichier du scénario (YAML ou JSON ; format et exemples : docs/scenarios/)")
@@ -901,9 +903,9 @@ def _scenario_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--catchment", type=float, default=None,
                    help=f"zone d'attraction en minutes (défaut {access.DEFAULT_CATCHMENT_MIN:g} ; "
                         "met aussi les zones E2SFCA à l'échelle)")
-    p.add_argument("--threshold", type=float, default=indicators.DEFAULT_BEYOND_MIN,
+    p.add_argument("--threshold", type=float, default=territories.DEFAULT_BEYOND_MIN,
                    help="seuil d'accès en minutes pour la population qui gagne ou perd un "
-                        f"établissement (défaut {indicators.DEFAULT_BEYOND_MIN:g})")
+                        f"établissement (défaut {territories.DEFAULT_BEYOND_MIN:g})")
     p.add_argument("--speed", type=float, default=access.DEFAULT_SPEED_KMH,
                    help=f"vitesse moyenne en km/h (défaut {access.DEFAULT_SPEED_KMH:g})")
     p.add_argument("--detour", type=float, default=access.DEFAULT_DETOUR_FACTOR,
@@ -919,8 +921,9 @@ def _scenario_args(p: argparse.ArgumentParser) -> None:
 def _run_scenario(args: argparse.Namespace) -> int:
     import math
 
-    from analysis import access, indicators, populations, transition
+    from analysis import transition
     from analysis.export import write_table
+    from analysis.indicators import access, populations, territories
 
     scenario = transition.read_scenario(args.scenario)
     mention = _mention_arg(args.mention)
@@ -930,7 +933,7 @@ def _run_scenario(args: argparse.Namespace) -> int:
         if value is not None and not (math.isfinite(value) and value > 0):
             raise InputError(f"{what} invalide ({value:g} min) : nombre de minutes positif attendu")
     access.TravelModel(args.speed, args.detour)  # checks speed and detour (InputError)
-    params = indicators.AccessParams(
+    params = territories.AccessParams(
         speed_kmh=args.speed,
         detour_factor=args.detour,
         catchment_min=args.catchment or access.DEFAULT_CATCHMENT_MIN,
@@ -942,7 +945,7 @@ def _run_scenario(args: argparse.Namespace) -> int:
     rule = _opening(args, snap.date)
     comparison = transition.compare_scenario(
         snap.tables, scenario, communes, mention, source=args.scenario, forme=forme, params=params,
-        population_ages=ages, names=indicators.region_names(region), opening=rule,
+        population_ages=ages, names=territories.region_names(region), opening=rule,
     )
     write_table(populations.with_vintage(comparison.communes, args.population_setup), args.out,
                 sheet="communes", csv_excel=args.csv_excel)

@@ -5,7 +5,7 @@ defaults), which data it uses and what it cannot tell: the five parts of ``PARTS
 bold headings (``**Définition** : …``) that a test checks. Pages display a note beside the
 figure, table or map of its indicator through ``ui.notes`` (which also records the ids a page
 shows: a test walks the pages and fails on an id without a note). Indicator ids are the column
-names of ``analysis.indicators`` outputs, or short names for the other figures (home page,
+names of ``analysis.indicators.territories`` outputs, or short names for the other figures (home page,
 campaign, synchronisation, import report).
 
 This is the single registry: the campaign and synchronisation notes live here too, built from
@@ -21,7 +21,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from analysis import access, campaign, quality, sync, transition
+from analysis import campaign, quality, transition
+from analysis.indicators import access, sync
 
 
 @dataclass(frozen=True)

@@ -98,7 +98,7 @@ from typing import Any
 
 import polars as pl
 
-from analysis import sync
+from analysis.indicators import sync
 from analysis.io import store
 from analysis.model import nomenclature as nom
 from analysis.model import schema

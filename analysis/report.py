@@ -16,7 +16,7 @@ their files. The HTML page holds its charts as inline SVG (``analysis.charts``):
 without network.
 
 Like the commands, the report counts only the offer open at the snapshot date
-(:mod:`analysis.opening`: definitive closures out, provisional ones out unless
+(:mod:`analysis.indicators.opening`: definitive closures out, provisional ones out unless
 ``include_provisional``; the establishments closed provisionally are a key figure of their
 own), measures access from the arrondissements of Paris, Lyon and Marseille, and divides by
 the populations in use (``population`` file, else the store's setting, else the reference),
@@ -36,20 +36,9 @@ from typing import Any
 import altair as alt
 import polars as pl
 
-from analysis import (
-    access,
-    campaign,
-    charts,
-    coverage,
-    export,
-    indicators,
-    methods,
-    opening,
-    populations,
-    summary,
-    sync,
-)
+from analysis import campaign, charts, export, methods, summary
 from analysis.geo import geography
+from analysis.indicators import access, coverage, opening, populations, sync, territories
 from analysis.io import store
 from analysis.model import formats, nomenclature
 from analysis.model.errors import InputError, SnapshotMissingError
@@ -232,7 +221,7 @@ def build_report(
     region = str(region or (snap.manifest.get("extra") or {}).get("region") or geography.DEFAULT_REGION)
     setup = populations.setup_for(region, store_path, population)
     communes = setup.origins
-    names = indicators.region_names(region)
+    names = territories.region_names(region)
     rule = opening.OpeningRule(snap.date, include_provisional)
     tables = snap.tables
     open_ = opening.open_tables(tables, rule)

@@ -50,11 +50,11 @@ mention (optionally of one forme), add a new site in a commune with one mention 
 Applying it is a pure function of the canonical tables: it returns modified copies (new units
 ``SCN-U<n>``, new sites ``SCN<n>``, an SMR decision ``SCN-A<n>`` for each added mention, the
 establishment's SMR decisions of a removed mention dropped). :func:`compare_scenario` recomputes
-coverage, nearest time and accessibility with ``indicators.territory_indicators`` on both
+coverage, nearest time and accessibility with ``territories.territory_indicators`` on both
 snapshots and returns per-commune and per-territory deltas and the population that gains or
 loses an establishment within the threshold (default 30 min, the Carte page's parameters).
 File format and examples: ``docs/scenarios/``. With an ``opening`` rule (the snapshot date
-and the provisional-closure switch, :mod:`analysis.opening`), a change on an establishment
+and the provisional-closure switch, :mod:`analysis.indicators.opening`), a change on an establishment
 that is closed under the rule is refused (it cannot change the open offer), and both sides of
 the comparison count only the open offer. The per-commune table has one row per origin:
 Paris, Lyon and Marseille arrondissements when the communes frame splits them
@@ -75,12 +75,12 @@ from typing import Any
 import polars as pl
 import yaml
 
-from analysis import coverage, indicators, sync
+from analysis.indicators import coverage, sync, territories
+from analysis.indicators.opening import OpeningRule, closures, open_tables
 from analysis.io.loaders.canonical import decode_text, read_delimited
 from analysis.model import nomenclature as nom
 from analysis.model import schema
 from analysis.model.errors import InputError, StoreError
-from analysis.opening import OpeningRule, closures, open_tables
 
 # ----------------------------------------------------------------------------- mapping
 
@@ -1463,7 +1463,7 @@ def save_scenario(
 
 # --------------------------------------------------------------------------- comparison
 
-#: Indicators compared, as columns of ``indicators.territory_indicators``.
+#: Indicators compared, as columns of ``territories.territory_indicators``.
 COMPARED: tuple[str, ...] = ("temps_plus_proche", "acces_e2sfca", "taux_100k")
 #: Smaller differences between baseline and scenario are rounding noise, shown as 0.
 DELTA_TOLERANCE = 1e-9
@@ -1530,7 +1530,7 @@ def compare_tables(
     mention: str,
     *,
     forme: str | None = None,
-    params: indicators.AccessParams | None = None,
+    params: territories.AccessParams | None = None,
     costs: pl.DataFrame | None = None,
     population_ages: pl.DataFrame | None = None,
     names: Mapping[str, Mapping[str, str]] | None = None,
@@ -1540,11 +1540,11 @@ def compare_tables(
     :class:`ScenarioComparison`. ``params``: travel model, catchments and the threshold
     ``beyond_min`` (default 30 min), as on the Carte page. ``opening``: both sides count only
     the offer open under that rule."""
-    params = params or indicators.AccessParams()
+    params = params or territories.AccessParams()
     threshold = params.beyond_min
 
     def side(tables: Mapping[str, pl.DataFrame], level: str) -> pl.DataFrame:
-        return indicators.territory_indicators(
+        return territories.territory_indicators(
             tables,
             communes,
             level,
@@ -1695,7 +1695,7 @@ def touched_sites(
 ) -> pl.DataFrame:
     """Establishments a scenario changes, with their point (``access.site_points``): finess_eg,
     raison_sociale, commune_insee, lat, lon, changement (French sentence)."""
-    from analysis import access
+    from analysis.indicators import access
 
     names = dict(
         zip(

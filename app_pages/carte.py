@@ -8,10 +8,11 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from analysis import access, coverage, indicators, methods
+from analysis import methods
 from analysis.geo import geography
+from analysis.indicators import access, coverage, territories
+from analysis.indicators.opening import OpeningRule
 from analysis.model import formats, nomenclature
-from analysis.opening import OpeningRule
 from ui import charts, state
 from ui import territory as ui
 from ui.common import demo_banner, fmt_int, page_context
@@ -79,7 +80,7 @@ level = state.select(  # drawn before the indicator, whose default depends on it
 indicator = state.select(
     c1.selectbox,
     "Indicateur",
-    list(indicators.MAP_INDICATORS),
+    list(territories.MAP_INDICATORS),
     "indicateur",
     "carte_indicateur",
     default=COMMUNE_INDICATOR if level != "departement" else "taux_100k",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from analysis import coverage
+from analysis.indicators import coverage
 from analysis.model import formats, nomenclature
 from ui import state
 from ui import territory as ui

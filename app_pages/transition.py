@@ -8,7 +8,8 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from analysis import coverage, export, indicators, opening, transition
+from analysis import export, transition
+from analysis.indicators import coverage, opening, territories
 from analysis.model import formats, nomenclature
 from analysis.model.errors import SmrError
 from ui import charts, state
@@ -34,7 +35,7 @@ st.caption(
 ctx = page_context()
 demo_banner(ctx)
 data, store_key, date_key = ui.cached_tables(ctx)
-# the open offer at the snapshot date (analysis.opening), origins and populations of the Carte
+# the open offer at the snapshot date (analysis.indicators.opening), origins and populations of the Carte
 provisoires = ui.opening_switch("transition_provisoires")
 rule = ui.opening_rule(ctx, provisoires)
 population = ui.population_choice(ctx)
@@ -88,7 +89,7 @@ def comparison_for(
         ui.population_setup(region, pop).origins,
         mention,
         forme=None if forme == coverage.ALL_FORMES else forme,
-        params=indicators.AccessParams(*params),
+        params=territories.AccessParams(*params),
         names=ui.region_names(region),
         opening=opening.OpeningRule(dt.date.fromisoformat(date), provisoires),
     )

@@ -76,8 +76,9 @@ sys.path[:] = [str(ROOT)] + [
     p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent
 ]
 
-from analysis import access, demo  # noqa: E402
+from analysis import demo  # noqa: E402
 from analysis.geo import geography  # noqa: E402
+from analysis.indicators import access  # noqa: E402
 from analysis.io import store  # noqa: E402
 
 

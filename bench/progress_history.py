@@ -52,7 +52,8 @@ LABELS = {
 
 def _child(kind: str, store_path: Path, out: Path | None) -> None:
     """One measurement in this process; prints a JSON line."""
-    from analysis import campaign, demo, sync
+    from analysis import campaign, demo
+    from analysis.indicators import sync
     from analysis.io import store
 
     params = campaign.CampaignParams(start=demo.CAMPAIGN_START)

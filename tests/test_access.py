@@ -15,8 +15,9 @@ import polars as pl
 import pytest
 from access import Access, weights
 
-from analysis import access, cli
+from analysis import cli
 from analysis.geo import geography
+from analysis.indicators import access
 from analysis.io import parameter_files, store
 from analysis.model.errors import InputError
 from tests.helpers import ETABLISSEMENTS, small_snapshot

@@ -514,7 +514,7 @@ def test_commands_as_subprocesses(badinput, small_store, tmp_path, pick, code, w
 
 
 def test_internal_error_is_one_line_with_code_4(monkeypatch, capsys, small_store, tmp_path):
-    from analysis import coverage
+    from analysis.indicators import coverage
 
     def broken(*args, **kwargs):
         raise ZeroDivisionError("bug")

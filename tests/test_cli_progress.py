@@ -7,7 +7,8 @@ import io
 
 import pytest
 
-from analysis import campaign, cli, demo, report, sync
+from analysis import campaign, cli, demo, report
+from analysis.indicators import sync
 from analysis.io import store, validate
 from analysis.model import progress
 from analysis.model.schema import TABLES

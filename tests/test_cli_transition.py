@@ -11,8 +11,8 @@ import pytest
 
 from analysis import cli, transition
 from analysis.geo import geography
+from analysis.indicators.opening import OpeningRule
 from analysis.io import store
-from analysis.opening import OpeningRule
 from tests.helpers import small_snapshot, write_source_dir
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,8 +7,9 @@ from collections import defaultdict
 import polars as pl
 import pytest
 
-from analysis import cli, coverage
+from analysis import cli
 from analysis.geo import geography
+from analysis.indicators import coverage
 from analysis.io import parameter_files, store
 from analysis.model import nomenclature
 from analysis.model.errors import InputError

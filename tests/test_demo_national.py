@@ -12,8 +12,9 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from analysis import campaign, cli, demo, demo_national, sync
+from analysis import campaign, cli, demo, demo_national
 from analysis.geo import geography
+from analysis.indicators import sync
 from analysis.io import store, validate
 from analysis.model import schema
 from analysis.model.errors import StoreError

@@ -349,7 +349,7 @@ def test_viatrajectoire_workbook_every_field(tmp_path: Path) -> None:
         "responsable_admissions_email": "a.leroy@exemple.fr",
         "habilitation_fin": dt.date(2026, 12, 31),
         "guichet_id": "G-75",
-        # optional columns this workbook's mapping does not fill (compared by analysis.sync
+        # optional columns this workbook's mapping does not fill (compared by analysis.indicators.sync
         # only when the export has them)
         "responsable_nom": None,
         "responsable_telephone": None,

@@ -8,7 +8,8 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from analysis import campaign, methods, report, sync
+from analysis import campaign, methods, report
+from analysis.indicators import sync
 
 
 @pytest.mark.parametrize("note_id", sorted(methods.NOTES))

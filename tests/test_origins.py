@@ -13,10 +13,10 @@ import polars as pl
 import pyproj
 import pytest
 
-from analysis import access, coverage, indicators
 from analysis.geo import geography
+from analysis.indicators import access, coverage, territories
+from analysis.indicators.opening import OpeningRule
 from analysis.io import store
-from analysis.opening import OpeningRule
 from tests.helpers import small_snapshot
 
 PARIS = "75056"
@@ -116,11 +116,11 @@ def _weighted(values, weights):
 def test_commune_and_departement_rows_aggregate_the_arrondissements(demo_store, origins, mention):
     snap = store.read_snapshot(demo_store)
     rule = OpeningRule(snap.date)
-    fine = indicators.territory_indicators(
+    fine = territories.territory_indicators(
         snap.tables, origins, "arrondissement", mention, opening=rule
     )
     by = {
-        level: indicators.territory_indicators(
+        level: territories.territory_indicators(
             snap.tables, origins, level, mention, opening=rule
         )
         for level in ("commune", "departement")

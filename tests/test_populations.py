@@ -15,8 +15,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from analysis import cli, coverage, populations
+from analysis import cli
 from analysis.geo import geography
+from analysis.indicators import coverage, populations
 from analysis.io import parameter_files, store
 from analysis.model.errors import InputError
 from tests.helpers import small_snapshot

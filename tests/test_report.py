@@ -13,8 +13,9 @@ import pytest
 from openpyxl import load_workbook
 from polars.testing import assert_frame_equal
 
-from analysis import cli, methods, report, sync
+from analysis import cli, methods, report
 from analysis.geo import geography
+from analysis.indicators import sync
 from analysis.io import store
 from analysis.model import nomenclature
 

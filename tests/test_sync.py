@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis import sync
+from analysis.indicators import sync
 from analysis.io import store
 from analysis.model import syntax
 from tests.test_campaign import eg, frame, uo, vt

@@ -698,7 +698,7 @@ def test_doubling_the_only_site_doubles_accessibility():
 
 
 def test_parameters_reach_the_comparison():
-    from analysis import indicators
+    from analysis.indicators import territories
 
     tables = small_snapshot()
     sc = _scenario({"action": "retirer_mention", "finess_eg": "920000025", "mention": "ME051"})
@@ -708,7 +708,7 @@ def test_parameters_reach_the_comparison():
         sc,
         communes,
         "ME051",
-        params=indicators.AccessParams(speed_kmh=20.0, beyond_min=15.0),
+        params=territories.AccessParams(speed_kmh=20.0, beyond_min=15.0),
     )
     assert slow.threshold_min == 15.0
     boulogne = _l93(48.8353, 2.2410)

@@ -1,6 +1,6 @@
 """Widgets and caches shared by the *Carte* and *Territoires* pages.
 
-The computations live in ``analysis.indicators``; this module only draws the selectors, reads
+The computations live in ``analysis.indicators.territories``; this module only draws the selectors, reads
 optional uploaded files and caches results on plain values (store path, date, region, mention,
 forme, parameters as tuples, uploaded bytes), so a rerun with the same choices is instant.
 """
@@ -14,12 +14,12 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from analysis import access, coverage, indicators, populations
 from analysis.geo import geography
+from analysis.indicators import access, coverage, populations, territories
+from analysis.indicators.opening import OpeningRule
 from analysis.io import parameter_files
 from analysis.model import formats, nomenclature, settings
 from analysis.model.errors import SmrError
-from analysis.opening import OpeningRule
 from ui import notes, state
 from ui.common import Context, read_only, tables, upload_hint
 
@@ -70,9 +70,9 @@ def _thresholds(text: str) -> tuple[float, ...] | None:
     return tuple(values) if values and all(v > 0 for v in values) else None
 
 
-def access_params(key: str) -> indicators.AccessParams:
+def access_params(key: str) -> territories.AccessParams:
     """The travel-time and catchment parameters, with their defaults shown."""
-    d = indicators.AccessParams()
+    d = territories.AccessParams()
     with st.expander("Paramètres du temps d'accès et des aires d'attraction", expanded=False):
         c1, c2, c3 = st.columns(3)
         speed = c1.number_input(
@@ -141,7 +141,7 @@ def access_params(key: str) -> indicators.AccessParams:
             + " ; ".join(f"≤ {fr(round(b, 2))} min : {fr(w)}" for b, w in zones)
             + ". Un fichier de temps ci-dessous remplace ce modèle."
         )
-    return indicators.AccessParams(
+    return territories.AccessParams(
         speed_kmh=float(speed),
         detour_factor=float(detour),
         catchment_min=float(catchment),
@@ -229,7 +229,7 @@ def file_uploads(
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def region_names(region: str) -> dict[str, dict[str, str]]:
-    return indicators.region_names(region)
+    return territories.region_names(region)
 
 
 # ------------------------------------------------------- open offer and populations in use
@@ -379,9 +379,9 @@ def territory_table(
     pop: tuple[bytes, str, str] | None = None,
     provisoires: bool = False,
 ) -> pl.DataFrame:
-    """``indicators.territory_indicators`` cached on plain values (tables not hashed), on the
+    """``territories.territory_indicators`` cached on plain values (tables not hashed), on the
     origins and populations in use and the open offer at ``date``."""
-    return indicators.territory_indicators(
+    return territories.territory_indicators(
         _tables,
         population_setup(region, pop).origins,
         level,
@@ -410,8 +410,8 @@ def portrait_table(
     pop: tuple[bytes, str, str] | None = None,
     provisoires: bool = False,
 ) -> pl.DataFrame:
-    """``indicators.territory_portrait`` cached on plain values."""
-    return indicators.territory_portrait(
+    """``territories.territory_portrait`` cached on plain values."""
+    return territories.territory_portrait(
         _tables,
         population_setup(region, pop).origins,
         level,
@@ -425,11 +425,11 @@ def portrait_table(
     )
 
 
-def _params(values: tuple) -> indicators.AccessParams:
-    return indicators.AccessParams(*values)
+def _params(values: tuple) -> territories.AccessParams:
+    return territories.AccessParams(*values)
 
 
-def params_key(params: indicators.AccessParams) -> tuple:
+def params_key(params: territories.AccessParams) -> tuple:
     """The parameters as a plain tuple (the cache key)."""
     return astuple(params)
 
@@ -479,8 +479,8 @@ def beyond_table(
     pop: tuple[bytes, str, str] | None = None,
     provisoires: bool = False,
 ) -> pl.DataFrame:
-    """``indicators.communes_without_access`` cached on plain values."""
-    return indicators.communes_without_access(
+    """``territories.communes_without_access`` cached on plain values."""
+    return territories.communes_without_access(
         _tables,
         population_setup(region, pop).origins,
         mention,

@@ -222,7 +222,8 @@ def code_labels() -> dict[str, dict[str, str]]:
 
     Read lazily: those modules import ``analysis.export``, which imports this one.
     """
-    from analysis import campaign, coverage, quality, sync, transition
+    from analysis import campaign, quality, transition
+    from analysis.indicators import coverage, sync
     from analysis.model import nomenclature
 
     statut = {
@@ -269,7 +270,8 @@ def code_labels() -> dict[str, dict[str, str]]:
 @functools.cache
 def _count_headers() -> dict[str, str]:
     """Headers of columns named after a code (one column per status, gap type, mention…)."""
-    from analysis import campaign, quality, sync, transition
+    from analysis import campaign, quality, transition
+    from analysis.indicators import sync
     from analysis.model import nomenclature
 
     return {

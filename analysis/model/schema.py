@@ -279,7 +279,7 @@ VT_UNITES = Table(
         Column("habilitation_fin", DATE_T, DATE, label="Fin d'habilitation"),
         Column("guichet_id", UTF8, label="Guichet unique"),
         # Values ViaTrajectoire shows and the ROR sends, where the VT export has them
-        # (analysis.sync compares them): the unit head, and the establishment's fields.
+        # (analysis.indicators.sync compares them): the unit head, and the establishment's fields.
         Column("responsable_nom", UTF8, contact=True, label="Responsable de l'unité (VT)"),
         Column(
             "responsable_telephone",

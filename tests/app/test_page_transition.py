@@ -16,8 +16,9 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis import opening, transition
+from analysis import transition
 from analysis.geo import geography
+from analysis.indicators import opening
 from analysis.io import store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,7 +67,7 @@ def _load(at: AppTest, source: tuple[str, str]) -> None:
 def test_gap_figures_counts_and_filters(app_env):
     at = _open()
     snap = store.read_snapshot(app_env)
-    # the page lists the gaps of the offer open at the snapshot date (analysis.opening)
+    # the page lists the gaps of the offer open at the snapshot date (analysis.indicators.opening)
     gaps = transition.transition_gaps(
         opening.open_tables(snap.tables, opening.OpeningRule(snap.date)), snap.date
     )

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis import campaign, forecast, sync
+from analysis import campaign, forecast
+from analysis.indicators import sync
 from analysis.io import store
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")

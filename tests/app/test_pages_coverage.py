@@ -15,8 +15,9 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis import indicators, methods
+from analysis import methods
 from analysis.geo import geography
+from analysis.indicators import territories
 from analysis.io import store
 from analysis.model import nomenclature
 
@@ -108,7 +109,7 @@ def test_carte_renders_every_mention_at_both_levels(app_env):
 def test_carte_every_indicator_has_a_note_and_draws(app_env):
     at = _open("app_pages/carte.py")
     at.radio(key="carte_niveau").set_value("departement").run()
-    for indicator in indicators.MAP_INDICATORS:
+    for indicator in territories.MAP_INDICATORS:
         at.selectbox(key="carte_indicateur").set_value(indicator).run()
         assert not at.exception, (indicator, at.exception)
         note = methods.note(indicator)
@@ -197,7 +198,7 @@ IDENTIFIERS = {
 @pytest.mark.parametrize("level", ["commune", "departement"])
 def test_every_indicator_column_has_a_method_note(demo_store, level):
     snap = store.read_snapshot(demo_store)
-    table = indicators.territory_indicators(snap.tables, geography.load_communes("11"), level, "ME050")
+    table = territories.territory_indicators(snap.tables, geography.load_communes("11"), level, "ME050")
     for column in set(table.columns) - IDENTIFIERS:
         note = methods.note(column)  # KeyError if an indicator has no note
         assert note.note and note.unit and note.label

@@ -34,8 +34,8 @@ from pathlib import Path
 
 import polars as pl
 
-from analysis import coverage
 from analysis.geo import geography
+from analysis.indicators import coverage
 from analysis.io.parameter_files import LegalPopulations, read_legal_populations
 from analysis.model.errors import InputError, StoreError
 

@@ -5,7 +5,7 @@ EPCI, département, region) gets, for each SMR mention and form of care: the est
 offer it, their units, beds (``lits``), places, and beds + places per 100,000 inhabitants
 (``taux_100k``). Territories without any capacity appear with zeros, so gaps are visible.
 
-Only the offer open at the snapshot date counts when an :class:`~analysis.opening.OpeningRule`
+Only the offer open at the snapshot date counts when an :class:`~analysis.indicators.opening.OpeningRule`
 is given (``opening``): every public function here takes it and reads the offer through
 :func:`offers_by_establishment`, which applies ``opening.open_tables``; the establishments
 closed provisionally appear apart (``fermes_temporairement``).
@@ -41,9 +41,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import polars as pl
 
+from analysis.indicators.opening import OpeningRule, open_tables, provisional_offers
 from analysis.model import nomenclature
 from analysis.model.errors import InputError
-from analysis.opening import OpeningRule, open_tables, provisional_offers
 
 #: Territory levels; ``arrondissement`` is the finest (the origins: communes, and the
 #: arrondissements of Paris, Lyon and Marseille where the frame holds them).
@@ -428,7 +428,7 @@ def capacity_by_territory(
     for the aggregate only, or None for the aggregate plus one row per forme present in the
     snapshot. In the aggregate an establishment offering several formes counts once, which is
     why it is computed rather than summed. ``opening``: the open offer only (see
-    :mod:`analysis.opening`). Why: planners compare territories on one screen, including those
+    :mod:`analysis.indicators.opening`). Why: planners compare territories on one screen, including those
     with no capacity at all.
     """
     level = check_level(level)

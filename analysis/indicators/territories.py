@@ -11,7 +11,7 @@ Origins are the rows of the ``communes`` frame: the communes, or the origins of
 ``arrondissement`` gives one row per origin (with its commune in ``code_commune``); level
 ``commune`` adds a split commune's arrondissements up exactly as any other territory (a
 commune with a single origin keeps that origin's values as they are). ``opening`` restricts
-every indicator to the offer open at the snapshot date (:mod:`analysis.opening`).
+every indicator to the offer open at the snapshot date (:mod:`analysis.indicators.opening`).
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from analysis import access, coverage
 from analysis.geo import geography
+from analysis.indicators import access, coverage
+from analysis.indicators.opening import OpeningRule
 from analysis.model import nomenclature
-from analysis.opening import OpeningRule
 
 #: Indicators a map can show, in the order offered to users.
 MAP_INDICATORS: tuple[str, ...] = (

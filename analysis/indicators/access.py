@@ -9,7 +9,7 @@ establishments offering a mention, at their own coordinates (WGS84 → Lambert-9
 ``geography.to_l93``) or, without coordinates, at the point of their origin (their arrondissement
 code when they have one; for a split commune given as a whole, the population-weighted centre
 of its arrondissements' points). Only the offer open at the snapshot date counts when an
-``opening`` rule is given (see :mod:`analysis.opening`).
+``opening`` rule is given (see :mod:`analysis.indicators.opening`).
 
 Travel time, two sources:
 
@@ -60,11 +60,11 @@ import numpy as np
 import polars as pl
 from scipy.spatial import cKDTree
 
-from analysis import coverage
 from analysis.geo import geography
+from analysis.indicators import coverage
+from analysis.indicators.opening import OpeningRule
 from analysis.model import nomenclature
 from analysis.model.errors import InputError
-from analysis.opening import OpeningRule
 
 DEFAULT_SPEED_KMH = 40.0
 DEFAULT_DETOUR_FACTOR = 1.3
