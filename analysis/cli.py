@@ -652,7 +652,7 @@ def _hour(text: str) -> dt.time:
 
 
 def _campaign_params(args: argparse.Namespace):
-    from analysis import campaign
+    from analysis.checks import campaign
 
     return campaign.CampaignParams(start=getattr(args, "start", None), sync_time=args.heure_synchro)
 
@@ -692,7 +692,7 @@ def _deadlines(values: list[str]) -> dict[str, dt.date]:
 @command("campaign", "avancement de la campagne : taux par règle et par instantané",
          _campaign_args)
 def _run_campaign(args: argparse.Namespace) -> int:
-    from analysis import campaign
+    from analysis.checks import campaign
     from analysis.export import write_table
     from analysis.io import store
 
@@ -719,7 +719,8 @@ def _run_campaign(args: argparse.Namespace) -> int:
 
 def _campaign_forecast(args: argparse.Namespace, history: pl.DataFrame) -> None:
     """``smr campaign --forecast``: projected completion of each phase, late establishments."""
-    from analysis import export, forecast
+    from analysis import export
+    from analysis.checks import forecast
 
     if args.fenetre < 2:
         raise InputError("--fenetre : au moins 2 instantanés pour une tendance")
@@ -829,7 +830,7 @@ def _store_region(args: argparse.Namespace, day: dt.date | None) -> str:
 
 @command("todo", "points à traiter par établissement (Excel ou CSV à envoyer)", _todo_args)
 def _run_todo(args: argparse.Namespace) -> int:
-    from analysis import campaign
+    from analysis.checks import campaign
 
     if args.out.suffix.lower() not in (".xlsx", ".csv"):
         raise InputError(
@@ -1031,7 +1032,8 @@ def _qualite_args(p: argparse.ArgumentParser) -> None:
 @command("qualite", "exigences qualité ROR pour le SMR : périmètre, écarts et taux par "
          "département", _qualite_args)
 def _run_qualite(args: argparse.Namespace) -> int:
-    from analysis import export, quality
+    from analysis import export
+    from analysis.checks import quality
     from analysis.io import store
 
     suffix = args.out.suffix.lower()

@@ -1730,7 +1730,7 @@ def vt_sync_report(tables: dict[str, pl.DataFrame], day: date, region: str = "11
     « Grand Age » rows of other establishments (left out of the SMR rate). Same snapshot,
     same bytes.
     """
-    from analysis import quality
+    from analysis.checks import quality
 
     nightly = datetime.combine(day - timedelta(days=1), time(18))
     etabs = tables["etablissements"]

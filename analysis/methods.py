@@ -21,7 +21,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from analysis import campaign, quality, transition
+from analysis import transition
+from analysis.checks import campaign, quality
 from analysis.indicators import access, sync
 
 
@@ -607,7 +608,7 @@ _register(
 
 
 def _plan_text() -> str:
-    from analysis import forecast
+    from analysis.checks import forecast
 
     def day(d: dt.date | None) -> str:
         return d.strftime("%d/%m/%Y") if d else "aucune dans le guide"
@@ -929,12 +930,12 @@ _register(
 )
 
 
-# --- ROR quality requirements, population follow-up, ViaTrajectoire report (analysis.quality)
+# --- ROR quality requirements, population follow-up, ViaTrajectoire report (analysis.checks.quality)
 
 _Q = quality.QualityParams()
 _Q_SOURCE = (
     "règles des vues de l'ANS (dépôt ansforge/ROR-indicateurs-BI-SQL) résumées dans "
-    "ROR_QUALITY.md ; le détail des choix d'interprétation est en tête de analysis/quality.py"
+    "ROR_QUALITY.md ; le détail des choix d'interprétation est en tête de analysis/checks/quality.py"
 )
 _Q_TABLE = (
     "Le tableau compte par exigence et par département le **périmètre** (entités concernées : "

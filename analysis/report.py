@@ -36,7 +36,8 @@ from typing import Any
 import altair as alt
 import polars as pl
 
-from analysis import campaign, charts, export, methods, summary
+from analysis import charts, export, methods, summary
+from analysis.checks import campaign
 from analysis.geo import geography
 from analysis.indicators import access, coverage, opening, populations, sync, territories
 from analysis.io import store

@@ -8,8 +8,8 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from analysis import campaign, forecast
 from analysis import charts as analysis_charts
+from analysis.checks import campaign, forecast
 from analysis.io import store
 from analysis.model import formats, settings
 from analysis.model.errors import StoreError

@@ -10,8 +10,8 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from analysis import campaign, quality
 from analysis import charts as analysis_charts
+from analysis.checks import campaign, quality
 from analysis.indicators import sync
 from analysis.io import importing, store
 from analysis.model import formats

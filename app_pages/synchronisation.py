@@ -9,8 +9,9 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from analysis import campaign, export
 from analysis import charts as analysis_charts
+from analysis import export
+from analysis.checks import campaign
 from analysis.indicators import sync
 from analysis.io import store
 from analysis.model import formats

@@ -29,7 +29,8 @@ from pathlib import Path
 
 import polars as pl
 
-from analysis import campaign, demo
+from analysis import demo
+from analysis.checks import campaign
 from analysis.io import store
 from analysis.model import schema
 

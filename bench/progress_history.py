@@ -52,7 +52,8 @@ LABELS = {
 
 def _child(kind: str, store_path: Path, out: Path | None) -> None:
     """One measurement in this process; prints a JSON line."""
-    from analysis import campaign, demo
+    from analysis import demo
+    from analysis.checks import campaign
     from analysis.indicators import sync
     from analysis.io import store
 

@@ -14,8 +14,9 @@ import polars as pl
 import pytest
 from openpyxl import load_workbook
 
-from analysis import campaign, cli, export
-from analysis.campaign import INVALIDE, MANQUANT, OK, CampaignParams
+from analysis import cli, export
+from analysis.checks import campaign
+from analysis.checks.campaign import INVALIDE, MANQUANT, OK, CampaignParams
 from analysis.indicators import sync
 from analysis.io import store
 from analysis.io.validate import EMAIL_PATTERN, PHONE_PATTERN

@@ -11,8 +11,9 @@ import polars as pl
 import pytest
 from openpyxl import load_workbook
 
-from analysis import campaign, demo
-from analysis.campaign import INVALIDE, MANQUANT, OK, CampaignParams
+from analysis import demo
+from analysis.checks import campaign
+from analysis.checks.campaign import INVALIDE, MANQUANT, OK, CampaignParams
 from analysis.io import validate
 from analysis.io.loaders import canonical
 from analysis.model import settings

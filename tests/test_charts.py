@@ -17,7 +17,8 @@ import re
 import polars as pl
 import pytest
 
-from analysis import campaign, charts
+from analysis import charts
+from analysis.checks import campaign
 
 # --- colour vision deficiency, a second implementation ------------------------------------
 

@@ -7,7 +7,8 @@ import io
 
 import pytest
 
-from analysis import campaign, cli, demo, report
+from analysis import cli, demo, report
+from analysis.checks import campaign
 from analysis.indicators import sync
 from analysis.io import store, validate
 from analysis.model import progress

@@ -9,7 +9,8 @@ import polars as pl
 import pytest
 from openpyxl import load_workbook
 
-from analysis import cli, quality
+from analysis import cli
+from analysis.checks import quality
 from analysis.export import csv_bytes
 from analysis.io import store
 

@@ -12,7 +12,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from analysis import campaign, cli, demo, demo_national
+from analysis import cli, demo, demo_national
+from analysis.checks import campaign
 from analysis.geo import geography
 from analysis.indicators import sync
 from analysis.io import store, validate

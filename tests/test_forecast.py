@@ -10,7 +10,8 @@ import polars as pl
 import pytest
 from scipy import stats
 
-from analysis import campaign, cli, forecast
+from analysis import cli
+from analysis.checks import campaign, forecast
 from analysis.model.errors import InputError
 
 # Hand-worked: x̄ = 10.5, ȳ = 0.6375, Sxx = 245, Sxy = 3.325, b = 3.325 / 245,

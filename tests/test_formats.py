@@ -81,7 +81,8 @@ def test_every_mention_has_one_short_label():
 
 def test_status_codes_do_not_clash():
     """« statut » gathers the statuses of several modules: a code means one thing."""
-    from analysis import campaign, quality, transition
+    from analysis import transition
+    from analysis.checks import campaign, quality
     from analysis.indicators import sync
     from analysis.model import nomenclature
 

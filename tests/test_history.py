@@ -10,7 +10,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from analysis import campaign, demo, demo_national
+from analysis import demo, demo_national
+from analysis.checks import campaign
 from analysis.indicators import sync
 from analysis.io import store
 

@@ -8,7 +8,8 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from analysis import campaign, methods, report
+from analysis import methods, report
+from analysis.checks import campaign
 from analysis.indicators import sync
 
 

@@ -11,7 +11,8 @@ from typing import Any
 import polars as pl
 import pytest
 
-from analysis import demo, quality
+from analysis import demo
+from analysis.checks import quality
 from analysis.indicators import sync
 from analysis.io import store
 from analysis.model import nomenclature, schema

@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from analysis import campaign, quality
+from analysis.checks import campaign, quality
 from analysis.io import store
 from analysis.model import schema
 from analysis.model.errors import StoreError

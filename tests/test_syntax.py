@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis import campaign
+from analysis.checks import campaign
 from analysis.io import validate
 from analysis.model import syntax
 from tests.helpers import small_snapshot

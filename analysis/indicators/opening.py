@@ -31,7 +31,7 @@ apart (:func:`provisional_offers`) and shown as « fermés temporairement » bes
 Authorisations follow their establishment; other tables (ViaTrajectoire, FINESS) are returned
 unchanged: the campaign,
 synchronisation and ROR quality checks follow their own rules (the national quality SQL has its
-own reading of closures, kept in ``analysis.quality``).
+own reading of closures, kept in ``analysis.checks.quality``).
 """
 
 from __future__ import annotations

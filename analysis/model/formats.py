@@ -222,7 +222,8 @@ def code_labels() -> dict[str, dict[str, str]]:
 
     Read lazily: those modules import ``analysis.export``, which imports this one.
     """
-    from analysis import campaign, quality, transition
+    from analysis import transition
+    from analysis.checks import campaign, quality
     from analysis.indicators import coverage, sync
     from analysis.model import nomenclature
 
@@ -270,7 +271,8 @@ def code_labels() -> dict[str, dict[str, str]]:
 @functools.cache
 def _count_headers() -> dict[str, str]:
     """Headers of columns named after a code (one column per status, gap type, mention…)."""
-    from analysis import campaign, quality, transition
+    from analysis import transition
+    from analysis.checks import campaign, quality
     from analysis.indicators import sync
     from analysis.model import nomenclature
 
@@ -285,7 +287,7 @@ def _count_headers() -> dict[str, str]:
 
 @functools.cache
 def _rule_labels() -> dict[str, str]:
-    from analysis import campaign
+    from analysis.checks import campaign
 
     rules = campaign.rules_frame()
     return dict(zip(rules["regle"], rules["libelle"], strict=True))

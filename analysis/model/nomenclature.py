@@ -661,7 +661,7 @@ def is_smr_authorisation(
     new regime: an SMR mention outside the HAD form [inferred: the ANS view only knows the
     50–59 codes]. It must end on or after ``AUTORISATION_FIN_MIN`` or have no end
     (``date_fin``: a date, ISO or ``JJ/MM/AAAA`` text).
-    ``analysis.quality.smr_authorisation_expr`` is the same rule as a Polars expression.
+    ``analysis.checks.quality.smr_authorisation_expr`` is the same rule as a Polars expression.
     """
     if (forme or "").strip() == HAD_FORME_AUTORISATION:
         return False

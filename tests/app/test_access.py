@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis import campaign
+from analysis.checks import campaign
 from analysis.io import store
 from analysis.model.schema import CONTACT_COLUMNS
 

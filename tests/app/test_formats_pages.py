@@ -14,7 +14,7 @@ import pytest
 from streamlit import dataframe_util
 from streamlit.testing.v1 import AppTest
 
-from analysis import campaign
+from analysis.checks import campaign
 from analysis.model import nomenclature
 
 from .test_method_notes import DRIVERS, registered_pages

@@ -10,7 +10,8 @@ import pandas as pd
 import polars as pl
 from streamlit.testing.v1 import AppTest
 
-from analysis import demo, quality
+from analysis import demo
+from analysis.checks import quality
 from analysis.indicators import sync
 from analysis.io import store
 from tests.helpers import small_snapshot

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis import campaign, forecast
+from analysis.checks import campaign, forecast
 from analysis.indicators import sync
 from analysis.io import store
 

@@ -12,7 +12,8 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis import campaign, demo_national
+from analysis import demo_national
+from analysis.checks import campaign
 from analysis.geo import geography
 from analysis.io import store
 from ui import territory

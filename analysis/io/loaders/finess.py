@@ -32,7 +32,7 @@ the activities read as SSR, as SMR and ignored (``activites_par_code``, also in 
 manifest), and says when an AMM nature is present without any SMR mention recognised.
 
 The extraction also gives the ``finess_etablissements`` reference table used by the ROR
-quality requirements (``analysis.quality``): FINESS EJ, category, opening date (``dateouv``)
+quality requirements (``analysis.checks.quality``): FINESS EJ, category, opening date (``dateouv``)
 of every establishment kept, and, when the activity flow is read too, its number of SMR
 authorisations in force (``nb_autorisations_smr``: activities 50–59 or SMR mentions outside
 the HAD form, ending on or after 2021-05-01, ``nomenclature.is_smr_authorisation``), counted

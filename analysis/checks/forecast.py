@@ -37,7 +37,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from analysis import campaign
+from analysis.checks import campaign
 from analysis.io import store
 
 #: Snapshots used for the trend (the most recent ones), and the interval's level.
