@@ -86,8 +86,8 @@ def _print_report(
     reference was rejected are counted under their root cause, not listed (``--report`` writes
     them all). Contact values are masked unless asked.
     """
-    from analysis.export import mask_report_values
     from analysis.io import validate
+    from analysis.present.export import mask_report_values
 
     if report.height == 0:
         print("Aucun problème trouvé.")
@@ -154,13 +154,13 @@ def _demo_args(p: argparse.ArgumentParser) -> None:
 
 @command("demo", "écrire le magasin de démonstration (données fictives)", _demo_args)
 def _run_demo(args: argparse.Namespace) -> int:
-    from analysis import demo, demo_national
+    from analysis.demo import national, regional
 
     kwargs = {"region": args.region, "replace": args.replace}
     if args.seed is not None:
         kwargs["seed"] = args.seed
-    if args.region == demo_national.NATIONAL:
-        missing = demo_national.reference_missing_message()
+    if args.region == national.NATIONAL:
+        missing = national.reference_missing_message()
         if missing:
             raise InputError(missing[0].upper() + missing[1:])
     if args.days is not None and args.days < 1:
@@ -169,12 +169,12 @@ def _run_demo(args: argparse.Namespace) -> int:
     with terminal("Démonstration") as bar:
         kwargs["progress"] = bar
         if args.days is not None:
-            dates = demo_national.build_daily_demo(args.out, days=args.days, **kwargs)
-        elif args.region == demo_national.NATIONAL:
+            dates = national.build_daily_demo(args.out, days=args.days, **kwargs)
+        elif args.region == national.NATIONAL:
             kwargs.pop("region")
-            dates = demo_national.build_national_demo(args.out, **kwargs)
+            dates = national.build_national_demo(args.out, **kwargs)
         else:
-            dates = demo.build_demo(args.out, **kwargs)
+            dates = regional.build_demo(args.out, **kwargs)
     print(f"{len(dates)} instantanés écrits dans {args.out} ({dates[0]} → {dates[-1]}).")
     return EXIT_OK
 
@@ -280,7 +280,7 @@ def _write_report(report: pl.DataFrame, target: Path | None, show_contacts: bool
                   csv_excel: bool = False) -> None:
     """Write the whole report; the values of contact columns are masked unless asked."""
     if target:
-        from analysis.export import mask_report_values, write_table
+        from analysis.present.export import mask_report_values, write_table
 
         write_table(mask_report_values(report, show_contacts), target,
                     show_contacts=show_contacts, sheet="rapport", csv_excel=csv_excel)
@@ -436,9 +436,9 @@ def _open_for_analysis(args: argparse.Namespace):
     arrondissements) with the populations in use (``--population``, else the store's setting,
     else the reference) for an analysis command; the populations chosen are kept in
     ``args.population_setup``."""
-    from analysis import export
     from analysis.indicators import populations
     from analysis.io import store
+    from analysis.present import export
 
     if args.out.suffix.lower() not in export.SUFFIXES:
         raise InputError(
@@ -537,8 +537,8 @@ def _coverage_args(p: argparse.ArgumentParser) -> None:
 
 @command("coverage", "capacités et taux pour 100 000 habitants par territoire", _coverage_args)
 def _run_coverage(args: argparse.Namespace) -> int:
-    from analysis.export import write_table
     from analysis.indicators import coverage, populations, territories
+    from analysis.present.export import write_table
 
     mention = _mention_arg(args.mention)
     forme = _forme_arg(args.forme)
@@ -589,9 +589,9 @@ def _access_args(p: argparse.ArgumentParser) -> None:
 
 @command("access", "accessibilité par commune : plus proche, 2SFCA ou E2SFCA", _access_args)
 def _run_access(args: argparse.Namespace) -> int:
-    from analysis.export import write_table
     from analysis.indicators import access, populations
     from analysis.io import parameter_files
+    from analysis.present.export import write_table
 
     mention = _mention_arg(args.mention)
     forme = _forme_arg(args.forme)
@@ -693,8 +693,8 @@ def _deadlines(values: list[str]) -> dict[str, dt.date]:
          _campaign_args)
 def _run_campaign(args: argparse.Namespace) -> int:
     from analysis.checks import campaign
-    from analysis.export import write_table
     from analysis.io import store
+    from analysis.present.export import write_table
 
     dates = store.list_snapshots(args.store)
     if not dates:
@@ -719,8 +719,8 @@ def _run_campaign(args: argparse.Namespace) -> int:
 
 def _campaign_forecast(args: argparse.Namespace, history: pl.DataFrame) -> None:
     """``smr campaign --forecast``: projected completion of each phase, late establishments."""
-    from analysis import export
     from analysis.checks import forecast
+    from analysis.present import export
 
     if args.fenetre < 2:
         raise InputError("--fenetre : au moins 2 instantanés pour une tendance")
@@ -763,7 +763,7 @@ def _campaign_forecast(args: argparse.Namespace, history: pl.DataFrame) -> None:
             f"{day(row['date_prevue_tard'])}, tendance sur {row['points']} instantanés) ; "
             f"{n_late} établissement(s) en retard à leur rythme."
         )
-    print("Méthode et incertitude : note « Prévision de la campagne » (analysis/methods.py).")
+    print("Méthode et incertitude : note « Prévision de la campagne » (analysis/present/methods.py).")
     print("Fichiers écrits : " + ", ".join(str(p) for p in written))
 
 
@@ -775,9 +775,9 @@ def _sync_args(p: argparse.ArgumentParser) -> None:
 
 @command("sync", "synchronisation ROR ↔ ViaTrajectoire : statut de chaque unité", _sync_args)
 def _run_sync(args: argparse.Namespace) -> int:
-    from analysis.export import write_table
     from analysis.indicators import sync
     from analysis.io import store
+    from analysis.present.export import write_table
 
     snap = store.read_snapshot(args.store, args.snapshot,
                                tables=["etablissements", "unites", "vt_unites"])
@@ -874,8 +874,8 @@ def _transition_args(p: argparse.ArgumentParser) -> None:
          _transition_args)
 def _run_transition(args: argparse.Namespace) -> int:
     from analysis import transition
-    from analysis.export import write_table
     from analysis.indicators import opening
+    from analysis.present.export import write_table
 
     mapping = None if args.mapping is None else transition.read_mapping(args.mapping)
     snap, region, _ = _open_for_analysis(args)
@@ -923,8 +923,8 @@ def _run_scenario(args: argparse.Namespace) -> int:
     import math
 
     from analysis import transition
-    from analysis.export import write_table
     from analysis.indicators import access, populations, territories
+    from analysis.present.export import write_table
 
     scenario = transition.read_scenario(args.scenario)
     mention = _mention_arg(args.mention)
@@ -978,7 +978,7 @@ def _report_args(p: argparse.ArgumentParser) -> None:
 @command("report", "rapport régional : chiffres clés, couverture, accès, campagne, synchro",
          _report_args)
 def _run_report(args: argparse.Namespace) -> int:
-    from analysis import report
+    from analysis.present import report
 
     if args.out.suffix.lower() not in report.SUFFIXES:
         raise InputError(
@@ -1032,9 +1032,9 @@ def _qualite_args(p: argparse.ArgumentParser) -> None:
 @command("qualite", "exigences qualité ROR pour le SMR : périmètre, écarts et taux par "
          "département", _qualite_args)
 def _run_qualite(args: argparse.Namespace) -> int:
-    from analysis import export
     from analysis.checks import quality
     from analysis.io import store
+    from analysis.present import export
 
     suffix = args.out.suffix.lower()
     if suffix not in export.SUFFIXES:

@@ -8,11 +8,11 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from analysis import charts as analysis_charts
 from analysis.checks import campaign, forecast
 from analysis.io import store
 from analysis.model import formats, settings
 from analysis.model.errors import StoreError
+from analysis.present import charts as analysis_charts
 from ui import charts, notes
 from ui.common import (
     contact_toggle,

@@ -8,11 +8,11 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from analysis import methods
 from analysis.geo import geography
 from analysis.indicators import access, coverage, territories
 from analysis.indicators.opening import OpeningRule
 from analysis.model import formats, nomenclature
+from analysis.present import methods
 from ui import charts, state
 from ui import territory as ui
 from ui.common import demo_banner, fmt_int, page_context

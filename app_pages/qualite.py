@@ -10,12 +10,12 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from analysis import charts as analysis_charts
 from analysis.checks import campaign, quality
 from analysis.indicators import sync
 from analysis.io import importing, store
 from analysis.model import formats
 from analysis.model.errors import SmrError
+from analysis.present import charts as analysis_charts
 from ui import charts, notes, state
 from ui.common import (
     demo_banner,
@@ -403,9 +403,9 @@ if vt_file is not None:
     except SmrError as exc:
         st.error(f"Rapport ViaTrajectoire illisible : {exc}")
 elif ctx.is_demo:
-    from analysis import demo
+    from analysis.demo import regional
 
-    report = quality.read_vt_report_frame(demo.vt_sync_report(data, ctx.date, ctx.region))
+    report = quality.read_vt_report_frame(regional.vt_sync_report(data, ctx.date, ctx.region))
     st.caption(
         "Exemple fictif de rapport, généré à partir de l'instantané de démonstration "
         "(voir docs/exemple_synchro_vt.csv)."

@@ -9,12 +9,12 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from analysis import charts as analysis_charts
-from analysis import export
 from analysis.checks import campaign
 from analysis.indicators import sync
 from analysis.io import store
 from analysis.model import formats
+from analysis.present import charts as analysis_charts
+from analysis.present import export
 from ui import charts, notes, state
 from ui.common import (
     contacts_hidden,
@@ -40,7 +40,7 @@ ctx = page_context()
 demo_banner(ctx)
 
 STATUS_ORDER = list(sync.STATUSES)
-#: Okabe-Ito colours (analysis.charts), told apart with any colour vision: blues for the
+#: Okabe-Ito colours (analysis.present.charts), told apart with any colour vision: blues for the
 #: units that are fine, warm colours for those to look at.
 STATUS_COLORS = [analysis_charts.OKABE_ITO[i] for i in (0, 5, 3, 1, 4)]
 

@@ -8,10 +8,11 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from analysis import export, transition
+from analysis import transition
 from analysis.indicators import coverage, opening, territories
 from analysis.model import formats, nomenclature
 from analysis.model.errors import SmrError
+from analysis.present import export
 from ui import charts, state
 from ui import territory as ui
 from ui.common import (

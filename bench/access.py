@@ -76,7 +76,7 @@ sys.path[:] = [str(ROOT)] + [
     p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent
 ]
 
-from analysis import demo  # noqa: E402
+from analysis.demo import regional  # noqa: E402
 from analysis.geo import geography  # noqa: E402
 from analysis.indicators import access  # noqa: E402
 from analysis.io import store  # noqa: E402
@@ -208,7 +208,7 @@ def run_case(
 
 def idf_case(repeat: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        demo.build_demo(Path(tmp))
+        regional.build_demo(Path(tmp))
         snap = store.read_snapshot(tmp)
     communes = geography.load_communes("11")
     origins = communes.select(

@@ -29,8 +29,8 @@ from pathlib import Path
 
 import polars as pl
 
-from analysis import demo
 from analysis.checks import campaign
+from analysis.demo import regional
 from analysis.io import store
 from analysis.model import schema
 
@@ -66,7 +66,7 @@ def _run(root: Path, repeat: int, label: str) -> None:
     dates = store.list_snapshots(root)
     baseline = _timed(lambda: [store.read_snapshot(root, d) for d in dates], repeat)
     ours = _timed(lambda: campaign.progress(root), repeat)
-    params = campaign.CampaignParams(start=demo.CAMPAIGN_START)
+    params = campaign.CampaignParams(start=regional.CAMPAIGN_START)
     naive = _timed(
         lambda: [campaign.evaluate(store.read_snapshot(root, d).tables, d, params)
                  for d in dates],
@@ -89,7 +89,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "demo"
-        demo.build_demo(root)
+        regional.build_demo(root)
         _run(root, args.repeat, "Démo Île-de-France")
         if args.scale:
             big = Path(tmp) / "big"

@@ -91,12 +91,12 @@ def main() -> None:
     tmp = None
     store_path = args.store
     if store_path is None:
-        from analysis import demo_national
+        from analysis.demo import national
 
         tmp = tempfile.TemporaryDirectory()
         store_path = Path(tmp.name) / "national"
         start = time.perf_counter()
-        demo_national.build_daily_demo(store_path, days=args.days)
+        national.build_daily_demo(store_path, days=args.days)
         print(f"magasin national : {args.days} instantanés en {time.perf_counter() - start:.1f} s")
     os.environ["SMR_STORE"] = str(store_path)
     os.chdir(ROOT)

@@ -52,12 +52,12 @@ LABELS = {
 
 def _child(kind: str, store_path: Path, out: Path | None) -> None:
     """One measurement in this process; prints a JSON line."""
-    from analysis import demo
     from analysis.checks import campaign
+    from analysis.demo import regional
     from analysis.indicators import sync
     from analysis.io import store
 
-    params = campaign.CampaignParams(start=demo.CAMPAIGN_START)
+    params = campaign.CampaignParams(start=regional.CAMPAIGN_START)
     start = time.perf_counter()
     rows = 0
     if kind == "base_campagne":
@@ -104,11 +104,11 @@ def main() -> None:
     tmp = tempfile.TemporaryDirectory()
     store_path = args.store
     if store_path is None:
-        from analysis import demo_national
+        from analysis.demo import national
 
         store_path = Path(tmp.name) / "national"
         start = time.perf_counter()
-        demo_national.build_daily_demo(store_path, days=args.days)
+        national.build_daily_demo(store_path, days=args.days)
         print(f"magasin national : {args.days} instantanés en {time.perf_counter() - start:.1f} s")
     from analysis.io import store
 

@@ -178,11 +178,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.store is not None:
         capture(args.out, args.store.resolve(), args.width, args.only)
         return 0
-    from analysis import demo
+    from analysis.demo import regional
 
     with tempfile.TemporaryDirectory(prefix="smr-captures-") as tmp:
         store = Path(tmp) / "demo"
-        demo.build_demo(store)
+        regional.build_demo(store)
         capture(args.out, store, args.width, args.only)
     return 0
 

@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 from openpyxl import load_workbook
 
-from analysis import cli, export
+from analysis import cli
 from analysis.checks import campaign
 from analysis.checks.campaign import INVALIDE, MANQUANT, OK, CampaignParams
 from analysis.indicators import sync
@@ -23,6 +23,7 @@ from analysis.io.validate import EMAIL_PATTERN, PHONE_PATTERN
 from analysis.model import settings
 from analysis.model.errors import InputError
 from analysis.model.schema import TABLES, conform
+from analysis.present import export
 from tests.helpers import small_snapshot
 
 DAY = dt.date(2024, 3, 2)  # snapshot date used by the hand-built cases

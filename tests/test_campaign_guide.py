@@ -11,9 +11,9 @@ import polars as pl
 import pytest
 from openpyxl import load_workbook
 
-from analysis import demo
 from analysis.checks import campaign
 from analysis.checks.campaign import INVALIDE, MANQUANT, OK, CampaignParams
+from analysis.demo import regional
 from analysis.io import validate
 from analysis.io.loaders import canonical
 from analysis.model import settings
@@ -346,14 +346,14 @@ def test_habilitations_table_is_validated_and_read(tmp_path):
 
 
 def test_demo_draws_habilitations_from_its_own_stream(monkeypatch):
-    with_accounts = demo.region_world_snapshots(
-        demo.DEFAULT_SEED, "94", [demo.SNAPSHOT_DATES[0], demo.SNAPSHOT_DATES[-1]], None,
-        demo._places("94"),
+    with_accounts = regional.region_world_snapshots(
+        regional.DEFAULT_SEED, "94", [regional.SNAPSHOT_DATES[0], regional.SNAPSHOT_DATES[-1]], None,
+        regional._places("94"),
     )
-    monkeypatch.setattr(demo, "_draw_habilitations", lambda *a, **k: [])
-    without = demo.region_world_snapshots(
-        demo.DEFAULT_SEED, "94", [demo.SNAPSHOT_DATES[0], demo.SNAPSHOT_DATES[-1]], None,
-        demo._places("94"),
+    monkeypatch.setattr(regional, "_draw_habilitations", lambda *a, **k: [])
+    without = regional.region_world_snapshots(
+        regional.DEFAULT_SEED, "94", [regional.SNAPSHOT_DATES[0], regional.SNAPSHOT_DATES[-1]], None,
+        regional._places("94"),
     )
     for day, tables in with_accounts.items():
         for name, frame in tables.items():

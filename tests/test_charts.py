@@ -1,4 +1,4 @@
-"""Readable charts (``analysis.charts``): colour-blind-safe palette, y-ranges that show the
+"""Readable charts (``analysis.present.charts``): colour-blind-safe palette, y-ranges that show the
 differences, small multiples with uncut labels, French formats.
 
 The palette is checked by a second implementation: each colour is passed through Machado,
@@ -17,8 +17,8 @@ import re
 import polars as pl
 import pytest
 
-from analysis import charts
 from analysis.checks import campaign
+from analysis.present import charts
 
 # --- colour vision deficiency, a second implementation ------------------------------------
 

@@ -7,12 +7,14 @@ import io
 
 import pytest
 
-from analysis import cli, demo, report
+from analysis import cli
 from analysis.checks import campaign
+from analysis.demo import regional
 from analysis.indicators import sync
 from analysis.io import store, validate
 from analysis.model import progress
 from analysis.model.schema import TABLES
+from analysis.present import report
 from tests.helpers import small_snapshot, write_source_dir
 
 
@@ -65,7 +67,7 @@ def test_validation_reports_each_table():
 
 def test_the_demo_reports_each_of_its_eleven_snapshots(tmp_path):
     calls, record = _recorder()
-    dates = demo.build_demo(tmp_path / "demo", progress=record)
+    dates = regional.build_demo(tmp_path / "demo", progress=record)
     assert [(d, t) for d, t, _ in calls] == [(i, 11) for i in range(1, 12)]
     assert [label for *_, label in calls] == [d.isoformat() for d in dates]
 

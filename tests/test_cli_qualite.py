@@ -11,8 +11,8 @@ from openpyxl import load_workbook
 
 from analysis import cli
 from analysis.checks import quality
-from analysis.export import csv_bytes
 from analysis.io import store
+from analysis.present.export import csv_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_VT = ROOT / "docs" / "exemple_synchro_vt.csv"

@@ -7,8 +7,8 @@ import polars as pl
 import pytest
 from openpyxl import load_workbook
 
-from analysis import export
 from analysis.model.errors import InputError
+from analysis.present import export
 
 
 @pytest.fixture

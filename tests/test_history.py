@@ -10,8 +10,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from analysis import demo, demo_national
 from analysis.checks import campaign
+from analysis.demo import national, regional
 from analysis.indicators import sync
 from analysis.io import store
 
@@ -20,7 +20,7 @@ from analysis.io import store
 def daily_store(tmp_path_factory) -> Path:
     """40 daily snapshots of the Île-de-France demo (outages, sessions, openings)."""
     path = tmp_path_factory.mktemp("daily")
-    demo_national.build_daily_demo(path, days=40, region="11")
+    national.build_daily_demo(path, days=40, region="11")
     return path
 
 
@@ -41,7 +41,7 @@ def test_lazy_progress_on_a_daily_series(daily_store):
 
 
 def test_lazy_progress_of_chosen_dates_and_empty_store(demo_store, tmp_path):
-    chosen = demo.SNAPSHOT_DATES[2:5]
+    chosen = regional.SNAPSHOT_DATES[2:5]
     lazy = campaign.progress_history(demo_store, dates=chosen)
     assert lazy["date"].unique().sort().to_list() == list(chosen)
     assert_frame_equal(lazy, campaign.progress(demo_store, dates=chosen))
@@ -50,8 +50,8 @@ def test_lazy_progress_of_chosen_dates_and_empty_store(demo_store, tmp_path):
 
 
 def test_evaluate_lazy_over_stacked_snapshots_matches_each_snapshot(demo_store):
-    params = campaign.CampaignParams(start=demo.CAMPAIGN_START)
-    days = demo.SNAPSHOT_DATES[5:8]
+    params = campaign.CampaignParams(start=regional.CAMPAIGN_START)
+    days = regional.SNAPSHOT_DATES[5:8]
     tables = {
         t: store.scan_table(demo_store, t, cols, days)
         for t, cols in campaign.columns_needed(params).items()
@@ -66,7 +66,7 @@ def test_evaluate_lazy_over_stacked_snapshots_matches_each_snapshot(demo_store):
 
 def test_counts_lazy_equals_counting_the_results(demo_store):
     snap = store.read_snapshot(demo_store)
-    params = campaign.CampaignParams(start=demo.CAMPAIGN_START)
+    params = campaign.CampaignParams(start=regional.CAMPAIGN_START)
     results = campaign.evaluate(snap.tables, snap.date, params)
     # an independent count: per rule, rows whose result is ok, over all its rows
     expected = (
@@ -118,7 +118,7 @@ def test_sampled_dates_hand_worked():
 
 
 def test_scan_table_reads_only_the_chosen_dates(demo_store):
-    chosen = [demo.SNAPSHOT_DATES[0], demo.SNAPSHOT_DATES[-1]]
+    chosen = [regional.SNAPSHOT_DATES[0], regional.SNAPSHOT_DATES[-1]]
     frame = store.scan_table(demo_store, "unites", ["uo_id"], chosen).collect()
     assert frame["date_snapshot"].unique().sort().to_list() == chosen
     assert frame.columns == ["date_snapshot", "uo_id"]

@@ -12,9 +12,9 @@ import polars as pl
 import pytest
 
 from analysis import cli
-from analysis.export import MASK
 from analysis.io import importing, store
 from analysis.model.errors import InputError, StoreError
+from analysis.present.export import MASK
 from tests.helpers import small_snapshot, write_source_dir
 
 DATA = Path(__file__).resolve().parent / "data"

@@ -8,9 +8,9 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from analysis import methods, report
 from analysis.checks import campaign
 from analysis.indicators import sync
+from analysis.present import methods, report
 
 
 @pytest.mark.parametrize("note_id", sorted(methods.NOTES))

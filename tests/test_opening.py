@@ -14,13 +14,14 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from analysis import cli, report, transition
+from analysis import cli, transition
 from analysis.geo import geography
 from analysis.indicators import access, coverage, opening
 from analysis.indicators.opening import OpeningRule
 from analysis.io import store
 from analysis.model.errors import InputError
 from analysis.model.schema import conform
+from analysis.present import report
 from tests.helpers import small_snapshot
 
 DAY = dt.date(2024, 3, 15)

@@ -11,8 +11,8 @@ from typing import Any
 import polars as pl
 import pytest
 
-from analysis import demo
 from analysis.checks import quality
+from analysis.demo import regional as demo
 from analysis.indicators import sync
 from analysis.io import store
 from analysis.model import nomenclature, schema
@@ -744,7 +744,7 @@ def test_ecarts_by_establishment():
 
 
 def test_every_requirement_has_a_method_note_and_a_level():
-    from analysis import methods
+    from analysis.present import methods
 
     for req in quality.REQUIREMENTS:
         assert req.level in quality.LEVELS

@@ -13,11 +13,12 @@ import pytest
 from openpyxl import load_workbook
 from polars.testing import assert_frame_equal
 
-from analysis import cli, methods, report
+from analysis import cli
 from analysis.geo import geography
 from analysis.indicators import sync
 from analysis.io import store
 from analysis.model import nomenclature
+from analysis.present import methods, report
 
 CODES = [m.code for m in nomenclature.MENTIONS]
 DATE = dt.date(2023, 6, 15)  # not the latest: the report follows --snapshot
@@ -273,7 +274,7 @@ def test_cli_report_writes_both_formats_and_refuses_bad_input(demo_store, tmp_pa
 
 
 def test_inline_svg_prefixes_ids():
-    from analysis import charts
+    from analysis.present import charts
 
     svg = '<?xml version="1.0"?><svg><clipPath id="clip1"/><g clip-path="url(#clip1)"/></svg>'
     out = charts.inline_svg(svg, "z")

@@ -14,9 +14,10 @@ import polars as pl
 import pytest
 import yaml
 
-from analysis import cli, export
+from analysis import cli
 from analysis.io import store
 from analysis.model import settings
+from analysis.present import export
 from tests.helpers import small_snapshot
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -16,11 +16,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from analysis import export, transition
+from analysis import transition
 from analysis.geo import geography
 from analysis.io import store
 from analysis.model import schema
 from analysis.model.errors import InputError, StoreError
+from analysis.present import export
 from tests.helpers import small_snapshot
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -19,11 +19,11 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from analysis import export
 from analysis.geo import geography
 from analysis.io import store
 from analysis.model import formats, settings
 from analysis.model.errors import StoreError
+from analysis.present import export
 from ui import state
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,9 +51,9 @@ class Context:
 
 @st.cache_resource(show_spinner="Construction du magasin de démonstration…")
 def _ensure_demo(path: str) -> None:
-    from analysis import demo
+    from analysis.demo import regional
 
-    demo.build_demo(Path(path))
+    regional.build_demo(Path(path))
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)

@@ -54,7 +54,6 @@ from pathlib import Path
 
 import polars as pl
 
-from analysis import export
 from analysis.indicators import sync
 from analysis.io import store
 from analysis.model import nomenclature as nom
@@ -69,6 +68,7 @@ from analysis.model.nomenclature import (
 from analysis.model.progress import Progress
 from analysis.model.progress import step as report_step
 from analysis.model.syntax import any_valid_phone, blank, is_email
+from analysis.present import export
 
 OK, MANQUANT, INVALIDE = "ok", "manquant", "invalide"
 RESULTS: tuple[str, ...] = (OK, MANQUANT, INVALIDE)
@@ -2039,7 +2039,7 @@ def write_todo(
 
 def method_note(rules: Sequence[Rule] = RULES) -> str:
     """French method note of the checklist, listing ``rules``: the text is kept with every
-    other note in ``analysis.methods`` (``campagne_taux_regle``)."""
-    from analysis import methods  # methods builds its notes from this module's RULES
+    other note in ``analysis.present.methods`` (``campagne_taux_regle``)."""
+    from analysis.present import methods  # methods builds its notes from this module's RULES
 
     return methods.campaign_rules_note(rules)

@@ -667,8 +667,8 @@ def status_counts(
 
 def method_note(sync_time: dt.time = DEFAULT_SYNC_TIME) -> str:
     """French method note of the statuses for a daily sync at ``sync_time``: the text is kept
-    with every other note in ``analysis.methods`` (``sync_statuts``)."""
-    from analysis import methods  # methods builds its notes from this module's constants
+    with every other note in ``analysis.present.methods`` (``sync_statuts``)."""
+    from analysis.present import methods  # methods builds its notes from this module's constants
 
     return methods.sync_status_note(sync_time)
 

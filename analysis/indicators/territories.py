@@ -3,7 +3,7 @@
 This is what the *Carte* and *Territoires* pages and notebooks show: the capacity rate from
 ``coverage`` and the nearest-establishment, threshold and floating-catchment indicators from
 ``access``, joined on the territory code. Column names are indicator ids with a method note in
-``analysis.methods``. Territory values of origin indicators are population-weighted means
+``analysis.present.methods``. Territory values of origin indicators are population-weighted means
 (time, distance, accessibility) or population shares, so they describe inhabitants.
 
 Origins are the rows of the ``communes`` frame: the communes, or the origins of

@@ -21,7 +21,6 @@ from typing import Any
 
 import polars as pl
 
-from analysis.export import mask_report_values
 from analysis.io import store
 from analysis.io.loaders.canonical import read_source_dir
 from analysis.io.loaders.result import LoadResult, Notes
@@ -37,6 +36,7 @@ from analysis.model import formats, settings
 from analysis.model.errors import InputError, SmrError, SnapshotExistsError
 from analysis.model.progress import Progress
 from analysis.model.schema import REJECT, REPORT_SCHEMA, SOURCE_COLUMN, TABLES, WARNING
+from analysis.present.export import mask_report_values
 
 #: Formats and their French names (the CLI's ``--format`` values are the keys).
 FORMATS: dict[str, str] = {
@@ -451,7 +451,7 @@ def report_for_download(result: ImportPreview, show_contacts: bool = False) -> p
     """The report as users download it: causes first, spreadsheet lines, values of contact
     columns masked unless asked.
 
-    ``analysis.export.csv_bytes`` masks contact *columns*; in a report the contact is a
+    ``analysis.present.export.csv_bytes`` masks contact *columns*; in a report the contact is a
     *value* whose ``column`` names a contact column, so it is masked here.
     """
     report = explained_report(result).select(

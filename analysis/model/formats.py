@@ -18,7 +18,7 @@ Spreadsheets get the same figures but not the same text: a « CSV pour Excel » 
 no thousands separator (Excel reads « 12174880 » and « 41,9 » as numbers in a French
 setting, while a grouped number with a narrow space would stay text), rates as percentages
 with « (%) » in the header, values rounded as displayed; an Excel workbook keeps full
-precision and lets number formats do the rounding (see ``analysis.export``).
+precision and lets number formats do the rounding (see ``analysis.present.export``).
 
 ``spec(column)`` tells how a column is shown: its French header, its kind (``KINDS``), its
 decimals, its width in the app and whether it identifies the row (kept visible). The table
@@ -220,7 +220,7 @@ def mention_choice(code: str) -> str:
 def code_labels() -> dict[str, dict[str, str]]:
     """Column → {code: French label}, gathered from the modules that define the codes.
 
-    Read lazily: those modules import ``analysis.export``, which imports this one.
+    Read lazily: those modules import ``analysis.present.export``, which imports this one.
     """
     from analysis import transition
     from analysis.checks import campaign, quality
@@ -530,7 +530,7 @@ def _schema_label(name: str) -> str | None:
 
 
 def _note_label(name: str) -> str | None:
-    from analysis import methods
+    from analysis.present import methods
 
     try:
         return methods.note(name).label

@@ -10,8 +10,8 @@ import pandas as pd
 import polars as pl
 from streamlit.testing.v1 import AppTest
 
-from analysis import demo
 from analysis.checks import quality
+from analysis.demo import regional
 from analysis.indicators import sync
 from analysis.io import store
 from tests.helpers import small_snapshot
@@ -110,7 +110,7 @@ def test_page_drill_down_lists_the_entities_with_their_reason(app_env):
 def test_page_vt_report_beside_unit_statuses(app_env):
     at = _open()
     day, data, _, params = _expected(app_env)
-    report = quality.read_vt_report_frame(demo.vt_sync_report(data, day))
+    report = quality.read_vt_report_frame(regional.vt_sync_report(data, day))
     rate = quality.vt_sync_rate(quality.vt_report_detail(report, data, day, params.departements))
     whole = rate.filter(pl.col("departement") == "ensemble").row(0, named=True)
     assert _metric(at, "Taux national (établissements)") == _pct(whole["taux"])

@@ -15,11 +15,11 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis import methods
 from analysis.geo import geography
 from analysis.indicators import territories
 from analysis.io import store
 from analysis.model import nomenclature
+from analysis.present import methods
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 CODES = [m.code for m in nomenclature.MENTIONS]

@@ -12,8 +12,8 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis import demo_national
 from analysis.checks import campaign
+from analysis.demo import national
 from analysis.geo import geography
 from analysis.io import store
 from ui import territory
@@ -64,7 +64,7 @@ def test_small_region_map_keeps_every_commune(app_env):
 @pytest.fixture(scope="module")
 def long_series(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("long")
-    demo_national.build_daily_demo(path, days=100, region="11")
+    national.build_daily_demo(path, days=100, region="11")
     return path
 
 

@@ -1386,7 +1386,7 @@ def _build_world(
     """Draw every entity and its dated changes from the seed.
 
     ``n`` (establishments) and ``places`` (as ``_places`` returns them) override the region's
-    defaults; ``analysis.demo_national`` uses them to draw each region of France.
+    defaults; ``analysis.demo.national`` uses them to draw each region of France.
     """
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(6)]
     rng_site, rng_est, rng_unit, rng_story, rng_auth, rng_vt = streams
@@ -2015,7 +2015,7 @@ def build_demo(
 
 
 # ---------------------------------------------------------------------------- national hook
-# Used by ``analysis.demo_national`` (issue #9); kept apart so the story above is unchanged.
+# Used by ``analysis.demo.national`` (issue #9); kept apart so the story above is unchanged.
 
 
 def region_world_snapshots(

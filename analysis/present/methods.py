@@ -10,7 +10,7 @@ campaign, synchronisation, import report).
 
 This is the single registry: the campaign and synchronisation notes live here too, built from
 ``campaign.RULES`` and ``sync`` constants (``campaign.method_note`` and ``sync.method_note``
-return the texts kept here). The regional report (``analysis.report``) prints the notes of
+return the texts kept here). The regional report (``analysis.present.report``) prints the notes of
 the indicators it contains.
 """
 

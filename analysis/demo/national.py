@@ -1,17 +1,17 @@
 """National demo: every region of France, and a year of daily snapshots (issue #9).
 
-Two things on top of ``analysis.demo``:
+Two things on top of ``analysis.demo.regional``:
 
 - **National world.** ``smr demo --region all`` draws the demo world of each of the 18 regions
   on the all-France reference geography (``data/reference/all/``, built by
   ``python scripts/build_reference.py --region all``), with about ``NATIONAL_ESTABLISHMENTS``
   establishments split between regions in proportion to their population (at least
   ``MIN_PER_REGION`` each, so the smallest overseas regions keep a usable story) and the
-  demo's real rarity of mentions (``demo.MENTION_SHARES``). Identifiers carry their region
+  demo's real rarity of mentions (``regional.MENTION_SHARES``). Identifiers carry their region
   (``uo_id`` 11/…, guichets GU11-…, VT units VT-11-…), so the regions never collide.
 - **Daily series.** ``--days N`` writes N daily snapshots from ``FIRST_DAY``, generated
   incrementally: the demo world gives the state on the first day and the state the campaign
-  reaches (``demo.SNAPSHOT_DATES[-1]``); every cell that differs between the two becomes a
+  reaches (``regional.SNAPSHOT_DATES[-1]``); every cell that differs between the two becomes a
   dated change applied at one of its establishment's work sessions (1 to 3 over the year,
   most in the spring and after the 1 June 2023 reform; renamings SSR → SMR only after it).
   Each session also re-saves the establishment and its units (``date_maj``: the *vérifié*
@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from analysis import demo
+from analysis.demo import regional
 from analysis.geo import geography
 from analysis.io import store, validate
 from analysis.model import schema
@@ -54,13 +54,13 @@ from analysis.model.syntax import any_valid_phone, blank, is_email
 NATIONAL = "all"
 NATIONAL_ESTABLISHMENTS = 1800
 MIN_PER_REGION = 15
-FIRST_DAY = demo.SNAPSHOT_DATES[0]
+FIRST_DAY = regional.SNAPSHOT_DATES[0]
 DEFAULT_DAYS = 365
 SYNC_HOUR = dt.time(18, 0)
 
 #: Day indexes (from ``FIRST_DAY``) of the campaign waves: spring, after the reform, late.
-_CAMPAIGN = (demo.CAMPAIGN_START - FIRST_DAY).days
-_REFORM = (demo.REFORM_DATE - FIRST_DAY).days
+_CAMPAIGN = (regional.CAMPAIGN_START - FIRST_DAY).days
+_REFORM = (regional.REFORM_DATE - FIRST_DAY).days
 _WAVES = ((_CAMPAIGN, _REFORM - 1), (_REFORM, _REFORM + 121), (_REFORM + 122, 364))
 _WAVE_SHARES = (0.45, 0.40, 0.15)
 
@@ -178,7 +178,7 @@ def _region_seed(seed: int, code: str) -> int:
 
 def region_states(
     dates: Sequence[dt.date],
-    seed: int = demo.DEFAULT_SEED,
+    seed: int = regional.DEFAULT_SEED,
     region: str = NATIONAL,
     establishments: int | None = NATIONAL_ESTABLISHMENTS,
     reference_dir: str | Path | None = None,
@@ -206,7 +206,7 @@ def region_states(
     per_region = []
     for n, (code, p) in enumerate(places.items(), start=1):
         own_seed = _region_seed(seed, code) if region == NATIONAL else seed
-        states = demo.region_world_snapshots(own_seed, code, dates, counts[code], p)
+        states = regional.region_world_snapshots(own_seed, code, dates, counts[code], p)
         if region == NATIONAL:  # VT ids are drawn per region: prefix them with it
             for tables in states.values():
                 tables["vt_unites"] = tables["vt_unites"].with_columns(
@@ -686,7 +686,7 @@ def daily_dates(days: int) -> list[dt.date]:
 def build_daily_demo(
     out: Path | str,
     days: int = DEFAULT_DAYS,
-    seed: int = demo.DEFAULT_SEED,
+    seed: int = regional.DEFAULT_SEED,
     region: str = NATIONAL,
     replace: bool = False,
     establishments: int | None = None,
@@ -709,19 +709,19 @@ def build_daily_demo(
         raise SnapshotExistsError(out, existing)
     if establishments is None and region == NATIONAL:
         establishments = NATIONAL_ESTABLISHMENTS
-    ends = region_states([FIRST_DAY, demo.SNAPSHOT_DATES[-1]], seed, region, establishments,
+    ends = region_states([FIRST_DAY, regional.SNAPSHOT_DATES[-1]], seed, region, establishments,
                          reference_dir, progress)
-    start, end = ends[FIRST_DAY], ends[demo.SNAPSHOT_DATES[-1]]
+    start, end = ends[FIRST_DAY], ends[regional.SNAPSHOT_DATES[-1]]
     first = _validated(start, FIRST_DAY)
-    _validated(end, demo.SNAPSHOT_DATES[-1])
+    _validated(end, regional.SNAPSHOT_DATES[-1])
     series = _Series(start, end, seed, days)
     extra = {
         "demo": True,
         "region": region,
-        "campagne_debut": demo.CAMPAIGN_START.isoformat(),
+        "campagne_debut": regional.CAMPAIGN_START.isoformat(),
         "serie_quotidienne": True,
         "validation": "premier jour validé en entier ; jours suivants générés à partir "
-        "d'états validés, non revalidés (voir analysis/demo_national.py)",
+        "d'états validés, non revalidés (voir analysis/demo/national.py)",
     }
     for i, day in enumerate(dates):
         tables = series.day_tables(i)
@@ -733,24 +733,24 @@ def build_daily_demo(
 
 def build_national_demo(
     out: Path | str,
-    seed: int = demo.DEFAULT_SEED,
+    seed: int = regional.DEFAULT_SEED,
     replace: bool = False,
     establishments: int = NATIONAL_ESTABLISHMENTS,
     reference_dir: str | Path | None = None,
     progress: Progress | None = None,
 ) -> list[dt.date]:
-    """The demo story (``demo.SNAPSHOT_DATES``) for all of France, validated like ``build_demo``.
+    """The demo story (``regional.SNAPSHOT_DATES``) for all of France, validated like ``build_demo``.
 
     ``progress`` (``analysis.model.progress``) hears of each region drawn, then of each snapshot.
     """
     out = Path(out)
-    existing = [d for d in demo.SNAPSHOT_DATES if (out / d.isoformat()).exists()]
+    existing = [d for d in regional.SNAPSHOT_DATES if (out / d.isoformat()).exists()]
     if existing and not replace:
         raise SnapshotExistsError(out, existing)
-    states = region_states(list(demo.SNAPSHOT_DATES), seed, NATIONAL, establishments,
+    states = region_states(list(regional.SNAPSHOT_DATES), seed, NATIONAL, establishments,
                            reference_dir, progress)
     extra = {"demo": True, "region": NATIONAL,
-             "campagne_debut": demo.CAMPAIGN_START.isoformat()}
+             "campagne_debut": regional.CAMPAIGN_START.isoformat()}
     for n, (day, tables) in enumerate(states.items(), start=1):
         result = _validated(tables, day)
         warnings = result.report.filter(pl.col("severity") == schema.WARNING)

@@ -12,7 +12,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from analysis import demo
+from analysis.demo import regional
 from analysis.io import store
 
 ENV = "SMR_STORE"
@@ -28,7 +28,7 @@ def store_path(env: str = ENV, *, verbose: bool = True) -> Path:
             print(f"Magasin {path} (variable {env}).")
         return path
     path = Path(tempfile.mkdtemp(prefix="smr_demo_"))
-    demo.build_demo(path)
+    regional.build_demo(path)
     if verbose:
         reason = f"{env} désigne un dossier sans instantané" if named else f"{env} non définie"
         print(f"Magasin de démonstration (données fictives) construit dans {path} ({reason}).")

@@ -12,7 +12,7 @@ Every figure comes from the function behind the corresponding command, called th
 ``access.nearest_by_mention`` and ``access.accessibility`` (``smr access --method nearest``
 and ``--method e2sfca``), ``campaign.progress`` (``smr campaign``) and ``sync.unit_status``
 (``smr sync``). ``tests/test_report.py`` runs those commands and checks the report against
-their files. The HTML page holds its charts as inline SVG (``analysis.charts``): it opens
+their files. The HTML page holds its charts as inline SVG (``analysis.present.charts``): it opens
 without network.
 
 Like the commands, the report counts only the offer open at the snapshot date
@@ -36,7 +36,6 @@ from typing import Any
 import altair as alt
 import polars as pl
 
-from analysis import charts, export, methods, summary
 from analysis.checks import campaign
 from analysis.geo import geography
 from analysis.indicators import access, coverage, opening, populations, sync, territories
@@ -44,6 +43,7 @@ from analysis.io import store
 from analysis.model import formats, nomenclature
 from analysis.model.errors import InputError, SnapshotMissingError
 from analysis.model.progress import Progress, step
+from analysis.present import charts, export, methods, summary
 
 #: Time threshold of the accessibility summary (minutes, bound inclusive).
 THRESHOLD_MIN = 30.0
