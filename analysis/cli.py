@@ -873,17 +873,18 @@ def _transition_args(p: argparse.ArgumentParser) -> None:
 @command("transition", "transition SSR → SMR : écarts par établissement et mention",
          _transition_args)
 def _run_transition(args: argparse.Namespace) -> int:
-    from analysis import transition
     from analysis.indicators import opening
     from analysis.present.export import write_table
+    from analysis.transition import correspondence
+    from analysis.transition.gaps import gap_totals, transition_gaps
 
-    mapping = None if args.mapping is None else transition.read_mapping(args.mapping)
+    mapping = None if args.mapping is None else correspondence.read_mapping(args.mapping)
     snap, region, _ = _open_for_analysis(args)
     rule = _opening(args, snap.date)
     # closed establishments have nothing left to describe: gaps on the open offer only
-    gaps = transition.transition_gaps(opening.open_tables(snap.tables, rule), snap.date, mapping)
+    gaps = transition_gaps(opening.open_tables(snap.tables, rule), snap.date, mapping)
     write_table(gaps, args.out, sheet="ecarts", csv_excel=args.csv_excel)
-    totals = transition.gap_totals(gaps)
+    totals = gap_totals(gaps)
     print(f"Instantané du {snap.date.isoformat()} (région {region}) : {gaps.height} écarts pour "
           f"{gaps['finess_eg'].n_unique()} établissement(s).")
     for r in totals.iter_rows(named=True):
@@ -922,11 +923,12 @@ def _scenario_args(p: argparse.ArgumentParser) -> None:
 def _run_scenario(args: argparse.Namespace) -> int:
     import math
 
-    from analysis import transition
     from analysis.indicators import access, populations, territories
     from analysis.present.export import write_table
+    from analysis.transition import scenarios
+    from analysis.transition.comparison import compare_scenario
 
-    scenario = transition.read_scenario(args.scenario)
+    scenario = scenarios.read_scenario(args.scenario)
     mention = _mention_arg(args.mention)
     forme = _forme_arg(args.forme)
     forme = None if forme == "toutes" else forme
@@ -944,7 +946,7 @@ def _run_scenario(args: argparse.Namespace) -> int:
     ages = _population_ages_arg(args.population_ages)
     snap, region, communes = _open_for_analysis(args)
     rule = _opening(args, snap.date)
-    comparison = transition.compare_scenario(
+    comparison = compare_scenario(
         snap.tables, scenario, communes, mention, source=args.scenario, forme=forme, params=params,
         population_ages=ages, names=territories.region_names(region), opening=rule,
     )

@@ -31,7 +31,7 @@ from analysis.io.loaders.finess import load_finess
 from analysis.io.loaders.mapped import load_mapped
 from analysis.io.validate import validate_tables
 from analysis.model.errors import InputError, SmrError
-from analysis.transition import read_scenario
+from analysis.transition.scenarios import read_scenario
 from tests.helpers import small_snapshot, write_source_dir
 from tests.test_loaders_finess import BOURG, BOURG_GEO, PARIS, PARIS_GEO, structure
 from tests.test_loaders_mapped import ROR_HEADER, ROR_MAPPING, ROR_ROWS, csv_text

@@ -9,10 +9,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from analysis import cli, transition
+from analysis import cli
 from analysis.geo import geography
 from analysis.indicators.opening import OpeningRule
 from analysis.io import store
+from analysis.transition import comparison, scenarios
 from tests.helpers import small_snapshot, write_source_dir
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,9 +99,9 @@ def test_scenario_on_the_demo_store(capsys, demo_store, tmp_path):
     assert "0 habitant(s) gagnent" in text
     # the same figures as the analysis function
     snap = store.read_snapshot(demo_store)
-    cmp = transition.compare_scenario(
+    cmp = comparison.compare_scenario(
         snap.tables,
-        transition.read_scenario(EXAMPLE),
+        scenarios.read_scenario(EXAMPLE),
         geography.load_origins("11"),
         "ME051",
         opening=OpeningRule(snap.date),

@@ -81,15 +81,15 @@ def test_every_mention_has_one_short_label():
 
 def test_status_codes_do_not_clash():
     """« statut » gathers the statuses of several modules: a code means one thing."""
-    from analysis import transition
     from analysis.checks import campaign, quality
     from analysis.indicators import sync
     from analysis.model import nomenclature
+    from analysis.transition import correspondence
 
     seen: dict[str, str] = {}
     for labels in (
         nomenclature.CODE_LISTS["statut"], sync.STATUS_LABELS, quality.STATUT_LABELS,
-        quality.PEUPLEMENT_LABELS, transition.MAPPING_STATUSES,
+        quality.PEUPLEMENT_LABELS, correspondence.MAPPING_STATUSES,
         {campaign.OK: "", campaign.MANQUANT: "", campaign.INVALIDE: ""},
     ):
         for code in labels:

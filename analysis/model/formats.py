@@ -222,17 +222,17 @@ def code_labels() -> dict[str, dict[str, str]]:
 
     Read lazily: those modules import ``analysis.present.export``, which imports this one.
     """
-    from analysis import transition
     from analysis.checks import campaign, quality
     from analysis.indicators import coverage, sync
     from analysis.model import nomenclature
+    from analysis.transition import comparison, correspondence, gaps, scenarios
 
     statut = {
         **nomenclature.CODE_LISTS["statut"],
         **sync.STATUS_LABELS,
         **quality.STATUT_LABELS,
         **quality.PEUPLEMENT_LABELS,
-        **transition.MAPPING_STATUSES,
+        **correspondence.MAPPING_STATUSES,
         campaign.OK: "Conforme",
         campaign.MANQUANT: "Manquant",
         campaign.INVALIDE: "Invalide",
@@ -252,10 +252,10 @@ def code_labels() -> dict[str, dict[str, str]]:
             zip(campaign.rules_frame()["regle"], campaign.rules_frame()["libelle"], strict=True)
         ),
         "changement": dict(campaign.CHANGE_LABELS),
-        "ecart": {k: v[0] for k, v in transition.GAP_TYPES.items()},
-        "correspondance": dict(transition.MAPPING_STATUSES),
-        "evolution": dict(transition.EVOLUTIONS),
-        "action": dict(transition.ACTIONS),
+        "ecart": {k: v[0] for k, v in gaps.GAP_TYPES.items()},
+        "correspondance": dict(correspondence.MAPPING_STATUSES),
+        "evolution": dict(comparison.EVOLUTIONS),
+        "action": dict(scenarios.ACTIONS),
         "forme": {f.code: f.libelle for f in nomenclature.FORMES},
         "discipline": dict(nomenclature.CODE_LISTS["discipline"]),
         "regime": {"SSR": "SSR", "SMR": "SMR"},
@@ -271,15 +271,15 @@ def code_labels() -> dict[str, dict[str, str]]:
 @functools.cache
 def _count_headers() -> dict[str, str]:
     """Headers of columns named after a code (one column per status, gap type, mention…)."""
-    from analysis import transition
     from analysis.checks import campaign, quality
     from analysis.indicators import sync
     from analysis.model import nomenclature
+    from analysis.transition import gaps
 
     return {
         **{m.code: m.court for m in nomenclature.MENTIONS},
         **sync.STATUS_LABELS,
-        **transition.GAP_SHORT_LABELS,
+        **gaps.GAP_SHORT_LABELS,
         **quality.PEUPLEMENT_LABELS,
         **campaign.CHANGE_LABELS,
     }

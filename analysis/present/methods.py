@@ -21,9 +21,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from analysis import transition
 from analysis.checks import campaign, quality
 from analysis.indicators import access, sync
+from analysis.transition import correspondence, gaps
 
 
 @dataclass(frozen=True)
@@ -787,7 +787,7 @@ _SCENARIO_FORMULA = (
 
 def _gap_types_text() -> str:
     return " ; ".join(
-        f"*{label}* : {_GAP_RULES[code]}" for code, (label, _) in transition.GAP_TYPES.items()
+        f"*{label}* : {_GAP_RULES[code]}" for code, (label, _) in gaps.GAP_TYPES.items()
     )
 
 
@@ -841,7 +841,7 @@ _register(
         "attendues (modalité 76 adulte et pédiatrique : la mention adulte et ME061) ; des "
         "mentions séparées par « | » sont des possibilités entre lesquelles la décision SMR "
         "tranche. Statuts : "
-        + " ; ".join(f"*{v}*" for v in transition.MAPPING_STATUSES.values())
+        + " ; ".join(f"*{v}*" for v in correspondence.MAPPING_STATUSES.values())
         + ".\n\n**Paramètres** : la table (fichier CSV ou YAML activite, modalite, mentions, "
         "voir docs/scenarios/README.md) ; une modalité vide vaut 00.\n\n"
         f"**Données** : {_TRANSITION_DATA}.\n\n"
