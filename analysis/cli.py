@@ -87,7 +87,7 @@ def _print_report(
     them all). Contact values are masked unless asked.
     """
     from analysis.io import validate
-    from analysis.present.export import mask_report_values
+    from analysis.model.privacy import mask_report_values
 
     if report.height == 0:
         print("Aucun problème trouvé.")
@@ -280,7 +280,8 @@ def _write_report(report: pl.DataFrame, target: Path | None, show_contacts: bool
                   csv_excel: bool = False) -> None:
     """Write the whole report; the values of contact columns are masked unless asked."""
     if target:
-        from analysis.present.export import mask_report_values, write_table
+        from analysis.model.privacy import mask_report_values
+        from analysis.present.export import write_table
 
         write_table(mask_report_values(report, show_contacts), target,
                     show_contacts=show_contacts, sheet="rapport", csv_excel=csv_excel)
@@ -831,6 +832,7 @@ def _store_region(args: argparse.Namespace, day: dt.date | None) -> str:
 @command("todo", "points à traiter par établissement (Excel ou CSV à envoyer)", _todo_args)
 def _run_todo(args: argparse.Namespace) -> int:
     from analysis.checks import campaign
+    from analysis.present import todo_lists
 
     if args.out.suffix.lower() not in (".xlsx", ".csv"):
         raise InputError(
@@ -840,7 +842,7 @@ def _run_todo(args: argparse.Namespace) -> int:
         )
     results = campaign.evaluate_snapshot(args.store, args.snapshot, _campaign_params(args))
     region = _store_region(args, args.snapshot)
-    path = campaign.write_todo(results, args.out, per=args.par, finess=args.finess,
+    path = todo_lists.write_todo(results, args.out, per=args.par, finess=args.finess,
                                show_contacts=args.contacts, region=region)
     items = campaign.todo_items(results, args.finess)
     advice = int((items["severite"] == campaign.SEVERITY_TODO_LABELS[campaign.CONSEILLE]).sum())

@@ -13,6 +13,7 @@ from analysis.io import store
 from analysis.model import formats, settings
 from analysis.model.errors import StoreError
 from analysis.present import charts as analysis_charts
+from analysis.present import todo_lists
 from ui import charts, notes
 from ui.common import (
     contact_toggle,
@@ -91,7 +92,7 @@ def history_for(store_path: str, start: str | None,
 def workbook_for(_results: pl.DataFrame, key: tuple, per: str, finess: str | None,
                  contacts: bool, region: str | None = None) -> bytes:
     """The to-do workbook (cached on the results' key and the options)."""
-    return campaign.todo_excel(_results, per=per, finess=finess, show_contacts=contacts,
+    return todo_lists.todo_excel(_results, per=per, finess=finess, show_contacts=contacts,
                                region=region)
 
 
@@ -418,7 +419,7 @@ d1.download_button(
 )
 d2.download_button(
     "CSV (tous les établissements)",
-    data=lambda: campaign.todo_csv(results, None, show_contacts, ctx.region),
+    data=lambda: todo_lists.todo_csv(results, None, show_contacts, ctx.region),
     file_name=f"points_a_traiter_{ctx.date.isoformat()}{suffix}.csv",
     mime="text/csv", on_click="ignore",
 )

@@ -12,9 +12,8 @@ import streamlit as st
 from analysis.checks import campaign
 from analysis.indicators import sync
 from analysis.io import store
-from analysis.model import formats
+from analysis.model import formats, privacy
 from analysis.present import charts as analysis_charts
-from analysis.present import export
 from ui import charts, notes, state
 from ui.common import (
     contacts_hidden,
@@ -232,10 +231,10 @@ show_table(
 diffs = differences_for(data, str(ctx.store), ctx.date.isoformat())
 shown = diffs.join(selected.select("vt_id"), on="vt_id", how="semi")
 if contacts_hidden():  # a compared field may be a phone number: never shown then
-    shown = export.mask_report_values(
+    shown = privacy.mask_report_values(
         shown.rename({"champ": "column", "valeur_ror": "value"})
     ).rename({"column": "champ", "value": "valeur_ror"})
-    shown = export.mask_report_values(
+    shown = privacy.mask_report_values(
         shown.rename({"champ": "column", "valeur_vt": "value"})
     ).rename({"column": "champ", "value": "valeur_vt"})
 st.markdown("**Écarts de valeurs** (unités rattachées de la sélection)")

@@ -20,10 +20,10 @@ from analysis.checks.campaign import INVALIDE, MANQUANT, OK, CampaignParams
 from analysis.indicators import sync
 from analysis.io import store
 from analysis.io.validate import EMAIL_PATTERN, PHONE_PATTERN
-from analysis.model import settings
+from analysis.model import privacy, settings
 from analysis.model.errors import InputError
 from analysis.model.schema import TABLES, conform
-from analysis.present import export
+from analysis.present import todo_lists
 from tests.helpers import small_snapshot
 
 DAY = dt.date(2024, 3, 2)  # snapshot date used by the hand-built cases
@@ -730,7 +730,7 @@ def _rows(data: bytes) -> dict[str, list[tuple]]:
 
 
 def test_todo_workbook_for_one_establishment(small_results):
-    data = campaign.todo_excel(small_results, finess="940000039")
+    data = todo_lists.todo_excel(small_results, finess="940000039")
     sheets = _rows(data)
     assert list(sheets) == ["940000039 Hôpital de réadaptati", "Support"]
     header, *rows = sheets["940000039 Hôpital de réadaptati"]
@@ -763,16 +763,16 @@ def test_todo_workbook_for_one_establishment(small_results):
     assert "Aucun canal de support" in sheets["Support"][1][0]
     # Director's value is personal data: masked by default, shown when asked.
     director = next(r for r in rows if r[6].startswith("Coordonnées du directeur"))
-    assert director[9] == export.MASK
+    assert director[9] == privacy.MASK
     flat = " ".join(str(v) for r in rows for v in r)
     assert "Inès Petit" not in flat and "direction@smr-creteil" not in flat
-    shown = _rows(campaign.todo_excel(small_results, finess="940000039", show_contacts=True))
+    shown = _rows(todo_lists.todo_excel(small_results, finess="940000039", show_contacts=True))
     flat = " ".join(str(v) for r in next(iter(shown.values())) for v in r)
     assert "Inès Petit" in flat and "direction@smr-creteil.example.fr" in flat
 
 
 def test_todo_workbook_per_establishment_and_per_departement(small_results):
-    per_eg = _rows(campaign.todo_excel(small_results, region="11"))
+    per_eg = _rows(todo_lists.todo_excel(small_results, region="11"))
     assert list(per_eg)[0] == "Synthèse" and list(per_eg)[-1] == "Support"
     summary = {r[0]: r[3] for r in per_eg["Synthèse"][1:]}
     advice = {r[0]: r[6] for r in per_eg["Synthèse"][1:]}
@@ -789,7 +789,7 @@ def test_todo_workbook_per_establishment_and_per_departement(small_results):
     for text in ("https://formulaire-support.sante-idf.fr", "01 83 76 30 31", "01 48 78 75 82",
                  "du lundi au vendredi de 8h à 20h", "campagne SMR (ROR/ViaTrajectoire)"):
         assert text in support
-    per_dep = _rows(campaign.todo_excel(small_results, per="departement"))
+    per_dep = _rows(todo_lists.todo_excel(small_results, per="departement"))
     assert list(per_dep) == ["Synthèse", "Département 92", "Département 94", "Département 75",
                              "Support"]
     assert sum(len(v) - 1 for k, v in per_dep.items() if k.startswith("Département")) == (
@@ -802,11 +802,11 @@ def test_todo_csv_masks_contacts_and_neutralises_formulas(small_results):
         pl.when(pl.col("finess_eg") == "940000039").then(pl.lit("=HYPERLINK(\"x\")"))
         .otherwise(pl.col("surnom")).alias("surnom"))
     res = campaign.evaluate(tables, dt.date(2024, 3, 2))
-    text = campaign.todo_csv(res).decode("utf-8-sig")
-    assert "Inès Petit" not in text and export.MASK in text
+    text = todo_lists.todo_csv(res).decode("utf-8-sig")
+    assert "Inès Petit" not in text and privacy.MASK in text
     assert "Point à vérifier" in text.splitlines()[0]
     assert "=HYPERLINK" not in text.replace("'=HYPERLINK", "")
-    assert "Inès Petit" in campaign.todo_csv(res, show_contacts=True).decode("utf-8-sig")
+    assert "Inès Petit" in todo_lists.todo_csv(res, show_contacts=True).decode("utf-8-sig")
 
 
 def test_todo_errors(small_results, tmp_path):
@@ -815,8 +815,8 @@ def test_todo_errors(small_results, tmp_path):
     with pytest.raises(InputError, match="découpage"):
         campaign.todo_sheets(small_results, per="region")
     with pytest.raises(InputError, match=".txt"):
-        campaign.write_todo(small_results, tmp_path / "x.txt")
-    ok = campaign.todo_excel(campaign.evaluate(snapshot(), DAY, PARAMS), finess="750000011")
+        todo_lists.write_todo(small_results, tmp_path / "x.txt")
+    ok = todo_lists.todo_excel(campaign.evaluate(snapshot(), DAY, PARAMS), finess="750000011")
     sheets = _rows(ok)
     # header only (nothing left to do), then the support sheet (header and one line)
     assert [len(v) for v in sheets.values()] == [1, 2]

@@ -17,6 +17,7 @@ from analysis.demo import regional
 from analysis.io import validate
 from analysis.io.loaders import canonical
 from analysis.model import settings
+from analysis.present import todo_lists
 from tests.test_campaign import ACCOUNTS, DAY, PARAMS, account, eg, snapshot, uo, vt
 
 GUIDE_SEVERITY = {"eg_surnom": campaign.CONSEILLE, "uo_nom_smr": campaign.CONSEILLE}
@@ -300,11 +301,11 @@ def test_support_of_ile_de_france_is_the_guides():
 @pytest.mark.parametrize("region", ["11", "94"])
 def test_every_todo_csv_and_workbook_carries_the_support_block(region):
     res = campaign.evaluate(snapshot(**FAILING["eg_adresse"]), DAY, PARAMS)
-    text = campaign.todo_csv(res, region=region).decode("utf-8-sig")
+    text = todo_lists.todo_csv(res, region=region).decode("utf-8-sig")
     frame = pl.read_csv(io.StringIO(text), separator=";")
     assert frame.height > 0
     assert set(frame["Support"]) == {settings.support_text(region)}
-    wb = load_workbook(io.BytesIO(campaign.todo_excel(res, region=region)))
+    wb = load_workbook(io.BytesIO(todo_lists.todo_excel(res, region=region)))
     assert wb.sheetnames[-1] == "Support"
     lines = [r[0] for r in wb["Support"].iter_rows(min_row=2, values_only=True)]
     assert lines == settings.support_lines(region)

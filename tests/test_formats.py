@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 
 from analysis.model import formats, nomenclature
+from analysis.present import columns
 
 N = "\u202f"  # narrow no-break space
 
@@ -62,7 +63,7 @@ def test_codes_get_french_labels():
             "actif": [True],
         }
     )
-    out = formats.labelled(frame)
+    out = columns.labelled(frame)
     assert "libelle" not in out.columns  # one label per mention: the short one
     assert out.row(0) == (
         "Pédiatrie (≥ 4 ans)",
@@ -111,7 +112,7 @@ def test_text_frame_shows_french_cells_and_headers():
         },
         schema_overrides={"motif": pl.String},
     )
-    out = formats.text_frame(frame)
+    out = columns.text_frame(frame)
     assert out.columns == [
         "Code", "Pour 100 000 hab.", "Taux", "Part ≤ 15 min", "Population",
         "Dernière mise à jour", "Dernière synchronisation", "Motif",
@@ -123,5 +124,5 @@ def test_text_frame_shows_french_cells_and_headers():
 
 
 def test_headers_are_unique():
-    heads = formats.headers(["nom", "nom_entite"])
+    heads = columns.headers(["nom", "nom_entite"])
     assert heads == {"nom": "Nom", "nom_entite": "Nom (nom_entite)"}

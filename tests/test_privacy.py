@@ -15,6 +15,7 @@ import pytest
 from analysis import cli
 from analysis.io import importing, store
 from analysis.io.loaders.mapped import load_mapped
+from analysis.model import privacy
 from analysis.model.errors import InputError, SmrError
 from analysis.model.schema import CONTACT_COLUMNS, TABLES
 from analysis.present import export
@@ -81,7 +82,7 @@ def test_import_with_a_bad_row_never_prints_or_logs_a_contact(tmp_path, capsys, 
     printed = out.out + out.err + everything_logged.text
     assert "email_invalide" in printed or "finess" in printed  # the report is printed…
     _assert_no_secret(printed)  # …without the contact values
-    assert export.MASK in out.out
+    assert privacy.MASK in out.out
     # the user's own store keeps the rejected row whole (their data, on their disk)
     rejected = store.read_table(tmp_path / "s", "2024-03-01", "rejected")
     assert EMAIL in " ".join(rejected["donnees"].to_list())
@@ -107,7 +108,7 @@ def test_validation_report_files_mask_contact_values(tmp_path, capsys, suffix):
         else pl.read_csv(target, infer_schema=False)
     )
     _assert_no_secret(frame.write_csv())
-    assert (frame["value"] == export.MASK).any()
+    assert (frame["value"] == privacy.MASK).any()
 
 
 def test_mapped_file_without_header_never_echoes_its_first_row(tmp_path):

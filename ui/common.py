@@ -21,9 +21,9 @@ import streamlit as st
 
 from analysis.geo import geography
 from analysis.io import store
-from analysis.model import formats, settings
+from analysis.model import formats, privacy, settings
 from analysis.model.errors import StoreError
-from analysis.present import export
+from analysis.present import columns, export
 from ui import state
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -127,7 +127,7 @@ def contact_toggle(label: str, key: str, help: str | None = None) -> bool:
 
 def shown(df: pl.DataFrame) -> pl.DataFrame:
     """A frame as displayed: contact columns masked when the deployment hides contacts."""
-    return export.mask_contacts(df) if contacts_hidden() else df
+    return privacy.mask_contacts(df) if contacts_hidden() else df
 
 
 def read_only() -> bool:
@@ -378,15 +378,15 @@ def show_table(
     Cells are styled with pandas' Styler, so a column keeps its numbers (a click on the
     header sorts by value) while it shows « 41,9 » and « 83,8 % ». ``overrides``: column →
     ``formats.Format`` for columns the registry does not describe (a pivot's codes…);
-    ``keep``: label columns to keep beside their code (see ``formats.labelled``).
+    ``keep``: label columns to keep beside their code (see ``columns.labelled``).
     """
     box = container or st
-    raw = formats.without_redundant(shown(df), overrides, keep)
+    raw = columns.without_redundant(shown(df), overrides, keep)
     styled = raw.height * max(raw.width, 1) <= MAX_STYLED_CELLS
     if styled:  # the data keep their codes and numbers, the cells show French text
         shown_df = raw
-        fmts = formats.specs(shown_df, overrides)
-        labels = formats.code_formatters(shown_df, overrides)
+        fmts = columns.specs(shown_df, overrides)
+        labels = columns.code_formatters(shown_df, overrides)
         data: Any = shown_df.to_pandas().style.format(
             {
                 c: (functools.partial(_label, labels=labels[c]) if c in labels
@@ -396,13 +396,13 @@ def show_table(
             na_rep=formats.EMPTY,
         )
     else:
-        shown_df = formats.labelled(raw, overrides, keep)
-        fmts = formats.specs(shown_df, overrides)
+        shown_df = columns.labelled(raw, overrides, keep)
+        fmts = columns.specs(shown_df, overrides)
         data = shown_df.with_columns(
             *(pl.col(c).fill_null(formats.EMPTY) for c in fmts if shown_df.schema[c] == pl.String),
             *(pl.col(c) * 100 for c, f in fmts.items() if f.kind == formats.SHARE),
         )
-    heads = formats.headers(shown_df.columns, shown_df.schema, overrides)
+    heads = columns.headers(shown_df.columns, shown_df.schema, overrides)
     options: dict[str, Any] = {"hide_index": True, "width": "stretch", "key": key}
     if height is not None:
         options["height"] = height

@@ -57,7 +57,7 @@ import polars as pl
 from analysis.indicators import sync
 from analysis.io import store
 from analysis.model import nomenclature as nom
-from analysis.model import schema
+from analysis.model import privacy, schema
 from analysis.model.errors import InputError, SnapshotMissingError
 from analysis.model.nomenclature import (
     BURNS_MENTION,
@@ -68,7 +68,6 @@ from analysis.model.nomenclature import (
 from analysis.model.progress import Progress
 from analysis.model.progress import step as report_step
 from analysis.model.syntax import any_valid_phone, blank, is_email
-from analysis.present import export
 
 OK, MANQUANT, INVALIDE = "ok", "manquant", "invalide"
 RESULTS: tuple[str, ...] = (OK, MANQUANT, INVALIDE)
@@ -1888,7 +1887,7 @@ def todo_frame(
     value = pl.col("valeur")
     if not show_contacts:
         value = (
-            pl.when(pl.col("personnel") & ~blank(value)).then(pl.lit(export.MASK)).otherwise(value)
+            pl.when(pl.col("personnel") & ~blank(value)).then(pl.lit(privacy.MASK)).otherwise(value)
         )
     return items.with_columns(value.alias("valeur")).select(
         *[pl.col(c).alias(h) for c, h in TODO_HEADERS.items()],
@@ -1971,75 +1970,3 @@ def todo_sheets(
         sheets = {"Synthèse": summary, **sheets}
     sheets["Support"] = support_sheet(region)
     return sheets
-
-
-def todo_excel(
-    results: pl.DataFrame,
-    per: str = "etablissement",
-    finess: str | None = None,
-    show_contacts: bool = False,
-    region: str | None = None,
-) -> bytes:
-    """The to-do workbook (xlsx bytes): see ``todo_sheets``; contacts masked by default."""
-    return export.excel_bytes(
-        todo_sheets(results, per, finess, show_contacts, region=region), show_contacts
-    )
-
-
-def todo_csv(
-    results: pl.DataFrame,
-    finess: str | None = None,
-    show_contacts: bool = False,
-    region: str | None = None,
-) -> bytes:
-    """The to-do list as one CSV (all establishments, or one): contacts masked by default;
-    the « Support » column carries the region's support block on every row."""
-    return export.csv_bytes(
-        todo_frame(todo_items(results, finess), show_contacts, region), show_contacts
-    )
-
-
-def write_todo(
-    results: pl.DataFrame,
-    path: str | Path,
-    per: str = "etablissement",
-    finess: str | None = None,
-    show_contacts: bool = False,
-    region: str | None = None,
-) -> Path:
-    """Write the to-do list to ``path`` (.xlsx: one sheet per establishment or département,
-    and the « Support » sheet; .csv: one table with the « Support » column), atomically;
-    returns the path."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix == ".xlsx":
-        data = todo_excel(results, per, finess, show_contacts, region)
-    elif suffix == ".csv":
-        if per not in TODO_PER:
-            raise InputError(
-                f"découpage inconnu « {per} » ; choix possibles : {', '.join(TODO_PER)}"
-            )
-        data = todo_csv(results, finess, show_contacts, region)
-    else:
-        raise InputError(
-            f"format non pris en charge « {suffix or '(aucune extension)'} » pour la liste de "
-            "points à traiter ; extensions possibles : .xlsx, .csv",
-            path,
-        )
-    if not path.parent.exists():
-        raise InputError("le dossier de sortie n'existe pas", path.parent)
-    tmp = path.with_name(path.name + ".partial")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-    return path
-
-
-# ------------------------------------------------------------------------ method note
-
-
-def method_note(rules: Sequence[Rule] = RULES) -> str:
-    """French method note of the checklist, listing ``rules``: the text is kept with every
-    other note in ``analysis.present.methods`` (``campagne_taux_regle``)."""
-    from analysis.present import methods  # methods builds its notes from this module's RULES
-
-    return methods.campaign_rules_note(rules)

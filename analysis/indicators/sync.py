@@ -665,14 +665,6 @@ def status_counts(
     return out.sort(sort_keys, nulls_last=True).collect()
 
 
-def method_note(sync_time: dt.time = DEFAULT_SYNC_TIME) -> str:
-    """French method note of the statuses for a daily sync at ``sync_time``: the text is kept
-    with every other note in ``analysis.present.methods`` (``sync_statuts``)."""
-    from analysis.present import methods  # methods builds its notes from this module's constants
-
-    return methods.sync_status_note(sync_time)
-
-
 # ------------------------------------------------------------------------- history
 
 HISTORY_SCHEMA: dict[str, pl.DataType] = {

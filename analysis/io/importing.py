@@ -34,9 +34,9 @@ from analysis.io.validate import (
 )
 from analysis.model import formats, settings
 from analysis.model.errors import InputError, SmrError, SnapshotExistsError
+from analysis.model.privacy import mask_report_values
 from analysis.model.progress import Progress
 from analysis.model.schema import REJECT, REPORT_SCHEMA, SOURCE_COLUMN, TABLES, WARNING
-from analysis.present.export import mask_report_values
 
 #: Formats and their French names (the CLI's ``--format`` values are the keys).
 FORMATS: dict[str, str] = {

@@ -1,10 +1,8 @@
 """Exports to CSV, Excel and Parquet: contacts masked by default, formulas neutralised.
 
 Two protections apply to every file the workbench hands out:
-- contacts (names, e-mails, phone numbers of staff, see ``schema.Column.contact``) are
-  replaced by ``MASK`` unless the caller explicitly asks for them; in a validation report,
-  where the contact is the ``value`` of a row whose ``column`` is a contact column,
-  ``mask_report_values`` does the same;
+- contacts (names, e-mails, phone numbers of staff) are replaced by ``privacy.MASK`` unless
+  the caller explicitly asks for them (``analysis.model.privacy``);
 - a text cell starting with ``=``, ``+``, ``-`` or ``@`` (or a tab / carriage return) is
   prefixed with an apostrophe in CSV and Excel, so a spreadsheet never runs it as a formula;
   categorical columns, nested values (as text) and column names are treated alike. Numbers
@@ -27,59 +25,13 @@ from pathlib import Path
 
 import polars as pl
 
-from analysis.model import formats, schema
+from analysis.model import formats
 from analysis.model.errors import InputError
-from analysis.model.syntax import redact
+from analysis.model.privacy import mask_contacts
+from analysis.present import columns
 
-MASK = "[masqué]"
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 SUFFIXES = (".csv", ".xlsx", ".parquet")
-
-#: Every column name that holds personal data, whatever the table.
-CONTACT_NAMES: frozenset[str] = frozenset(
-    name for names in schema.CONTACT_COLUMNS.values() for name in names
-)
-
-
-def mask_contacts(df: pl.DataFrame, extra: tuple[str, ...] = ()) -> pl.DataFrame:
-    """``df`` with every contact column (and ``extra`` ones) replaced by ``MASK``.
-
-    Empty cells stay empty, so a reader still sees which contacts are missing.
-    """
-    targets = [c for c in df.columns if c in CONTACT_NAMES or c in extra]
-    if not targets:
-        return df
-    return df.with_columns(
-        pl.when(pl.col(c).is_null() | (pl.col(c).cast(pl.String).str.strip_chars() == ""))
-        .then(pl.col(c).cast(pl.String))
-        .otherwise(pl.lit(MASK))
-        .alias(c)
-        for c in targets
-    )
-
-
-def mask_report_values(report: pl.DataFrame, show_contacts: bool = False) -> pl.DataFrame:
-    """A validation report with the ``value`` of rows about a contact column masked.
-
-    In a report the contact is not a column of its own: it is the ``value`` of a row whose
-    ``column`` names a contact column (``directeur_email``…). Other values keep their text
-    but any e-mail address or phone number in them (a contact typed in the wrong column) is
-    masked too (``syntax.redact``). Nothing changes with ``show_contacts``.
-    """
-    if show_contacts or not {"column", "value"} <= set(report.columns):
-        return report
-    value = pl.col("value").cast(pl.String)
-    return report.with_columns(
-        pl.when(
-            pl.col("column").is_in(sorted(CONTACT_NAMES))
-            & value.is_not_null()
-            & (value.str.strip_chars() != "")
-        )
-        .then(pl.lit(MASK))
-        .otherwise(value.map_elements(redact, return_dtype=pl.String, skip_nulls=True))
-        .alias("value")
-    )
-
 
 def _formula_pattern() -> str:
     return "^[" + "".join("\\" + p if p in "-+" else p for p in FORMULA_PREFIXES) + "]"
@@ -142,8 +94,8 @@ BOM = b"\xef\xbb\xbf"
 def csv_excel_bytes(df: pl.DataFrame, show_contacts: bool = False) -> bytes:
     """« CSV pour Excel »: ``;`` separator, decimal comma, UTF-8 with BOM (Excel reads the
     accents), French headers and labels, numbers rounded as displayed and written without
-    thousands separator so that Excel reads them as numbers (``formats.excel_csv_frame``)."""
-    text = formats.excel_csv_frame(prepare(df, show_contacts)).write_csv(separator=";")
+    thousands separator so that Excel reads them as numbers (``columns.excel_csv_frame``)."""
+    text = columns.excel_csv_frame(prepare(df, show_contacts)).write_csv(separator=";")
     return BOM + text.encode("utf-8")
 
 
@@ -188,9 +140,9 @@ def _excel_sheet(ws, df: pl.DataFrame, french: bool) -> None:
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
-    out = formats.labelled(df) if french else df
-    fmts = formats.specs(out)
-    names = formats.headers(out.columns, out.schema) if french else {c: c for c in out.columns}
+    out = columns.labelled(df) if french else df
+    fmts = columns.specs(out)
+    names = columns.headers(out.columns, out.schema) if french else {c: c for c in out.columns}
     ws.append([_safe_name(names[c]) for c in out.columns])
     for cell in ws[1]:
         cell.font = Font(bold=True)

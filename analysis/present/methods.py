@@ -9,8 +9,8 @@ names of ``analysis.indicators.territories`` outputs, or short names for the oth
 campaign, synchronisation, import report).
 
 This is the single registry: the campaign and synchronisation notes live here too, built from
-``campaign.RULES`` and ``sync`` constants (``campaign.method_note`` and ``sync.method_note``
-return the texts kept here). The regional report (``analysis.present.report``) prints the notes of
+``campaign.RULES`` and ``sync`` constants (``campaign_rules_note`` for a checklist of one's
+own, ``sync_status_note`` for another sync hour). The regional report (``analysis.present.report``) prints the notes of
 the indicators it contains.
 """
 

@@ -43,7 +43,7 @@ from analysis.io import store
 from analysis.model import formats, nomenclature
 from analysis.model.errors import InputError, SnapshotMissingError
 from analysis.model.progress import Progress, step
-from analysis.present import charts, export, methods, summary
+from analysis.present import charts, columns, export, methods, summary
 
 #: Time threshold of the accessibility summary (minutes, bound inclusive).
 THRESHOLD_MIN = 30.0
@@ -628,8 +628,8 @@ def _table(frame: pl.DataFrame, headers: Mapping[str, str], css: str = "") -> st
     cols = [c for c in headers if c in frame.columns]
     head = "".join(f"<th>{html.escape(headers[c])}</th>" for c in cols)
     shown = frame.select(cols)
-    fmts = formats.specs(shown)
-    labels = formats.code_formatters(shown)
+    fmts = columns.specs(shown)
+    labels = columns.code_formatters(shown)
     body = []
     for row in shown.iter_rows(named=True):
         cells = []
