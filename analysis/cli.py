@@ -653,9 +653,9 @@ def _hour(text: str) -> dt.time:
 
 
 def _campaign_params(args: argparse.Namespace):
-    from analysis.checks import campaign
+    from analysis.checks.campaign import checklist
 
-    return campaign.CampaignParams(start=getattr(args, "start", None), sync_time=args.heure_synchro)
+    return checklist.CampaignParams(start=getattr(args, "start", None), sync_time=args.heure_synchro)
 
 
 def _campaign_args(p: argparse.ArgumentParser) -> None:
@@ -693,16 +693,17 @@ def _deadlines(values: list[str]) -> dict[str, dt.date]:
 @command("campaign", "avancement de la campagne : taux par règle et par instantané",
          _campaign_args)
 def _run_campaign(args: argparse.Namespace) -> int:
-    from analysis.checks import campaign
+    from analysis.checks.campaign import checklist
+    from analysis.checks.campaign.history import progress_history
     from analysis.io import store
     from analysis.present.export import write_table
 
     dates = store.list_snapshots(args.store)
     if not dates:
         raise SnapshotMissingError(args.store)
-    with terminal("Historique") as bar:  # lazy scans, the same table as campaign.progress
-        history = campaign.progress_history(args.store, _campaign_params(args), progress=bar)
-    severity = campaign.rules_frame().select("regle", "severite")
+    with terminal("Historique") as bar:  # lazy scans, the same table as progress
+        history = progress_history(args.store, _campaign_params(args), progress=bar)
+    severity = checklist.rules_frame().select("regle", "severite")
     table = history.join(severity, on="regle", how="left", maintain_order="left")
     last = table.filter((pl.col("date") == dates[-1]) & (pl.col("severite") == "obligatoire"))
     rate = last["conformes"].sum() / max(last["total"].sum(), 1)
@@ -720,7 +721,7 @@ def _run_campaign(args: argparse.Namespace) -> int:
 
 def _campaign_forecast(args: argparse.Namespace, history: pl.DataFrame) -> None:
     """``smr campaign --forecast``: projected completion of each phase, late establishments."""
-    from analysis.checks import forecast
+    from analysis.checks.campaign import forecast
     from analysis.present import export
 
     if args.fenetre < 2:
@@ -831,7 +832,8 @@ def _store_region(args: argparse.Namespace, day: dt.date | None) -> str:
 
 @command("todo", "points à traiter par établissement (Excel ou CSV à envoyer)", _todo_args)
 def _run_todo(args: argparse.Namespace) -> int:
-    from analysis.checks import campaign
+    from analysis.checks.campaign import checklist, todo
+    from analysis.checks.campaign.history import evaluate_snapshot
     from analysis.present import todo_lists
 
     if args.out.suffix.lower() not in (".xlsx", ".csv"):
@@ -840,12 +842,12 @@ def _run_todo(args: argparse.Namespace) -> int:
             "possibles : .xlsx, .csv",
             args.out,
         )
-    results = campaign.evaluate_snapshot(args.store, args.snapshot, _campaign_params(args))
+    results = evaluate_snapshot(args.store, args.snapshot, _campaign_params(args))
     region = _store_region(args, args.snapshot)
     path = todo_lists.write_todo(results, args.out, per=args.par, finess=args.finess,
                                show_contacts=args.contacts, region=region)
-    items = campaign.todo_items(results, args.finess)
-    advice = int((items["severite"] == campaign.SEVERITY_TODO_LABELS[campaign.CONSEILLE]).sum())
+    items = todo.todo_items(results, args.finess)
+    advice = int((items["severite"] == todo.SEVERITY_TODO_LABELS[checklist.CONSEILLE]).sum())
     shown = "affichés" if args.contacts else "masqués"
     print(f"{items.height - advice} points à traiter et {advice} conseils pour "
           f"{items['finess_eg'].n_unique()} établissement(s) ; contacts {shown}.")

@@ -10,7 +10,8 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from analysis.checks import campaign, quality
+from analysis.checks import quality
+from analysis.checks.campaign.history import sampled_dates
 from analysis.indicators import sync
 from analysis.io import importing, store
 from analysis.model import formats
@@ -246,7 +247,7 @@ show_table(
 st.subheader("Évolution d'un instantané à l'autre")
 trend_stamp = stamp
 if len(stamp) > 92:  # a year of daily snapshots: one point a week, exact at its date (#9)
-    weekly = campaign.sampled_dates([dt.date.fromisoformat(d) for d, _ in stamp], 7, [ctx.date])
+    weekly = sampled_dates([dt.date.fromisoformat(d) for d, _ in stamp], 7, [ctx.date])
     trend_stamp = tuple(s for s in stamp if dt.date.fromisoformat(s[0]) in set(weekly))
     st.caption(f"{len(stamp)} instantanés : un point par semaine.")
 history = (

@@ -9,7 +9,7 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from analysis.checks import campaign
+from analysis.checks.campaign import history
 from analysis.indicators import sync
 from analysis.io import store
 from analysis.model import formats, privacy
@@ -108,7 +108,7 @@ if len(snapshot_dates) > 1:
     st.subheader("Évolution")
     shown_dates = snapshot_dates
     if len(snapshot_dates) > 92:  # a year of daily snapshots: one point a week
-        shown_dates = campaign.sampled_dates(snapshot_dates, 7, [ctx.date])
+        shown_dates = history.sampled_dates(snapshot_dates, 7, [ctx.date])
         st.caption(f"{len(snapshot_dates)} instantanés : un point par semaine (exact à sa date).")
     keys = tuple(d.isoformat() for d in shown_dates)
     mtimes = tuple((ctx.store / d / "manifest.json").stat().st_mtime for d in keys)

@@ -8,7 +8,7 @@ import io
 import pytest
 
 from analysis import cli
-from analysis.checks import campaign
+from analysis.checks.campaign import history
 from analysis.demo import regional
 from analysis.indicators import sync
 from analysis.io import store, validate
@@ -74,7 +74,7 @@ def test_the_demo_reports_each_of_its_eleven_snapshots(tmp_path):
 
 def test_histories_report_each_batch(three_day_store):
     calls, record = _recorder()
-    campaign.progress_history(three_day_store, batch=2, progress=record)
+    history.progress_history(three_day_store, batch=2, progress=record)
     assert calls == [(2, 3, "2024-03-02"), (3, 3, "2024-03-03")]
     calls, record = _recorder()
     sync.status_history(three_day_store, batch=2, progress=record)

@@ -13,7 +13,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from analysis import cli
-from analysis.checks import campaign
+from analysis.checks.campaign.history import progress_history
 from analysis.demo import national, regional
 from analysis.geo import geography
 from analysis.indicators import sync
@@ -86,7 +86,7 @@ def test_few_entities_change_each_day_and_completion_rises(daily):
         assert changed.filter(pl.col("date_maj").dt.date() != after).height == 0
     units = store.read_table(daily, days[-1], "unites").height
     assert max(touched) < 0.25 * units and sum(touched) > 0
-    history = campaign.progress_history(daily)
+    history = progress_history(daily)
     rate = dict(
         history.filter(pl.col("regle") == "uo_verifie").select("date", "taux").iter_rows()
     )

@@ -82,7 +82,8 @@ def test_every_mention_has_one_short_label():
 
 def test_status_codes_do_not_clash():
     """« statut » gathers the statuses of several modules: a code means one thing."""
-    from analysis.checks import campaign, quality
+    from analysis.checks import quality
+    from analysis.checks.campaign import checklist
     from analysis.indicators import sync
     from analysis.model import nomenclature
     from analysis.transition import correspondence
@@ -91,7 +92,7 @@ def test_status_codes_do_not_clash():
     for labels in (
         nomenclature.CODE_LISTS["statut"], sync.STATUS_LABELS, quality.STATUT_LABELS,
         quality.PEUPLEMENT_LABELS, correspondence.MAPPING_STATUSES,
-        {campaign.OK: "", campaign.MANQUANT: "", campaign.INVALIDE: ""},
+        {checklist.OK: "", checklist.MANQUANT: "", checklist.INVALIDE: ""},
     ):
         for code in labels:
             assert code not in seen, code

@@ -8,7 +8,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from analysis.checks import campaign
+from analysis.checks.campaign import checklist
 from analysis.present import methods, report
 
 
@@ -62,15 +62,15 @@ def test_registering_an_id_twice_is_refused():
 
 
 def test_campaign_note_lists_the_rules_in_use():
-    extra = campaign.Rule(
+    extra = checklist.Rule(
         "eg_essai",
-        campaign.ETABLISSEMENT,
+        checklist.ETABLISSEMENT,
         "Point d'essai",
         "Texte d'aide de l'essai.",
-        lambda p: [(pl.col("surnom").is_null(), campaign.MANQUANT, "vide")],
+        lambda p: [(pl.col("surnom").is_null(), checklist.MANQUANT, "vide")],
     )
-    text = methods.campaign_rules_note((*campaign.RULES, extra))
-    for rule in (*campaign.RULES, extra):
+    text = methods.campaign_rules_note((*checklist.RULES, extra))
+    for rule in (*checklist.RULES, extra):
         assert f"`{rule.id}`" in text and rule.help in text
     assert "*Point d'essai* (établissement, obligatoire, `eg_essai`)" in text
     assert "(établissement, conseillé, `eg_surnom`)" in text
@@ -78,7 +78,7 @@ def test_campaign_note_lists_the_rules_in_use():
     assert methods.NOTES["campagne_taux_regle"].note == methods.campaign_rules_note()
     assert (
         methods.missing_parts(
-            methods.MethodNote("x", "x", "x", methods.campaign_rules_note((*campaign.RULES, extra)))
+            methods.MethodNote("x", "x", "x", methods.campaign_rules_note((*checklist.RULES, extra)))
         )
         == []
     )

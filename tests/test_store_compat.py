@@ -12,7 +12,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from analysis.checks import campaign, quality
+from analysis.checks import quality
+from analysis.checks.campaign import history
 from analysis.io import store
 from analysis.model import schema
 from analysis.model.errors import StoreError
@@ -74,7 +75,7 @@ def test_old_snapshot_reads_with_nulls_and_an_empty_reference(tmp_path):
     results = quality.evaluate(tables, day)
     st3 = results.filter(pl.col("exigence") == "ST3")
     assert set(st3["statut"]) == {quality.NON_APPLICABLE}  # no identifier in an old extract
-    assert campaign.evaluate_snapshot(tmp_path, day).height > 0
+    assert history.evaluate_snapshot(tmp_path, day).height > 0
 
 
 def test_a_listed_table_that_is_missing_is_still_corruption(tmp_path):

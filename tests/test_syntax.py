@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis.checks import campaign
+from analysis.checks.campaign import checklist
 from analysis.io import validate
 from analysis.model import syntax
 from tests.helpers import small_snapshot
@@ -47,12 +47,12 @@ def _campaign_invalid(phones: list[str]) -> list[bool]:
          for i, p in enumerate(phones)]
     )
     tables["offres"] = tables["offres"].head(0)
-    results = campaign.evaluate(tables, dt.date(2024, 3, 1))
+    results = checklist.evaluate(tables, dt.date(2024, 3, 1))
     by_unit = dict(
         results.filter(pl.col("regle") == "uo_telephone")
         .select("entite", "resultat").iter_rows()
     )
-    return [by_unit[f"UO-T{i}"] == campaign.INVALIDE for i in range(len(phones))]
+    return [by_unit[f"UO-T{i}"] == checklist.INVALIDE for i in range(len(phones))]
 
 
 ACCEPTED = [

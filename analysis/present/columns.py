@@ -28,7 +28,8 @@ from typing import Any
 
 import polars as pl
 
-from analysis.checks import campaign, quality
+from analysis.checks import quality
+from analysis.checks.campaign import changes, checklist
 from analysis.indicators import coverage, sync
 from analysis.model import nomenclature, schema
 from analysis.model.formats import (
@@ -67,25 +68,25 @@ def code_labels() -> dict[str, dict[str, str]]:
         **quality.STATUT_LABELS,
         **quality.PEUPLEMENT_LABELS,
         **correspondence.MAPPING_STATUSES,
-        campaign.OK: "Conforme",
-        campaign.MANQUANT: "Manquant",
-        campaign.INVALIDE: "Invalide",
+        checklist.OK: "Conforme",
+        checklist.MANQUANT: "Manquant",
+        checklist.INVALIDE: "Invalide",
     }
-    niveau = {**campaign.LEVELS, **quality.LEVELS, **coverage.LEVEL_LABELS}
+    niveau = {**checklist.LEVELS, **quality.LEVELS, **coverage.LEVEL_LABELS}
     return {
         "statut": statut,
         "statut_peuplement": dict(quality.PEUPLEMENT_LABELS),
-        "etat": {campaign.OK: "Conforme", campaign.MANQUANT: "Manquant",
-                 campaign.INVALIDE: "Invalide"},
-        "avant": {campaign.OK: "Conforme", campaign.MANQUANT: "Manquant",
-                  campaign.INVALIDE: "Invalide"},
-        "apres": {campaign.OK: "Conforme", campaign.MANQUANT: "Manquant",
-                  campaign.INVALIDE: "Invalide"},
+        "etat": {checklist.OK: "Conforme", checklist.MANQUANT: "Manquant",
+                 checklist.INVALIDE: "Invalide"},
+        "avant": {checklist.OK: "Conforme", checklist.MANQUANT: "Manquant",
+                  checklist.INVALIDE: "Invalide"},
+        "apres": {checklist.OK: "Conforme", checklist.MANQUANT: "Manquant",
+                  checklist.INVALIDE: "Invalide"},
         "niveau": niveau,
         "regle": dict(
-            zip(campaign.rules_frame()["regle"], campaign.rules_frame()["libelle"], strict=True)
+            zip(checklist.rules_frame()["regle"], checklist.rules_frame()["libelle"], strict=True)
         ),
-        "changement": dict(campaign.CHANGE_LABELS),
+        "changement": dict(changes.CHANGE_LABELS),
         "ecart": {k: v[0] for k, v in gaps.GAP_TYPES.items()},
         "correspondance": dict(correspondence.MAPPING_STATUSES),
         "evolution": dict(comparison.EVOLUTIONS),
@@ -94,11 +95,11 @@ def code_labels() -> dict[str, dict[str, str]]:
         "discipline": dict(nomenclature.CODE_LISTS["discipline"]),
         "regime": {"SSR": "SSR", "SMR": "SMR"},
         "severity": {"rejet": "Rejet", "avertissement": "Avertissement"},
-        "severite": dict(campaign.SEVERITIES),
-        "compte_ror": {campaign.OK: "Valide", campaign.MANQUANT: "Manquant",
-                       campaign.INVALIDE: "Expiré"},
-        "compte_vt": {campaign.OK: "Valide", campaign.MANQUANT: "Manquante",
-                      campaign.INVALIDE: "Expirée"},
+        "severite": dict(checklist.SEVERITIES),
+        "compte_ror": {checklist.OK: "Valide", checklist.MANQUANT: "Manquant",
+                       checklist.INVALIDE: "Expiré"},
+        "compte_vt": {checklist.OK: "Valide", checklist.MANQUANT: "Manquante",
+                      checklist.INVALIDE: "Expirée"},
     }
 
 
@@ -111,14 +112,14 @@ def _count_headers() -> dict[str, str]:
         **sync.STATUS_LABELS,
         **gaps.GAP_SHORT_LABELS,
         **quality.PEUPLEMENT_LABELS,
-        **campaign.CHANGE_LABELS,
+        **changes.CHANGE_LABELS,
     }
 
 
 @functools.cache
 def _rule_labels() -> dict[str, str]:
 
-    rules = campaign.rules_frame()
+    rules = checklist.rules_frame()
     return dict(zip(rules["regle"], rules["libelle"], strict=True))
 
 

@@ -9,7 +9,7 @@ names of ``analysis.indicators.territories`` outputs, or short names for the oth
 campaign, synchronisation, import report).
 
 This is the single registry: the campaign and synchronisation notes live here too, built from
-``campaign.RULES`` and ``sync`` constants (``campaign_rules_note`` for a checklist of one's
+``checklist.RULES`` and ``sync`` constants (``campaign_rules_note`` for a checklist of one's
 own, ``sync_status_note`` for another sync hour). The regional report (``analysis.present.report``) prints the notes of
 the indicators it contains.
 """
@@ -21,7 +21,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from analysis.checks import campaign, quality
+from analysis.checks import quality
+from analysis.checks.campaign import checklist
 from analysis.indicators import access, sync
 from analysis.transition import correspondence, gaps
 
@@ -505,21 +506,21 @@ _CAMPAIGN_SEVERITY = (
 )
 
 
-def rules_markdown(rules: Sequence[campaign.Rule] = campaign.RULES) -> str:
+def rules_markdown(rules: Sequence[checklist.Rule] = checklist.RULES) -> str:
     """The checklist as a French markdown list: label, level, id and help text of each rule."""
     def level(code: str) -> str:
-        text = campaign.LEVELS.get(code, code)
+        text = checklist.LEVELS.get(code, code)
         return text[:1].lower() + text[1:]
 
-    def kind(rule: campaign.Rule) -> str:
-        return campaign.SEVERITIES.get(rule.severity, rule.severity).lower()
+    def kind(rule: checklist.Rule) -> str:
+        return checklist.SEVERITIES.get(rule.severity, rule.severity).lower()
 
     return "\n".join(
         f"- *{r.label}* ({level(r.level)}, {kind(r)}, `{r.id}`) : {r.help}" for r in rules
     )
 
 
-def campaign_rules_note(rules: Sequence[campaign.Rule] = campaign.RULES) -> str:
+def campaign_rules_note(rules: Sequence[checklist.Rule] = checklist.RULES) -> str:
     """The note text of the per-rule completion, listing ``rules`` (the checklist in use)."""
     return (
         "**Définition** : pour chaque point de contrôle, part des entités concernées "
@@ -608,7 +609,7 @@ _register(
 
 
 def _plan_text() -> str:
-    from analysis.checks import forecast
+    from analysis.checks.campaign import forecast
 
     def day(d: dt.date | None) -> str:
         return d.strftime("%d/%m/%Y") if d else "aucune dans le guide"

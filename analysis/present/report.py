@@ -10,7 +10,7 @@ Every figure comes from the function behind the corresponding command, called th
 ``summary.headline`` and ``summary.capacity_by_mention`` (home page),
 ``coverage.capacity_by_territory`` (``smr coverage --level departement --forme toutes``),
 ``access.nearest_by_mention`` and ``access.accessibility`` (``smr access --method nearest``
-and ``--method e2sfca``), ``campaign.progress`` (``smr campaign``) and ``sync.unit_status``
+and ``--method e2sfca``), ``progress`` (``smr campaign``) and ``sync.unit_status``
 (``smr sync``). ``tests/test_report.py`` runs those commands and checks the report against
 their files. The HTML page holds its charts as inline SVG (``analysis.present.charts``): it opens
 without network.
@@ -36,7 +36,12 @@ from typing import Any
 import altair as alt
 import polars as pl
 
-from analysis.checks import campaign
+from analysis.checks.campaign import checklist
+from analysis.checks.campaign.history import (
+    campaign_start,
+    evaluate_snapshot,
+    progress_history,
+)
 from analysis.geo import geography
 from analysis.indicators import access, coverage, opening, populations, sync, territories
 from analysis.io import store
@@ -171,12 +176,12 @@ def _campaign(
     The start is the latest manifest's ``campagne_debut``, as ``smr campaign`` uses it.
     """
     dates = store.list_snapshots(store_path)
-    start = campaign.campaign_start(store.read_manifest(store_path / dates[-1].isoformat()))
-    params = campaign.CampaignParams(start=start, sync_time=sync_time)
-    history = campaign.progress_history(
+    start = campaign_start(store.read_manifest(store_path / dates[-1].isoformat()))
+    params = checklist.CampaignParams(start=start, sync_time=sync_time)
+    history = progress_history(
         store_path, params, dates=[d for d in dates if d <= date]
     )
-    labels = campaign.rules_frame().select("regle", "niveau", "libelle", "ordre")
+    labels = checklist.rules_frame().select("regle", "niveau", "libelle", "ordre")
     rules = (
         history.filter(pl.col("date") == date)
         .join(labels, on="regle", how="left")
@@ -184,7 +189,7 @@ def _campaign(
         .with_columns((pl.col("total") - pl.col("conformes")).alias("reste"))
         .select("regle", "niveau", "libelle", "conformes", "reste", "total", "taux")
     )
-    counted = campaign.rules_frame().filter(pl.col("severite") == campaign.OBLIGATOIRE)
+    counted = checklist.rules_frame().filter(pl.col("severite") == checklist.OBLIGATOIRE)
     overall_history = (
         history.filter(pl.col("regle").is_in(counted["regle"].implode()))  # advice not counted
         .group_by("date")
@@ -192,8 +197,8 @@ def _campaign(
         .with_columns((pl.col("conformes") / pl.col("total")).alias("taux"))
         .sort("date")
     )
-    results = campaign.evaluate_snapshot(store_path, date, params)
-    overall = campaign.completion_overall(results)
+    results = evaluate_snapshot(store_path, date, params)
+    overall = checklist.completion_overall(results)
     return start, rules, overall_history, overall
 
 

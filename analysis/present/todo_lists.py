@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
-from analysis.checks.campaign import TODO_PER, todo_frame, todo_items, todo_sheets
+from analysis.checks.campaign.todo import TODO_PER, todo_frame, todo_items, todo_sheets
 from analysis.model.errors import InputError
 from analysis.present import export
 

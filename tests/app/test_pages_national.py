@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis.checks import campaign
+from analysis.checks.campaign import history
 from analysis.demo import national
 from analysis.geo import geography
 from analysis.io import store
@@ -75,15 +75,15 @@ def test_long_series_progress_is_weekly_and_exact(long_series, monkeypatch):
     resolution = at.radio(key="campagne_resolution")
     assert resolution.value == "semaine"
     days = store.list_snapshots(long_series)
-    weekly = campaign.sampled_dates(days, 7, [days[-1]])
+    weekly = history.sampled_dates(days, 7, [days[-1]])
     assert len(weekly) == 16  # 100 days: 15 weeks back from the last day, plus the first
-    expected = campaign.progress(long_series, dates=weekly)
+    expected = history.progress(long_series, dates=weekly)
     chart = at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")
     assert chart
     resolution.set_value("tous").run()
     assert not at.exception, at.exception
     # the weekly points are the daily history at those dates
-    full = campaign.progress_history(long_series)
+    full = history.progress_history(long_series)
     assert full.filter(pl.col("date").is_in(weekly)).equals(expected)
     sync_page = _open("app_pages/synchronisation.py")
     assert "Évolution" in [s.value for s in sync_page.subheader]

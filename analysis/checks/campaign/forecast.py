@@ -4,7 +4,7 @@
 prochaines étapes ») has two phases: *données administratives et de contact*, from March
 2023 until the reform comes into force (deadline 31 May 2023, the day before 1 June 2023),
 and *offre de soins selon les autorisations*, from 1 June 2023, for which the guide sets no
-end (deadline None unless given). Each phase lists the campaign rules (``campaign.RULES``
+end (deadline None unless given). Each phase lists the campaign rules (``checklist.RULES``
 ids) it is made of; only *obligatoire* rules count (*conseillé* ones are advice). A deadline
 is a parameter (``deadlines``), never a constant of the computation.
 
@@ -37,7 +37,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from analysis.checks import campaign
+from analysis.checks.campaign import checklist, history
 from analysis.io import store
 
 #: Snapshots used for the trend (the most recent ones), and the interval's level.
@@ -124,11 +124,11 @@ def with_deadlines(plan: Sequence[Phase], deadlines: Mapping[str, dt.date | None
 
 def _counted_rules(phase: Phase) -> list[str]:
     return [r for r in phase.rules
-            if r in campaign.RULE_BY_ID and campaign.RULE_BY_ID[r].severity == campaign.OBLIGATOIRE]
+            if r in checklist.RULE_BY_ID and checklist.RULE_BY_ID[r].severity == checklist.OBLIGATOIRE]
 
 
 def phase_series(progress: pl.DataFrame, plan: Sequence[Phase] = PLAN) -> pl.DataFrame:
-    """Completion of each phase at each date of ``progress`` (``campaign.progress`` table):
+    """Completion of each phase at each date of ``progress`` (``history.progress`` table):
     ``date``, ``phase``, ``conformes``, ``total``, ``taux`` (0–1), sorted by phase then date.
     A phase none of whose rules was evaluated at a date has no row there."""
     parts = []
@@ -276,14 +276,14 @@ def remaining_by_establishment(
     results: pl.DataFrame, day: dt.date, plan: Sequence[Phase] = PLAN
 ) -> pl.DataFrame:
     """Obligatoire items not ok per establishment and phase in one evaluation
-    (``campaign.evaluate``): ``date``, ``phase``, ``finess_eg``, ``raison_sociale``,
+    (``checklist.evaluate``): ``date``, ``phase``, ``finess_eg``, ``raison_sociale``,
     ``departement``, ``reste`` (0 for an establishment with nothing left)."""
     parts = []
     for phase in plan:
         mine = results.filter(pl.col("regle").is_in(_counted_rules(phase)))
         parts.append(
             mine.group_by("finess_eg", "raison_sociale", "departement")
-            .agg((pl.col("resultat") != campaign.OK).sum().cast(pl.Int64).alias("reste"))
+            .agg((pl.col("resultat") != checklist.OK).sum().cast(pl.Int64).alias("reste"))
             .with_columns(pl.lit(day).alias("date"), pl.lit(phase.id).alias("phase"))
         )
     return pl.concat(parts).select(list(REMAINING_SCHEMA)).cast(REMAINING_SCHEMA)  # type: ignore[arg-type]
@@ -291,7 +291,7 @@ def remaining_by_establishment(
 
 def remaining_history(
     store_path: str | Path,
-    params: campaign.CampaignParams | None = None,
+    params: checklist.CampaignParams | None = None,
     window: int = DEFAULT_WINDOW,
     plan: Sequence[Phase] = PLAN,
     until: dt.date | None = None,
@@ -302,9 +302,9 @@ def remaining_history(
     chosen = dates[-max(2, window):]
     if not chosen:
         return pl.DataFrame(schema=REMAINING_SCHEMA)
-    params = campaign._with_start(store_path, dates[-1], params)
+    params = history._with_start(store_path, dates[-1], params)
     return pl.concat(
-        [remaining_by_establishment(campaign.evaluate_snapshot(store_path, d, params), d, plan)
+        [remaining_by_establishment(history.evaluate_snapshot(store_path, d, params), d, plan)
          for d in chosen]
     )
 
