@@ -1038,8 +1038,8 @@ def _qualite_args(p: argparse.ArgumentParser) -> None:
 @command("qualite", "exigences qualité ROR pour le SMR : périmètre, écarts et taux par "
          "département", _qualite_args)
 def _run_qualite(args: argparse.Namespace) -> int:
-    from analysis.checks import quality
-    from analysis.io import store
+    from analysis.checks.quality import population, requirements, vt_report
+    from analysis.io import finess_reference, store
     from analysis.present import export
 
     suffix = args.out.suffix.lower()
@@ -1058,29 +1058,29 @@ def _run_qualite(args: argparse.Namespace) -> int:
         raise SnapshotMissingError(args.store, date)
     manifest = store.read_manifest(Path(args.store) / date.isoformat())
     region = str(args.region or (manifest.get("extra") or {}).get("region") or "11")
-    params = quality.QualityParams(departements=quality.region_departements(region))
+    params = requirements.QualityParams(departements=requirements.region_departements(region))
     if args.lecture_atelier:
         params = params.with_former_readings()
     finess = None
     if args.finess:
-        finess, checked = quality.read_finess_reference(
+        finess, checked = finess_reference.read_finess_reference(
             args.finess[0] if len(args.finess) == 1 else args.finess
         )
         rejected = checked.filter(pl.col("severity") == "rejet")["row"].n_unique()
         print(f"Référentiel FINESS : {finess.height} établissements lus"
               + (f", {rejected} ligne(s) rejetée(s)" if rejected else "") + ".")
-    tables = quality.read_quality_tables(args.store, date, finess)
-    results = quality.evaluate(tables, date, params)
-    table = quality.summary(results, codes=quality.evaluated(tables))
+    tables = population.read_quality_tables(args.store, date, finess)
+    results = requirements.evaluate(tables, date, params)
+    table = requirements.summary(results, codes=requirements.evaluated(tables))
     vt_lines = []
     if args.vt_report is not None:
-        report = quality.read_vt_report(args.vt_report)
-        detail = quality.vt_report_detail(report.frame, tables, date, params.departements)
-        rate = quality.vt_sync_rate(detail)
-        table = pl.concat([table, quality.vt_rate_as_summary(rate)])
+        report = vt_report.read_vt_report(args.vt_report)
+        detail = vt_report.vt_report_detail(report.frame, tables, date, params.departements)
+        rate = vt_report.vt_sync_rate(detail)
+        table = pl.concat([table, vt_report.vt_rate_as_summary(rate)])
         vt_lines = [f"rapport ViaTrajectoire : {n}" for n in report.notes]
     if suffix == ".xlsx":
-        sheets = {"exigences": table, "ecarts": quality.ecarts(results)}
+        sheets = {"exigences": table, "ecarts": requirements.ecarts(results)}
         data = export.excel_bytes(sheets, french=False)
         tmp = args.out.with_name(args.out.name + ".partial")
         tmp.write_bytes(data)
@@ -1090,11 +1090,11 @@ def _run_qualite(args: argparse.Namespace) -> int:
     print(f"Instantané du {date.isoformat()}, région {region} :")
     print("  lectures de l'atelier (docs/ecarts_vue_nationale.md)" if args.lecture_atelier
           else "  lecture des vues nationales (ansforge/ROR-indicateurs-BI-SQL)")
-    for row in table.filter(pl.col("departement") == quality.ENSEMBLE).iter_rows(named=True):
+    for row in table.filter(pl.col("departement") == requirements.ENSEMBLE).iter_rows(named=True):
         rate = formats.percent(row["taux"])
         print(f"  {row['exigence']:<17} périmètre {row['perimetre']:>5}, écarts "
               f"{row['ecarts']:>4}, taux {rate}")
-    for code, why in quality.skipped(tables).items():
+    for code, why in requirements.skipped(tables).items():
         print(f"  {code:<17} non évaluée : {why}")
     for line in vt_lines:
         print(f"  {line}")

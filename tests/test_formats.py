@@ -82,16 +82,16 @@ def test_every_mention_has_one_short_label():
 
 def test_status_codes_do_not_clash():
     """« statut » gathers the statuses of several modules: a code means one thing."""
-    from analysis.checks import quality
     from analysis.checks.campaign import checklist
+    from analysis.checks.quality import requirements
     from analysis.indicators import sync
     from analysis.model import nomenclature
     from analysis.transition import correspondence
 
     seen: dict[str, str] = {}
     for labels in (
-        nomenclature.CODE_LISTS["statut"], sync.STATUS_LABELS, quality.STATUT_LABELS,
-        quality.PEUPLEMENT_LABELS, correspondence.MAPPING_STATUSES,
+        nomenclature.CODE_LISTS["statut"], sync.STATUS_LABELS, requirements.STATUT_LABELS,
+        requirements.PEUPLEMENT_LABELS, correspondence.MAPPING_STATUSES,
         {checklist.OK: "", checklist.MANQUANT: "", checklist.INVALIDE: ""},
     ):
         for code in labels:

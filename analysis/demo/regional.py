@@ -1730,7 +1730,7 @@ def vt_sync_report(tables: dict[str, pl.DataFrame], day: date, region: str = "11
     « Grand Age » rows of other establishments (left out of the SMR rate). Same snapshot,
     same bytes.
     """
-    from analysis.checks import quality
+    from analysis.checks.quality import vt_report
 
     nightly = datetime.combine(day - timedelta(days=1), time(18))
     etabs = tables["etablissements"]
@@ -1766,7 +1766,7 @@ def vt_sync_report(tables: dict[str, pl.DataFrame], day: date, region: str = "11
     rows = []
     for finess, tout, certains, derniere in per_eg.iter_rows():
         state = (
-            quality.VT_SYNC_ACTIVE
+            vt_report.VT_SYNC_ACTIVE
             if tout
             else "Mise à jour de l’offre en erreur"
             if certains
@@ -1777,8 +1777,8 @@ def vt_sync_report(tables: dict[str, pl.DataFrame], day: date, region: str = "11
                 "Finess": finess,
                 "NomEtablissement": names.get(finess, ""),
                 "CodeRegion": region,
-                "Domaine": quality.DOMAINE_SMR,
-                "EtatVT": quality.VT_CLOSED
+                "Domaine": vt_report.DOMAINE_SMR,
+                "EtatVT": vt_report.VT_CLOSED
                 if finess in closed or finess not in present
                 else "Ouvert",
                 "EtatSynchronisationROR": state,
@@ -1794,12 +1794,12 @@ def vt_sync_report(tables: dict[str, pl.DataFrame], day: date, region: str = "11
                 "CodeRegion": region,
                 "Domaine": "Grand Age",
                 "EtatVT": "Ouvert",
-                "EtatSynchronisationROR": quality.VT_SYNC_ACTIVE if k == 0
+                "EtatSynchronisationROR": vt_report.VT_SYNC_ACTIVE if k == 0
                 else "Offre non synchronisée",
                 "DateSynchronisation": nightly.strftime("%d/%m/%Y %H:%M"),
             }
         )
-    return pl.DataFrame(rows, schema=dict.fromkeys(quality.VT_REPORT_COLUMNS, pl.String))
+    return pl.DataFrame(rows, schema=dict.fromkeys(vt_report.VT_REPORT_COLUMNS, pl.String))
 
 
 def vt_sync_report_csv(tables: dict[str, pl.DataFrame], day: date, region: str = "11") -> bytes:

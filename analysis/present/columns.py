@@ -28,8 +28,8 @@ from typing import Any
 
 import polars as pl
 
-from analysis.checks import quality
 from analysis.checks.campaign import changes, checklist
+from analysis.checks.quality import requirements
 from analysis.indicators import coverage, sync
 from analysis.model import nomenclature, schema
 from analysis.model.formats import (
@@ -65,17 +65,17 @@ def code_labels() -> dict[str, dict[str, str]]:
     statut = {
         **nomenclature.CODE_LISTS["statut"],
         **sync.STATUS_LABELS,
-        **quality.STATUT_LABELS,
-        **quality.PEUPLEMENT_LABELS,
+        **requirements.STATUT_LABELS,
+        **requirements.PEUPLEMENT_LABELS,
         **correspondence.MAPPING_STATUSES,
         checklist.OK: "Conforme",
         checklist.MANQUANT: "Manquant",
         checklist.INVALIDE: "Invalide",
     }
-    niveau = {**checklist.LEVELS, **quality.LEVELS, **coverage.LEVEL_LABELS}
+    niveau = {**checklist.LEVELS, **requirements.LEVELS, **coverage.LEVEL_LABELS}
     return {
         "statut": statut,
-        "statut_peuplement": dict(quality.PEUPLEMENT_LABELS),
+        "statut_peuplement": dict(requirements.PEUPLEMENT_LABELS),
         "etat": {checklist.OK: "Conforme", checklist.MANQUANT: "Manquant",
                  checklist.INVALIDE: "Invalide"},
         "avant": {checklist.OK: "Conforme", checklist.MANQUANT: "Manquant",
@@ -111,7 +111,7 @@ def _count_headers() -> dict[str, str]:
         **{m.code: m.court for m in nomenclature.MENTIONS},
         **sync.STATUS_LABELS,
         **gaps.GAP_SHORT_LABELS,
-        **quality.PEUPLEMENT_LABELS,
+        **requirements.PEUPLEMENT_LABELS,
         **changes.CHANGE_LABELS,
     }
 

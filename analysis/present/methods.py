@@ -21,8 +21,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from analysis.checks import quality
 from analysis.checks.campaign import checklist
+from analysis.checks.quality import requirements
 from analysis.indicators import access, sync
 from analysis.transition import correspondence, gaps
 
@@ -933,10 +933,10 @@ _register(
 
 # --- ROR quality requirements, population follow-up, ViaTrajectoire report (analysis.checks.quality)
 
-_Q = quality.QualityParams()
+_Q = requirements.QualityParams()
 _Q_SOURCE = (
     "règles des vues de l'ANS (dépôt ansforge/ROR-indicateurs-BI-SQL) résumées dans "
-    "ROR_QUALITY.md ; le détail des choix d'interprétation est en tête de analysis/checks/quality.py"
+    "ROR_QUALITY.md ; le détail des choix d'interprétation est en tête de analysis/checks/quality/requirements.py"
 )
 _Q_TABLE = (
     "Le tableau compte par exigence et par département le **périmètre** (entités concernées : "
