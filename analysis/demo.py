@@ -1981,7 +1981,8 @@ def build_demo(
 
     Each snapshot goes through validation and the store like a real import: the demo
     carries warnings (malformed e-mails, phone numbers) but must have no rejected row.
-    ``progress`` (``analysis.progress``) hears of each snapshot written.
+    ``progress`` (``analysis.progress``) hears of each snapshot written. The store also gets
+    illustrative, fictitious OQOS targets, zoning and applications (``analysis.oqos_demo``).
     """
     from analysis import store, validate
 
@@ -2011,6 +2012,9 @@ def build_demo(
         )
         written.append(day)
         step(progress, len(written), len(SNAPSHOT_DATES), day.isoformat())
+    from analysis import oqos_demo  # illustrative OQOS files, from a generator of their own
+
+    oqos_demo.write_demo_files(out, result.tables, day, region, seed)
     return written
 
 

@@ -222,10 +222,11 @@ def code_labels() -> dict[str, dict[str, str]]:
 
     Read lazily: those modules import ``analysis.export``, which imports this one.
     """
-    from analysis import campaign, coverage, nomenclature, quality, sync, transition
+    from analysis import campaign, coverage, nomenclature, oqos, quality, sync, transition
 
     statut = {
         **nomenclature.CODE_LISTS["statut"],
+        **oqos.STATUSES,
         **sync.STATUS_LABELS,
         **quality.STATUT_LABELS,
         **quality.PEUPLEMENT_LABELS,
@@ -262,6 +263,8 @@ def code_labels() -> dict[str, dict[str, str]]:
                        campaign.INVALIDE: "Expiré"},
         "compte_vt": {campaign.OK: "Valide", campaign.MANQUANT: "Manquante",
                       campaign.INVALIDE: "Expirée"},
+        "statut_avant": dict(oqos.STATUSES),
+        "statut_apres": dict(oqos.STATUSES),
     }
 
 
@@ -431,6 +434,28 @@ COLUMNS: dict[str, Format] = {
         "chiffres seulement si la case « Inclure les fermetures provisoires » est cochée).",
     ),
     "capacite_fermee_temporairement": _f("Lits + places fermés temporairement", INTEGER),
+    # OQOS targets (analysis.oqos)
+    "zone": _f("Zone", width="small", key=True),
+    "libelle_zone": _f("Libellé de la zone", width="medium", key=True),
+    "autorisees": _f("Autorisées", INTEGER),
+    "decrites": _f("Décrites (ROR)", INTEGER),
+    "demandees": _f("Demandes en attente", INTEGER),
+    "min": _f("Minimum", INTEGER),
+    "max": _f("Maximum", INTEGER),
+    "marge": _f("Marge", INTEGER, help="Maximum − autorisées : implantations encore possibles "
+                "(négatif : au-delà du maximum ; vide : pas de maximum)."),
+    "libelle_marge": _f("Marge", width="large"),
+    "autorisees_avant": _f("Autorisées (actuel)", INTEGER),
+    "autorisees_apres": _f("Autorisées (scénario)", INTEGER),
+    "statut_avant": _f("Statut (actuel)", CODE, width="medium"),
+    "statut_apres": _f("Statut (scénario)", CODE, width="medium"),
+    "marge_apres": _f("Marge (scénario)", INTEGER),
+    "change": _f("Modifié", BOOLEAN, width="small"),
+    "autorisee": _f("Autorisée", BOOLEAN, width="small"),
+    "decrite": _f("Décrite", BOOLEAN, width="small"),
+    "demandee": _f("Demande en attente", BOOLEAN, width="small"),
+    "autorisations": _f("Autorisations", width="medium"),
+    "demandes": _f("Demandes", width="small"),
     "finess_plus_proche": _f("FINESS le plus proche", width="small"),
     "nom_plus_proche": _f("Établissement le plus proche", width="medium"),
     "finess_plus_proche_base": _f("Plus proche (actuel)", width="small"),
