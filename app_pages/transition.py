@@ -11,6 +11,7 @@ import streamlit as st
 from analysis import coverage, export, formats, indicators, nomenclature, opening, transition
 from analysis.errors import SmrError
 from ui import charts, state
+from ui import oqos as ui_oqos
 from ui import territory as ui
 from ui.common import (
     ROOT,
@@ -557,6 +558,8 @@ with tab_scenario:
         ],
         "effet du scénario",
     )
+    # beside the access deltas: the OQOS zone statuses before and after (ui.oqos)
+    ui_oqos.scenario_statuses(ctx, data, modified, provisoires, scenario.to_json())
 
     shown_indicator = st.radio(
         "Carte",
