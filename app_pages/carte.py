@@ -12,7 +12,7 @@ from analysis import access, coverage, formats, geo, indicators, methods, nomenc
 from analysis.opening import OpeningRule
 from ui import charts, state
 from ui import territory as ui
-from ui.common import demo_banner, fmt_int, page_context
+from ui.common import demo_banner, fmt_int, page_context, show_table
 
 st.title("Carte")
 st.caption(
@@ -275,29 +275,20 @@ else:
             f"{outside} établissement(s) sans coordonnées placé(s) au centre de leur commune."
         )
     with st.expander("Tableau : valeurs de la carte et établissements"):
-        st.dataframe(
+        show_table(
             table.select("territoire", "nom", indicator).sort(
                 indicator, descending=note.higher_is_better, nulls_last=True
             ),
-            hide_index=True,
-            width="stretch",
-            column_config={
-                "territoire": st.column_config.TextColumn("Code"),
-                "nom": st.column_config.TextColumn(shown_level[:-1]),
-                indicator: st.column_config.NumberColumn(legend_title, format="%.1f"),
+            "carte_valeurs",
+            stem=f"carte_{indicator}_{ctx.date.isoformat()}",
+            overrides={
+                "nom": formats.Format(shown_level[:-1], width="medium", key=True),
+                indicator: formats.Format(legend_title, formats.NUMBER, 1),
             },
         )
         if sites.height:
-            st.dataframe(
+            show_table(
                 sites.select("raison_sociale", "commune", "lits", "places", "capacite"),
-                hide_index=True,
-                width="stretch",
-                column_config={
-                    "raison_sociale": st.column_config.TextColumn("Établissement"),
-                    "commune": st.column_config.TextColumn("Commune"),
-                    "lits": st.column_config.NumberColumn("Lits"),
-                    "places": st.column_config.NumberColumn("Places"),
-                    "capacite": st.column_config.NumberColumn("Lits + places"),
-                },
+                "carte_etablissements",
             )
     ui.method_note(indicator)

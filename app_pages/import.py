@@ -248,7 +248,7 @@ if causes.height:
             pl.col("en_consequence").alias("Lignes rejetées en conséquence"),
             pl.col("avertissements_en_consequence").alias("Avertissements en conséquence"),
             pl.col("detail").alias("Détail par table"),
-        ),
+        ).with_columns(pl.col(pl.String).fill_null(formats.EMPTY)),  # the grid draws « None »
         hide_index=True,
         width="stretch",
     )

@@ -7,6 +7,7 @@ rerun that changes nothing reuses the frames without copying them.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import os
@@ -357,6 +358,48 @@ def _label(value: Any, labels: Mapping[Any, str]) -> str:
     return labels.get(value, formats.EMPTY if value in (None, "") else str(value))
 
 
+def without_nulls(df: pl.DataFrame, fmts: Mapping[str, formats.Format],
+                  labels: Mapping[str, Mapping[Any, str]], vectorised: bool = False
+                  ) -> tuple[pl.DataFrame, dict[str, formats.Format]]:
+    """``df`` with no empty cell left for Streamlit's grid to draw.
+
+    Why: the grid draws a null as a grey « None » whatever the Styler's ``na_rep`` (seen in
+    Chromium); only data without nulls shows « — ». A text column gets « — »; a number or date
+    column holding nulls becomes its French text (« 41,9 », « 31/07/2023 », « — »), so the
+    column reads right at the cost of sorting as text; columns without nulls keep their type.
+    ``vectorised``: large tables, formatted by Polars expressions rather than cell by cell.
+    Returns the frame and the formats, those of the columns turned into text marked as text.
+    """
+    exprs = []
+    out = dict(fmts)
+    for c, f in fmts.items():
+        col = df.get_column(c)
+        if col.null_count() == 0:
+            continue
+        if col.dtype in (pl.String, pl.Categorical, pl.Enum, pl.Null):
+            exprs.append(pl.col(c).cast(pl.String).fill_null(formats.EMPTY))
+            continue  # still text: the labels of its codes apply as before
+        out[c] = dataclasses.replace(f, kind=formats.TEXT)
+        if c in labels:
+            exprs.append(
+                pl.col(c).replace_strict(dict(labels[c]), default=pl.col(c).cast(pl.String),
+                                         return_dtype=pl.String).fill_null(formats.EMPTY)
+            )
+        elif vectorised and col.dtype.is_numeric():
+            text = (  # shares arrive here already multiplied by 100
+                pl.col(c).round(f.decimals).cast(pl.String).str.replace(".", ",", literal=True)
+            )
+            if f.kind in (formats.SHARE, formats.PERCENT):
+                text = text + pl.lit(f"{formats.NNBSP}%")
+            exprs.append(text.fill_null(formats.EMPTY))
+        else:
+            exprs.append(
+                pl.col(c).map_elements(functools.partial(formats.cell, f=f),
+                                       return_dtype=pl.String, skip_nulls=False)
+            )
+    return (df.with_columns(exprs) if exprs else df), out
+
+
 def show_table(
     df: pl.DataFrame,
     key: str | None = None,
@@ -384,6 +427,8 @@ def show_table(
         shown_df = raw
         fmts = formats.specs(shown_df, overrides)
         labels = formats.code_formatters(shown_df, overrides)
+        shown_df, fmts = without_nulls(shown_df, fmts, labels)
+        labels = {c: v for c, v in labels.items() if fmts[c].kind == formats.CODE}
         data: Any = shown_df.to_pandas().style.format(
             {
                 c: (functools.partial(_label, labels=labels[c]) if c in labels
@@ -395,9 +440,13 @@ def show_table(
     else:
         shown_df = formats.labelled(raw, overrides, keep)
         fmts = formats.specs(shown_df, overrides)
-        data = shown_df.with_columns(
-            *(pl.col(c).fill_null(formats.EMPTY) for c in fmts if shown_df.schema[c] == pl.String),
-            *(pl.col(c) * 100 for c, f in fmts.items() if f.kind == formats.SHARE),
+        data, fmts = without_nulls(
+            shown_df.with_columns(
+                *(pl.col(c) * 100 for c, f in fmts.items() if f.kind == formats.SHARE)
+            ),
+            fmts,
+            {},
+            vectorised=True,
         )
     heads = formats.headers(shown_df.columns, shown_df.schema, overrides)
     options: dict[str, Any] = {"hide_index": True, "width": "stretch", "key": key}

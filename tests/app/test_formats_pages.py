@@ -93,6 +93,10 @@ def test_no_raw_cell_and_every_rate_formatted(walked, page):
         assert tables, f"{page} : aucun tableau lu"
     for data, shown in tables:
         assert all(isinstance(c, str) for c in data.columns)
+        # Streamlit's grid draws a null as a grey « None » whatever the Styler's na_rep (seen
+        # in Chromium; AppTest only sees the display values): no null may reach it.
+        nulls = [c for c in data.columns if data[c].isna().any()]
+        assert not nulls, (page, nulls)
         for column in shown.columns:
             cells = [str(v) for v in shown[column].tolist()]
             raw = [v for v in cells if v.strip() in RAW]
@@ -150,24 +154,28 @@ def test_mention_labels_identical_across_pages(walked):
 
 def test_a_large_table_keeps_french_text_without_styling(tmp_path, monkeypatch):
     """Above ``MAX_STYLED_CELLS`` a table is not styled cell by cell: codes are still French
-    labels and empty text cells still read « — »; numbers keep Streamlit's own formats."""
+    labels and empty text cells still read « — »; numbers keep Streamlit's own formats, except
+    a number column holding an empty cell, written as French text (the grid would draw the
+    null as « None »)."""
     script = tmp_path / "grand_tableau.py"
     script.write_text(
         "import polars as pl\n"
         "import ui.common as common\n"
         "common.show_table(pl.DataFrame({'departement': ['75', '93'], 'statut': "
-        "['synchronise', None], 'taux': [0.5, None]}), 'grand')\n",
+        "['synchronise', None], 'taux': [0.5, None], 'taux_synchronise': [0.5, 0.25]}), "
+        "'grand')\n",
         encoding="utf-8",
     )
     monkeypatch.syspath_prepend(str(ROOT))
     import ui.common
 
-    monkeypatch.setattr(ui.common, "MAX_STYLED_CELLS", 4)  # the module the script imports
+    monkeypatch.setattr(ui.common, "MAX_STYLED_CELLS", 6)  # the module the script imports
     at = AppTest.from_file(str(script), default_timeout=60).run()
     assert not at.exception, at.exception
     table = at.dataframe[0]
     assert not table.proto.arrow_data.styler.display_values
     assert table.value["departement"].tolist() == ["Paris (75)", "Seine-Saint-Denis (93)"]
     assert table.value["statut"].tolist() == ["Synchronisée", "—"]
-    assert table.value["taux"].tolist()[0] == 50.0  # a share shown as a percentage
+    assert table.value["taux"].tolist() == ["50,0\u202f%", "—"]  # a share, as a percentage
+    assert table.value["taux_synchronise"].tolist() == [50.0, 25.0]  # no null: still numbers
     assert '"format": "%.1f %%"' in table.proto.columns

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis import campaign, forecast, store, sync
+from analysis import campaign, forecast, formats, store, sync
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
@@ -70,7 +70,8 @@ def test_campaign_page_renders_with_figures(app_env):
     expected = forecast.forecast_phases(
         forecast.phase_series(campaign.progress_history(app_env)))
     assert list(table["libelle"]) == expected["libelle"].to_list()  # « Phase »
-    assert str(table["date_prevue"][0])[:10] == str(expected["date_prevue"][0])
+    # phase 2 is never reached at its pace: the column holds an empty cell, shown as text
+    assert table["date_prevue"][0] == formats.date(expected["date_prevue"][0])
     late = next(d.value for d in at.dataframe if "rythme_semaine" in d.value.columns)
     pace = forecast.establishment_pace(forecast.remaining_history(app_env))
     assert len(late) == forecast.late_establishments(pace).height > 0
