@@ -61,7 +61,7 @@ ALL_FORMES = "toutes"
 TARGET_FORMES: tuple[str, ...] = ("HC", "HJ", ALL_FORMES)
 FORME_LABELS: dict[str, str] = {
     "HC": "Hospitalisation complète",
-    "HJ": "Hospitalisation à temps partiel",
+    "HJ": "Hospitalisation de jour",
     ALL_FORMES: "Toutes formes",
 }
 
@@ -457,8 +457,9 @@ def marge_text(
         else:
             parts.append(f"{_plural(-marge, 'implantation')} de plus que le maximum")
         if demandees and demandees > max(marge, 0):
-            parts.append(f"{_plural(demandees, 'demande')} en attente pour "
-                         f"{_plural(max(marge, 0), 'place')}")
+            room = (f"pour {_plural(marge, 'place')}" if marge > 0
+                    else "sans place sous le maximum")
+            parts.append(f"{_plural(demandees, 'demande')} en attente {room}")
     return ", ".join(parts)
 
 

@@ -7,7 +7,7 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from analysis import formats, oqos
+from analysis import formats, oqos, oqos_files
 from ui import charts, state
 from ui import oqos as ui_oqos
 from ui import territory as ui
@@ -33,9 +33,10 @@ if inputs is None:
     )
     st.stop()
 if inputs.fictif:
+    kinds = ", ".join(oqos_files.KINDS[k] for k in oqos_files.KINDS if k in inputs.fictif)
     st.warning(
-        "**Objectifs, zonage et demandes fictifs** : fichiers d'illustration de la "
-        "démonstration, sans rapport avec un schéma régional de santé réel.",
+        f"**Fichiers fictifs** ({kinds}) : illustration de la démonstration, sans rapport "
+        "avec un schéma régional de santé réel.",
         icon="⚠️",
     )
 
@@ -73,8 +74,9 @@ legend = "{" + ", ".join(
 ) + "}"
 base = alt.Chart(cells.to_pandas()).encode(
     x=alt.X("colonne:N", sort=column_order, title=None,
-            axis=alt.Axis(orient="top", labelAngle=-35, labelLimit=220)),
-    y=alt.Y("libelle_zone:N", sort=zone_order, title=None, axis=alt.Axis(labelLimit=320)),
+            axis=alt.Axis(orient="top", labelAngle=-45, labelLimit=220, labelOverlap=False)),
+    y=alt.Y("libelle_zone:N", sort=zone_order, title=None,
+            axis=alt.Axis(labelLimit=320, labelOverlap=False)),
 )
 rect = base.mark_rect(stroke="white", strokeWidth=1.5).encode(
     color=alt.Color(
@@ -94,7 +96,8 @@ rect = base.mark_rect(stroke="white", strokeWidth=1.5).encode(
     ],
 )
 text = base.mark_text(fontSize=12, color="#111111").encode(text="texte:N")
-chart = (rect + text).properties(height=max(160, 26 * len(zone_order)))
+# the height holds the rows (28 px each), the slanted mention labels above and the legend
+chart = (rect + text).properties(height=28 * len(zone_order) + 200)
 charts.draw(
     chart,
     f"Matrice des objectifs : {len(zone_order)} zones en lignes, {len(columns)} mentions (et "

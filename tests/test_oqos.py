@@ -176,7 +176,10 @@ def test_pending_applications():
     assert sites["finess_eg"].to_list() == ["demande:D5"]
     assert sites["demandee"].to_list() == [True] and sites["demandes"].to_list() == ["D5"]
     text = oqos.marge_text(oqos.DANS, 2, 1, 2, demandees=1)
-    assert text == "maximum atteint, 1 demande en attente pour 0 place"
+    assert text == "maximum atteint, 1 demande en attente sans place sous le maximum"
+    assert oqos.marge_text(oqos.DANS, 1, None, 3, demandees=3) == (
+        "encore 2 implantations possibles, 3 demandes en attente "
+        "pour 2 places")
 
 
 def test_cell_lists_come_from_the_transition_gaps():
