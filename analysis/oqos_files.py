@@ -141,6 +141,8 @@ class _Table:
 
 def _bytes_of(data: str | Path | bytes, name: str | None) -> tuple[bytes, str, object]:
     if isinstance(data, bytes):
+        if len(data) > MAX_BYTES:
+            raise InputError("fichier trop volumineux (plus de 50 Mo)", name or "fichier envoyé")
         return data, name or "fichier envoyé", name or "fichier envoyé"
     path = Path(data)
     if not path.is_file():

@@ -44,9 +44,9 @@ provisoires = ui.opening_switch("oqos_provisoires")
 rule = ui.opening_rule(ctx, provisoires)
 result = ui_oqos.result(ctx, data, inputs, provisoires)
 status = result.status
-st.caption(f"{rule.describe()} {inputs.caption()}")
+st.caption(f"{rule.describe()} {ui_oqos.md(inputs.caption())}")
 for line in (*inputs.notes, *result.notes):
-    st.caption(f"Remarque : {line}.")
+    st.caption(f"Remarque : {ui_oqos.md(line)}.")
 
 totals = oqos.status_totals(status)
 m = st.columns(5)
@@ -187,7 +187,7 @@ charts.draw(
 st.caption(
     f"Légende : couleur et signe du statut (▼ sous le minimum, ✓ dans la cible, ▲ au-dessus "
     f"du maximum), nombre d'implantations autorisées ; zones grises : pas d'objectif. "
-    f"{inputs.zoning_caption()}"
+    f"{ui_oqos.md(inputs.zoning_caption())}"
 )
 
 # ------------------------------------------------------------------- sites behind a cell
@@ -201,7 +201,7 @@ zone = st.selectbox("Zone", targeted, format_func=lambda z: f"{labels.get(z, z)}
                     key="oqos_zone")
 row = by_zone[zone]
 st.markdown(
-    f"**{labels.get(zone, zone)} — {formats.mention(mention)}, "
+    f"**{ui_oqos.md(labels.get(zone, zone))} — {formats.mention(mention)}, "
     f"{oqos.FORME_LABELS[forme].lower()}** : {oqos.SYMBOLS[row['statut']]} "
     f"{oqos.STATUSES[row['statut']].lower()}, {row['autorisees']} autorisée(s), "
     f"{row['decrites']} décrite(s) ; {row['libelle_marge']}."
@@ -225,4 +225,4 @@ outside = result.outside
 if outside.height:
     st.markdown(f"**Hors zonage** ({fmt_int(outside.height)} établissement(s), non comptés)")
     show_table(outside.select("finess_eg", "raison_sociale", "commune_insee"), "oqos_hors_zonage")
-st.caption(f"Instantané du {ctx.date:%d/%m/%Y}. {inputs.zoning_caption()}")
+st.caption(f"Instantané du {ctx.date:%d/%m/%Y}. {ui_oqos.md(inputs.zoning_caption())}")

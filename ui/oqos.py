@@ -8,12 +8,13 @@ store's setting (``STORE/oqos/``, ``analysis.oqos_files``) on both pages.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import polars as pl
 import streamlit as st
 
-from analysis import geo, methods, opening, oqos, oqos_files, transition
+from analysis import geo, methods, opening, oqos, oqos_files, settings, transition
 from analysis.errors import SmrError
 from ui import notes
 from ui.common import Context, read_only, show_table, upload_hint
@@ -22,6 +23,17 @@ from ui.common import Context, read_only, show_table, upload_hint
 UPLOADS: dict[str, str] = {kind: f"oqos_fichier_{kind}" for kind in oqos_files.KINDS}
 TYPES = ["csv", "txt", "xlsx", "xls"]
 NOTE = "oqos_implantations"
+
+
+#: Characters Markdown reads as syntax; a planner's file names, zone labels and the messages
+#: quoting them are escaped before they reach a caption or a note, so that a crafted name
+#: cannot become a link or an image fetched from elsewhere.
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$])")
+
+
+def md(text: object) -> str:
+    """``text`` shown as written in Streamlit's Markdown (syntax characters escaped)."""
+    return _MARKDOWN.sub(r"\\\1", str(text))
 
 
 def _stamp(store: Path) -> float:
@@ -58,7 +70,7 @@ def inputs(ctx: Context, quiet: bool = False) -> oqos_files.OqosInputs | None:
         if "aucun objectif" in str(exc):
             return None
         if not quiet:
-            st.error(f"Objectifs OQOS : {exc}")
+            st.error(f"Objectifs OQOS : {md(exc)}")
         if uploads:
             try:
                 return _inputs(ctx.region, str(ctx.store), (), _stamp(ctx.store))
@@ -72,7 +84,11 @@ def _upload(ctx: Context, kind: str, label: str, help: str, key: str) -> None:
     upload = st.file_uploader(label, type=TYPES, key=f"{key}_{kind}", help=help)
     upload_hint(TYPES)
     seen = f"{key}_{kind}_vu"
-    if upload is not None:
+    if upload is not None and upload.size > settings.max_upload_bytes():
+        st.error(f"{oqos_files.KINDS[kind].capitalize()} : fichier de {upload.size / 2**20:.0f} Mo, "
+                 f"plus que la limite de {settings.max_upload_mb()} Mo (SMR_MAX_UPLOAD_MB) : il "
+                 "est ignoré.")
+    elif upload is not None:
         data = upload.getvalue()
         reader = {
             oqos_files.TARGETS: oqos_files.read_targets,
@@ -82,7 +98,7 @@ def _upload(ctx: Context, kind: str, label: str, help: str, key: str) -> None:
         try:
             reader(data, upload.name)
         except SmrError as exc:
-            st.error(f"{exc} Le fichier est ignoré.")
+            st.error(f"{md(exc)} Le fichier est ignoré.")
         else:
             st.session_state[UPLOADS[kind]] = (data, upload.name)
     elif st.session_state.get(seen):
@@ -109,13 +125,13 @@ def files_panel(ctx: Context, key: str = "oqos") -> None:
         try:
             info = oqos_files.store_info(ctx.store)
         except SmrError as exc:
-            st.warning(str(exc))
+            st.warning(md(exc))
             info = {}
         for kind, entry in info.items():
             fict = " — fichier fictif de démonstration" if entry.get("fictif") else ""
             st.caption(
                 f"Réglage du magasin, {oqos_files.KINDS[kind]} : "
-                f"{entry.get('nom_origine', entry.get('fichier'))}, enregistré le "
+                f"{md(entry.get('nom_origine', entry.get('fichier')))}, enregistré le "
                 f"{entry.get('enregistre_le', '?')}{fict}."
             )
         if read_only():
@@ -134,7 +150,7 @@ def files_panel(ctx: Context, key: str = "oqos") -> None:
                     if given:
                         oqos_files.save_store_file(ctx.store, kind, given[0], given[1])
             except SmrError as exc:
-                st.error(str(exc))
+                st.error(md(exc))
             else:
                 st.success("Fichiers enregistrés comme réglage du magasin.")
         if c2.button(
@@ -215,7 +231,7 @@ def method_note(inp: oqos_files.OqosInputs, date: dt.date) -> None:
     """The OQOS method note with the zoning and the date in use (recorded for the walk)."""
     notes.record([NOTE])
     with st.expander(f"Méthode : {methods.note(NOTE).label}"):
-        st.markdown(methods.oqos_note(inp.zoning_caption(), date))
+        st.markdown(methods.oqos_note(md(inp.zoning_caption()), date))
 
 
 def scenario_statuses(
@@ -240,7 +256,7 @@ def scenario_statuses(
     moved = int((changed["statut_avant"] != changed["statut_apres"]).sum())
     st.caption(
         f"{changed.height} objectif(s) dont le nombre d'implantations autorisées change, "
-        f"dont {moved} change(nt) de statut ; {inp.zoning_caption()}"
+        f"dont {moved} change(nt) de statut ; {md(inp.zoning_caption())}"
     )
     if changed.height:
         show_table(changed.drop("change"), "transition_oqos",

@@ -85,7 +85,7 @@ def test_figures_matrix_map_and_lists_are_those_of_the_analysis(app_env):
     assert {f["properties"]["zone"] for f in zones} == set(inputs.zoning["zone"])
     assert any(e.label.startswith("Méthode : Implantations face aux objectifs") for e in at.expander)
     note = next(e for e in at.expander if e.label.startswith("Méthode : Implantations"))
-    assert "Zonage : 15 zones" in note.markdown[0].value
+    assert "15 zones (réglage du magasin" in note.markdown[0].value
     assert f"le {snap.date:%d/%m/%Y}" in note.markdown[0].value
     # the lists behind the chosen cell follow the zone chosen
     sites = _table(at, "autorisee", "decrite", "demandee")
@@ -122,6 +122,20 @@ def test_a_bad_file_is_refused_and_the_page_keeps_the_stores(app_env):
     errors = [e.value for e in at.error]
     assert any("minimum 3 supérieur au maximum 1" in e and "ignoré" in e for e in errors)
     assert _metrics(at)["Objectifs"] == before
+
+
+def test_a_crafted_name_or_label_stays_text(copy_env):
+    """A zone label or a file name is the planner's text: Markdown around it must not turn it
+    into a link or an image fetched from elsewhere."""
+    at = _open()
+    crafted = "![x](http://exemple.invalid/x.png)"
+    _upload(at, 1, f"{crafted}.csv", f"commune_insee;zone;libelle_zone\n75056;P;{crafted}\n"
+            .encode())
+    _upload(at, 0, "o.csv", b"zone;mention;min;max\nP;ME050;1;2\n")
+    assert not at.error, [e.value for e in at.error]
+    texts = [e.value for e in (*at.markdown, *at.caption)]
+    assert any("\\!\\[x\\]" in t for t in texts)  # shown, escaped
+    assert not [t for t in texts if "](http" in t]
 
 
 def test_a_store_without_targets_says_what_to_give(copy_env):
