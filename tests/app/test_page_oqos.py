@@ -85,7 +85,7 @@ def test_figures_matrix_map_and_lists_are_those_of_the_analysis(app_env):
     assert {f["properties"]["zone"] for f in zones} == set(inputs.zoning["zone"])
     assert any(e.label.startswith("Méthode : Implantations face aux objectifs") for e in at.expander)
     note = next(e for e in at.expander if e.label.startswith("Méthode : Implantations"))
-    assert "15 zones (réglage du magasin" in note.markdown[0].value
+    assert "15 zones \\(réglage du magasin" in note.markdown[0].value  # escaped
     assert f"le {snap.date:%d/%m/%Y}" in note.markdown[0].value
     # the lists behind the chosen cell follow the zone chosen
     sites = _table(at, "autorisee", "decrite", "demandee")
