@@ -609,6 +609,10 @@ def clear_store_file(store: str | Path, kind: str) -> bool:
 FILE, STORE, DEFAULT = "fichier", "magasin", "défaut"
 
 
+class NoTargetsError(InputError):
+    """Neither a targets file given nor one saved for the store."""
+
+
 @dataclass(frozen=True)
 class OqosInputs:
     """The targets, zoning and applications in use, and where each comes from.
@@ -727,7 +731,7 @@ def inputs_for(
                         else read_applications(data, name))
         origins[kind], names[kind] = origin, name
     if frames[TARGETS] is None:
-        raise InputError(
+        raise NoTargetsError(
             "aucun objectif : donner un fichier d'objectifs (--cibles, ou téléversement sur la "
             "page Objectifs) ou en enregistrer un pour le magasin (format : docs/oqos.md)"
         )

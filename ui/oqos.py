@@ -59,18 +59,17 @@ def _uploads() -> tuple:
     )
 
 
-def inputs(ctx: Context, quiet: bool = False) -> oqos_files.OqosInputs | None:
+def inputs(ctx: Context) -> oqos_files.OqosInputs | None:
     """The OQOS files in use (this session's uploads, else the store's), or None when there
     are no targets. A file that no longer fits (another region's zoning…) is reported and the
     uploads are left aside."""
     uploads = _uploads()
     try:
         return _inputs(ctx.region, str(ctx.store), uploads, _stamp(ctx.store))
+    except oqos_files.NoTargetsError:
+        return None
     except SmrError as exc:
-        if "aucun objectif" in str(exc):
-            return None
-        if not quiet:
-            st.error(f"Objectifs OQOS : {md(exc)}")
+        st.error(f"Objectifs OQOS : {md(exc)}")
         if uploads:
             try:
                 return _inputs(ctx.region, str(ctx.store), (), _stamp(ctx.store))
@@ -240,7 +239,7 @@ def scenario_statuses(
     """Transition page: the targets whose count or status the scenario changes, before and
     after, beside its access deltas."""
     st.markdown("**Objectifs (OQOS) : statut des zones avant et après**")
-    inp = inputs(ctx, quiet=True)
+    inp = inputs(ctx)
     if inp is None:
         st.caption(
             "Aucun objectif OQOS pour ce magasin : téléversez-les sur la page « Objectifs "
