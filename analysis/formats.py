@@ -456,6 +456,8 @@ COLUMNS: dict[str, Format] = {
     "demandee": _f("Demande en attente", BOOLEAN, width="small"),
     "autorisations": _f("Autorisations", width="medium"),
     "demandes": _f("Demandes", width="small"),
+    "demande_id": _f("N° de demande", width="small", key=True),
+    "date_depot": _f("Date de dépôt", DATE, width="small"),
     "finess_plus_proche": _f("FINESS le plus proche", width="small"),
     "nom_plus_proche": _f("Établissement le plus proche", width="medium"),
     "finess_plus_proche_base": _f("Plus proche (actuel)", width="small"),

@@ -15,8 +15,8 @@ other demo value stays the same. Same seed, same bytes.
 - **applications**: a few pending applications (and some already decided) of establishments
   of a zone for a mention they are not authorised for, and one new site without FINESS.
 
-The files use French headers and ``;`` as a planner's spreadsheet would (the mapping of
-``oqos_files.HEADERS`` reads them).
+The files are « CSV pour Excel » as the workbench downloads them (French headers and labels,
+``;``): the mapping of ``oqos_files.HEADERS`` reads them back.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from analysis import geo, oqos, oqos_files
+from analysis import export, geo, oqos, oqos_files
 from analysis import nomenclature as nom
 from analysis.opening import OpeningRule
 
@@ -166,21 +166,10 @@ def demo_applications(
     )
 
 
-def _csv(frame: pl.DataFrame, headers: Mapping[str, str]) -> bytes:
-    """A planner's CSV: French headers, ``;``, dates JJ/MM/AAAA, UTF-8 with BOM."""
-    out = frame.with_columns(
-        pl.col(c).dt.strftime("%d/%m/%Y") for c, t in frame.schema.items() if t == pl.Date
-    ).rename(dict(headers))
-    return b"\xef\xbb\xbf" + out.write_csv(separator=";").encode("utf-8")
-
-
-TARGET_HEADERS = {"zone": "Zone", "mention": "Mention", "forme": "Forme",
-                  "min": "Minimum", "max": "Maximum"}
-ZONING_HEADERS = {"commune_insee": "Code commune", "zone": "Zone",
-                  "libelle_zone": "Libellé de la zone"}
-APPLICATION_HEADERS = {"demande_id": "N° demande", "finess_eg": "FINESS",
-                       "commune_insee": "Code commune", "mention": "Mention", "forme": "Forme",
-                       "date_depot": "Date de dépôt", "date_decision": "Date de décision"}
+def _csv(frame: pl.DataFrame) -> bytes:
+    """A planner's CSV as the workbench downloads it (« CSV pour Excel »: French headers and
+    labels, ``;``, dates JJ/MM/AAAA, UTF-8 with BOM), read back through ``HEADERS``."""
+    return export.csv_bytes(frame, flavour=export.CSV_EXCEL)
 
 
 def demo_files(
@@ -205,10 +194,9 @@ def demo_files(
                               geo.load_arrondissements(region, reference_dir))
     applications = demo_applications(result.status, detail, result.sites, zoning, day, rng)
     return {
-        oqos_files.ZONING: (_csv(zoning, ZONING_HEADERS), "zonage_fictif.csv"),
-        oqos_files.TARGETS: (_csv(targets, TARGET_HEADERS), "objectifs_oqos_fictifs.csv"),
-        oqos_files.APPLICATIONS: (_csv(applications, APPLICATION_HEADERS),
-                                  "demandes_fictives.csv"),
+        oqos_files.ZONING: (_csv(zoning), "zonage_fictif.csv"),
+        oqos_files.TARGETS: (_csv(targets), "objectifs_oqos_fictifs.csv"),
+        oqos_files.APPLICATIONS: (_csv(applications), "demandes_fictives.csv"),
     }
 
 

@@ -15,6 +15,7 @@ import polars as pl
 import pytest
 
 from analysis import cli, geo, oqos, oqos_demo, oqos_files, store
+from analysis import nomenclature as nom
 from analysis.errors import InputError, StoreError
 from analysis.opening import OpeningRule
 from tests.test_oqos import recount
@@ -188,6 +189,12 @@ def _csv_rows(path: Path) -> list[dict]:
     return list(csv.DictReader(io.StringIO(text), delimiter=";"))
 
 
+#: The labels of « CSV pour Excel » → codes.
+MENTION = {m.court: m.code for m in nom.MENTIONS}
+FORME = {"Hospitalisation complète": "HC", "Hospitalisation de jour": "HJ", "toutes": "toutes",
+         "": None}
+
+
 def _french_date(text: str) -> dt.date | None:
     return dt.datetime.strptime(text, "%d/%m/%Y").date() if text else None
 
@@ -200,13 +207,14 @@ def test_command_on_the_demo_matches_an_independent_recount(demo_store, tmp_path
     written = pl.read_csv(out, infer_schema_length=0)
     assert written.columns == ["zone", "libelle_zone", "mention", "forme", "autorisees",
                                "decrites", "demandees", "min", "max", "statut", "marge"]
-    # the stored files read with the csv module, the snapshot's rows in plain Python
+    # the stored files (« CSV pour Excel ») read with the csv module, the snapshot's rows in
+    # plain Python
     folder = demo_store / "oqos"
-    zone_of = {r["Code commune"]: r["Zone"] for r in _csv_rows(folder / "zonage.csv")}
+    zone_of = {r["Commune (INSEE)"]: r["Zone"] for r in _csv_rows(folder / "zonage.csv")}
     apps = [
-        {"demande_id": r["N° demande"], "finess_eg": r["FINESS"] or None,
-         "commune_insee": r["Code commune"] or None, "mention": r["Mention"],
-         "forme": r["Forme"] or None, "date_depot": _french_date(r["Date de dépôt"]),
+        {"demande_id": r["N° de demande"], "finess_eg": r["FINESS EG"] or None,
+         "commune_insee": r["Commune (INSEE)"] or None, "mention": MENTION[r["Mention"]],
+         "forme": FORME[r["Forme"]], "date_depot": _french_date(r["Date de dépôt"]),
          "date_decision": _french_date(r["Date de décision"])}
         for r in _csv_rows(folder / "demandes.csv")
     ]
@@ -215,7 +223,7 @@ def test_command_on_the_demo_matches_an_independent_recount(demo_store, tmp_path
     targets = _csv_rows(folder / "cibles.csv")
     assert written.height == len(targets)
     for row, target in zip(written.iter_rows(named=True), targets, strict=True):
-        key = (target["Zone"], target["Mention"], target["Forme"])
+        key = (target["Zone"], MENTION[target["Mention"]], FORME[target["Forme"]] or "toutes")
         assert (row["zone"], row["mention"], row["forme"]) == key
         a, d, p = expected.get(key, (0, 0, 0))
         assert (int(row["autorisees"]), int(row["decrites"]), int(row["demandees"])) == (a, d, p)
