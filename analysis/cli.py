@@ -1102,6 +1102,58 @@ def _run_qualite(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ---------------------------------------------------------------------------- oqos
+
+
+def _oqos_args(p: argparse.ArgumentParser) -> None:
+    _snapshot_args(p)
+    p.add_argument("--cibles", type=Path, default=None, metavar="FICHIER",
+                   help="objectifs (CSV ou Excel : zone, mention, forme HC / HJ / toutes, min, "
+                        "max ; voir docs/oqos.md) ; défaut : ceux enregistrés pour le magasin")
+    p.add_argument("--zonage", type=Path, default=None, metavar="FICHIER",
+                   help="zonage (CSV ou Excel : commune_insee, zone, libelle_zone) ; défaut : "
+                        "celui du magasin, sinon les départements de la région")
+    p.add_argument("--demandes", type=Path, default=None, metavar="FICHIER",
+                   help="demandes d'autorisation (CSV ou Excel : finess_eg ou commune_insee, "
+                        "mention, forme, date_depot, date_decision) ; défaut : celles du "
+                        "magasin, sinon colonne « demandees » vide")
+    _opening_args(p)
+
+
+@command("oqos", "objectifs quantifiés (OQOS) : implantations autorisées, décrites et demandées "
+         "par zone × mention × forme, face aux bornes", _oqos_args)
+def _run_oqos(args: argparse.Namespace) -> int:
+    from analysis.geo import geography as geo
+    from analysis.io import oqos_files, store
+    from analysis.present import export
+    from analysis.transition import oqos
+
+    if args.out.suffix.lower() not in export.SUFFIXES:
+        raise InputError(
+            f"format de sortie non pris en charge « {args.out.suffix or '(aucune extension)'} » ;"
+            f" extensions possibles : {', '.join(export.SUFFIXES)}",
+            args.out,
+        )
+    snap = store.read_snapshot(args.store, args.snapshot)
+    region = str(args.region or (snap.manifest.get("extra") or {}).get("region") or "11")
+    inputs = oqos_files.inputs_for(region, args.store, args.cibles, args.zonage, args.demandes)
+    rule = _opening(args, snap.date)
+    result = oqos.oqos_status(snap.tables, inputs.targets, inputs.zoning, rule,
+                              inputs.applications, geo.load_arrondissements(region))
+    export.write_table(result.status, args.out, sheet="objectifs", csv_excel=args.csv_excel)
+    totals = oqos.status_totals(result.status)
+    print(f"Instantané du {snap.date.isoformat()} (région {region}) : {result.status.height} "
+          f"objectifs ; " + ", ".join(f"{oqos.STATUSES[s].lower()} : {n}"
+                                      for s, n in totals.items()) + ".")
+    print(inputs.caption())
+    for note in (*inputs.notes, *result.notes):
+        print(f"  {note}")
+    print(rule.describe())
+    _print_context(args, snap.tables, rule)
+    print(f"Objectifs écrits : {args.out}")
+    return EXIT_OK
+
+
 # ---------------------------------------------------------------------------- main
 
 

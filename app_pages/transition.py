@@ -32,6 +32,7 @@ from analysis.transition.gaps import (
     transition_gaps,
 )
 from ui import charts, state
+from ui import oqos as ui_oqos
 from ui import territory as ui
 from ui.common import (
     ROOT,
@@ -578,6 +579,8 @@ with tab_scenario:
         ],
         "effet du scénario",
     )
+    # beside the access deltas: the OQOS zone statuses before and after (ui.oqos)
+    ui_oqos.scenario_statuses(ctx, data, modified, provisoires, scenario.to_json())
 
     shown_indicator = st.radio(
         "Carte",

@@ -45,6 +45,7 @@ PAGES = (
     "synchronisation",
     "qualite",
     "transition",
+    "objectifs",
     "import",
 )
 

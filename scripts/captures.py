@@ -39,6 +39,7 @@ VIEWS: list[tuple[str, str, str | None]] = [
     ("08_transition", "transition", None),
     ("09_transition_scenarios", "transition", "tab:Scénarios"),
     ("10_import", "import", None),
+    ("12_objectifs_oqos", "objectifs", None),
     # a link that sets the view (the app of before ignores its query string)
     ("11_carte_lien_geriatrie_taux", "carte?mention=ME059&instantane=2023-05-15"
      "&indicateur=taux_100k", None),

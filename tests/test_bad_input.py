@@ -475,6 +475,11 @@ def command_cases(badinput: Path, store: Path, tmp: Path) -> list[tuple[list[str
          "format non pris en charge"),
         (["report", "--store", str(empty_store), "--out", str(tmp / "rapport.html")], 3,
          "Aucun instantané dans"),
+        # OQOS targets: none at all, or an unreadable file
+        (["oqos", "--store", str(store), "--out", str(out)], 2, "aucun objectif"),
+        (["oqos", "--store", str(store), "--cibles",
+          str(badinput / "population" / "binary" / "population.csv"), "--out", str(out)],
+         2, "pas un fichier texte"),
     ]
 
 

@@ -728,6 +728,9 @@ def build_daily_demo(
         warnings = first.report.filter(pl.col("severity") == schema.WARNING) if i == 0 else None
         store.write_snapshot(out, day, tables, warnings=warnings, replace=replace, extra=extra)
         step(progress, i + 1, len(dates), day.isoformat())
+    from analysis.demo import oqos as oqos_demo  # illustrative OQOS files, a generator of their own
+
+    oqos_demo.write_demo_files(out, tables, dates[-1], region, seed, reference_dir)
     return dates
 
 
@@ -757,4 +760,7 @@ def build_national_demo(
         store.write_snapshot(out, day, result.tables, rejected=result.rejected,
                              warnings=warnings, replace=replace, extra=extra)
         step(progress, n, len(states), day.isoformat())
+    from analysis.demo import oqos as oqos_demo  # illustrative OQOS files, a generator of their own
+
+    oqos_demo.write_demo_files(out, result.tables, day, NATIONAL, seed, reference_dir)
     return list(states)

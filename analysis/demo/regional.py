@@ -1981,7 +1981,8 @@ def build_demo(
 
     Each snapshot goes through validation and the store like a real import: the demo
     carries warnings (malformed e-mails, phone numbers) but must have no rejected row.
-    ``progress`` (``analysis.model.progress``) hears of each snapshot written.
+    ``progress`` (``analysis.model.progress``) hears of each snapshot written. The store also
+    gets illustrative, fictitious OQOS targets, zoning and applications (``analysis.demo.oqos``).
     """
     from analysis.io import store, validate
 
@@ -2011,6 +2012,9 @@ def build_demo(
         )
         written.append(day)
         step(progress, len(written), len(SNAPSHOT_DATES), day.isoformat())
+    from analysis.demo import oqos as oqos_demo  # illustrative OQOS files, a generator of their own
+
+    oqos_demo.write_demo_files(out, result.tables, day, region, seed)
     return written
 
 

@@ -459,3 +459,57 @@ def conform(df: pl.DataFrame, table: str) -> pl.DataFrame:
         else:
             exprs.append(pl.lit(None, dtype=c.dtype).alias(c.name))
     return df.select(exprs)
+
+
+# ---------------------------------------------------------------- planner's OQOS files
+# Not snapshot tables: files the planner brings (or saves once in STORE/oqos/), read by
+# ``analysis.io.oqos_files`` with French headers accepted (docs/oqos.md). Pending applications
+# live here because the ``autorisations`` table holds decisions only: nothing in a snapshot
+# says that an application was filed and not yet decided.
+
+CIBLES_OQOS = Table(
+    "cibles",
+    "Objectifs quantifiés (OQOS) par zone, mention et forme",
+    (
+        Column("zone", UTF8, required=True, not_null=True, label="Zone"),
+        Column("mention", UTF8, CODE, required=True, not_null=True, codes="mention",
+               label="Mention SMR (code ou libellé)"),
+        Column("forme", UTF8, label="Forme (HC, HJ ou toutes ; vide : toutes)"),
+        Column("min", pl.Int64(), INTEGER, required=True, label="Minimum (vide : aucun)"),
+        Column("max", pl.Int64(), INTEGER, required=True, label="Maximum (vide : aucun)"),
+    ),
+    key=("zone", "mention", "forme"),
+)
+
+ZONAGE_OQOS = Table(
+    "zonage",
+    "Zonage : commune → zone d'implantation",
+    (
+        Column("commune_insee", UTF8, INSEE, required=True, not_null=True,
+               label="Commune (INSEE)"),
+        Column("zone", UTF8, required=True, not_null=True, label="Zone"),
+        Column("libelle_zone", UTF8, label="Libellé de la zone"),
+    ),
+    key=("commune_insee",),
+)
+
+DEMANDES_AUTORISATION = Table(
+    "demandes",
+    "Demandes d'autorisation SMR (en attente ou décidées)",
+    (
+        Column("demande_id", UTF8, label="N° de demande (défaut : L<ligne>)"),
+        Column("finess_eg", UTF8, FINESS, label="FINESS EG (vide pour un nouveau site)"),
+        Column("commune_insee", UTF8, INSEE, label="Commune (INSEE) du site"),
+        Column("mention", UTF8, CODE, required=True, not_null=True, codes="mention",
+               label="Mention SMR demandée"),
+        Column("forme", UTF8, label="Forme (HC, HJ ou vide)"),
+        Column("date_depot", DATE_T, DATE, label="Date de dépôt"),
+        Column("date_decision", DATE_T, DATE, label="Date de décision (vide : en attente)"),
+    ),
+    key=("demande_id",),
+)
+
+#: The planner's OQOS files by kind (``analysis.io.oqos_files.KINDS``).
+PLANNING_FILES: dict[str, Table] = {
+    t.name: t for t in (CIBLES_OQOS, ZONAGE_OQOS, DEMANDES_AUTORISATION)
+}

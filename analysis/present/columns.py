@@ -53,7 +53,7 @@ from analysis.model.formats import (
     is_missing,
 )
 from analysis.present import methods
-from analysis.transition import comparison, correspondence, gaps, scenarios
+from analysis.transition import comparison, correspondence, gaps, oqos, scenarios
 
 
 @functools.cache
@@ -64,6 +64,7 @@ def code_labels() -> dict[str, dict[str, str]]:
 
     statut = {
         **nomenclature.CODE_LISTS["statut"],
+        **oqos.STATUSES,
         **sync.STATUS_LABELS,
         **requirements.STATUT_LABELS,
         **requirements.PEUPLEMENT_LABELS,
@@ -100,6 +101,8 @@ def code_labels() -> dict[str, dict[str, str]]:
                        checklist.INVALIDE: "Expiré"},
         "compte_vt": {checklist.OK: "Valide", checklist.MANQUANT: "Manquante",
                       checklist.INVALIDE: "Expirée"},
+        "statut_avant": dict(oqos.STATUSES),
+        "statut_apres": dict(oqos.STATUSES),
     }
 
 
@@ -247,6 +250,30 @@ COLUMNS: dict[str, Format] = {
         "chiffres seulement si la case « Inclure les fermetures provisoires » est cochée).",
     ),
     "capacite_fermee_temporairement": _f("Lits + places fermés temporairement", INTEGER),
+    # OQOS targets (analysis.transition.oqos)
+    "zone": _f("Zone", width="small", key=True),
+    "libelle_zone": _f("Libellé de la zone", width="medium", key=True),
+    "autorisees": _f("Autorisées", INTEGER),
+    "decrites": _f("Décrites (ROR)", INTEGER),
+    "demandees": _f("Demandes en attente", INTEGER),
+    "min": _f("Minimum", INTEGER),
+    "max": _f("Maximum", INTEGER),
+    "marge": _f("Marge", INTEGER, help="Maximum − autorisées : implantations encore possibles "
+                "(négatif : au-delà du maximum ; vide : pas de maximum)."),
+    "libelle_marge": _f("Marge", width="large"),
+    "autorisees_avant": _f("Autorisées (actuel)", INTEGER),
+    "autorisees_apres": _f("Autorisées (scénario)", INTEGER),
+    "statut_avant": _f("Statut (actuel)", CODE, width="medium"),
+    "statut_apres": _f("Statut (scénario)", CODE, width="medium"),
+    "marge_apres": _f("Marge (scénario)", INTEGER),
+    "change": _f("Modifié", BOOLEAN, width="small"),
+    "autorisee": _f("Autorisée", BOOLEAN, width="small"),
+    "decrite": _f("Décrite", BOOLEAN, width="small"),
+    "demandee": _f("Demande en attente", BOOLEAN, width="small"),
+    "autorisations": _f("Autorisations", width="medium"),
+    "demandes": _f("Demandes", width="small"),
+    "demande_id": _f("N° de demande", width="small", key=True),
+    "date_depot": _f("Date de dépôt", DATE, width="small"),
     "finess_plus_proche": _f("FINESS le plus proche", width="small"),
     "nom_plus_proche": _f("Établissement le plus proche", width="medium"),
     "finess_plus_proche_base": _f("Plus proche (actuel)", width="small"),

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from analysis.checks.campaign import checklist
 from analysis.checks.quality import requirements
 from analysis.indicators import access, sync
-from analysis.transition import correspondence, gaps
+from analysis.transition import correspondence, gaps, oqos
 
 
 @dataclass(frozen=True)
@@ -1235,3 +1235,56 @@ def note(indicator: str) -> MethodNote:
     if indicator in NOTES:
         return NOTES[indicator]
     raise KeyError(f"indicateur sans note de méthode : « {indicator} »")
+
+
+# --- implantation targets by zone, OQOS (analysis.transition.oqos) -------------------------
+
+
+def oqos_note(zoning: str | None = None, date: dt.date | None = None) -> str:
+    """The OQOS method note; ``zoning`` (``OqosInputs.zoning_caption``) and ``date`` fill in
+    the zoning and the date in use (the page's note), else the generic wording (registry)."""
+    when = f"le {date:%d/%m/%Y}" if date else "à la date de l'instantané choisi"
+    zoned = zoning or (
+        "Zonage : le fichier de zonage donné (ou enregistré pour le magasin), sinon les "
+        "départements de la région (zonage par défaut, dit partout où il sert)."
+    )
+    return (
+        "**Définition** : une *implantation* est un site (établissement, FINESS EG) placé dans "
+        "la zone de sa commune. Pour chaque objectif (zone × mention × forme) : implantations "
+        f"*autorisées*, *décrites* dans le ROR et *demandées* {when}, et leur place face aux "
+        "bornes du schéma régional de santé (objectifs quantifiés de l'offre de soins).\n\n"
+        "**Formule** : *autorisées* = sites distincts titulaires d'une autorisation SMR de la "
+        "mention en vigueur (régime SMR, hors forme 05 HAD, sans date de fin ou finissant ce "
+        "jour-là ou après), établissement ouvert ; *décrites* = sites ouverts ayant une offre "
+        "de la mention sur une unité ouverte ; *demandées* = sites (ou demandes sans FINESS) "
+        "ayant une demande déposée au plus tard ce jour-là et non décidée ce jour-là ; "
+        f"statut sur les autorisées : *{oqos.STATUSES[oqos.SOUS]}* sous le minimum, "
+        f"*{oqos.STATUSES[oqos.AU_DESSUS]}* au-delà du maximum, sinon "
+        f"*{oqos.STATUSES[oqos.DANS]}* (une borne atteinte est dans la cible, une borne "
+        "vide n'en est pas une) ; marge = maximum − autorisées (« encore 2 implantations "
+        "possibles »).\n\n"
+        f"**Paramètres** : {zoned} Formes : {oqos.OqosParams().describe()}. Offre ouverte "
+        "(fermetures définitives exclues, provisoires selon la case « Inclure les fermetures "
+        "provisoires »).\n\n"
+        "**Données** : autorisations, établissements (commune), unités et offres de "
+        "l'instantané ; fichier des objectifs (zone, mention, forme, min, max) ; fichier de "
+        "zonage (commune → zone) ; fichier facultatif des demandes d'autorisation (les "
+        "tables de l'instantané ne portent que des décisions). Format : docs/oqos.md.\n\n"
+        "**Limites** : une autorisation sans forme ne compte que pour « toutes » ; la "
+        "correspondance des formes (HC, HJ) est une lecture de l'atelier ; une décision SMR "
+        "compte dès qu'elle figure dans l'instantané ; une autorisation SSR en attente de "
+        "décision SMR n'est pas comptée (voir les écarts de la transition, listés sous chaque "
+        "case, par mention et toutes formes) ; sans fichier de demandes, la colonne des "
+        "demandes est vide ; un établissement dont la commune n'est dans aucune zone n'est "
+        "pas compté (signalé)."
+    )
+
+
+_register(
+    MethodNote(
+        "oqos_implantations",
+        "Implantations face aux objectifs (OQOS)",
+        "implantations",
+        oqos_note(),
+    ),
+)

@@ -56,6 +56,7 @@ def test_pages_are_found():
         "app_pages/campagne.py",
         "app_pages/synchronisation.py",
         "app_pages/import.py",
+        "app_pages/objectifs.py",
     ):
         assert page in pages
 
