@@ -293,7 +293,7 @@ def test_no_file_writer_bypasses_export():
             ):
                 if node.attr in allowed.get(path.name, set()):
                     continue
-                if path.relative_to(ROOT).as_posix() == "analysis/demo/regional.py" and (
+                if path.relative_to(ROOT).as_posix() == "analysis/demo/quality_story.py" and (
                     node.attr == "write_csv"
                 ):
                     continue  # fictitious demo source files, not an export of user data
