@@ -120,7 +120,7 @@ def _metavar(dest: str, kind: Any) -> str:
         return "N"
     if kind is float:
         return "NOMBRE"
-    if getattr(kind, "__name__", "") == "_date":
+    if getattr(kind, "__name__", "") == "iso_date":  # analysis.cli.common.iso_date
         return "AAAA-MM-JJ"
     return dest.upper()
 
