@@ -22,131 +22,19 @@ from analysis.io import store
 from analysis.io.validate import EMAIL_PATTERN, PHONE_PATTERN
 from analysis.model import privacy, settings
 from analysis.model.errors import InputError
-from analysis.model.schema import TABLES, conform
 from analysis.present import todo_lists
-from tests.helpers import small_snapshot
+from tests.helpers import (
+    CAMPAIGN_DAY,
+    CAMPAIGN_START,
+    eg,
+    small_snapshot,
+    snapshot,
+    uo,
+    vt,
+)
 
-DAY = dt.date(2024, 3, 2)  # snapshot date used by the hand-built cases
-START = dt.date(2024, 3, 1)  # campaign start
+DAY, START = CAMPAIGN_DAY, CAMPAIGN_START  # the hand-built cases' date and start
 PARAMS = CampaignParams(start=START)
-
-
-def frame(table: str, rows: list[dict[str, Any]]) -> pl.DataFrame:
-    """Canonical frame of ``table`` from row dicts (absent columns null)."""
-    schema = TABLES[table].polars_schema
-    if not rows:
-        return conform(pl.DataFrame(schema=schema), table)
-    present = {k: schema[k] for row in rows for k in row}
-    return conform(pl.DataFrame(rows, schema=present, orient="row"), table)
-
-
-def eg(**values: Any) -> dict[str, Any]:
-    """A complete, valid establishment; ``values`` override fields."""
-    row = {
-        "finess_eg": "750000011",
-        "raison_sociale": "Centre SMR Test",
-        "surnom": "SMR Test",
-        "adresse": "1 rue de la Paix",
-        "code_postal": "75002",
-        "commune_insee": "75056",
-        "statut": "public",
-        "email_alerte": "alerte@smr-test.example.fr",
-        "directeur_nom": "Claire Martin",
-        "directeur_telephone": "01 44 96 31 31",
-        "directeur_email": "direction@smr-test.example.fr",
-        "date_maj": dt.datetime(2024, 3, 1, 10, 0),
-    }
-    row.update(values)
-    return row
-
-
-def uo(**values: Any) -> dict[str, Any]:
-    """A complete, valid unit of establishment 750000011; ``values`` override fields."""
-    row = {
-        "uo_id": "UO-1",
-        "finess_eg": "750000011",
-        "nom": "SMR polyvalent",
-        "discipline": "SMR",
-        "age_min": 18,
-        "age_max": 120,
-        "telephone": "01 44 96 31 40",
-        "responsable_nom": "Dr Anne Leroy",
-        "responsable_telephone": "01 44 96 31 41",
-        "responsable_email": "a.leroy@smr-test.example.fr",
-        "date_maj": dt.datetime(2024, 3, 1, 10, 0),
-    }
-    row.update(values)
-    return row
-
-
-def vt(**values: Any) -> dict[str, Any]:
-    """A VT unit linked to UO-1, synchronised, with its admissions lead."""
-    row = {
-        "vt_id": "VT-1",
-        "uo_id": "UO-1",
-        "finess_eg": "750000011",
-        "nom": "SMR polyvalent",
-        "telephone": "01 44 96 31 40",
-        "age_min": 18,
-        "age_max": 120,
-        "synchronise_ror": True,
-        "date_synchronisation": dt.datetime(2024, 3, 1, 18, 0),
-        "responsable_admissions_nom": "Julie Roux",
-        "responsable_admissions_email": "admissions@smr-test.example.fr",
-        "habilitation_fin": dt.date(2025, 1, 31),
-    }
-    row.update(values)
-    return row
-
-
-def account(**values: Any) -> dict[str, Any]:
-    """A ROR Directeur account of 750000011 without end date; ``values`` override fields."""
-    row = {"habilitation_id": "H-1", "outil": "ROR", "role": "directeur",
-           "finess_eg": "750000011", "titulaire_nom": "Claire Martin"}
-    row.update(values)
-    return row
-
-
-#: The complete snapshot's accounts: a ROR Directeur and a VT Référent structure.
-ACCOUNTS = [
-    account(),
-    account(habilitation_id="H-2", outil="VT", role="referent_structure",
-            date_fin_validite=dt.date(2025, 6, 30)),
-]
-
-
-def snapshot(
-    etabs: list[dict] | None = None,
-    units: list[dict] | None = None,
-    offres: list[dict] | None = None,
-    vts: list[dict] | None = None,
-    guichets: list[dict] | None = None,
-    habs: list[dict] | None = None,
-    finess: list[dict] | None = None,
-    auths: list[dict] | None = None,
-) -> dict[str, pl.DataFrame]:
-    """One complete, valid establishment with one unit, one VT unit, its accounts, its FINESS
-    reference row (same name written differently) and an SMR decision for its mention."""
-    return {
-        "etablissements": frame("etablissements", [eg()] if etabs is None else etabs),
-        "unites": frame("unites", [uo()] if units is None else units),
-        "offres": frame("offres", [{"uo_id": "UO-1", "mention": "ME050", "forme": "HC",
-                                    "lits": 20}] if offres is None else offres),
-        "vt_unites": frame("vt_unites", [vt()] if vts is None else vts),
-        "vt_guichets": frame("vt_guichets", guichets or []),
-        "habilitations": frame("habilitations", ACCOUNTS if habs is None else habs),
-        "finess_etablissements": frame(
-            "finess_etablissements",
-            [{"finess_eg": "750000011", "raison_sociale": "CENTRE S.M.R. TEST"}]
-            if finess is None else finess,
-        ),
-        "autorisations": frame(
-            "autorisations",
-            [{"autorisation_id": "A-1", "finess_eg": "750000011", "regime": "SMR",
-              "mention": "ME050", "forme": "01", "date_decision": dt.date(2023, 9, 1)}]
-            if auths is None else auths,
-        ),
-    }
 
 
 def result(tables: dict[str, pl.DataFrame], rule: str, entity: str,

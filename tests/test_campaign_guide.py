@@ -18,7 +18,10 @@ from analysis.io import validate
 from analysis.io.loaders import canonical
 from analysis.model import settings
 from analysis.present import todo_lists
-from tests.test_campaign import ACCOUNTS, DAY, PARAMS, account, eg, snapshot, uo, vt
+from tests.helpers import ACCOUNTS, CAMPAIGN_START, account, eg, snapshot, uo, vt
+from tests.helpers import CAMPAIGN_DAY as DAY
+
+PARAMS = CampaignParams(start=CAMPAIGN_START)
 
 GUIDE_SEVERITY = {"eg_surnom": checklist.CONSEILLE, "uo_nom_smr": checklist.CONSEILLE}
 #: Rules whose problem only the support can solve (guide: official name, address, sync,

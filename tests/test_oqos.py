@@ -12,10 +12,10 @@ import pytest
 from analysis.geo import geography as geo
 from analysis.indicators.opening import OpeningRule, open_tables
 from analysis.model import nomenclature as nom
-from analysis.model import schema
 from analysis.transition import oqos
 from analysis.transition.gaps import transition_gaps
 from analysis.transition.scenarios import apply_scenario, scenario_from_dict
+from tests.helpers import frame as _conform
 from tests.helpers import small_snapshot
 
 DAY = dt.date(2024, 3, 1)
@@ -24,12 +24,6 @@ ZONING = {"75056": "A", "92012": "A", "92040": "A", "94028": "B", "94080": "B", 
 LABELS = {"A": "Ouest (test)", "B": "Est (test)"}
 E1, E2, E3 = "750000011", "920000025", "940000039"  # from small_snapshot
 E4, E5, E6 = "920000041", "940000047", "940000054"
-
-
-def _conform(table: str, rows: list[dict]) -> pl.DataFrame:
-    types = schema.TABLES[table].polars_schema
-    present = {k: types[k] for row in rows for k in row}
-    return schema.conform(pl.DataFrame(rows, schema=present, orient="row"), table)
 
 
 def _add(tables: dict[str, pl.DataFrame], table: str, rows: list[dict]) -> None:

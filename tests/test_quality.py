@@ -26,19 +26,11 @@ from analysis.indicators import sync
 from analysis.io import store
 from analysis.model import nomenclature, schema
 from analysis.model.errors import InputError
+from tests.helpers import frame as table
 
 AS_OF = dt.date(2024, 6, 30)
 OLD = dt.datetime(2020, 1, 6, 10, 0)  # long before the RE1.2 limit
 FRESH = dt.datetime(2024, 5, 2, 10, 0)
-
-
-def table(name: str, rows: list[dict[str, Any]]) -> pl.DataFrame:
-    """A canonical frame of ``name`` from row dicts (absent columns are null)."""
-    types = schema.TABLES[name].polars_schema
-    present = {k: types[k] for row in rows for k in row}
-    if not rows:
-        return schema.empty(name)
-    return schema.conform(pl.DataFrame(rows, schema=present, orient="row"), name)
 
 
 def eg(finess: str, **values: Any) -> dict[str, Any]:
