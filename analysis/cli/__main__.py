@@ -2,4 +2,5 @@
 
 from analysis.cli import entry_point
 
-entry_point()
+if __name__ == "__main__":  # imported (not run) by the tests that walk every module
+    entry_point()
