@@ -406,6 +406,7 @@ def demo_results(demo_store):
     return tables, start, checklist.evaluate(tables, day, CampaignParams(start=start)), day
 
 
+@pytest.mark.slow
 def test_results_match_a_row_by_row_implementation(demo_results):
     tables, start, res, day = demo_results
     assert start == dt.date(2023, 3, 15)
@@ -420,6 +421,7 @@ def test_results_match_a_row_by_row_implementation(demo_results):
         checklist.RESULTS)
 
 
+@pytest.mark.slow
 def test_completion_figures_match_a_plain_count(demo_results):
     tables, start, res, day = demo_results
     expected = python_results(tables, start, day)
@@ -469,6 +471,7 @@ def test_completion_figures_match_a_plain_count(demo_results):
     assert overall["etablissements_complets"] == sum(ok == t for ok, t in per_eg.values())
 
 
+@pytest.mark.slow
 def test_completion_by_statut_covers_every_item(demo_results):
     _, _, res, _ = demo_results
     by_statut = checklist.completion_table(res, "statut")
@@ -527,6 +530,7 @@ def three_snapshots(tmp_path) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_progress_per_rule_and_date(three_snapshots):
     hist = history.progress(three_snapshots)
     assert hist.columns == ["date", "regle", "conformes", "total", "taux"]
@@ -554,6 +558,7 @@ def test_progress_per_rule_and_date(three_snapshots):
                                                               strict=True)]
 
 
+@pytest.mark.slow
 def test_progress_reads_only_the_needed_columns(three_snapshots, monkeypatch):
     seen: dict[str, list[str]] = {}
     real = store.read_table
@@ -571,12 +576,14 @@ def test_progress_reads_only_the_needed_columns(three_snapshots, monkeypatch):
     assert "latitude" not in seen["etablissements"]
 
 
+@pytest.mark.slow
 def test_progress_start_parameter_overrides_the_manifest(three_snapshots):
     late = history.progress(three_snapshots, CampaignParams(start=dt.date(2024, 3, 20)))
     row = late.filter((pl.col("date") == dt.date(2024, 3, 15)) & (pl.col("regle") == "eg_verifie"))
     assert row["conformes"][0] == 0
 
 
+@pytest.mark.slow
 def test_changes_between_two_snapshots(three_snapshots):
     r1 = history.evaluate_snapshot(three_snapshots, dt.date(2024, 3, 1))
     r2 = history.evaluate_snapshot(three_snapshots, dt.date(2024, 3, 15))
@@ -659,6 +666,7 @@ def test_todo_workbook_for_one_establishment(small_results):
     assert "Inès Petit" in flat and "direction@smr-creteil.example.fr" in flat
 
 
+@pytest.mark.slow
 def test_todo_workbook_per_establishment_and_per_departement(small_results):
     per_eg = _rows(todo_lists.todo_excel(small_results, region="11"))
     assert list(per_eg)[0] == "Synthèse" and list(per_eg)[-1] == "Support"
@@ -684,6 +692,7 @@ def test_todo_workbook_per_establishment_and_per_departement(small_results):
         left.height)
 
 
+@pytest.mark.slow
 def test_todo_csv_masks_contacts_and_neutralises_formulas(small_results):
     tables = small_snapshot()
     tables["etablissements"] = tables["etablissements"].with_columns(
@@ -713,6 +722,7 @@ def test_todo_errors(small_results, tmp_path):
 # --------------------------------------------------------------------------- commands
 
 
+@pytest.mark.slow
 def test_campaign_command(three_snapshots, tmp_path, capsys):
     out = tmp_path / "avancement.csv"
     assert cli.main(["campaign", "--store", str(three_snapshots), "--out", str(out)]) == 0
@@ -727,6 +737,7 @@ def test_campaign_command(three_snapshots, tmp_path, capsys):
                      "--out", str(out)]) == 2
 
 
+@pytest.mark.slow
 def test_todo_command(three_snapshots, tmp_path, capsys):
     out = tmp_path / "todo.xlsx"
     args = ["todo", "--store", str(three_snapshots), "--out", str(out)]
@@ -765,6 +776,7 @@ def test_sync_command(three_snapshots, tmp_path):
                      "--out", str(out)]) == 2
 
 
+@pytest.mark.slow
 def test_progress_is_the_concatenation_of_per_snapshot_blocks(three_snapshots):
     params = CampaignParams(start=dt.date(2024, 3, 10))
     whole = history.progress(three_snapshots, params)

@@ -82,6 +82,7 @@ def test_severities_and_support_are_the_guides():
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rule_id", sorted(FAILING))
 @pytest.mark.parametrize("severity", [checklist.OBLIGATOIRE, checklist.CONSEILLE])
 def test_each_rule_at_each_severity(rule_id, severity):
@@ -301,6 +302,7 @@ def test_support_of_ile_de_france_is_the_guides():
     ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("region", ["11", "94"])
 def test_every_todo_csv_and_workbook_carries_the_support_block(region):
     res = checklist.evaluate(snapshot(**FAILING["eg_adresse"]), DAY, PARAMS)
@@ -349,6 +351,7 @@ def test_habilitations_table_is_validated_and_read(tmp_path):
     assert result.counts["habilitations"]["lus"] == 5
 
 
+@pytest.mark.slow
 def test_demo_draws_habilitations_from_its_own_stream(monkeypatch):
     with_accounts = regional.region_world_snapshots(
         regional.DEFAULT_SEED, "94", [regional.SNAPSHOT_DATES[0], regional.SNAPSHOT_DATES[-1]], None,

@@ -159,6 +159,7 @@ def _svg_texts(chart) -> list[str]:
     return [re.sub(r"<[^>]+>", "", t) for t in re.findall(r"<text[^>]*>(.*?)</text>", svg)]
 
 
+@pytest.mark.slow
 def test_campaign_legends_are_not_cut():
     rules = checklist.rules_frame()
     history = _history({r: [0.2, 0.4, 0.6] for r in rules["regle"]})
@@ -202,6 +203,7 @@ def test_quality_trends_give_each_requirement_a_range_that_shows_differences():
     assert ecarts["concat"][0]["encoding"]["y"]["scale"]["domain"] == pytest.approx([1.0, 9.0])
 
 
+@pytest.mark.slow
 def test_quality_trends_render_with_french_numbers():
     labels = {"EX2": "État ouvert / fermé conforme à FINESS", "CP4": "Peuplement SMR finalisé"}
     chart = charts.requirement_trends(_quality_history(), labels).configure(

@@ -116,6 +116,7 @@ def test_binary_source_file_is_a_clear_error(capsys, tmp_path):
     assert "etablissements.csv" in err and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_demo_command_writes_a_store(capsys, tmp_path):
     code, out, err = _run(capsys, "demo", "--out", tmp_path / "demo")
     assert code == 0, err
@@ -126,6 +127,7 @@ def test_demo_command_writes_a_store(capsys, tmp_path):
     assert code == cli.EXIT_STORE  # never replaced unless asked
 
 
+@pytest.mark.slow
 def test_console_script_runs_without_traceback(tmp_path):
     """The installed ``smr`` entry point: exit code and one readable line."""
     proc = subprocess.run(

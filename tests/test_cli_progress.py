@@ -17,6 +17,8 @@ from analysis.model.schema import TABLES
 from analysis.present import report
 from tests.helpers import small_snapshot, write_source_dir
 
+pytestmark = pytest.mark.slow  # builds demo stores and runs commands
+
 
 class _Terminal(io.StringIO):
     def isatty(self) -> bool:

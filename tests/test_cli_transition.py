@@ -16,6 +16,8 @@ from analysis.io import store
 from analysis.transition import comparison, scenarios
 from tests.helpers import small_snapshot, write_source_dir
 
+pytestmark = pytest.mark.slow  # commands on the demo store, and as a program
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "docs" / "scenarios" / "locomoteur_sud_seine_et_marne.json"
 

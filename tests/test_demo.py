@@ -17,6 +17,8 @@ from analysis.model import nomenclature as nom
 from analysis.model import schema
 from analysis.model.errors import StoreError
 
+pytestmark = pytest.mark.slow  # builds the demo worlds and store
+
 FIRST, LAST = regional.SNAPSHOT_DATES[0], regional.SNAPSHOT_DATES[-1]
 CONTACTS = {
     "etablissements": ("surnom", "email_alerte", "directeur_telephone", "directeur_email"),

@@ -22,6 +22,8 @@ from analysis.model import schema
 from analysis.model.errors import StoreError
 from analysis.model.syntax import any_valid_phone, is_email
 
+pytestmark = pytest.mark.slow  # builds national and daily demo stores
+
 DAYS = 30
 
 

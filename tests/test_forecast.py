@@ -157,6 +157,7 @@ def test_phase_series_counts_only_the_phases_obligatoire_rules():
     assert out.select("conformes", "total").row(0) == (8, 14)  # eg_surnom is advice
 
 
+@pytest.mark.slow
 def test_campaign_forecast_command(demo_store, tmp_path, capsys):
     out = tmp_path / "avancement.csv"
     args = ["campaign", "--store", str(demo_store), "--out", str(out), "--forecast",

@@ -245,6 +245,7 @@ def test_to_l93_vectorised():
 # Helpers
 
 
+@pytest.mark.slow
 def test_geojson_features(communes_geo):
     features = geography.geojson_features(communes_geo, ["commune_insee", "nom", "population"])
     assert len(features) == IDF_COMMUNES

@@ -23,6 +23,8 @@ from analysis.demo import national, regional
 from analysis.indicators import sync
 from analysis.io import store
 
+pytestmark = pytest.mark.slow  # histories over demo and daily stores
+
 
 @pytest.fixture(scope="module")
 def daily_store(tmp_path_factory) -> Path:

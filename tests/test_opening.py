@@ -249,6 +249,7 @@ def test_scenario_baseline_is_the_open_offer(communes, closing, kind, include, b
 # -------------------------------------------------------------------------------- report
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("closing", "kind", "include", "counted", "pro"),
     [

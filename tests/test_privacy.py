@@ -22,6 +22,8 @@ from analysis.present import export
 from tests.helpers import small_snapshot, write_source_dir
 from tests.test_loaders_mapped import ROR_HEADER, ROR_MAPPING, ROR_ROWS, csv_text
 
+pytestmark = pytest.mark.slow  # every command's files and every loader's messages
+
 ROOT = Path(__file__).resolve().parent.parent
 EMAIL = "claire.confidentielle@chu-exemple.fr"
 PHONE = "06 11 22 33 44"

@@ -1379,6 +1379,7 @@ def test_docs_example_is_the_demo_report(demo_last):
     assert report.notes == [] and report.frame.height == 171
 
 
+@pytest.mark.slow
 def test_demo_history_and_quarters(demo_store):
     hist = history(demo_store)
     assert hist["date"].n_unique() == len(demo.SNAPSHOT_DATES)

@@ -20,6 +20,8 @@ from analysis.io import store
 from analysis.model import nomenclature
 from analysis.present import methods, report
 
+pytestmark = pytest.mark.slow  # runs the commands and builds the report on the demo store
+
 CODES = [m.code for m in nomenclature.MENTIONS]
 DATE = dt.date(2023, 6, 15)  # not the latest: the report follows --snapshot
 

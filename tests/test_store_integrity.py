@@ -25,6 +25,8 @@ from analysis.io import store
 from analysis.model.errors import StoreError
 from tests.helpers import small_snapshot, write_source_dir
 
+pytestmark = pytest.mark.slow  # kills imports in subprocesses at every write step
+
 ROOT = Path(__file__).resolve().parent.parent
 OLD, NEW = "2024-03-01", "2024-04-01"
 

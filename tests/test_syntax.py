@@ -93,6 +93,7 @@ pieces = st.sampled_from([" ", ".", "-", "", " / ", " ; ", " ou ", "(0)", "+33 "
                           "0033"])
 
 
+@pytest.mark.slow
 @settings(deadline=None, max_examples=60)
 @given(st.lists(st.lists(st.tuples(pieces, digits), min_size=1, max_size=4).map(
     lambda parts: "".join(a + b for a, b in parts)), min_size=1, max_size=8, unique=True))

@@ -600,6 +600,7 @@ _finess = st.sampled_from(["750000011", "920000025", "750000029", "75000001", ""
 _lits = st.sampled_from(["", "3", "12,0", "12,5", "-1", "x"])
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None)
 @given(
     eg_rows=st.lists(_finess, max_size=6),
