@@ -20,7 +20,7 @@ from analysis.model.errors import InputError, SmrError
 from analysis.model.schema import CONTACT_COLUMNS, TABLES
 from analysis.present import export
 from tests.helpers import small_snapshot, write_source_dir
-from tests.test_loaders_mapped import ROR_HEADER, ROR_MAPPING, ROR_ROWS, csv_text
+from tests.io.test_loaders_mapped import ROR_HEADER, ROR_MAPPING, ROR_ROWS, csv_text
 
 pytestmark = pytest.mark.slow  # every command's files and every loader's messages
 

@@ -18,7 +18,7 @@ from tests.helpers import small_snapshot, write_source_dir
 
 pytestmark = pytest.mark.slow  # commands on the demo store, and as a program
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "docs" / "scenarios" / "locomoteur_sud_seine_et_marne.json"
 
 

@@ -192,7 +192,7 @@ separators = st.sampled_from([" ", ".", "-", "", " / ", " ; ", " ou ", "(0)", "+
 @settings(deadline=None, max_examples=200)
 @given(st.lists(st.tuples(separators, digits), min_size=1, max_size=4))
 def test_phone_validity_agrees_with_python_re(parts):
-    from tests.test_campaign import _phone_ok
+    from tests.checks.test_campaign import _phone_ok
 
     text = "".join(sep + d for sep, d in parts)
     got = pl.select(syntax.any_valid_phone(pl.lit(text))).item()

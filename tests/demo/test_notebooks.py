@@ -22,7 +22,7 @@ import pytest
 
 pytestmark = pytest.mark.slow  # runs every notebook in a kernel
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 EXPECTED = {
     "01_prise_en_main.ipynb",

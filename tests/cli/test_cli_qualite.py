@@ -14,7 +14,7 @@ from analysis.checks.quality import requirements
 from analysis.io import store
 from analysis.present.export import csv_bytes
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_VT = ROOT / "docs" / "exemple_synchro_vt.csv"
 
 

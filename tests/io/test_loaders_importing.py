@@ -17,9 +17,9 @@ from analysis.model.errors import InputError, StoreError
 from analysis.model.privacy import MASK
 from tests.helpers import small_snapshot, write_source_dir
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 EXAMPLE = DATA / "ror-fhir-bundle.json"
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ROR_MAPPING = ROOT / "docs" / "mappings" / "ror_export.yaml"
 
 

@@ -22,7 +22,7 @@ from analysis.io import parameter_files, store
 from analysis.model.errors import InputError
 from tests.helpers import small_snapshot
 
-DATA = Path(__file__).parent / "data" / "insee"
+DATA = Path(__file__).parent.parent / "data" / "insee"
 DAY = dt.date(2024, 3, 15)
 
 

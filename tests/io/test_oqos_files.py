@@ -22,7 +22,7 @@ from analysis.io import oqos_files, store
 from analysis.model import nomenclature as nom
 from analysis.model.errors import InputError, StoreError
 from analysis.transition import oqos
-from tests.test_oqos import recount
+from tests.transition.test_oqos import recount
 
 TARGETS_FR = (
     "Objectifs quantifiés SMR (exemple)\n"

@@ -20,7 +20,7 @@ from analysis.io.loaders.mapped import load_mapped, read_mapping
 from analysis.io.validate import validate_tables
 from analysis.model.errors import InputError, SmrError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ROR_MAPPING = ROOT / "docs" / "mappings" / "ror_export.yaml"
 VT_MAPPING = ROOT / "docs" / "mappings" / "viatrajectoire_export.yaml"
 

@@ -17,7 +17,7 @@ from analysis.io.validate import validate_tables
 from analysis.model import nomenclature
 from analysis.model.errors import InputError
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 EXAMPLE = DATA / "ror-fhir-bundle.json"
 
 ROR = "https://interop.esante.gouv.fr/ig/fhir/ror/StructureDefinition/"

@@ -1317,7 +1317,7 @@ def test_every_reading_is_a_switch_documented_in_docs():
     docs/ecarts_vue_nationale.md has a row naming it and its requirements."""
     import dataclasses
 
-    doc = (Path(__file__).resolve().parents[1] / "docs" / "ecarts_vue_nationale.md").read_text(
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "ecarts_vue_nationale.md").read_text(
         encoding="utf-8"
     )
     booleans = {
@@ -1373,7 +1373,7 @@ def test_demo_shows_ecarts_for_every_rule(demo_store, demo_last):
 
 def test_docs_example_is_the_demo_report(demo_last):
     day, data = demo_last
-    example = Path(__file__).resolve().parents[1] / "docs" / "exemple_synchro_vt.csv"
+    example = Path(__file__).resolve().parents[2] / "docs" / "exemple_synchro_vt.csv"
     assert example.read_bytes() == demo.vt_sync_report_csv(data, day)
     report = vt_report.read_vt_report(example)
     assert report.notes == [] and report.frame.height == 171

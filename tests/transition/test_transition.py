@@ -33,7 +33,7 @@ from analysis.transition.gaps import (
 )
 from tests.helpers import small_snapshot
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "docs" / "scenarios"
 AFTER = dt.date(2024, 3, 1)  # every small-snapshot SSR authorisation has ended by then
 ADULT = {

@@ -21,9 +21,9 @@ from analysis.io.loaders.finess import crs_from_source, load_finess
 from analysis.io.validate import validate_tables
 from analysis.model import nomenclature
 from analysis.model.errors import InputError
-from tests.test_loaders_finess import lambert93_to_wgs84, utm_to_wgs84
+from tests.io.test_loaders_finess import lambert93_to_wgs84, utm_to_wgs84
 
-PUBLIC = Path(__file__).resolve().parent / "data" / "public"
+PUBLIC = Path(__file__).resolve().parents[1] / "data" / "public"
 FHIR = PUBLIC / "fhir"
 FINESS = PUBLIC / "finess"
 ROR = "https://interop.esante.gouv.fr/ig/fhir/ror/StructureDefinition/"

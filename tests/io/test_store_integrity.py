@@ -27,7 +27,7 @@ from tests.helpers import small_snapshot, write_source_dir
 
 pytestmark = pytest.mark.slow  # kills imports in subprocesses at every write step
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 OLD, NEW = "2024-03-01", "2024-04-01"
 
 
