@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 #: argparse's message ids (Python 3.11 to 3.13) → French. A message missing here stays in
-#: English; ``tests/test_cli_french.py`` fails when one shows up in help or errors.
+#: English; ``tests/cli/test_cli_french.py`` fails when one shows up in help or errors.
 MESSAGES: dict[str, str] = {
     "usage: ": "utilisation : ",
     "positional arguments": "arguments",

@@ -177,7 +177,7 @@ def test_national_reading_by_default_and_the_workbench_reading(capsys, demo_stor
         assert whole["ecarts"].cast(pl.Int64).to_list() == expected["ecarts"].to_list()
         outputs[flag] = whole
     # every demo authorisation has an end date and a forme, as FINESS gives them: the two
-    # readings agree on the SMR perimeter (the switches themselves: tests/test_quality.py)
+    # readings agree on the SMR perimeter (the switches themselves: tests/checks/test_quality.py)
     national, former = outputs[()], outputs[("--lecture-atelier",)]
     perimeter = {
         name: dict(zip(t["exigence"], t["perimetre"].cast(pl.Int64), strict=True))
