@@ -36,6 +36,7 @@ PAGES = [
     st.Page("app_pages/synchronisation.py", title="Synchronisation", icon=":material/sync:"),
     st.Page("app_pages/qualite.py", title="Qualité ROR", icon=":material/fact_check:"),
     st.Page("app_pages/transition.py", title="Transition", icon=":material/swap_horiz:"),
+    st.Page("app_pages/objectifs.py", title="Objectifs (OQOS)", icon=":material/flag:"),
     st.Page("app_pages/import.py", title="Import", icon=":material/upload_file:"),
 ]
 

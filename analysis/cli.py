@@ -21,10 +21,10 @@ from typing import NoReturn
 
 import polars as pl
 
-from analysis import formats
 from analysis.argparse_fr import FrenchParser
-from analysis.errors import InputError, SmrError, SnapshotMissingError, StoreError
-from analysis.progress import terminal
+from analysis.model import formats
+from analysis.model.errors import InputError, SmrError, SnapshotMissingError, StoreError
+from analysis.model.progress import terminal
 
 EXIT_OK, EXIT_REJECTED, EXIT_INPUT, EXIT_STORE, EXIT_INTERNAL = 0, 1, 2, 3, 4
 
@@ -86,8 +86,8 @@ def _print_report(
     reference was rejected are counted under their root cause, not listed (``--report`` writes
     them all). Contact values are masked unless asked.
     """
-    from analysis import validate
-    from analysis.export import mask_report_values
+    from analysis.io import validate
+    from analysis.model.privacy import mask_report_values
 
     if report.height == 0:
         print("Aucun problème trouvé.")
@@ -131,7 +131,7 @@ def _files(sources: Sequence[dict]) -> dict[str, str]:
 
 def _report_to_write(report: pl.DataFrame, rejected: pl.DataFrame) -> pl.DataFrame:
     """The whole report as written by ``--report``: causes first, spreadsheet line, cause."""
-    from analysis import validate
+    from analysis.io import validate
 
     return validate.by_cause(validate.explain_rejections(report, rejected)).drop(
         "cause_table", "cause_row"
@@ -154,13 +154,13 @@ def _demo_args(p: argparse.ArgumentParser) -> None:
 
 @command("demo", "écrire le magasin de démonstration (données fictives)", _demo_args)
 def _run_demo(args: argparse.Namespace) -> int:
-    from analysis import demo, demo_national
+    from analysis.demo import national, regional
 
     kwargs = {"region": args.region, "replace": args.replace}
     if args.seed is not None:
         kwargs["seed"] = args.seed
-    if args.region == demo_national.NATIONAL:
-        missing = demo_national.reference_missing_message()
+    if args.region == national.NATIONAL:
+        missing = national.reference_missing_message()
         if missing:
             raise InputError(missing[0].upper() + missing[1:])
     if args.days is not None and args.days < 1:
@@ -169,12 +169,12 @@ def _run_demo(args: argparse.Namespace) -> int:
     with terminal("Démonstration") as bar:
         kwargs["progress"] = bar
         if args.days is not None:
-            dates = demo_national.build_daily_demo(args.out, days=args.days, **kwargs)
-        elif args.region == demo_national.NATIONAL:
+            dates = national.build_daily_demo(args.out, days=args.days, **kwargs)
+        elif args.region == national.NATIONAL:
             kwargs.pop("region")
-            dates = demo_national.build_national_demo(args.out, **kwargs)
+            dates = national.build_national_demo(args.out, **kwargs)
         else:
-            dates = demo.build_demo(args.out, **kwargs)
+            dates = regional.build_demo(args.out, **kwargs)
     print(f"{len(dates)} instantanés écrits dans {args.out} ({dates[0]} → {dates[-1]}).")
     return EXIT_OK
 
@@ -184,7 +184,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 def _format_args(p: argparse.ArgumentParser) -> None:
     """Options saying how to read the input (shared by ``validate`` and ``import``)."""
-    from analysis.importing import FORMATS
+    from analysis.io.importing import FORMATS
 
     p.add_argument("--format", choices=list(FORMATS), default="canonical",
                    help="format des fichiers : " + " ; ".join(
@@ -203,7 +203,7 @@ def _format_args(p: argparse.ArgumentParser) -> None:
 
 def _import_options(args: argparse.Namespace):
     """The ``ImportOptions`` of the command line, checked (``InputError`` when inconsistent)."""
-    from analysis.importing import ImportOptions
+    from analysis.io.importing import ImportOptions
 
     options = ImportOptions(
         format=args.format,
@@ -244,13 +244,13 @@ def _contacts_arg(p: argparse.ArgumentParser) -> None:
 
 @command("validate", "valider un dossier source ou un instantané", _validate_args)
 def _run_validate(args: argparse.Namespace) -> int:
-    from analysis import validate
-    from analysis.loaders import canonical
+    from analysis.io import validate
+    from analysis.io.loaders import canonical
 
     path: Path = args.path
     options = _import_options(args)
     if options.format != "canonical":
-        from analysis import importing
+        from analysis.io import importing
 
         with terminal("Contrôle") as bar:
             preview = importing.preview(path, options, progress=bar)
@@ -280,7 +280,8 @@ def _write_report(report: pl.DataFrame, target: Path | None, show_contacts: bool
                   csv_excel: bool = False) -> None:
     """Write the whole report; the values of contact columns are masked unless asked."""
     if target:
-        from analysis.export import mask_report_values, write_table
+        from analysis.model.privacy import mask_report_values
+        from analysis.present.export import write_table
 
         write_table(mask_report_values(report, show_contacts), target,
                     show_contacts=show_contacts, sheet="rapport", csv_excel=csv_excel)
@@ -293,7 +294,7 @@ def _validate_snapshot(path: Path, args: argparse.Namespace) -> int:
     Re-checking the kept rows catches rules added since the import; the rows rejected at
     import time are read back from ``rejected.parquet`` so the exit code still says so.
     """
-    from analysis import store, validate
+    from analysis.io import store, validate
 
     problems = store.verify_snapshot(path)
     if problems:
@@ -335,7 +336,7 @@ def _validate_snapshot(path: Path, args: argparse.Namespace) -> int:
 
 
 def _tables() -> list[str]:
-    from analysis import schema
+    from analysis.model import schema
 
     return list(schema.TABLES)
 
@@ -357,11 +358,11 @@ def _import_args(p: argparse.ArgumentParser) -> None:
 
 @command("import", "importer un dossier de fichiers comme instantané daté", _import_args)
 def _run_import(args: argparse.Namespace) -> int:
-    from analysis import store
+    from analysis.io import store
 
     options = _import_options(args)
     if options.format != "canonical":
-        from analysis import importing
+        from analysis.io import importing
 
         importing.ensure_writable(args.store, args.date, args.replace)
         with terminal("Import") as bar:
@@ -392,7 +393,7 @@ def _snapshots_args(p: argparse.ArgumentParser) -> None:
 
 @command("snapshots", "lister les instantanés d'un magasin", _snapshots_args)
 def _run_snapshots(args: argparse.Namespace) -> int:
-    from analysis import store
+    from analysis.io import store
 
     dates = store.list_snapshots(args.store)
     if not dates:
@@ -436,7 +437,9 @@ def _open_for_analysis(args: argparse.Namespace):
     arrondissements) with the populations in use (``--population``, else the store's setting,
     else the reference) for an analysis command; the populations chosen are kept in
     ``args.population_setup``."""
-    from analysis import export, populations, store
+    from analysis.indicators import populations
+    from analysis.io import store
+    from analysis.present import export
 
     if args.out.suffix.lower() not in export.SUFFIXES:
         raise InputError(
@@ -452,7 +455,7 @@ def _open_for_analysis(args: argparse.Namespace):
 
 
 def _opening_args(p: argparse.ArgumentParser) -> None:
-    """``--inclure-fermetures-provisoires``: the switch of ``analysis.opening``."""
+    """``--inclure-fermetures-provisoires``: the switch of ``analysis.indicators.opening``."""
     p.add_argument("--inclure-fermetures-provisoires", action="store_true",
                    help="compter les établissements et unités fermés provisoirement (PRO) ; "
                         "par défaut seule l'offre ouverte à la date de l'instantané compte "
@@ -469,14 +472,14 @@ def _population_arg(p: argparse.ArgumentParser) -> None:
 
 def _opening(args: argparse.Namespace, date: dt.date):
     """The opening rule of a command (snapshot date and provisional-closure switch)."""
-    from analysis.opening import OpeningRule
+    from analysis.indicators.opening import OpeningRule
 
     return OpeningRule(date, bool(getattr(args, "inclure_fermetures_provisoires", False)))
 
 
 def _print_context(args: argparse.Namespace, tables, rule, mentions=None, forme=None) -> None:
     """The population vintage and the « fermés temporairement » figure of a command."""
-    from analysis import opening
+    from analysis.indicators import opening
 
     setup = getattr(args, "population_setup", None)
     if setup is not None:
@@ -489,7 +492,7 @@ def _print_context(args: argparse.Namespace, tables, rule, mentions=None, forme=
 
 
 def _mention_arg(value: str | None) -> str | None:
-    from analysis import nomenclature
+    from analysis.model import nomenclature
 
     if value is None:
         return None
@@ -500,7 +503,8 @@ def _mention_arg(value: str | None) -> str | None:
 
 
 def _forme_arg(value: str | None) -> str | None:
-    from analysis import coverage, nomenclature
+    from analysis.indicators import coverage
+    from analysis.model import nomenclature
 
     if value is None:
         return None
@@ -512,13 +516,13 @@ def _forme_arg(value: str | None) -> str | None:
 
 
 def _population_ages_arg(path: Path | None):
-    from analysis import parameter_files
+    from analysis.io import parameter_files
 
     return None if path is None else parameter_files.read_population_ages(path)
 
 
 def _coverage_args(p: argparse.ArgumentParser) -> None:
-    from analysis import coverage
+    from analysis.indicators import coverage
 
     _snapshot_args(p)
     p.add_argument("--level", choices=coverage.LEVELS, default="departement",
@@ -534,15 +538,15 @@ def _coverage_args(p: argparse.ArgumentParser) -> None:
 
 @command("coverage", "capacités et taux pour 100 000 habitants par territoire", _coverage_args)
 def _run_coverage(args: argparse.Namespace) -> int:
-    from analysis import coverage, indicators, populations
-    from analysis.export import write_table
+    from analysis.indicators import coverage, populations, territories
+    from analysis.present.export import write_table
 
     mention = _mention_arg(args.mention)
     forme = _forme_arg(args.forme)
     ages = _population_ages_arg(args.population_ages)
     snap, region, communes = _open_for_analysis(args)
     rule = _opening(args, snap.date)
-    names = indicators.region_names(region)
+    names = territories.region_names(region)
     table = coverage.capacity_by_territory(
         snap.tables, communes, args.level, mentions=[mention] if mention else None, forme=forme,
         population_ages=ages, departement_names=names.get("departement"),
@@ -562,7 +566,7 @@ def _run_coverage(args: argparse.Namespace) -> int:
 
 
 def _access_args(p: argparse.ArgumentParser) -> None:
-    from analysis import access
+    from analysis.indicators import access
 
     _snapshot_args(p)
     p.add_argument("--mention", required=True, help="code (ME050) ou libellé de la mention")
@@ -586,8 +590,9 @@ def _access_args(p: argparse.ArgumentParser) -> None:
 
 @command("access", "accessibilité par commune : plus proche, 2SFCA ou E2SFCA", _access_args)
 def _run_access(args: argparse.Namespace) -> int:
-    from analysis import access, parameter_files, populations
-    from analysis.export import write_table
+    from analysis.indicators import access, populations
+    from analysis.io import parameter_files
+    from analysis.present.export import write_table
 
     mention = _mention_arg(args.mention)
     forme = _forme_arg(args.forme)
@@ -648,9 +653,9 @@ def _hour(text: str) -> dt.time:
 
 
 def _campaign_params(args: argparse.Namespace):
-    from analysis import campaign
+    from analysis.checks.campaign import checklist
 
-    return campaign.CampaignParams(start=getattr(args, "start", None), sync_time=args.heure_synchro)
+    return checklist.CampaignParams(start=getattr(args, "start", None), sync_time=args.heure_synchro)
 
 
 def _campaign_args(p: argparse.ArgumentParser) -> None:
@@ -688,15 +693,17 @@ def _deadlines(values: list[str]) -> dict[str, dt.date]:
 @command("campaign", "avancement de la campagne : taux par règle et par instantané",
          _campaign_args)
 def _run_campaign(args: argparse.Namespace) -> int:
-    from analysis import campaign, store
-    from analysis.export import write_table
+    from analysis.checks.campaign import checklist
+    from analysis.checks.campaign.history import progress_history
+    from analysis.io import store
+    from analysis.present.export import write_table
 
     dates = store.list_snapshots(args.store)
     if not dates:
         raise SnapshotMissingError(args.store)
-    with terminal("Historique") as bar:  # lazy scans, the same table as campaign.progress
-        history = campaign.progress_history(args.store, _campaign_params(args), progress=bar)
-    severity = campaign.rules_frame().select("regle", "severite")
+    with terminal("Historique") as bar:  # lazy scans, the same table as progress
+        history = progress_history(args.store, _campaign_params(args), progress=bar)
+    severity = checklist.rules_frame().select("regle", "severite")
     table = history.join(severity, on="regle", how="left", maintain_order="left")
     last = table.filter((pl.col("date") == dates[-1]) & (pl.col("severite") == "obligatoire"))
     rate = last["conformes"].sum() / max(last["total"].sum(), 1)
@@ -714,7 +721,8 @@ def _run_campaign(args: argparse.Namespace) -> int:
 
 def _campaign_forecast(args: argparse.Namespace, history: pl.DataFrame) -> None:
     """``smr campaign --forecast``: projected completion of each phase, late establishments."""
-    from analysis import export, forecast
+    from analysis.checks.campaign import forecast
+    from analysis.present import export
 
     if args.fenetre < 2:
         raise InputError("--fenetre : au moins 2 instantanés pour une tendance")
@@ -757,7 +765,7 @@ def _campaign_forecast(args: argparse.Namespace, history: pl.DataFrame) -> None:
             f"{day(row['date_prevue_tard'])}, tendance sur {row['points']} instantanés) ; "
             f"{n_late} établissement(s) en retard à leur rythme."
         )
-    print("Méthode et incertitude : note « Prévision de la campagne » (analysis/methods.py).")
+    print("Méthode et incertitude : note « Prévision de la campagne » (analysis/present/methods.py).")
     print("Fichiers écrits : " + ", ".join(str(p) for p in written))
 
 
@@ -769,8 +777,9 @@ def _sync_args(p: argparse.ArgumentParser) -> None:
 
 @command("sync", "synchronisation ROR ↔ ViaTrajectoire : statut de chaque unité", _sync_args)
 def _run_sync(args: argparse.Namespace) -> int:
-    from analysis import store, sync
-    from analysis.export import write_table
+    from analysis.indicators import sync
+    from analysis.io import store
+    from analysis.present.export import write_table
 
     snap = store.read_snapshot(args.store, args.snapshot,
                                tables=["etablissements", "unites", "vt_unites"])
@@ -810,7 +819,7 @@ def _todo_args(p: argparse.ArgumentParser) -> None:
 
 def _store_region(args: argparse.Namespace, day: dt.date | None) -> str:
     """``--region``, else the region of the snapshot's manifest, else 11."""
-    from analysis import store
+    from analysis.io import store
 
     if args.region:
         return str(args.region)
@@ -823,7 +832,9 @@ def _store_region(args: argparse.Namespace, day: dt.date | None) -> str:
 
 @command("todo", "points à traiter par établissement (Excel ou CSV à envoyer)", _todo_args)
 def _run_todo(args: argparse.Namespace) -> int:
-    from analysis import campaign
+    from analysis.checks.campaign import checklist, todo
+    from analysis.checks.campaign.history import evaluate_snapshot
+    from analysis.present import todo_lists
 
     if args.out.suffix.lower() not in (".xlsx", ".csv"):
         raise InputError(
@@ -831,12 +842,12 @@ def _run_todo(args: argparse.Namespace) -> int:
             "possibles : .xlsx, .csv",
             args.out,
         )
-    results = campaign.evaluate_snapshot(args.store, args.snapshot, _campaign_params(args))
+    results = evaluate_snapshot(args.store, args.snapshot, _campaign_params(args))
     region = _store_region(args, args.snapshot)
-    path = campaign.write_todo(results, args.out, per=args.par, finess=args.finess,
+    path = todo_lists.write_todo(results, args.out, per=args.par, finess=args.finess,
                                show_contacts=args.contacts, region=region)
-    items = campaign.todo_items(results, args.finess)
-    advice = int((items["severite"] == campaign.SEVERITY_TODO_LABELS[campaign.CONSEILLE]).sum())
+    items = todo.todo_items(results, args.finess)
+    advice = int((items["severite"] == todo.SEVERITY_TODO_LABELS[checklist.CONSEILLE]).sum())
     shown = "affichés" if args.contacts else "masqués"
     print(f"{items.height - advice} points à traiter et {advice} conseils pour "
           f"{items['finess_eg'].n_unique()} établissement(s) ; contacts {shown}.")
@@ -844,7 +855,7 @@ def _run_todo(args: argparse.Namespace) -> int:
     if blocked:
         print(f"{blocked} établissement(s) sans compte ROR ou habilitation ViaTrajectoire "
               "valide ne peuvent pas faire la campagne : listés en premier.")
-    from analysis import settings
+    from analysis.model import settings
 
     if settings.support_desk(region) is None:
         print(f"Aucun canal de support configuré pour la région {region} (colonne « Support »).")
@@ -866,16 +877,18 @@ def _transition_args(p: argparse.ArgumentParser) -> None:
 @command("transition", "transition SSR → SMR : écarts par établissement et mention",
          _transition_args)
 def _run_transition(args: argparse.Namespace) -> int:
-    from analysis import opening, transition
-    from analysis.export import write_table
+    from analysis.indicators import opening
+    from analysis.present.export import write_table
+    from analysis.transition import correspondence
+    from analysis.transition.gaps import gap_totals, transition_gaps
 
-    mapping = None if args.mapping is None else transition.read_mapping(args.mapping)
+    mapping = None if args.mapping is None else correspondence.read_mapping(args.mapping)
     snap, region, _ = _open_for_analysis(args)
     rule = _opening(args, snap.date)
     # closed establishments have nothing left to describe: gaps on the open offer only
-    gaps = transition.transition_gaps(opening.open_tables(snap.tables, rule), snap.date, mapping)
+    gaps = transition_gaps(opening.open_tables(snap.tables, rule), snap.date, mapping)
     write_table(gaps, args.out, sheet="ecarts", csv_excel=args.csv_excel)
-    totals = transition.gap_totals(gaps)
+    totals = gap_totals(gaps)
     print(f"Instantané du {snap.date.isoformat()} (région {region}) : {gaps.height} écarts pour "
           f"{gaps['finess_eg'].n_unique()} établissement(s).")
     for r in totals.iter_rows(named=True):
@@ -886,7 +899,7 @@ def _run_transition(args: argparse.Namespace) -> int:
 
 
 def _scenario_args(p: argparse.ArgumentParser) -> None:
-    from analysis import access, indicators
+    from analysis.indicators import access, territories
 
     p.add_argument("scenario", type=Path,
                    help="fichier du scénario (YAML ou JSON ; format et exemples : docs/scenarios/)")
@@ -896,9 +909,9 @@ def _scenario_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--catchment", type=float, default=None,
                    help=f"zone d'attraction en minutes (défaut {access.DEFAULT_CATCHMENT_MIN:g} ; "
                         "met aussi les zones E2SFCA à l'échelle)")
-    p.add_argument("--threshold", type=float, default=indicators.DEFAULT_BEYOND_MIN,
+    p.add_argument("--threshold", type=float, default=territories.DEFAULT_BEYOND_MIN,
                    help="seuil d'accès en minutes pour la population qui gagne ou perd un "
-                        f"établissement (défaut {indicators.DEFAULT_BEYOND_MIN:g})")
+                        f"établissement (défaut {territories.DEFAULT_BEYOND_MIN:g})")
     p.add_argument("--speed", type=float, default=access.DEFAULT_SPEED_KMH,
                    help=f"vitesse moyenne en km/h (défaut {access.DEFAULT_SPEED_KMH:g})")
     p.add_argument("--detour", type=float, default=access.DEFAULT_DETOUR_FACTOR,
@@ -914,10 +927,12 @@ def _scenario_args(p: argparse.ArgumentParser) -> None:
 def _run_scenario(args: argparse.Namespace) -> int:
     import math
 
-    from analysis import access, indicators, populations, transition
-    from analysis.export import write_table
+    from analysis.indicators import access, populations, territories
+    from analysis.present.export import write_table
+    from analysis.transition import scenarios
+    from analysis.transition.comparison import compare_scenario
 
-    scenario = transition.read_scenario(args.scenario)
+    scenario = scenarios.read_scenario(args.scenario)
     mention = _mention_arg(args.mention)
     forme = _forme_arg(args.forme)
     forme = None if forme == "toutes" else forme
@@ -925,7 +940,7 @@ def _run_scenario(args: argparse.Namespace) -> int:
         if value is not None and not (math.isfinite(value) and value > 0):
             raise InputError(f"{what} invalide ({value:g} min) : nombre de minutes positif attendu")
     access.TravelModel(args.speed, args.detour)  # checks speed and detour (InputError)
-    params = indicators.AccessParams(
+    params = territories.AccessParams(
         speed_kmh=args.speed,
         detour_factor=args.detour,
         catchment_min=args.catchment or access.DEFAULT_CATCHMENT_MIN,
@@ -935,9 +950,9 @@ def _run_scenario(args: argparse.Namespace) -> int:
     ages = _population_ages_arg(args.population_ages)
     snap, region, communes = _open_for_analysis(args)
     rule = _opening(args, snap.date)
-    comparison = transition.compare_scenario(
+    comparison = compare_scenario(
         snap.tables, scenario, communes, mention, source=args.scenario, forme=forme, params=params,
-        population_ages=ages, names=indicators.region_names(region), opening=rule,
+        population_ages=ages, names=territories.region_names(region), opening=rule,
     )
     write_table(populations.with_vintage(comparison.communes, args.population_setup), args.out,
                 sheet="communes", csv_excel=args.csv_excel)
@@ -969,7 +984,7 @@ def _report_args(p: argparse.ArgumentParser) -> None:
 @command("report", "rapport régional : chiffres clés, couverture, accès, campagne, synchro",
          _report_args)
 def _run_report(args: argparse.Namespace) -> int:
-    from analysis import report
+    from analysis.present import report
 
     if args.out.suffix.lower() not in report.SUFFIXES:
         raise InputError(
@@ -1023,7 +1038,9 @@ def _qualite_args(p: argparse.ArgumentParser) -> None:
 @command("qualite", "exigences qualité ROR pour le SMR : périmètre, écarts et taux par "
          "département", _qualite_args)
 def _run_qualite(args: argparse.Namespace) -> int:
-    from analysis import export, quality, store
+    from analysis.checks.quality import population, requirements, vt_report
+    from analysis.io import finess_reference, store
+    from analysis.present import export
 
     suffix = args.out.suffix.lower()
     if suffix not in export.SUFFIXES:
@@ -1041,29 +1058,29 @@ def _run_qualite(args: argparse.Namespace) -> int:
         raise SnapshotMissingError(args.store, date)
     manifest = store.read_manifest(Path(args.store) / date.isoformat())
     region = str(args.region or (manifest.get("extra") or {}).get("region") or "11")
-    params = quality.QualityParams(departements=quality.region_departements(region))
+    params = requirements.QualityParams(departements=requirements.region_departements(region))
     if args.lecture_atelier:
         params = params.with_former_readings()
     finess = None
     if args.finess:
-        finess, checked = quality.read_finess_reference(
+        finess, checked = finess_reference.read_finess_reference(
             args.finess[0] if len(args.finess) == 1 else args.finess
         )
         rejected = checked.filter(pl.col("severity") == "rejet")["row"].n_unique()
         print(f"Référentiel FINESS : {finess.height} établissements lus"
               + (f", {rejected} ligne(s) rejetée(s)" if rejected else "") + ".")
-    tables = quality.read_quality_tables(args.store, date, finess)
-    results = quality.evaluate(tables, date, params)
-    table = quality.summary(results, codes=quality.evaluated(tables))
+    tables = population.read_quality_tables(args.store, date, finess)
+    results = requirements.evaluate(tables, date, params)
+    table = requirements.summary(results, codes=requirements.evaluated(tables))
     vt_lines = []
     if args.vt_report is not None:
-        report = quality.read_vt_report(args.vt_report)
-        detail = quality.vt_report_detail(report.frame, tables, date, params.departements)
-        rate = quality.vt_sync_rate(detail)
-        table = pl.concat([table, quality.vt_rate_as_summary(rate)])
+        report = vt_report.read_vt_report(args.vt_report)
+        detail = vt_report.vt_report_detail(report.frame, tables, date, params.departements)
+        rate = vt_report.vt_sync_rate(detail)
+        table = pl.concat([table, vt_report.vt_rate_as_summary(rate)])
         vt_lines = [f"rapport ViaTrajectoire : {n}" for n in report.notes]
     if suffix == ".xlsx":
-        sheets = {"exigences": table, "ecarts": quality.ecarts(results)}
+        sheets = {"exigences": table, "ecarts": requirements.ecarts(results)}
         data = export.excel_bytes(sheets, french=False)
         tmp = args.out.with_name(args.out.name + ".partial")
         tmp.write_bytes(data)
@@ -1073,15 +1090,67 @@ def _run_qualite(args: argparse.Namespace) -> int:
     print(f"Instantané du {date.isoformat()}, région {region} :")
     print("  lectures de l'atelier (docs/ecarts_vue_nationale.md)" if args.lecture_atelier
           else "  lecture des vues nationales (ansforge/ROR-indicateurs-BI-SQL)")
-    for row in table.filter(pl.col("departement") == quality.ENSEMBLE).iter_rows(named=True):
+    for row in table.filter(pl.col("departement") == requirements.ENSEMBLE).iter_rows(named=True):
         rate = formats.percent(row["taux"])
         print(f"  {row['exigence']:<17} périmètre {row['perimetre']:>5}, écarts "
               f"{row['ecarts']:>4}, taux {rate}")
-    for code, why in quality.skipped(tables).items():
+    for code, why in requirements.skipped(tables).items():
         print(f"  {code:<17} non évaluée : {why}")
     for line in vt_lines:
         print(f"  {line}")
     print(f"Tableau écrit : {args.out}")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------- oqos
+
+
+def _oqos_args(p: argparse.ArgumentParser) -> None:
+    _snapshot_args(p)
+    p.add_argument("--cibles", type=Path, default=None, metavar="FICHIER",
+                   help="objectifs (CSV ou Excel : zone, mention, forme HC / HJ / toutes, min, "
+                        "max ; voir docs/oqos.md) ; défaut : ceux enregistrés pour le magasin")
+    p.add_argument("--zonage", type=Path, default=None, metavar="FICHIER",
+                   help="zonage (CSV ou Excel : commune_insee, zone, libelle_zone) ; défaut : "
+                        "celui du magasin, sinon les départements de la région")
+    p.add_argument("--demandes", type=Path, default=None, metavar="FICHIER",
+                   help="demandes d'autorisation (CSV ou Excel : finess_eg ou commune_insee, "
+                        "mention, forme, date_depot, date_decision) ; défaut : celles du "
+                        "magasin, sinon colonne « demandees » vide")
+    _opening_args(p)
+
+
+@command("oqos", "objectifs quantifiés (OQOS) : implantations autorisées, décrites et demandées "
+         "par zone × mention × forme, face aux bornes", _oqos_args)
+def _run_oqos(args: argparse.Namespace) -> int:
+    from analysis.geo import geography as geo
+    from analysis.io import oqos_files, store
+    from analysis.present import export
+    from analysis.transition import oqos
+
+    if args.out.suffix.lower() not in export.SUFFIXES:
+        raise InputError(
+            f"format de sortie non pris en charge « {args.out.suffix or '(aucune extension)'} » ;"
+            f" extensions possibles : {', '.join(export.SUFFIXES)}",
+            args.out,
+        )
+    snap = store.read_snapshot(args.store, args.snapshot)
+    region = str(args.region or (snap.manifest.get("extra") or {}).get("region") or "11")
+    inputs = oqos_files.inputs_for(region, args.store, args.cibles, args.zonage, args.demandes)
+    rule = _opening(args, snap.date)
+    result = oqos.oqos_status(snap.tables, inputs.targets, inputs.zoning, rule,
+                              inputs.applications, geo.load_arrondissements(region))
+    export.write_table(result.status, args.out, sheet="objectifs", csv_excel=args.csv_excel)
+    totals = oqos.status_totals(result.status)
+    print(f"Instantané du {snap.date.isoformat()} (région {region}) : {result.status.height} "
+          f"objectifs ; " + ", ".join(f"{oqos.STATUSES[s].lower()} : {n}"
+                                      for s, n in totals.items()) + ".")
+    print(inputs.caption())
+    for note in (*inputs.notes, *result.notes):
+        print(f"  {note}")
+    print(rule.describe())
+    _print_context(args, snap.tables, rule)
+    print(f"Objectifs écrits : {args.out}")
     return EXIT_OK
 
 

@@ -9,8 +9,11 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from analysis import formats, opening, report, store, summary
-from analysis.opening import OpeningRule
+from analysis.indicators import opening
+from analysis.indicators.opening import OpeningRule
+from analysis.io import store
+from analysis.model import formats
+from analysis.present import report, summary
 from ui import charts, notes
 from ui.common import demo_banner, fmt_int, fr_axis, page_context, show_table, tables
 from ui.progress import transient

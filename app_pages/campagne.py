@@ -8,9 +8,28 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from analysis import campaign, forecast, formats, settings, store
-from analysis import charts as analysis_charts
-from analysis.errors import StoreError
+from analysis.checks.campaign import checklist, forecast, todo
+from analysis.checks.campaign.changes import (
+    CHANGE_LABELS,
+    CORRIGE,
+    ENTITE_SUPPRIMEE,
+    NOUVEAU_MANQUE,
+    NOUVELLE_ENTITE,
+    changes_between,
+    changes_by_establishment,
+)
+from analysis.checks.campaign.history import (
+    PROGRESS_SCHEMA,
+    campaign_start,
+    evaluate_snapshot,
+    progress_history,
+    sampled_dates,
+)
+from analysis.io import store
+from analysis.model import formats, settings
+from analysis.model.errors import StoreError
+from analysis.present import charts as analysis_charts
+from analysis.present import todo_lists
 from ui import charts, notes
 from ui.common import (
     contact_toggle,
@@ -48,16 +67,16 @@ def _stamp(store_path: Path) -> tuple[tuple[str, float], ...]:
 def results_for(_data: dict, store_path: str, date: str, start: str | None,
                 stamp: tuple) -> pl.DataFrame:
     """Rule results of the selected snapshot (cached on plain values)."""
-    params = campaign.CampaignParams(start=dt.date.fromisoformat(start) if start else None)
-    return campaign.evaluate(_data, dt.date.fromisoformat(date), params)
+    params = checklist.CampaignParams(start=dt.date.fromisoformat(start) if start else None)
+    return checklist.evaluate(_data, dt.date.fromisoformat(date), params)
 
 
 @st.cache_data(show_spinner="Évaluation de l'instantané précédent…", max_entries=16)
 def stored_results_for(store_path: str, date: str, start: str | None,
                        stamp: tuple) -> pl.DataFrame:
     """Rule results of another snapshot of the store, read with only the needed columns."""
-    params = campaign.CampaignParams(start=dt.date.fromisoformat(start) if start else None)
-    return campaign.evaluate_snapshot(Path(store_path), dt.date.fromisoformat(date), params)
+    params = checklist.CampaignParams(start=dt.date.fromisoformat(start) if start else None)
+    return evaluate_snapshot(Path(store_path), dt.date.fromisoformat(date), params)
 
 
 @st.cache_data(show_spinner=False, max_entries=4096)
@@ -70,15 +89,15 @@ def verified(store_path: str, date: str, mtime: float) -> bool:
 def history_for(store_path: str, start: str | None,
                 stamp: tuple) -> tuple[pl.DataFrame, list[str]]:
     """Completion of each rule at each snapshot date (lazy scans over the whole store, see
-    ``campaign.progress_history``), and the snapshots left out because their files do not
+    ``progress_history``), and the snapshots left out because their files do not
     match their checksums. Cached on the snapshot dates and manifest times."""
     good = [day for day, mtime in stamp if verified(store_path, day, mtime)]
     skipped = [day for day, _ in stamp if day not in set(good)]
-    params = campaign.CampaignParams(start=dt.date.fromisoformat(start) if start else None)
+    params = checklist.CampaignParams(start=dt.date.fromisoformat(start) if start else None)
     if not good:
-        return pl.DataFrame(schema=campaign.PROGRESS_SCHEMA), skipped
+        return pl.DataFrame(schema=PROGRESS_SCHEMA), skipped
     with transient("Calcul de l'avancement sur tous les instantanés") as bar:
-        history = campaign.progress_history(
+        history = progress_history(
             Path(store_path), params, dates=[dt.date.fromisoformat(d) for d in good],
             progress=bar,
         )
@@ -89,7 +108,7 @@ def history_for(store_path: str, start: str | None,
 def workbook_for(_results: pl.DataFrame, key: tuple, per: str, finess: str | None,
                  contacts: bool, region: str | None = None) -> bytes:
     """The to-do workbook (cached on the results' key and the options)."""
-    return campaign.todo_excel(_results, per=per, finess=finess, show_contacts=contacts,
+    return todo_lists.todo_excel(_results, per=per, finess=finess, show_contacts=contacts,
                                region=region)
 
 
@@ -98,7 +117,7 @@ def remaining_for(store_path: str, start: str | None, stamp: tuple, window: int,
                   until: str) -> pl.DataFrame:
     """Items left per establishment and phase on the last ``window`` snapshots up to the
     selected one (``forecast.remaining_history``), cached on the store's state."""
-    params = campaign.CampaignParams(start=dt.date.fromisoformat(start) if start else None)
+    params = checklist.CampaignParams(start=dt.date.fromisoformat(start) if start else None)
     return forecast.remaining_history(Path(store_path), params, window,
                                       until=dt.date.fromisoformat(until))
 
@@ -108,7 +127,7 @@ def pct(value: float | None) -> str:
 
 
 dates = store.list_snapshots(ctx.store)
-default_start = campaign.campaign_start(ctx.manifest) or dates[0]
+default_start = campaign_start(ctx.manifest) or dates[0]
 c1, c2 = st.columns([2, 5])
 start = c1.date_input(
     "Début de la campagne",
@@ -120,12 +139,12 @@ start = c1.date_input(
 stamp = _stamp(ctx.store)
 key = (str(ctx.store), ctx.date.isoformat(), start.isoformat(), stamp)
 results = results_for(tables(ctx), *key)
-labels = dict(zip(campaign.rules_frame()["regle"], campaign.rules_frame()["libelle"],
+labels = dict(zip(checklist.rules_frame()["regle"], checklist.rules_frame()["libelle"],
                   strict=True))
 
 # --- headline -------------------------------------------------------------------------
-overall = campaign.completion_overall(results)
-by_rule = campaign.completion_by_rule(results)
+overall = checklist.completion_overall(results)
+by_rule = checklist.completion_by_rule(results)
 rate_of = dict(zip(by_rule["regle"], by_rule["taux"], strict=True))
 st.subheader(f"Instantané du {ctx.date:%d/%m/%Y}")
 m = st.columns(6)
@@ -162,8 +181,8 @@ notes.method_notes(
 
 # --- prerequisites ----------------------------------------------------------------------
 st.subheader("Prérequis : comptes et habilitations")
-blocked = campaign.blocked_establishments(results)
-evaluated = [r for r in campaign.PREREQUISITES if r in rate_of]
+blocked = todo.blocked_establishments(results)
+evaluated = [r for r in todo.PREREQUISITES if r in rate_of]
 if not evaluated:
     st.info(
         "Cet instantané ne contient pas la table des comptes et habilitations "
@@ -200,7 +219,7 @@ if len(stamp) > HISTORY_DAILY_MAX:
         "bien plus vite ; chaque point est exact pour sa date.",
     )
 shown_dates = (
-    {d.isoformat() for d in campaign.sampled_dates(dates, 7, [ctx.date])}
+    {d.isoformat() for d in sampled_dates(dates, 7, [ctx.date])}
     if resolution == "semaine"
     else {d for d, _ in stamp}
 )
@@ -214,7 +233,7 @@ if skipped:
         + " (« smr validate » en donne le détail)."
     )
 if history["date"].n_unique() > 1:
-    rules = campaign.rules_frame()
+    rules = checklist.rules_frame()
     progress_table = (
         history.join(rules.select("regle", "libelle"), on="regle")
         .with_columns((pl.col("taux") * 100).alias("taux"))
@@ -222,7 +241,7 @@ if history["date"].n_unique() > 1:
         .sort("date")
     )
     charts.draw(
-        analysis_charts.campaign_progress(history, rules, campaign.LEVELS),
+        analysis_charts.campaign_progress(history, rules, checklist.LEVELS),
         "Trois petits graphiques, un par niveau (établissement, unité du ROR, unité "
         "ViaTrajectoire) : part des entités conformes à chaque point de contrôle, en "
         f"pourcentage, d'un instantané à l'autre ({history['date'].n_unique()} dates). "
@@ -326,13 +345,13 @@ RATE_HEADERS = {
 }
 t1, t2, t3 = st.tabs(["Départements", "Statuts", "Établissements"])
 with t1:
-    show_table(campaign.completion_table(results, "departement"), "campagne_departements",
+    show_table(checklist.completion_table(results, "departement"), "campagne_departements",
                stem=f"campagne_departements_{ctx.date.isoformat()}", overrides=RATE_HEADERS)
 with t2:
-    show_table(campaign.completion_table(results, "statut"), "campagne_statuts",
+    show_table(checklist.completion_table(results, "statut"), "campagne_statuts",
                stem=f"campagne_statuts_{ctx.date.isoformat()}", overrides=RATE_HEADERS)
 with t3:
-    ranking = campaign.establishment_ranking(results)
+    ranking = checklist.establishment_ranking(results)
     st.caption("Classés par nombre de points restant à traiter.")
     show_table(ranking, "campagne_etablissements",
                stem=f"campagne_etablissements_{ctx.date.isoformat()}",
@@ -347,18 +366,18 @@ if earlier:
     try:
         before = stored_results_for(str(ctx.store), previous.isoformat(), start.isoformat(),
                                     stamp)
-        changes = campaign.changes_between(before, results)
+        changes = changes_between(before, results)
     except StoreError as exc:
         st.warning(f"Instantané précédent illisible, changements non calculés : {exc}")
 if changes is not None:
-    summary = campaign.changes_by_establishment(changes)
-    totals = {c: int(summary[c].sum()) for c in campaign.CHANGE_LABELS} if summary.height else {}
+    summary = changes_by_establishment(changes)
+    totals = {c: int(summary[c].sum()) for c in CHANGE_LABELS} if summary.height else {}
     k = st.columns(4)
-    k[0].metric("Points corrigés", fmt_int(totals.get(campaign.CORRIGE, 0)))
-    k[1].metric("Nouveaux manques", fmt_int(totals.get(campaign.NOUVEAU_MANQUE, 0)),
+    k[0].metric("Points corrigés", fmt_int(totals.get(CORRIGE, 0)))
+    k[1].metric("Nouveaux manques", fmt_int(totals.get(NOUVEAU_MANQUE, 0)),
                 help="Points ok à l'instantané précédent, manquants ou invalides maintenant.")
-    k[2].metric("Nouvelles entités", fmt_int(totals.get(campaign.NOUVELLE_ENTITE, 0)))
-    k[3].metric("Entités disparues", fmt_int(totals.get(campaign.ENTITE_SUPPRIMEE, 0)))
+    k[2].metric("Nouvelles entités", fmt_int(totals.get(NOUVELLE_ENTITE, 0)))
+    k[3].metric("Entités disparues", fmt_int(totals.get(ENTITE_SUPPRIMEE, 0)))
     if summary.height:
         show_table(summary, "campagne_changements",
                    stem=f"campagne_changements_{ctx.date.isoformat()}")
@@ -380,7 +399,7 @@ finess = st.selectbox(
     key="campagne_etablissement",
 )
 if finess:
-    items = campaign.todo_frame(campaign.todo_items(results, finess), show_contacts, ctx.region)
+    items = todo.todo_frame(todo.todo_items(results, finess), show_contacts, ctx.region)
     if items.height:
         show_table(items.drop("FINESS EG", "Établissement", "Département", "Support"),
                    "campagne_points_etablissement")
@@ -401,7 +420,7 @@ if finess:
 st.subheader("Listes de points à traiter")
 per = st.radio(
     "Une feuille par",
-    options=list(campaign.TODO_PER),
+    options=list(todo.TODO_PER),
     format_func=lambda p: {"etablissement": "établissement", "departement": "département"}[p],
     horizontal=True,
     key="campagne_feuilles",
@@ -416,7 +435,7 @@ d1.download_button(
 )
 d2.download_button(
     "CSV (tous les établissements)",
-    data=lambda: campaign.todo_csv(results, None, show_contacts, ctx.region),
+    data=lambda: todo_lists.todo_csv(results, None, show_contacts, ctx.region),
     file_name=f"points_a_traiter_{ctx.date.isoformat()}{suffix}.csv",
     mime="text/csv", on_click="ignore",
 )

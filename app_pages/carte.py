@@ -8,8 +8,11 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from analysis import access, coverage, formats, geo, indicators, methods, nomenclature
-from analysis.opening import OpeningRule
+from analysis.geo import geography
+from analysis.indicators import access, coverage, territories
+from analysis.indicators.opening import OpeningRule
+from analysis.model import formats, nomenclature
+from analysis.present import methods
 from ui import charts, state
 from ui import territory as ui
 from ui.common import demo_banner, fmt_int, page_context, show_table
@@ -39,10 +42,10 @@ def site_table(
     provisoires: bool = False,
 ):
     """Establishments offering the mention (open at the date) with their point and capacity."""
-    communes = geo.load_communes(region)
+    communes = geography.load_communes(region)
     sites = access.sites_for(
         _data,
-        geo.load_origins(region),
+        geography.load_origins(region),
         mention,
         None if forme == coverage.ALL_FORMES else forme,
         OpeningRule(dt.date.fromisoformat(date), provisoires),
@@ -77,7 +80,7 @@ level = state.select(  # drawn before the indicator, whose default depends on it
 indicator = state.select(
     c1.selectbox,
     "Indicateur",
-    list(indicators.MAP_INDICATORS),
+    list(territories.MAP_INDICATORS),
     "indicateur",
     "carte_indicateur",
     default=COMMUNE_INDICATOR if level != "departement" else "taux_100k",
@@ -166,7 +169,7 @@ else:
         [
             f
             for f in ui.base_features(ctx.region, level)
-            if geo.departement_from_insee(f["properties"]["commune_insee"]) == map_departement
+            if geography.departement_from_insee(f["properties"]["commune_insee"]) == map_departement
         ]
         if map_departement and level == coverage.ORIGIN_LEVEL
         else ui.departement_commune_features(ctx.region, map_departement)
@@ -212,7 +215,7 @@ else:
     sites = site_table(data, *common, mention, forme, provisoires)
     if map_departement:
         sites = sites.filter(
-            pl.col("commune_insee").map_elements(geo.departement_from_insee, pl.String)
+            pl.col("commune_insee").map_elements(geography.departement_from_insee, pl.String)
             == map_departement
         )
     if sites.height:

@@ -8,10 +8,12 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from analysis import formats, geo, importing, settings
-from analysis.errors import SmrError, SnapshotExistsError
-from analysis.loaders.mapped import describe, example_mappings, read_mapping
-from analysis.schema import TABLES
+from analysis.geo import geography
+from analysis.io import importing
+from analysis.io.loaders.mapped import describe, example_mappings, read_mapping
+from analysis.model import formats, settings
+from analysis.model.errors import SmrError, SnapshotExistsError
+from analysis.model.schema import TABLES
 from ui import notes
 from ui.access import local_paths_allowed
 from ui.common import (
@@ -73,7 +75,7 @@ fmt = st.radio(
 )
 st.caption(HELP[fmt])
 
-# Two limits in one place (analysis.settings): SMR_MAX_UPLOAD_MB, checked here, within
+# Two limits in one place (analysis.model.settings): SMR_MAX_UPLOAD_MB, checked here, within
 # Streamlit's own server.maxUploadSize; SMR_MAX_IMPORT_ROWS, checked by importing.load.
 limit_mb = min(settings.max_upload_mb(), st.get_option("server.maxUploadSize"))
 row_limit = settings.max_import_rows()
@@ -131,7 +133,7 @@ if fmt == "mapped":
         except SmrError as exc:
             st.error(str(exc))
 elif fmt == "finess":
-    regions = geo.available_regions()
+    regions = geography.available_regions()
     names = {r["code"]: r["nom"] for r in regions}
     left, middle, right = st.columns(3)
     region = left.selectbox(

@@ -10,9 +10,20 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from analysis import campaign, formats, importing, quality, store, sync
-from analysis import charts as analysis_charts
-from analysis.errors import SmrError
+from analysis.checks.campaign.history import sampled_dates
+from analysis.checks.quality import requirements, vt_report
+from analysis.checks.quality.population import (
+    HISTORY_SCHEMA,
+    establishment_population,
+    history_at,
+    population_counts,
+    population_history,
+)
+from analysis.indicators import sync
+from analysis.io import finess_reference, importing, store
+from analysis.model import formats
+from analysis.model.errors import SmrError
+from analysis.present import charts as analysis_charts
 from ui import charts, notes, state
 from ui.common import (
     demo_banner,
@@ -33,8 +44,8 @@ st.caption(
 ctx = page_context()
 demo_banner(ctx)
 data = tables(ctx)
-departements = quality.region_departements(ctx.region)
-params = quality.QualityParams(departements=departements)
+departements = requirements.region_departements(ctx.region)
+params = requirements.QualityParams(departements=departements)
 former = st.toggle(
     "Lectures de l'atelier (au lieu de celles des vues nationales)",
     value=False,
@@ -48,8 +59,8 @@ if former:
     params = params.with_former_readings()
 labels = dict(
     zip(
-        quality.requirements_frame()["exigence"],
-        quality.requirements_frame()["libelle"],
+        requirements.requirements_frame()["exigence"],
+        requirements.requirements_frame()["libelle"],
         strict=True,
     )
 )
@@ -77,14 +88,14 @@ def _stage(files: list) -> tuple[Path, list[Path]]:
 def finess_from_upload(key: str, _files: list) -> tuple[pl.DataFrame, int]:
     """The FINESS reference of the uploaded files and its number of rejected rows."""
     _, paths = _stage(_files)
-    frame, report = quality.read_finess_reference(paths[0] if len(paths) == 1 else paths)
+    frame, report = finess_reference.read_finess_reference(paths[0] if len(paths) == 1 else paths)
     return frame, report.filter(pl.col("severity") == "rejet")["row"].n_unique()
 
 
 @st.cache_data(show_spinner="Lecture du rapport ViaTrajectoire…", max_entries=4)
 def vt_from_upload(key: str, _file) -> tuple[pl.DataFrame, list[str]]:
     _, (path,) = _stage([_file])
-    report = quality.read_vt_report(path)
+    report = vt_report.read_vt_report(path)
     return report.frame, report.notes
 
 
@@ -94,20 +105,20 @@ def results_for(
     former: bool,
 ) -> pl.DataFrame:
     """Requirement results of the selected snapshot (cached on plain values)."""
-    return quality.evaluate(_data, dt.date.fromisoformat(date), params)
+    return requirements.evaluate(_data, dt.date.fromisoformat(date), params)
 
 
 @st.cache_data(show_spinner=False, max_entries=4096)
 def totals_for(store_path: str, date: str, region: str, mtime: float, former: bool) -> pl.DataFrame:
     """One snapshot's requirement totals, cached on its own (adding a snapshot computes one)."""
-    return quality.history_at(Path(store_path), dt.date.fromisoformat(date), params)
+    return history_at(Path(store_path), dt.date.fromisoformat(date), params)
 
 
 @st.cache_data(show_spinner="Suivi trimestriel du peuplement…", max_entries=16)
 def population_history_for(
     store_path: str, region: str, stamp: tuple, former: bool
 ) -> pl.DataFrame:
-    return quality.population_history(Path(store_path), params=params)
+    return population_history(Path(store_path), params=params)
 
 
 def _stamp(store_path: Path) -> tuple[tuple[str, float], ...]:
@@ -165,10 +176,10 @@ results = results_for(
     dict(stamp).get(ctx.date.isoformat(), 0.0),
     former,
 )
-codes = quality.evaluated(data)
-table = quality.summary(results, codes=codes)
-totals = table.filter(pl.col("departement") == quality.ENSEMBLE)
-missing = quality.skipped(data)
+codes = requirements.evaluated(data)
+table = requirements.summary(results, codes=codes)
+totals = table.filter(pl.col("departement") == requirements.ENSEMBLE)
+missing = requirements.skipped(data)
 
 # --- requirements -----------------------------------------------------------------------
 st.subheader(f"Exigences au {ctx.date:%d/%m/%Y}")
@@ -190,7 +201,7 @@ if missing:
         + next(iter(missing.values()))
         + ". Téléversez un référentiel FINESS ci-dessus."
     )
-national = {r.code: r.national for r in quality.REQUIREMENTS}
+national = {r.code: r.national for r in requirements.REQUIREMENTS}
 show_table(
     totals.select(
         "exigence",
@@ -208,7 +219,7 @@ show_table(
     overrides=REQUIREMENT_HEADERS,
 )
 if "RE1.2" in codes:
-    st.caption(quality.re12_scope_text(quality.re12_scope(data, ctx.date, params)))
+    st.caption(requirements.re12_scope_text(requirements.re12_scope(data, ctx.date, params)))
 st.caption(
     "Lecture des vues nationales de l'ANS (ansforge/ROR-indicateurs-BI-SQL), valeurs vides "
     "comprises." if not former else
@@ -243,7 +254,7 @@ show_table(
 st.subheader("Évolution d'un instantané à l'autre")
 trend_stamp = stamp
 if len(stamp) > 92:  # a year of daily snapshots: one point a week, exact at its date (#9)
-    weekly = campaign.sampled_dates([dt.date.fromisoformat(d) for d, _ in stamp], 7, [ctx.date])
+    weekly = sampled_dates([dt.date.fromisoformat(d) for d, _ in stamp], 7, [ctx.date])
     trend_stamp = tuple(s for s in stamp if dt.date.fromisoformat(s[0]) in set(weekly))
     st.caption(f"{len(stamp)} instantanés : un point par semaine.")
 history = (
@@ -251,7 +262,7 @@ history = (
         [totals_for(str(ctx.store), day, ctx.region, mtime, former) for day, mtime in trend_stamp]
     )
     if stamp
-    else pl.DataFrame(schema=quality.HISTORY_SCHEMA)
+    else pl.DataFrame(schema=HISTORY_SCHEMA)
 )
 if history["date"].n_unique() > 1:
     plotted = st.radio("Tracer", ["Taux (%)", "Écarts"], horizontal=True, key="qualite_tendance")
@@ -289,42 +300,42 @@ else:
 
 # --- population follow-up ----------------------------------------------------------------
 st.subheader("Suivi du peuplement SMR")
-population = quality.establishment_population(data, ctx.date, params)
-counts = quality.population_counts(population)
-overall = counts.filter(pl.col("departement") == quality.ENSEMBLE).row(0, named=True)
+population = establishment_population(data, ctx.date, params)
+counts = population_counts(population)
+overall = counts.filter(pl.col("departement") == requirements.ENSEMBLE).row(0, named=True)
 m = st.columns(4)
 m[0].metric("Établissements du périmètre", fmt_int(overall["perimetre"]))
 m[1].metric(
     "Finalisés",
-    fmt_int(overall[quality.FINALISE]),
+    fmt_int(overall[requirements.FINALISE]),
     help=f"Taux de finalisation {pct(overall['taux_finalise'])}.",
 )
-m[2].metric("En cours", fmt_int(overall[quality.EN_COURS]))
-m[3].metric("À faire", fmt_int(overall[quality.A_FAIRE]))
+m[2].metric("En cours", fmt_int(overall[requirements.EN_COURS]))
+m[3].metric("À faire", fmt_int(overall[requirements.A_FAIRE]))
 if population.height and population["perimetre_source"][0] == "ROR":
     st.caption(
         "Sans référentiel FINESS, le périmètre est celui des établissements ouverts du "
         "ROR titulaires d'une autorisation SMR."
     )
 show_table(counts, "qualite_peuplement", stem=f"qualite_peuplement_{ctx.date.isoformat()}")
-flags = quality.unit_flags(data, ctx.date, params)
+flags = requirements.unit_flags(data, ctx.date, params)
 missing_flags = pl.DataFrame(
     {
-        "Indicateur": list(quality.FLAGS.values()),
-        "Offres où il manque": [int((flags[f] == 0).sum()) for f in quality.FLAGS],
+        "Indicateur": list(requirements.FLAGS.values()),
+        "Offres où il manque": [int((flags[f] == 0).sum()) for f in requirements.FLAGS],
     }
 )
 left, right = st.columns(2)
 with left:
     st.caption(
         f"Offres SMR décrites : {fmt_int(flags.height)}, dont "
-        f"{fmt_int(int((flags['statut_peuplement'] == quality.FINALISE).sum()))} "
+        f"{fmt_int(int((flags['statut_peuplement'] == requirements.FINALISE).sum()))} "
         "finalisées."
     )
     show_table(missing_flags, "qualite_indicateurs_manquants")
 with right:
     quarterly = population_history_for(str(ctx.store), ctx.region, stamp, former)
-    shown_q = quarterly.filter(pl.col("departement") == quality.ENSEMBLE).select(
+    shown_q = quarterly.filter(pl.col("departement") == requirements.ENSEMBLE).select(
         "trimestre",
         "date_instantane",
         pl.when(pl.col("trimestre_clos"))
@@ -332,9 +343,9 @@ with right:
         .otherwise(pl.lit("en cours"))
         .alias("etat"),
         "perimetre",
-        quality.FINALISE,
-        quality.EN_COURS,
-        quality.A_FAIRE,
+        requirements.FINALISE,
+        requirements.EN_COURS,
+        requirements.A_FAIRE,
         "taux_finalise",
     )
     st.caption("Suivi trimestriel (dernier instantané de chaque trimestre).")
@@ -359,21 +370,21 @@ dep = state.select(
     none_option="(tous)",
     format_func=lambda d: d if d == "(tous)" else formats.departement(d),
 )
-selected = quality.ecarts(results, chosen, None if dep == "(tous)" else dep)
+selected = requirements.ecarts(results, chosen, None if dep == "(tous)" else dep)
 st.caption(f"{fmt_int(selected.height)} entité(s) en écart.")
 if chosen in labels:
-    st.markdown(f"**Action attendue** : {quality.REQUIREMENT_BY_CODE[chosen].help}")
+    st.markdown(f"**Action attendue** : {requirements.REQUIREMENT_BY_CODE[chosen].help}")
 show_table(
     selected.select("departement", "finess_eg", "entite", "nom_entite", "motif", "valeur"),
     "qualite_ecarts",
     stem=f"ecarts_{chosen}_{ctx.date.isoformat()}",
-    sheets=lambda: {"exigences": table, "ecarts": quality.ecarts(results)},
+    sheets=lambda: {"exigences": table, "ecarts": requirements.ecarts(results)},
     overrides={"motif": formats.Format("Motif de l'écart", width="large"),
                "valeur": formats.Format("Valeurs", width="medium")},
 )
 with st.expander("Non applicables (hors périmètre)"):
     outside = results.filter(
-        (pl.col("exigence") == chosen) & (pl.col("statut") == quality.NON_APPLICABLE)
+        (pl.col("exigence") == chosen) & (pl.col("statut") == requirements.NON_APPLICABLE)
     )
     if dep != "(tous)":
         outside = outside.filter(pl.col("departement") == dep)
@@ -384,7 +395,7 @@ with st.expander("Non applicables (hors périmètre)"):
     )
 with st.expander("Écarts par établissement (toutes exigences)"):
     show_table(
-        quality.ecarts_by_establishment(results, data["etablissements"]),
+        requirements.ecarts_by_establishment(results, data["etablissements"]),
         "qualite_ecarts_etablissements",
         stem=f"qualite_ecarts_par_etablissement_{ctx.date.isoformat()}",
     )
@@ -400,9 +411,9 @@ if vt_file is not None:
     except SmrError as exc:
         st.error(f"Rapport ViaTrajectoire illisible : {exc}")
 elif ctx.is_demo:
-    from analysis import demo
+    from analysis.demo import regional
 
-    report = quality.read_vt_report_frame(demo.vt_sync_report(data, ctx.date, ctx.region))
+    report = vt_report.read_vt_report_frame(regional.vt_sync_report(data, ctx.date, ctx.region))
     st.caption(
         "Exemple fictif de rapport, généré à partir de l'instantané de démonstration "
         "(voir docs/exemple_synchro_vt.csv)."
@@ -416,11 +427,11 @@ else:
 for line in report_notes:
     st.caption(line)
 if report is not None:
-    detail = quality.vt_report_detail(report, data, ctx.date, departements)
-    rate = quality.vt_sync_rate(detail)
+    detail = vt_report.vt_report_detail(report, data, ctx.date, departements)
+    rate = vt_report.vt_sync_rate(detail)
     status = sync.unit_status(data, ctx.date)
     ours = sync.status_counts(status, data["etablissements"], by="departement")
-    whole = rate.filter(pl.col("departement") == quality.ENSEMBLE)
+    whole = rate.filter(pl.col("departement") == requirements.ENSEMBLE)
     v = st.columns(3)
     v[0].metric(
         "Taux national (établissements)",
@@ -436,7 +447,7 @@ if report is not None:
         help="(Synchronisées + en attente) ÷ unités, page Synchronisation.",
     )
     beside = (
-        rate.filter(pl.col("departement") != quality.ENSEMBLE)
+        rate.filter(pl.col("departement") != requirements.ENSEMBLE)
         .join(
             ours.select("departement", "total", "taux_synchronise"),
             on="departement",
@@ -457,7 +468,7 @@ if report is not None:
             "taux_synchronise": formats.Format("Taux des unités", formats.SHARE, 1),
         },
     )
-    comparison = quality.vt_comparison(detail, status, data["etablissements"])
+    comparison = vt_report.vt_comparison(detail, status, data["etablissements"])
     constats = sorted(comparison["constat"].unique().to_list())
     wanted = [c for c in constats if not c.startswith("concordant")]
     picked = st.multiselect(

@@ -9,8 +9,11 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from analysis import campaign, export, formats, store, sync
-from analysis import charts as analysis_charts
+from analysis.checks.campaign import history
+from analysis.indicators import sync
+from analysis.io import store
+from analysis.model import formats, privacy
+from analysis.present import charts as analysis_charts
 from ui import charts, notes, state
 from ui.common import (
     contacts_hidden,
@@ -36,7 +39,7 @@ ctx = page_context()
 demo_banner(ctx)
 
 STATUS_ORDER = list(sync.STATUSES)
-#: Okabe-Ito colours (analysis.charts), told apart with any colour vision: blues for the
+#: Okabe-Ito colours (analysis.present.charts), told apart with any colour vision: blues for the
 #: units that are fine, warm colours for those to look at.
 STATUS_COLORS = [analysis_charts.OKABE_ITO[i] for i in (0, 5, 3, 1, 4)]
 
@@ -105,7 +108,7 @@ if len(snapshot_dates) > 1:
     st.subheader("Évolution")
     shown_dates = snapshot_dates
     if len(snapshot_dates) > 92:  # a year of daily snapshots: one point a week
-        shown_dates = campaign.sampled_dates(snapshot_dates, 7, [ctx.date])
+        shown_dates = history.sampled_dates(snapshot_dates, 7, [ctx.date])
         st.caption(f"{len(snapshot_dates)} instantanés : un point par semaine (exact à sa date).")
     keys = tuple(d.isoformat() for d in shown_dates)
     mtimes = tuple((ctx.store / d / "manifest.json").stat().st_mtime for d in keys)
@@ -228,10 +231,10 @@ show_table(
 diffs = differences_for(data, str(ctx.store), ctx.date.isoformat())
 shown = diffs.join(selected.select("vt_id"), on="vt_id", how="semi")
 if contacts_hidden():  # a compared field may be a phone number: never shown then
-    shown = export.mask_report_values(
+    shown = privacy.mask_report_values(
         shown.rename({"champ": "column", "valeur_ror": "value"})
     ).rename({"column": "champ", "value": "valeur_ror"})
-    shown = export.mask_report_values(
+    shown = privacy.mask_report_values(
         shown.rename({"champ": "column", "valeur_vt": "value"})
     ).rename({"column": "champ", "value": "valeur_vt"})
 st.markdown("**Écarts de valeurs** (unités rattachées de la sélection)")

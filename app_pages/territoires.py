@@ -5,7 +5,8 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from analysis import coverage, formats, nomenclature
+from analysis.indicators import coverage
+from analysis.model import formats, nomenclature
 from ui import state
 from ui import territory as ui
 from ui.common import demo_banner, fmt_int, page_context, show_table

@@ -8,9 +8,31 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from analysis import coverage, export, formats, indicators, nomenclature, opening, transition
-from analysis.errors import SmrError
+from analysis.indicators import coverage, opening, territories
+from analysis.model import formats, nomenclature
+from analysis.model.errors import SmrError
+from analysis.present import export
+from analysis.transition import correspondence, scenarios
+from analysis.transition.comparison import (
+    ScenarioComparison,
+    access_changes,
+    compare_scenario,
+    scenario_changes_table,
+    touched_sites,
+)
+from analysis.transition.gaps import (
+    GAP_SHORT_LABELS,
+    GAP_TYPES,
+    ROR_TEAM_GAPS,
+    active_authorisations,
+    filter_gaps,
+    gap_counts_by_departement,
+    gap_totals,
+    status_counts,
+    transition_gaps,
+)
 from ui import charts, state
+from ui import oqos as ui_oqos
 from ui import territory as ui
 from ui.common import (
     ROOT,
@@ -33,7 +55,7 @@ st.caption(
 ctx = page_context()
 demo_banner(ctx)
 data, store_key, date_key = ui.cached_tables(ctx)
-# the open offer at the snapshot date (analysis.opening), origins and populations of the Carte
+# the open offer at the snapshot date (analysis.indicators.opening), origins and populations of the Carte
 provisoires = ui.opening_switch("transition_provisoires")
 rule = ui.opening_rule(ctx, provisoires)
 population = ui.population_choice(ctx)
@@ -42,7 +64,7 @@ EXAMPLES = ROOT / "docs" / "scenarios"
 SCENARIO = "transition_scenario"  # session state: the scenario being edited (file form)
 ERROR = "transition_erreur"
 EVOLUTION_COLORS = {"gagne": "#2166ac", "perd": "#b2182b"}
-#: Headers the registry (``analysis.formats``) words differently for this page.
+#: Headers the registry (``analysis.model.formats``) words differently for this page.
 HEADERS: dict[str, formats.Format] = {
     "nom": formats.Format("Nom", width="medium", key=True),
     "numero": formats.Format("N°", formats.INTEGER, width="small"),
@@ -52,7 +74,7 @@ HEADERS: dict[str, formats.Format] = {
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def mapping_from(content: bytes, name: str) -> pl.DataFrame:
-    return transition.read_mapping(content, name)
+    return correspondence.read_mapping(content, name)
 
 
 @st.cache_data(show_spinner="Recherche des écarts…", max_entries=16)
@@ -63,7 +85,7 @@ def gaps_for(
     mapping = mapping_from(*mapping_key) if mapping_key else None
     day = dt.date.fromisoformat(date)
     tables = opening.open_tables(_data, opening.OpeningRule(day, provisoires))
-    return transition.transition_gaps(tables, day, mapping)
+    return transition_gaps(tables, day, mapping)
 
 
 @st.cache_data(show_spinner="Calcul de l'effet du scénario…", max_entries=16)
@@ -78,24 +100,24 @@ def comparison_for(
     params: tuple,
     pop: tuple | None = None,
     provisoires: bool = False,
-) -> transition.ScenarioComparison:
+) -> ScenarioComparison:
     """Baseline against scenario for one mention (cached on the scenario's text)."""
-    scenario = transition.parse_scenario(scenario_json, "scénario.json")
-    return transition.compare_scenario(
+    scenario = scenarios.parse_scenario(scenario_json, "scénario.json")
+    return compare_scenario(
         _data,
         scenario,
         ui.population_setup(region, pop).origins,
         mention,
         forme=None if forme == coverage.ALL_FORMES else forme,
-        params=indicators.AccessParams(*params),
+        params=territories.AccessParams(*params),
         names=ui.region_names(region),
         opening=opening.OpeningRule(dt.date.fromisoformat(date), provisoires),
     )
 
 
-def _scenario() -> transition.Scenario:
+def _scenario() -> scenarios.Scenario:
     raw = st.session_state.get(SCENARIO) or {"nom": "", "changements": []}
-    return transition.scenario_from_dict(
+    return scenarios.scenario_from_dict(
         raw
         | {
             "nom": st.session_state.get("transition_nom") or raw.get("nom") or "Nouveau scénario",
@@ -104,7 +126,7 @@ def _scenario() -> transition.Scenario:
     )
 
 
-def _set_scenario(scenario: transition.Scenario) -> None:
+def _set_scenario(scenario: scenarios.Scenario) -> None:
     """Make ``scenario`` the one being edited (called before its widgets are drawn)."""
     st.session_state[SCENARIO] = scenario.to_dict()
     st.session_state["transition_nom"] = scenario.nom
@@ -124,18 +146,18 @@ def _try(action, *args) -> None:
 
 
 def _load_upload(content: bytes, name: str) -> None:
-    scenario = transition.parse_scenario(content, name)
-    transition.check_scenario(scenario, data, communes, name, rule)
+    scenario = scenarios.parse_scenario(content, name)
+    scenarios.check_scenario(scenario, data, communes, name, rule)
     _set_scenario(scenario)
 
 
 def _load_choice() -> None:
     kind, name = st.session_state["transition_source"]
     if kind == "exemple":
-        scenario = transition.read_scenario(EXAMPLES / name)
+        scenario = scenarios.read_scenario(EXAMPLES / name)
     else:
-        scenario = transition.load_saved_scenario(ctx.store, name)
-    transition.check_scenario(scenario, data, communes, name, rule)
+        scenario = scenarios.load_saved_scenario(ctx.store, name)
+    scenarios.check_scenario(scenario, data, communes, name, rule)
     _set_scenario(scenario)
 
 
@@ -155,10 +177,10 @@ def _add_change() -> None:
             "places": int(s.get("transition_places") or 0),
         }
     current = _scenario().to_dict()
-    candidate = transition.scenario_from_dict(
+    candidate = scenarios.scenario_from_dict(
         current | {"changements": [*current["changements"], raw]}, "scénario"
     )
-    transition.check_scenario(candidate, data, communes, None, rule)
+    scenarios.check_scenario(candidate, data, communes, None, rule)
     st.session_state[SCENARIO] = candidate.to_dict()
     st.session_state["transition_mention"] = candidate.changements[-1].mention
     state.remember("mention", candidate.changements[-1].mention)
@@ -173,11 +195,11 @@ def _remove_changes() -> None:
 
 
 def _clear() -> None:
-    _set_scenario(transition.Scenario(nom="Nouveau scénario"))
+    _set_scenario(scenarios.Scenario(nom="Nouveau scénario"))
 
 
 def _save() -> None:
-    path = transition.save_scenario(
+    path = scenarios.save_scenario(
         ctx.store, _scenario(), replace=bool(st.session_state.get("transition_remplacer"))
     )
     st.session_state["transition_saved"] = path.name
@@ -209,7 +231,7 @@ with tab_mapping:
             st.caption(f"Table utilisée : {upload.name} ({mapping.height} règles).")
         except SmrError as exc:
             st.error(f"{exc} La table proposée est utilisée.")
-    rules = transition.mapping_for_display(mapping)
+    rules = correspondence.mapping_for_display(mapping)
     show_table(rules, "transition_table_correspondance", height=320)
     st.download_button(
         "Télécharger la table (CSV, à modifier)",
@@ -222,15 +244,15 @@ with tab_mapping:
         key="transition_mapping_csv", on_click="ignore",
         help="« CSV données » (codes, séparateur virgule) : le format que la page relit.",
     )
-    active = transition.active_authorisations(data["autorisations"], ctx.date)
-    slots = transition.correspondance_ssr(active, mapping)
+    active = active_authorisations(data["autorisations"], ctx.date)
+    slots = correspondence.correspondance_ssr(active, mapping)
     st.markdown(
         f"**Autorisations SSR en vigueur au {ctx.date:%d/%m/%Y}** : {slots.height} correspondances."
     )
-    counts = dict(transition.status_counts(slots).iter_rows())
-    cols = st.columns(len(transition.MAPPING_STATUSES))
-    for col, (code, label) in zip(cols, transition.MAPPING_STATUSES.items(), strict=True):
-        col.metric(transition.MAPPING_SHORT_LABELS[code], fmt_int(counts.get(code, 0)), help=label)
+    counts = dict(status_counts(slots).iter_rows())
+    cols = st.columns(len(correspondence.MAPPING_STATUSES))
+    for col, (code, label) in zip(cols, correspondence.MAPPING_STATUSES.items(), strict=True):
+        col.metric(correspondence.MAPPING_SHORT_LABELS[code], fmt_int(counts.get(code, 0)), help=label)
     flagged_only = st.toggle(
         "Seulement les cas signalés (approximation, à préciser, hors SMR)",
         value=True,
@@ -244,18 +266,18 @@ with tab_mapping:
 # -------------------------------------------------------------------------------- gaps
 with tab_gaps:
     gaps = gaps_for(data, store_key, date_key, mapping_key, provisoires)
-    totals = transition.gap_totals(gaps)
-    cols = st.columns(len(transition.GAP_TYPES))
+    totals = gap_totals(gaps)
+    cols = st.columns(len(GAP_TYPES))
     for col, row in zip(cols, totals.iter_rows(named=True), strict=True):
         col.metric(
-            transition.GAP_SHORT_LABELS[row["ecart"]],
+            GAP_SHORT_LABELS[row["ecart"]],
             fmt_int(row["lignes"]),
             help=f"{row['libelle_ecart']} : {fmt_int(row['lignes'])} ligne(s), "
             f"{fmt_int(row['etablissements'])} établissement(s) concerné(s).",
         )
     ui.method_note("ecarts_transition")
     names = ui.region_names(ctx.region).get("departement", {})
-    by_dep = transition.gap_counts_by_departement(gaps, names)
+    by_dep = gap_counts_by_departement(gaps, names)
     st.markdown("**Par département** (lignes de la liste)")
     show_table(
         by_dep.drop("nom"),
@@ -263,19 +285,19 @@ with tab_gaps:
         overrides={
             "departement": formats.Format("Département", formats.CODE, width="medium", key=True),
             **{
-                k: formats.Format(v, formats.INTEGER, help=transition.GAP_TYPES[k][0])
-                for k, v in transition.GAP_SHORT_LABELS.items()
+                k: formats.Format(v, formats.INTEGER, help=GAP_TYPES[k][0])
+                for k, v in GAP_SHORT_LABELS.items()
             },
         },
     )
-    ror_team = gaps.filter(pl.col("ecart").is_in(list(transition.ROR_TEAM_GAPS)))
-    gaps = gaps.filter(~pl.col("ecart").is_in(list(transition.ROR_TEAM_GAPS)))
+    ror_team = gaps.filter(pl.col("ecart").is_in(list(ROR_TEAM_GAPS)))
+    gaps = gaps.filter(~pl.col("ecart").is_in(list(ROR_TEAM_GAPS)))
     st.markdown("**Liste à traiter** (actions des établissements et de l'ARS)")
     f1, f2, f3, f4 = st.columns([3, 2, 3, 2])
     kinds = f1.multiselect(
         "Type d'écart",
-        [k for k in transition.GAP_TYPES if k not in transition.ROR_TEAM_GAPS],
-        format_func=lambda k: transition.GAP_TYPES[k][0],
+        [k for k in GAP_TYPES if k not in ROR_TEAM_GAPS],
+        format_func=lambda k: GAP_TYPES[k][0],
         key="transition_f_ecart",
         placeholder="Tous",
     )
@@ -294,7 +316,7 @@ with tab_gaps:
         placeholder="Toutes",
     )
     search = f4.text_input("Établissement (nom ou FINESS)", key="transition_f_texte")
-    shown_gaps = transition.filter_gaps(gaps, kinds, deps, mentions, search)
+    shown_gaps = filter_gaps(gaps, kinds, deps, mentions, search)
     st.caption(f"{fmt_int(shown_gaps.height)} ligne(s) sur {fmt_int(gaps.height)}.")
     stamp = ctx.date.isoformat()
     show_table(
@@ -307,7 +329,7 @@ with tab_gaps:
     )
     st.markdown("**Pour l'équipe régionale du ROR : migration automatique en attente**")
     st.caption(
-        transition.GAP_TYPES["migration_automatique"][1]
+        GAP_TYPES["migration_automatique"][1]
         + f" {fmt_int(ror_team.height)} ligne(s), "
         f"{fmt_int(ror_team['finess_eg'].n_unique())} établissement(s) ; rien n'est demandé "
         "aux établissements pour ces unités."
@@ -324,7 +346,7 @@ with tab_gaps:
 # ---------------------------------------------------------------------------- scenarios
 with tab_scenario:
     if SCENARIO not in st.session_state:
-        _set_scenario(transition.Scenario(nom="Nouveau scénario"))
+        _set_scenario(scenarios.Scenario(nom="Nouveau scénario"))
     st.markdown(
         "Un scénario est une liste de changements (ajouter ou retirer une mention, changer "
         "des lits ou places, ouvrir un site dans une commune) enregistrée dans un petit fichier "
@@ -341,12 +363,12 @@ with tab_scenario:
     if uploaded is not None and st.session_state.get("transition_upload_id") != uploaded.file_id:
         st.session_state["transition_upload_id"] = uploaded.file_id
         _try(_load_upload, uploaded.getvalue(), uploaded.name)
-    sources = [("magasin", name) for name in transition.saved_scenarios(ctx.store)]
+    sources = [("magasin", name) for name in scenarios.saved_scenarios(ctx.store)]
     if ctx.is_demo:
         sources += [
             ("exemple", p.name)
             for p in sorted(EXAMPLES.glob("*"))
-            if p.suffix.lower() in transition.SCENARIO_SUFFIXES
+            if p.suffix.lower() in scenarios.SCENARIO_SUFFIXES
         ]
     with l2:
         if sources:
@@ -368,7 +390,7 @@ with tab_scenario:
     e2.text_input("Description", key="transition_description")
     scenario = _scenario()
     try:
-        modified = transition.apply_scenario(data, scenario, communes, None, rule)
+        modified = scenarios.apply_scenario(data, scenario, communes, None, rule)
     except SmrError as exc:
         st.error(f"{exc} (le scénario ne s'applique pas à l'instantané du {ctx.date:%d/%m/%Y})")
         modified = None
@@ -379,8 +401,8 @@ with tab_scenario:
         a1, a2 = st.columns(2)
         action = a1.selectbox(
             "Action",
-            list(transition.ACTIONS),
-            format_func=transition.ACTIONS.get,
+            list(scenarios.ACTIONS),
+            format_func=scenarios.ACTIONS.get,
             key="transition_action",
         )
         change_mention = a2.selectbox(
@@ -453,7 +475,7 @@ with tab_scenario:
         )
 
     if scenario.changements:
-        table = transition.scenario_changes_table(scenario, current, communes)
+        table = scenario_changes_table(scenario, current, communes)
         shown_changes = table.select(
             "numero", "description", "action", "mention", "forme", "lits", "places"
         )
@@ -479,7 +501,7 @@ with tab_scenario:
             key="transition_save",
             on_click=_try,
             args=(_save,),
-            help=f"Dans {transition.scenario_dir(ctx.store)}",
+            help=f"Dans {scenarios.scenario_dir(ctx.store)}",
         )
         s3.checkbox(
             "Remplacer",
@@ -557,6 +579,8 @@ with tab_scenario:
         ],
         "effet du scénario",
     )
+    # beside the access deltas: the OQOS zone statuses before and after (ui.oqos)
+    ui_oqos.scenario_statuses(ctx, data, modified, provisoires, scenario.to_json())
 
     shown_indicator = st.radio(
         "Carte",
@@ -631,7 +655,7 @@ with tab_scenario:
         )
         .encode(color=color, tooltip=tooltip),
     ]
-    sites = transition.touched_sites(scenario, modified, communes).filter(
+    sites = touched_sites(scenario, modified, communes).filter(
         pl.col("lat").is_not_null()
     )
     if sites.height:
@@ -673,7 +697,7 @@ with tab_scenario:
     st.markdown("**Par territoire**")
     show_table(comparison.territoires, "transition_territoires", overrides=HEADERS)
     ui.method_note("delta_taux_100k")
-    changes = transition.access_changes(comparison)
+    changes = access_changes(comparison)
     st.markdown(
         f"**Communes qui gagnent ou perdent un établissement à ≤ {threshold}** "
         f"({fmt_int(changes.height)})"
@@ -694,7 +718,7 @@ with tab_scenario:
             "communes": comparison.communes,
             "territoires": comparison.territoires,
             "gagnent ou perdent": changes,
-            "changements": transition.scenario_changes_table(scenario, current, communes),
+            "changements": scenario_changes_table(scenario, current, communes),
         },
         label="Télécharger les résultats (toutes les communes)",
     )

@@ -76,7 +76,10 @@ sys.path[:] = [str(ROOT)] + [
     p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent
 ]
 
-from analysis import access, demo, geo, store  # noqa: E402
+from analysis.demo import regional  # noqa: E402
+from analysis.geo import geography  # noqa: E402
+from analysis.indicators import access  # noqa: E402
+from analysis.io import store  # noqa: E402
 
 
 def _time(fn, repeat: int) -> tuple[float, object]:
@@ -205,9 +208,9 @@ def run_case(
 
 def idf_case(repeat: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        demo.build_demo(Path(tmp))
+        regional.build_demo(Path(tmp))
         snap = store.read_snapshot(tmp)
-    communes = geo.load_communes("11")
+    communes = geography.load_communes("11")
     origins = communes.select(
         "commune_insee", "x_l93", "y_l93", pl.col("population").cast(pl.Float64)
     )
@@ -233,7 +236,7 @@ def national_case(
         ] + (["--wheel", str(wheel)] if wheel else [])
         print("Construction de la géographie de toute la France : " + " ".join(cmd))
         subprocess.run(cmd, check=True)
-    communes = geo.load_communes("all", reference_dir).filter(pl.col("x_l93").is_not_null())
+    communes = geography.load_communes("all", reference_dir).filter(pl.col("x_l93").is_not_null())
     rng = np.random.default_rng(2023)
     weights = communes["population"].fill_null(0).to_numpy().astype(float)
     idx = rng.choice(communes.height, size=n_sites, replace=False, p=weights / weights.sum())

@@ -10,9 +10,9 @@ suffixed, so K× the establishments, units and VT units; ``K = 10`` is about the
 size) written as ``D`` daily snapshots. Times, in the same process (median of ``--repeat``):
 
 - baseline: ``store.read_snapshot`` of every snapshot, all tables, nothing computed;
-- ours: ``campaign.progress`` (needed columns only, one snapshot at a time, reduced to
+- ours: ``history.progress`` (needed columns only, one snapshot at a time, reduced to
   counts per rule);
-- naive: ``read_snapshot`` then ``campaign.evaluate`` for every snapshot.
+- naive: ``read_snapshot`` then ``checklist.evaluate`` for every snapshot.
 
 Prints seconds, milliseconds per snapshot and the ratios ours / baseline, naive / ours.
 Not part of the test run.
@@ -29,7 +29,10 @@ from pathlib import Path
 
 import polars as pl
 
-from analysis import campaign, demo, schema, store
+from analysis.checks.campaign import checklist, history
+from analysis.demo import regional
+from analysis.io import store
+from analysis.model import schema
 
 ID_COLUMNS = {"finess_eg", "finess_ej", "uo_id", "vt_id", "guichet_id", "autorisation_id"}
 
@@ -62,17 +65,17 @@ def _scaled(tables: dict[str, pl.DataFrame], k: int) -> dict[str, pl.DataFrame]:
 def _run(root: Path, repeat: int, label: str) -> None:
     dates = store.list_snapshots(root)
     baseline = _timed(lambda: [store.read_snapshot(root, d) for d in dates], repeat)
-    ours = _timed(lambda: campaign.progress(root), repeat)
-    params = campaign.CampaignParams(start=demo.CAMPAIGN_START)
+    ours = _timed(lambda: history.progress(root), repeat)
+    params = checklist.CampaignParams(start=regional.CAMPAIGN_START)
     naive = _timed(
-        lambda: [campaign.evaluate(store.read_snapshot(root, d).tables, d, params)
+        lambda: [checklist.evaluate(store.read_snapshot(root, d).tables, d, params)
                  for d in dates],
         repeat,
     )
     n = len(dates)
     print(f"{label} : {n} instantanés")
     print(f"  lecture seule (base)     {baseline:7.2f} s  {baseline / n * 1000:7.1f} ms/instantané")
-    print(f"  campaign.progress (nous) {ours:7.2f} s  {ours / n * 1000:7.1f} ms/instantané"
+    print(f"  history.progress (nous) {ours:7.2f} s  {ours / n * 1000:7.1f} ms/instantané"
           f"  nous/base {ours / baseline:5.2f}")
     print(f"  lecture + evaluate naïf  {naive:7.2f} s  {naive / n * 1000:7.1f} ms/instantané"
           f"  naïf/nous {naive / ours:5.2f}")
@@ -86,7 +89,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "demo"
-        demo.build_demo(root)
+        regional.build_demo(root)
         _run(root, args.repeat, "Démo Île-de-France")
         if args.scale:
             big = Path(tmp) / "big"

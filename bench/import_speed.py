@@ -36,8 +36,10 @@ sys.path.insert(0, str(ROOT))
 
 import polars as pl  # noqa: E402
 
-from analysis import demo, schema, store, validate  # noqa: E402
-from analysis.loaders.canonical import read_source_dir  # noqa: E402
+from analysis.demo import regional  # noqa: E402
+from analysis.io import store, validate  # noqa: E402
+from analysis.io.loaders.canonical import read_source_dir  # noqa: E402
+from analysis.model import schema  # noqa: E402
 
 
 def _interleaved(fns: dict, repeat: int) -> dict[str, float]:
@@ -52,11 +54,11 @@ def _interleaved(fns: dict, repeat: int) -> dict[str, float]:
 
 def _tables(national: bool, tmp: Path) -> dict[str, pl.DataFrame]:
     if national:
-        from analysis import demo_national
+        from analysis.demo import national as demo_national
 
-        day = demo.SNAPSHOT_DATES[-1]
+        day = regional.SNAPSHOT_DATES[-1]
         return demo_national.region_states([day], region=demo_national.NATIONAL)[day]
-    demo.build_demo(tmp / "demo")
+    regional.build_demo(tmp / "demo")
     return store.read_snapshot(tmp / "demo").tables
 
 

@@ -45,6 +45,7 @@ PAGES = (
     "synchronisation",
     "qualite",
     "transition",
+    "objectifs",
     "import",
 )
 
@@ -52,12 +53,12 @@ PAGES = (
 def _clear_caches() -> None:
     import streamlit as st
 
-    from analysis import geo
+    from analysis.geo import geography
 
     st.cache_data.clear()
     st.cache_resource.clear()
-    geo._read_table.cache_clear()
-    geo._read_geo.cache_clear()
+    geography._read_table.cache_clear()
+    geography._read_geo.cache_clear()
 
 
 def _page_times(page: str) -> tuple[float, float, list[str]]:
@@ -91,12 +92,12 @@ def main() -> None:
     tmp = None
     store_path = args.store
     if store_path is None:
-        from analysis import demo_national
+        from analysis.demo import national
 
         tmp = tempfile.TemporaryDirectory()
         store_path = Path(tmp.name) / "national"
         start = time.perf_counter()
-        demo_national.build_daily_demo(store_path, days=args.days)
+        national.build_daily_demo(store_path, days=args.days)
         print(f"magasin national : {args.days} instantanés en {time.perf_counter() - start:.1f} s")
     os.environ["SMR_STORE"] = str(store_path)
     os.chdir(ROOT)

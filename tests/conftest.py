@@ -13,10 +13,10 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="session")
 def demo_store(tmp_path_factory) -> Path:
     """The deterministic demo store (default seed), written once for the whole session."""
-    from analysis import demo
+    from analysis.demo import regional
 
     path = tmp_path_factory.mktemp("demo_store")
-    demo.build_demo(path)
+    regional.build_demo(path)
     return path
 
 

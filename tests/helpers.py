@@ -15,7 +15,7 @@ from typing import Any
 
 import polars as pl
 
-from analysis.schema import TABLES, conform
+from analysis.model.schema import TABLES, conform
 
 #: The three establishments: FINESS EG → (commune INSEE, latitude, longitude).
 ETABLISSEMENTS = {

@@ -15,8 +15,11 @@ import polars as pl
 import pytest
 from access import Access, weights
 
-from analysis import access, cli, geo, parameter_files, store
-from analysis.errors import InputError
+from analysis import cli
+from analysis.geo import geography
+from analysis.indicators import access
+from analysis.io import parameter_files, store
+from analysis.model.errors import InputError
 from tests.helpers import ETABLISSEMENTS, small_snapshot
 
 REL = 1e-9
@@ -115,12 +118,12 @@ def test_travel_model_formula_and_defaults():
 
 
 def test_lambert93_distances_agree_with_haversine():
-    communes = geo.load_communes("11").sample(60, seed=3)
+    communes = geography.load_communes("11").sample(60, seed=3)
     rows = communes.select("lat_point", "lon_point", "x_l93", "y_l93").rows()
     for (la1, lo1, x1, y1), (la2, lo2, x2, y2) in zip(rows[:-1], rows[1:], strict=True):
         km = access.straight_km(x1, y1, x2, y2)
         assert km == pytest.approx(haversine_km(la1, lo1, la2, lo2), rel=0.005)
-    # establishments: their own coordinates through geo.to_l93
+    # establishments: their own coordinates through geography.to_l93
     pts = access.site_points(small_snapshot()["etablissements"], communes)
     a, b = pts.row(0, named=True), pts.row(2, named=True)
     assert a["localisation"] == "coordonnees"
@@ -131,7 +134,7 @@ def test_lambert93_distances_agree_with_haversine():
 
 
 def test_establishments_without_coordinates_use_their_commune_point():
-    communes = geo.load_communes("11")
+    communes = geography.load_communes("11")
     etabs = small_snapshot()["etablissements"].with_columns(
         pl.when(pl.col("finess_eg") == "940000039")
         .then(None)
@@ -217,7 +220,7 @@ def test_nearest_with_a_cost_table_replaces_the_model():
 
 
 def test_nearest_by_mention_on_the_small_snapshot():
-    communes = geo.load_communes("11")
+    communes = geography.load_communes("11")
     near = access.nearest_by_mention(small_snapshot(), communes, ["ME051", "ME057"])
     assert near.height == 2 * communes.height
     boulogne = near.filter((pl.col("commune_insee") == "92012") & (pl.col("mention") == "ME051"))
@@ -392,7 +395,7 @@ def test_weighted_median():
 
 
 def test_accessibility_of_a_mention_with_age_file_and_cost_table(tmp_path):
-    communes = geo.load_communes("11")
+    communes = geography.load_communes("11")
     t = small_snapshot()
     acc = access.accessibility(t, communes, "ME051", "2sfca", catchment_min=1000)
     total = communes["population"].sum()
@@ -505,7 +508,7 @@ def test_cli_access_nearest_end_to_end(small_store, tmp_path, capsys):
     assert code == 0
     assert "Accessibilité écrite" in capsys.readouterr().out
     df = _read_csv(out)
-    communes = geo.load_communes("11")
+    communes = geography.load_communes("11")
     # one row per origin: the communes, Paris replaced by its 20 arrondissements
     assert df.height == communes.height - 1 + 20
     assert df.filter(pl.col("code_commune") == "75056")["commune_insee"].to_list() == [
@@ -568,7 +571,7 @@ def test_cli_access_fca_end_to_end(small_store, tmp_path):
     assert code == 0
     df = pl.read_parquet(out)
     assert {"commune_insee", "acces"} <= set(df.columns)
-    total = geo.load_communes("11")["population"].sum()
+    total = geography.load_communes("11")["population"].sum()
     assert np.allclose(df["acces"].to_numpy(), 40 / total * 1e5)
     # the older snapshot still has the pediatric unit; the latest does not
     code = cli.main(

@@ -23,14 +23,15 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from analysis import cli, importing, parameter_files
-from analysis.errors import InputError, SmrError
-from analysis.loaders.canonical import read_source_dir
-from analysis.loaders.fhir import load_fhir
-from analysis.loaders.finess import load_finess
-from analysis.loaders.mapped import load_mapped
-from analysis.transition import read_scenario
-from analysis.validate import validate_tables
+from analysis import cli
+from analysis.io import importing, parameter_files
+from analysis.io.loaders.canonical import read_source_dir
+from analysis.io.loaders.fhir import load_fhir
+from analysis.io.loaders.finess import load_finess
+from analysis.io.loaders.mapped import load_mapped
+from analysis.io.validate import validate_tables
+from analysis.model.errors import InputError, SmrError
+from analysis.transition.scenarios import read_scenario
 from tests.helpers import small_snapshot, write_source_dir
 from tests.test_loaders_finess import BOURG, BOURG_GEO, PARIS, PARIS_GEO, structure
 from tests.test_loaders_mapped import ROR_HEADER, ROR_MAPPING, ROR_ROWS, csv_text
@@ -400,7 +401,7 @@ def _one_line(err: str) -> str:
 
 @pytest.fixture(scope="module")
 def small_store(tmp_path_factory) -> Path:
-    from analysis import store
+    from analysis.io import store
 
     path = tmp_path_factory.mktemp("store")
     store.write_snapshot(path, "2024-03-01", small_snapshot(), extra={"region": "11"})
@@ -474,6 +475,11 @@ def command_cases(badinput: Path, store: Path, tmp: Path) -> list[tuple[list[str
          "format non pris en charge"),
         (["report", "--store", str(empty_store), "--out", str(tmp / "rapport.html")], 3,
          "Aucun instantané dans"),
+        # OQOS targets: none at all, or an unreadable file
+        (["oqos", "--store", str(store), "--out", str(out)], 2, "aucun objectif"),
+        (["oqos", "--store", str(store), "--cibles",
+          str(badinput / "population" / "binary" / "population.csv"), "--out", str(out)],
+         2, "pas un fichier texte"),
     ]
 
 
@@ -513,7 +519,7 @@ def test_commands_as_subprocesses(badinput, small_store, tmp_path, pick, code, w
 
 
 def test_internal_error_is_one_line_with_code_4(monkeypatch, capsys, small_store, tmp_path):
-    from analysis import coverage
+    from analysis.indicators import coverage
 
     def broken(*args, **kwargs):
         raise ZeroDivisionError("bug")

@@ -14,11 +14,16 @@ import polars as pl
 import pytest
 from openpyxl import load_workbook
 
-from analysis import campaign, cli, export, settings, store, sync
-from analysis.campaign import INVALIDE, MANQUANT, OK, CampaignParams
-from analysis.errors import InputError
-from analysis.schema import TABLES, conform
-from analysis.validate import EMAIL_PATTERN, PHONE_PATTERN
+from analysis import cli
+from analysis.checks.campaign import changes, checklist, history, todo
+from analysis.checks.campaign.checklist import INVALIDE, MANQUANT, OK, CampaignParams
+from analysis.indicators import sync
+from analysis.io import store
+from analysis.io.validate import EMAIL_PATTERN, PHONE_PATTERN
+from analysis.model import privacy, settings
+from analysis.model.errors import InputError
+from analysis.model.schema import TABLES, conform
+from analysis.present import todo_lists
 from tests.helpers import small_snapshot
 
 DAY = dt.date(2024, 3, 2)  # snapshot date used by the hand-built cases
@@ -146,7 +151,7 @@ def snapshot(
 
 def result(tables: dict[str, pl.DataFrame], rule: str, entity: str,
            params: CampaignParams = PARAMS) -> tuple[str, str | None]:
-    res = campaign.evaluate(tables, DAY, params).filter(
+    res = checklist.evaluate(tables, DAY, params).filter(
         (pl.col("regle") == rule) & (pl.col("entite") == entity)
     )
     assert res.height == 1, res
@@ -157,8 +162,8 @@ def result(tables: dict[str, pl.DataFrame], rule: str, entity: str,
 
 
 def test_complete_snapshot_is_ok_everywhere():
-    res = campaign.evaluate(snapshot(), DAY, PARAMS)
-    assert set(res["regle"]) == {r.id for r in campaign.RULES}
+    res = checklist.evaluate(snapshot(), DAY, PARAMS)
+    assert set(res["regle"]) == {r.id for r in checklist.RULES}
     assert res["resultat"].to_list() == [OK] * res.height, res.filter(pl.col("resultat") != OK)
     assert res.height == 9 + 6 + 3  # 9 EG rules, 6 unit rules, 3 VT rules, one entity each
 
@@ -299,7 +304,7 @@ def test_unit_verified_and_present_in_vt():
 
 
 def test_verified_rules_need_a_start_date():
-    res = campaign.evaluate(snapshot(), DAY, CampaignParams(start=None))
+    res = checklist.evaluate(snapshot(), DAY, CampaignParams(start=None))
     assert not {"eg_verifie", "uo_verifie"} & set(res["regle"])
 
 
@@ -345,16 +350,16 @@ def test_vt_sync_rule(vt_values, uo_values, expected):
 
 
 def test_adding_a_rule_is_one_entry():
-    extra = campaign.Rule(
-        "eg_finess_ej", campaign.ETABLISSEMENT, "FINESS juridique",
+    extra = checklist.Rule(
+        "eg_finess_ej", checklist.ETABLISSEMENT, "FINESS juridique",
         "Renseigner le FINESS de l'entité juridique.",
         lambda p: [(pl.col("finess_ej").is_null(), MANQUANT, "FINESS EJ manquant")],
     )
-    rules = (*campaign.RULES, extra)
-    res = campaign.evaluate(snapshot(), DAY, PARAMS, rules)
+    rules = (*checklist.RULES, extra)
+    res = checklist.evaluate(snapshot(), DAY, PARAMS, rules)
     assert res.filter(pl.col("regle") == "eg_finess_ej")["resultat"].to_list() == [MANQUANT]
-    assert "finess_ej" in campaign.columns_needed(PARAMS, rules)["etablissements"]
-    assert "eg_finess_ej" in campaign.completion_by_rule(res, rules)["regle"].to_list()
+    assert "finess_ej" in checklist.columns_needed(PARAMS, rules)["etablissements"]
+    assert "eg_finess_ej" in checklist.completion_by_rule(res, rules)["regle"].to_list()
 
 
 # ------------------------------------------------------------------------- completion
@@ -471,7 +476,7 @@ def python_results(
         out["uo_patientele", k] = res
         name = r["nom"] or ""
         # name only (the discipline migrates automatically), advice only (conseillé)
-        ssr = re.search(campaign.SSR_PATTERN, name)
+        ssr = re.search(checklist.SSR_PATTERN, name)
         out["uo_nom_smr", k] = MANQUANT if _blank(name) else INVALIDE if ssr else OK
         out["uo_presente_vt", k] = OK if k in linked else MANQUANT
     guichets = {g["guichet_id"]: g for g in t["vt_guichets"].iter_rows(named=True)}
@@ -509,8 +514,8 @@ def python_results(
 def demo_results(demo_store):
     day = store.latest_snapshot(demo_store)
     tables = store.read_snapshot(demo_store, day).tables
-    start = campaign.campaign_start(store.read_manifest(demo_store / day.isoformat()))
-    return tables, start, campaign.evaluate(tables, day, CampaignParams(start=start)), day
+    start = history.campaign_start(store.read_manifest(demo_store / day.isoformat()))
+    return tables, start, checklist.evaluate(tables, day, CampaignParams(start=start)), day
 
 
 def test_results_match_a_row_by_row_implementation(demo_results):
@@ -524,13 +529,13 @@ def test_results_match_a_row_by_row_implementation(demo_results):
     assert not diff
     # The demo exercises every kind of result on these rules.
     assert {v for (r, _), v in expected.items() if r == "uo_patientele"} == set(
-        campaign.RESULTS)
+        checklist.RESULTS)
 
 
 def test_completion_figures_match_a_plain_count(demo_results):
     tables, start, res, day = demo_results
     expected = python_results(tables, start, day)
-    by_rule = campaign.completion_by_rule(res)
+    by_rule = checklist.completion_by_rule(res)
     for row in by_rule.iter_rows(named=True):
         values = [v for (r, _), v in expected.items() if r == row["regle"]]
         if not values:
@@ -547,7 +552,7 @@ def test_completion_figures_match_a_plain_count(demo_results):
     per_eg: dict[str, list[int]] = {}
     advice = 0
     for r in res.iter_rows(named=True):
-        if campaign.RULE_BY_ID[r["regle"]].severity == campaign.CONSEILLE:
+        if checklist.RULE_BY_ID[r["regle"]].severity == checklist.CONSEILLE:
             advice += r["resultat"] != OK  # shown, never counted against anyone
             continue
         for key, bucket in ((dep_of.get(r["finess_eg"], r["finess_eg"][:2]), per_dep),
@@ -555,20 +560,20 @@ def test_completion_figures_match_a_plain_count(demo_results):
             ok_total = bucket.setdefault(key, [0, 0])
             ok_total[0] += r["resultat"] == OK
             ok_total[1] += 1
-    table = campaign.completion_table(res, "departement")
+    table = checklist.completion_table(res, "departement")
     assert set(table["departement"]) == set(per_dep)
     for row in table.iter_rows(named=True):
         ok, total = per_dep[row["departement"]]
         assert (row["conformes"], row["total"]) == (ok, total)
         assert row["taux"] == pytest.approx(ok / total)
-    ranking = campaign.establishment_ranking(res)
+    ranking = checklist.establishment_ranking(res)
     assert ranking.height == len(per_eg)
     for row in ranking.iter_rows(named=True):
         ok, total = per_eg[row["finess_eg"]]
         assert (row["conformes"], row["reste"]) == (ok, total - ok)
     reste = ranking["reste"].to_list()
     assert reste == sorted(reste, reverse=True)
-    overall = campaign.completion_overall(res)
+    overall = checklist.completion_overall(res)
     assert overall["total"] == sum(t for _, t in per_eg.values())
     assert overall["conseils"] == advice > 0
     assert ranking["conseils"].sum() == advice
@@ -578,10 +583,10 @@ def test_completion_figures_match_a_plain_count(demo_results):
 
 def test_completion_by_statut_covers_every_item(demo_results):
     _, _, res, _ = demo_results
-    by_statut = campaign.completion_table(res, "statut")
+    by_statut = checklist.completion_table(res, "statut")
     assert set(by_statut["statut"]) == {"public", "prive_non_lucratif", "prive_lucratif"}
     assert by_statut["total"].sum() == res.filter(pl.col("severite") == "obligatoire").height
-    long = campaign.completion_by(res, "statut")
+    long = checklist.completion_by(res, "statut")
     assert long["total"].sum() == res.height
 
 
@@ -635,7 +640,7 @@ def three_snapshots(tmp_path) -> Path:
 
 
 def test_progress_per_rule_and_date(three_snapshots):
-    hist = campaign.progress(three_snapshots)
+    hist = history.progress(three_snapshots)
     assert hist.columns == ["date", "regle", "conformes", "total", "taux"]
 
     def at(day: str, rule: str) -> tuple[int, int]:
@@ -672,41 +677,41 @@ def test_progress_reads_only_the_needed_columns(three_snapshots, monkeypatch):
 
     monkeypatch.setattr(store, "read_table", spy)
     monkeypatch.setattr(store, "read_snapshot", lambda *a, **k: pytest.fail("whole snapshot"))
-    campaign.progress(three_snapshots)
+    history.progress(three_snapshots)
     assert seen["autorisations"] == ["finess_eg", "regime", "mention", "forme", "date_fin"]
     assert seen["offres"] == ["uo_id", "mention"]
     assert "latitude" not in seen["etablissements"]
 
 
 def test_progress_start_parameter_overrides_the_manifest(three_snapshots):
-    late = campaign.progress(three_snapshots, CampaignParams(start=dt.date(2024, 3, 20)))
+    late = history.progress(three_snapshots, CampaignParams(start=dt.date(2024, 3, 20)))
     row = late.filter((pl.col("date") == dt.date(2024, 3, 15)) & (pl.col("regle") == "eg_verifie"))
     assert row["conformes"][0] == 0
 
 
 def test_changes_between_two_snapshots(three_snapshots):
-    r1 = campaign.evaluate_snapshot(three_snapshots, dt.date(2024, 3, 1))
-    r2 = campaign.evaluate_snapshot(three_snapshots, dt.date(2024, 3, 15))
-    r3 = campaign.evaluate_snapshot(three_snapshots, dt.date(2024, 4, 1))
-    c12 = campaign.changes_between(r1, r2)
-    fixed = set(c12.filter(pl.col("changement") == campaign.CORRIGE)
+    r1 = history.evaluate_snapshot(three_snapshots, dt.date(2024, 3, 1))
+    r2 = history.evaluate_snapshot(three_snapshots, dt.date(2024, 3, 15))
+    r3 = history.evaluate_snapshot(three_snapshots, dt.date(2024, 4, 1))
+    c12 = changes.changes_between(r1, r2)
+    fixed = set(c12.filter(pl.col("changement") == changes.CORRIGE)
                 .select("entite", "regle").iter_rows())
     assert fixed == {("750000011", "eg_email_alerte"), ("750000011", "eg_verifie"),
                      ("UO-1", "uo_nom_smr"), ("UO-1", "uo_verifie")}
-    new = c12.filter(pl.col("changement") == campaign.NOUVELLE_ENTITE)
+    new = c12.filter(pl.col("changement") == changes.NOUVELLE_ENTITE)
     # UO-2 arrives without a phone and without a ViaTrajectoire unit: 2 items to do.
     assert new.select("entite", "a_faire").rows() == [("UO-2", 2)]
-    assert c12.filter(pl.col("changement") == campaign.NOUVEAU_MANQUE).height == 0
+    assert c12.filter(pl.col("changement") == changes.NOUVEAU_MANQUE).height == 0
 
-    c23 = campaign.changes_between(r2, r3)
-    worse = set(c23.filter(pl.col("changement") == campaign.NOUVEAU_MANQUE)
+    c23 = changes.changes_between(r2, r3)
+    worse = set(c23.filter(pl.col("changement") == changes.NOUVEAU_MANQUE)
                 .select("entite", "regle").iter_rows())
     assert worse == {("750000011", "eg_directeur")}  # UO-2 was already missing from VT
-    gone = set(c23.filter(pl.col("changement") == campaign.ENTITE_SUPPRIMEE)["entite"])
+    gone = set(c23.filter(pl.col("changement") == changes.ENTITE_SUPPRIMEE)["entite"])
     assert gone == {"UO-1", "VT-1"}
-    assert set(c23.filter(pl.col("changement") == campaign.CORRIGE)
+    assert set(c23.filter(pl.col("changement") == changes.CORRIGE)
                .select("entite", "regle").iter_rows()) == {("UO-2", "uo_telephone")}
-    per_eg = campaign.changes_by_establishment(c23).row(0, named=True)
+    per_eg = changes.changes_by_establishment(c23).row(0, named=True)
     assert (per_eg["corrige"], per_eg["nouveau_manque"], per_eg["entite_supprimee"]) == (1, 1, 2)
 
 
@@ -715,7 +720,7 @@ def test_changes_between_two_snapshots(three_snapshots):
 
 @pytest.fixture
 def small_results() -> pl.DataFrame:
-    return campaign.evaluate(small_snapshot(), dt.date(2024, 3, 2),
+    return checklist.evaluate(small_snapshot(), dt.date(2024, 3, 2),
                              CampaignParams(start=dt.date(2024, 2, 20)))
 
 
@@ -725,11 +730,11 @@ def _rows(data: bytes) -> dict[str, list[tuple]]:
 
 
 def test_todo_workbook_for_one_establishment(small_results):
-    data = campaign.todo_excel(small_results, finess="940000039")
+    data = todo_lists.todo_excel(small_results, finess="940000039")
     sheets = _rows(data)
     assert list(sheets) == ["940000039 Hôpital de réadaptati", "Support"]
     header, *rows = sheets["940000039 Hôpital de réadaptati"]
-    assert header == (*campaign.TODO_HEADERS.values(), "Support")
+    assert header == (*todo.TODO_HEADERS.values(), "Support")
     got = [(r[4], r[6], r[7]) for r in rows]
     # Worked out by hand from tests/helpers.small_snapshot (Créteil): no account at all, so
     # the establishment cannot do the campaign (its prerequisites come first).
@@ -748,7 +753,7 @@ def test_todo_workbook_for_one_establishment(small_results):
         ("VT-1003", "Unité synchronisée avec le ROR", MANQUANT),
     ]
     helps = {r[6]: r[10] for r in rows}
-    assert helps["Téléphone de l'unité"] == campaign.RULE_BY_ID["uo_telephone"].help
+    assert helps["Téléphone de l'unité"] == checklist.RULE_BY_ID["uo_telephone"].help
     kinds = {r[6]: r[11] for r in rows}
     assert kinds["Surnom de l'établissement (si nécessaire)"] == "Conseillé (facultatif, non compté)"
     assert kinds["E-mail d'alerte (cyberattaque)"] == "Obligatoire"
@@ -758,16 +763,16 @@ def test_todo_workbook_for_one_establishment(small_results):
     assert "Aucun canal de support" in sheets["Support"][1][0]
     # Director's value is personal data: masked by default, shown when asked.
     director = next(r for r in rows if r[6].startswith("Coordonnées du directeur"))
-    assert director[9] == export.MASK
+    assert director[9] == privacy.MASK
     flat = " ".join(str(v) for r in rows for v in r)
     assert "Inès Petit" not in flat and "direction@smr-creteil" not in flat
-    shown = _rows(campaign.todo_excel(small_results, finess="940000039", show_contacts=True))
+    shown = _rows(todo_lists.todo_excel(small_results, finess="940000039", show_contacts=True))
     flat = " ".join(str(v) for r in next(iter(shown.values())) for v in r)
     assert "Inès Petit" in flat and "direction@smr-creteil.example.fr" in flat
 
 
 def test_todo_workbook_per_establishment_and_per_departement(small_results):
-    per_eg = _rows(campaign.todo_excel(small_results, region="11"))
+    per_eg = _rows(todo_lists.todo_excel(small_results, region="11"))
     assert list(per_eg)[0] == "Synthèse" and list(per_eg)[-1] == "Support"
     summary = {r[0]: r[3] for r in per_eg["Synthèse"][1:]}
     advice = {r[0]: r[6] for r in per_eg["Synthèse"][1:]}
@@ -784,7 +789,7 @@ def test_todo_workbook_per_establishment_and_per_departement(small_results):
     for text in ("https://formulaire-support.sante-idf.fr", "01 83 76 30 31", "01 48 78 75 82",
                  "du lundi au vendredi de 8h à 20h", "campagne SMR (ROR/ViaTrajectoire)"):
         assert text in support
-    per_dep = _rows(campaign.todo_excel(small_results, per="departement"))
+    per_dep = _rows(todo_lists.todo_excel(small_results, per="departement"))
     assert list(per_dep) == ["Synthèse", "Département 92", "Département 94", "Département 75",
                              "Support"]
     assert sum(len(v) - 1 for k, v in per_dep.items() if k.startswith("Département")) == (
@@ -796,22 +801,22 @@ def test_todo_csv_masks_contacts_and_neutralises_formulas(small_results):
     tables["etablissements"] = tables["etablissements"].with_columns(
         pl.when(pl.col("finess_eg") == "940000039").then(pl.lit("=HYPERLINK(\"x\")"))
         .otherwise(pl.col("surnom")).alias("surnom"))
-    res = campaign.evaluate(tables, dt.date(2024, 3, 2))
-    text = campaign.todo_csv(res).decode("utf-8-sig")
-    assert "Inès Petit" not in text and export.MASK in text
+    res = checklist.evaluate(tables, dt.date(2024, 3, 2))
+    text = todo_lists.todo_csv(res).decode("utf-8-sig")
+    assert "Inès Petit" not in text and privacy.MASK in text
     assert "Point à vérifier" in text.splitlines()[0]
     assert "=HYPERLINK" not in text.replace("'=HYPERLINK", "")
-    assert "Inès Petit" in campaign.todo_csv(res, show_contacts=True).decode("utf-8-sig")
+    assert "Inès Petit" in todo_lists.todo_csv(res, show_contacts=True).decode("utf-8-sig")
 
 
 def test_todo_errors(small_results, tmp_path):
     with pytest.raises(InputError, match="999999999"):
-        campaign.todo_items(small_results, "999999999")
+        todo.todo_items(small_results, "999999999")
     with pytest.raises(InputError, match="découpage"):
-        campaign.todo_sheets(small_results, per="region")
+        todo.todo_sheets(small_results, per="region")
     with pytest.raises(InputError, match=".txt"):
-        campaign.write_todo(small_results, tmp_path / "x.txt")
-    ok = campaign.todo_excel(campaign.evaluate(snapshot(), DAY, PARAMS), finess="750000011")
+        todo_lists.write_todo(small_results, tmp_path / "x.txt")
+    ok = todo_lists.todo_excel(checklist.evaluate(snapshot(), DAY, PARAMS), finess="750000011")
     sheets = _rows(ok)
     # header only (nothing left to do), then the support sheet (header and one line)
     assert [len(v) for v in sheets.values()] == [1, 2]
@@ -825,7 +830,7 @@ def test_campaign_command(three_snapshots, tmp_path, capsys):
     assert cli.main(["campaign", "--store", str(three_snapshots), "--out", str(out)]) == 0
     got = pl.read_csv(out, encoding="utf8-lossy", try_parse_dates=True)
     assert got.columns == ["date", "regle", "conformes", "total", "taux", "severite"]
-    expected = campaign.progress(three_snapshots)
+    expected = history.progress(three_snapshots)
     assert got.height == expected.height
     assert got["conformes"].to_list() == expected["conformes"].to_list()
     assert "3 instantanés" in capsys.readouterr().out
@@ -874,7 +879,7 @@ def test_sync_command(three_snapshots, tmp_path):
 
 def test_progress_is_the_concatenation_of_per_snapshot_blocks(three_snapshots):
     params = CampaignParams(start=dt.date(2024, 3, 10))
-    whole = campaign.progress(three_snapshots, params)
-    blocks = [campaign.progress_at(three_snapshots, d, params)
+    whole = history.progress(three_snapshots, params)
+    blocks = [history.progress_at(three_snapshots, d, params)
               for d in store.list_snapshots(three_snapshots)]
     assert whole.equals(pl.concat(blocks))

@@ -11,12 +11,16 @@ import polars as pl
 import pytest
 from openpyxl import load_workbook
 
-from analysis import campaign, demo, settings, validate
-from analysis.campaign import INVALIDE, MANQUANT, OK, CampaignParams
-from analysis.loaders import canonical
+from analysis.checks.campaign import checklist, history, todo
+from analysis.checks.campaign.checklist import INVALIDE, MANQUANT, OK, CampaignParams
+from analysis.demo import regional
+from analysis.io import validate
+from analysis.io.loaders import canonical
+from analysis.model import settings
+from analysis.present import todo_lists
 from tests.test_campaign import ACCOUNTS, DAY, PARAMS, account, eg, snapshot, uo, vt
 
-GUIDE_SEVERITY = {"eg_surnom": campaign.CONSEILLE, "uo_nom_smr": campaign.CONSEILLE}
+GUIDE_SEVERITY = {"eg_surnom": checklist.CONSEILLE, "uo_nom_smr": checklist.CONSEILLE}
 #: Rules whose problem only the support can solve (guide: official name, address, sync,
 #: accounts and habilitations; no manual unit creation in ViaTrajectoire).
 GUIDE_SUPPORT = {
@@ -52,31 +56,31 @@ FAILING: dict[str, dict] = {
 
 
 def test_every_rule_has_a_failing_case():
-    assert set(FAILING) == {r.id for r in campaign.RULES}
+    assert set(FAILING) == {r.id for r in checklist.RULES}
 
 
 def test_severities_and_support_are_the_guides():
-    for rule in campaign.RULES:
-        assert rule.severity == GUIDE_SEVERITY.get(rule.id, campaign.OBLIGATOIRE), rule.id
+    for rule in checklist.RULES:
+        assert rule.severity == GUIDE_SEVERITY.get(rule.id, checklist.OBLIGATOIRE), rule.id
         assert rule.support == (rule.id in GUIDE_SUPPORT), rule.id
         if rule.support:
             assert "support" in rule.help, rule.id
-        if rule.severity == campaign.CONSEILLE:
+        if rule.severity == checklist.CONSEILLE:
             assert "onseillé" in rule.help, rule.id
     # What the establishment cannot edit is signalled, not filled in.
     for rule_id in ("eg_adresse", "eg_nom_officiel"):
-        text = campaign.RULE_BY_ID[rule_id].help
+        text = checklist.RULE_BY_ID[rule_id].help
         assert "ne peut pas" in text and "signaler au support" in text
         assert not text.startswith("Renseigner")
     # No manual unit creation in ViaTrajectoire (the sync avoids the double entry).
-    assert "ne pas créer l'unité à la main" in campaign.RULE_BY_ID["uo_presente_vt"].help
+    assert "ne pas créer l'unité à la main" in checklist.RULE_BY_ID["uo_presente_vt"].help
     assert "seront modifiés ultérieurement de façon automatique" in (
-        campaign.RULE_BY_ID["uo_nom_smr"].help
+        checklist.RULE_BY_ID["uo_nom_smr"].help
     )
 
 
 @pytest.mark.parametrize("rule_id", sorted(FAILING))
-@pytest.mark.parametrize("severity", [campaign.OBLIGATOIRE, campaign.CONSEILLE])
+@pytest.mark.parametrize("severity", [checklist.OBLIGATOIRE, checklist.CONSEILLE])
 def test_each_rule_at_each_severity(rule_id, severity):
     """The same failing item counts against the establishment when obligatoire, and is only
     advice (listed, not counted) when conseillé."""
@@ -84,35 +88,35 @@ def test_each_rule_at_each_severity(rule_id, severity):
 
     def run(sev: str):
         rules = tuple(dataclasses.replace(r, severity=sev) if r.id == rule_id else r
-                      for r in campaign.RULES)
-        res = campaign.evaluate(tables, DAY, PARAMS, rules)
-        return res, campaign.completion_overall(res), campaign.todo_items(res, rules=rules)
+                      for r in checklist.RULES)
+        res = checklist.evaluate(tables, DAY, PARAMS, rules)
+        return res, checklist.completion_overall(res), todo.todo_items(res, rules=rules)
 
     res, overall, items = run(severity)
     mine = res.filter(pl.col("regle") == rule_id)
     assert mine["resultat"].to_list() in ([MANQUANT], [INVALIDE])
     assert mine["severite"].to_list() == [severity]
-    other = campaign.CONSEILLE if severity == campaign.OBLIGATOIRE else campaign.OBLIGATOIRE
+    other = checklist.CONSEILLE if severity == checklist.OBLIGATOIRE else checklist.OBLIGATOIRE
     _, overall_other, _ = run(other)
-    sign = 1 if severity == campaign.OBLIGATOIRE else -1
+    sign = 1 if severity == checklist.OBLIGATOIRE else -1
     assert overall["reste"] - overall_other["reste"] == sign
     assert overall["total"] - overall_other["total"] == sign
     assert overall["conseils"] - overall_other["conseils"] == -sign
     listed = items.filter(pl.col("regle") == rule_id)
-    assert listed["severite"].to_list() == [campaign.SEVERITY_TODO_LABELS[severity]]
+    assert listed["severite"].to_list() == [todo.SEVERITY_TODO_LABELS[severity]]
 
 
 def test_a_conseille_item_alone_leaves_the_establishment_up_to_date():
-    res = campaign.evaluate(snapshot(**FAILING["eg_surnom"]), DAY, PARAMS)
-    overall = campaign.completion_overall(res)
+    res = checklist.evaluate(snapshot(**FAILING["eg_surnom"]), DAY, PARAMS)
+    overall = checklist.completion_overall(res)
     assert (overall["reste"], overall["conseils"], overall["etablissements_complets"]) == (0, 1, 1)
-    ranking = campaign.establishment_ranking(res)
+    ranking = checklist.establishment_ranking(res)
     assert ranking.select("reste", "conseils").row(0) == (0, 1)
 
 
 def test_unit_discipline_still_ssr_is_not_the_establishments_action():
     tables = snapshot(units=[uo(discipline="SSR")])
-    res = campaign.evaluate(tables, DAY, PARAMS)
+    res = checklist.evaluate(tables, DAY, PARAMS)
     assert res.filter(pl.col("regle") == "uo_nom_smr")["resultat"].to_list() == [OK]
 
 
@@ -131,7 +135,7 @@ def test_unit_discipline_still_ssr_is_not_the_establishments_action():
 def test_director_or_cme_president(tel, mail, cme_tel, cme_mail, expected):
     tables = snapshot(etabs=[eg(directeur_telephone=tel, directeur_email=mail,
                                 cme_president_telephone=cme_tel, cme_president_email=cme_mail)])
-    res = campaign.evaluate(tables, DAY, PARAMS).filter(pl.col("regle") == "eg_directeur")
+    res = checklist.evaluate(tables, DAY, PARAMS).filter(pl.col("regle") == "eg_directeur")
     assert res["resultat"].to_list() == [expected]
 
 
@@ -145,12 +149,12 @@ def test_director_or_cme_president(tel, mail, cme_tel, cme_mail, expected):
 )
 def test_official_name_against_finess(finess_name, expected):
     tables = snapshot(finess=[{"finess_eg": "750000011", "raison_sociale": finess_name}])
-    res = campaign.evaluate(tables, DAY, PARAMS).filter(pl.col("regle") == "eg_nom_officiel")
+    res = checklist.evaluate(tables, DAY, PARAMS).filter(pl.col("regle") == "eg_nom_officiel")
     assert res["resultat"].to_list() == [expected]
     if expected == INVALIDE:
         assert "à signaler au support" in res["motif"][0] and finess_name in res["motif"][0]
     # Without a FINESS reference the name is not compared.
-    alone = campaign.evaluate(snapshot(finess=[]), DAY, PARAMS)
+    alone = checklist.evaluate(snapshot(finess=[]), DAY, PARAMS)
     assert "eg_nom_officiel" not in set(alone["regle"])
 
 
@@ -158,7 +162,7 @@ def test_official_name_against_finess(finess_name, expected):
 
 
 def _one(tables: dict, rule: str, entity: str) -> tuple[str, str | None]:
-    res = campaign.evaluate(tables, DAY, PARAMS).filter(
+    res = checklist.evaluate(tables, DAY, PARAMS).filter(
         (pl.col("regle") == rule) & (pl.col("entite") == entity))
     assert res.height == 1, res
     return res["resultat"][0], res["motif"][0]
@@ -221,9 +225,9 @@ def test_vt_habilitation_validity(role, end, expected):
 
 
 def test_accounts_not_evaluated_without_the_tools_accounts():
-    res = campaign.evaluate(snapshot(habs=[]), DAY, PARAMS)
+    res = checklist.evaluate(snapshot(habs=[]), DAY, PARAMS)
     assert not {"eg_compte_ror", "eg_compte_vt"} & set(res["regle"])
-    only_ror = campaign.evaluate(snapshot(habs=[ACCOUNTS[0]]), DAY, PARAMS)
+    only_ror = checklist.evaluate(snapshot(habs=[ACCOUNTS[0]]), DAY, PARAMS)
     assert "eg_compte_ror" in set(only_ror["regle"])
     assert "eg_compte_vt" not in set(only_ror["regle"])
 
@@ -254,7 +258,7 @@ def test_admissions_habilitation_from_the_habilitations_table():
     # the later of the two ends counts: renewed in the habilitations table
     assert _one(tables, "vt_habilitation_admissions", "VT-1")[0] == OK
     # no admissions habilitation anywhere in the snapshot: the rule is not evaluated
-    none = campaign.evaluate(snapshot(vts=[vt(habilitation_fin=None)]), DAY, PARAMS)
+    none = checklist.evaluate(snapshot(vts=[vt(habilitation_fin=None)]), DAY, PARAMS)
     assert "vt_habilitation_admissions" not in set(none["regle"])
 
 
@@ -266,12 +270,12 @@ def test_blocked_establishments_come_first():
               account(habilitation_id="H-5", finess_eg="750000029",
                       date_fin_validite=dt.date(2023, 1, 1))],
     )
-    res = campaign.evaluate(tables, DAY, PARAMS)
-    blocked = campaign.blocked_establishments(res)
+    res = checklist.evaluate(tables, DAY, PARAMS)
+    blocked = todo.blocked_establishments(res)
     assert blocked["finess_eg"].to_list() == ["750000029"]
     assert blocked.row(0, named=True)["eg_compte_ror"] == INVALIDE
     assert blocked.row(0, named=True)["eg_compte_vt"] == MANQUANT
-    items = campaign.todo_items(res)
+    items = todo.todo_items(res)
     assert items["finess_eg"].to_list()[0] == "750000029"
     assert set(items.filter(pl.col("finess_eg") == "750000029")["bloque"]) == {"oui"}
     assert set(items.filter(pl.col("finess_eg") == "750000011")["bloque"]) == {"non"}
@@ -296,12 +300,12 @@ def test_support_of_ile_de_france_is_the_guides():
 
 @pytest.mark.parametrize("region", ["11", "94"])
 def test_every_todo_csv_and_workbook_carries_the_support_block(region):
-    res = campaign.evaluate(snapshot(**FAILING["eg_adresse"]), DAY, PARAMS)
-    text = campaign.todo_csv(res, region=region).decode("utf-8-sig")
+    res = checklist.evaluate(snapshot(**FAILING["eg_adresse"]), DAY, PARAMS)
+    text = todo_lists.todo_csv(res, region=region).decode("utf-8-sig")
     frame = pl.read_csv(io.StringIO(text), separator=";")
     assert frame.height > 0
     assert set(frame["Support"]) == {settings.support_text(region)}
-    wb = load_workbook(io.BytesIO(campaign.todo_excel(res, region=region)))
+    wb = load_workbook(io.BytesIO(todo_lists.todo_excel(res, region=region)))
     assert wb.sheetnames[-1] == "Support"
     lines = [r[0] for r in wb["Support"].iter_rows(min_row=2, values_only=True)]
     assert lines == settings.support_lines(region)
@@ -343,14 +347,14 @@ def test_habilitations_table_is_validated_and_read(tmp_path):
 
 
 def test_demo_draws_habilitations_from_its_own_stream(monkeypatch):
-    with_accounts = demo.region_world_snapshots(
-        demo.DEFAULT_SEED, "94", [demo.SNAPSHOT_DATES[0], demo.SNAPSHOT_DATES[-1]], None,
-        demo._places("94"),
+    with_accounts = regional.region_world_snapshots(
+        regional.DEFAULT_SEED, "94", [regional.SNAPSHOT_DATES[0], regional.SNAPSHOT_DATES[-1]], None,
+        regional._places("94"),
     )
-    monkeypatch.setattr(demo, "_draw_habilitations", lambda *a, **k: [])
-    without = demo.region_world_snapshots(
-        demo.DEFAULT_SEED, "94", [demo.SNAPSHOT_DATES[0], demo.SNAPSHOT_DATES[-1]], None,
-        demo._places("94"),
+    monkeypatch.setattr(regional, "_draw_habilitations", lambda *a, **k: [])
+    without = regional.region_world_snapshots(
+        regional.DEFAULT_SEED, "94", [regional.SNAPSHOT_DATES[0], regional.SNAPSHOT_DATES[-1]], None,
+        regional._places("94"),
     )
     for day, tables in with_accounts.items():
         for name, frame in tables.items():
@@ -366,17 +370,17 @@ def test_demo_draws_habilitations_from_its_own_stream(monkeypatch):
 
 
 def test_demo_latest_snapshot_prerequisites(demo_store):
-    res = campaign.evaluate_snapshot(demo_store, params=CampaignParams())
-    by_rule = campaign.completion_by_rule(res)
+    res = history.evaluate_snapshot(demo_store, params=CampaignParams())
+    by_rule = checklist.completion_by_rule(res)
     figures = {r["regle"]: (r["manquants"], r["invalides"]) for r in by_rule.iter_rows(named=True)}
     # Every kind of result appears for each prerequisite.
     assert all(m > 0 and i > 0 for m, i in (figures["eg_compte_ror"], figures["eg_compte_vt"]))
-    assert campaign.blocked_establishments(res).height > 0
+    assert todo.blocked_establishments(res).height > 0
 
 
 def test_mapped_export_of_habilitations(tmp_path):
     """A ViaTrajectoire « Mes habilitations »-like export read through a column mapping."""
-    from analysis.loaders.mapped import load_mapped
+    from analysis.io.loaders.mapped import load_mapped
 
     (tmp_path / "habilitations_vt.csv").write_text(
         "Identifiant;Outil;Habilitation;FINESS géographique;Unité VT;Nom;Mail;Fin de validité\n"

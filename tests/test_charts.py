@@ -1,4 +1,4 @@
-"""Readable charts (``analysis.charts``): colour-blind-safe palette, y-ranges that show the
+"""Readable charts (``analysis.present.charts``): colour-blind-safe palette, y-ranges that show the
 differences, small multiples with uncut labels, French formats.
 
 The palette is checked by a second implementation: each colour is passed through Machado,
@@ -17,7 +17,9 @@ import re
 import polars as pl
 import pytest
 
-from analysis import campaign, charts
+from analysis.checks.campaign import checklist
+from analysis.checks.campaign.history import PROGRESS_SCHEMA
+from analysis.present import charts
 
 # --- colour vision deficiency, a second implementation ------------------------------------
 
@@ -124,19 +126,19 @@ def _history(rates: dict[str, list[float]]) -> pl.DataFrame:
             for r, values in rates.items()
             for d, t in zip(days, values, strict=True)
         ],
-        schema=campaign.PROGRESS_SCHEMA,
+        schema=PROGRESS_SCHEMA,
     )
 
 
 def test_campaign_progress_draws_one_panel_per_level():
-    rules = campaign.rules_frame()
+    rules = checklist.rules_frame()
     history = _history(
         {"eg_surnom": [0.1, 0.5, 0.9], "eg_adresse": [1.0, 1.0, 1.0],
          "uo_patientele": [0.2, 0.3, 0.4]}
     )
-    spec = charts.campaign_progress(history, rules, campaign.LEVELS).to_dict()
+    spec = charts.campaign_progress(history, rules, checklist.LEVELS).to_dict()
     panels = spec["vconcat"]
-    # only the levels with data, in the order of campaign.LEVELS
+    # only the levels with data, in the order of checklist.LEVELS
     assert [p["title"]["text"] for p in panels] == ["Établissement", "Unité (ROR)"]
     first = panels[0]["encoding"]
     labels = dict(zip(rules["regle"], rules["libelle"], strict=True))
@@ -158,9 +160,9 @@ def _svg_texts(chart) -> list[str]:
 
 
 def test_campaign_legends_are_not_cut():
-    rules = campaign.rules_frame()
+    rules = checklist.rules_frame()
     history = _history({r: [0.2, 0.4, 0.6] for r in rules["regle"]})
-    texts = _svg_texts(charts.campaign_progress(history, rules, campaign.LEVELS))
+    texts = _svg_texts(charts.campaign_progress(history, rules, checklist.LEVELS))
     for label in rules["libelle"]:
         assert label in texts, label
     assert not any("…" in t for t in texts)

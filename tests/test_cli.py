@@ -8,7 +8,8 @@ import sys
 import polars as pl
 import pytest
 
-from analysis import cli, store
+from analysis import cli
+from analysis.io import store
 from tests.helpers import small_snapshot, write_source_dir
 
 

@@ -7,8 +7,14 @@ import io
 
 import pytest
 
-from analysis import campaign, cli, demo, progress, report, store, sync, validate
-from analysis.schema import TABLES
+from analysis import cli
+from analysis.checks.campaign import history
+from analysis.demo import regional
+from analysis.indicators import sync
+from analysis.io import store, validate
+from analysis.model import progress
+from analysis.model.schema import TABLES
+from analysis.present import report
 from tests.helpers import small_snapshot, write_source_dir
 
 
@@ -61,14 +67,14 @@ def test_validation_reports_each_table():
 
 def test_the_demo_reports_each_of_its_eleven_snapshots(tmp_path):
     calls, record = _recorder()
-    dates = demo.build_demo(tmp_path / "demo", progress=record)
+    dates = regional.build_demo(tmp_path / "demo", progress=record)
     assert [(d, t) for d, t, _ in calls] == [(i, 11) for i in range(1, 12)]
     assert [label for *_, label in calls] == [d.isoformat() for d in dates]
 
 
 def test_histories_report_each_batch(three_day_store):
     calls, record = _recorder()
-    campaign.progress_history(three_day_store, batch=2, progress=record)
+    history.progress_history(three_day_store, batch=2, progress=record)
     assert calls == [(2, 3, "2024-03-02"), (3, 3, "2024-03-03")]
     calls, record = _recorder()
     sync.status_history(three_day_store, batch=2, progress=record)
@@ -82,7 +88,7 @@ def test_the_report_reports_its_five_parts(three_day_store):
 
 
 def test_an_import_reports_its_tables(tmp_path):
-    from analysis import importing
+    from analysis.io import importing
 
     calls, record = _recorder()
     source = write_source_dir(small_snapshot(), tmp_path / "source")

@@ -9,8 +9,10 @@ import polars as pl
 import pytest
 from openpyxl import load_workbook
 
-from analysis import cli, quality, store
-from analysis.export import csv_bytes
+from analysis import cli
+from analysis.checks.quality import requirements
+from analysis.io import store
+from analysis.present.export import csv_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_VT = ROOT / "docs" / "exemple_synchro_vt.csv"
@@ -43,10 +45,10 @@ def test_table_per_requirement_and_departement(capsys, demo_store, tmp_path):
     ]
     day = store.latest_snapshot(demo_store)
     tables = store.read_snapshot(demo_store, day).tables
-    params = quality.QualityParams(departements=quality.region_departements("11"))
-    expected = quality.summary(quality.evaluate(tables, day, params))
+    params = requirements.QualityParams(departements=requirements.region_departements("11"))
+    expected = requirements.summary(requirements.evaluate(tables, day, params))
     whole = table.filter(pl.col("departement") == "ensemble")
-    assert whole["exigence"].to_list() == [r.code for r in quality.REQUIREMENTS]
+    assert whole["exigence"].to_list() == [r.code for r in requirements.REQUIREMENTS]
     assert (
         whole["ecarts"].cast(pl.Int64).to_list()
         == expected.filter(pl.col("departement") == "ensemble")["ecarts"].to_list()
@@ -55,7 +57,7 @@ def test_table_per_requirement_and_departement(capsys, demo_store, tmp_path):
     parts = table.filter(pl.col("departement") != "ensemble").with_columns(
         pl.col("perimetre", "ecarts").cast(pl.Int64)
     )
-    assert set(parts["departement"]) == set(quality.region_departements("11"))
+    assert set(parts["departement"]) == set(requirements.region_departements("11"))
     sums = parts.group_by("exigence").agg(pl.col("perimetre").sum(), pl.col("ecarts").sum())
     for code_, perimetre, ecarts in sums.iter_rows():
         row = whole.filter(pl.col("exigence") == code_).row(0, named=True)
@@ -152,7 +154,7 @@ def test_national_reading_by_default_and_the_workbench_reading(capsys, demo_stor
     ``--lecture-atelier`` gives what ``QualityParams.with_former_readings`` computes."""
     day = store.latest_snapshot(demo_store)
     tables = store.read_snapshot(demo_store, day).tables
-    params = quality.QualityParams(departements=quality.region_departements("11"))
+    params = requirements.QualityParams(departements=requirements.region_departements("11"))
     outputs = {}
     for flag, expected_params, line in (
         ((), params, "lecture des vues nationales"),
@@ -167,7 +169,7 @@ def test_national_reading_by_default_and_the_workbench_reading(capsys, demo_stor
             "exigence", "libelle", "departement", "perimetre", "conformes", "ecarts",
             "non_applicables", "taux",
         ]  # fmt: skip
-        expected = quality.summary(quality.evaluate(tables, day, expected_params)).filter(
+        expected = requirements.summary(requirements.evaluate(tables, day, expected_params)).filter(
             pl.col("departement") == "ensemble"
         )
         whole = table.filter(pl.col("departement") == "ensemble")

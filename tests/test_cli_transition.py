@@ -9,8 +9,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from analysis import cli, geo, store, transition
-from analysis.opening import OpeningRule
+from analysis import cli
+from analysis.geo import geography
+from analysis.indicators.opening import OpeningRule
+from analysis.io import store
+from analysis.transition import comparison, scenarios
 from tests.helpers import small_snapshot, write_source_dir
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,7 +88,7 @@ def test_scenario_on_the_demo_store(capsys, demo_store, tmp_path):
     assert code == cli.EXIT_OK, err
     table = _read(out)
     # one row per origin: Paris as its 20 arrondissements, with the commune code beside them
-    assert table.height == geo.load_communes("11").height - 1 + 20
+    assert table.height == geography.load_communes("11").height - 1 + 20
     assert set(table.filter(pl.col("code_commune") == "75056")["commune_insee"].to_list()) == {
         f"751{i:02d}" for i in range(1, 21)
     }
@@ -96,10 +99,10 @@ def test_scenario_on_the_demo_store(capsys, demo_store, tmp_path):
     assert "0 habitant(s) gagnent" in text
     # the same figures as the analysis function
     snap = store.read_snapshot(demo_store)
-    cmp = transition.compare_scenario(
+    cmp = comparison.compare_scenario(
         snap.tables,
-        transition.read_scenario(EXAMPLE),
-        geo.load_origins("11"),
+        scenarios.read_scenario(EXAMPLE),
+        geography.load_origins("11"),
         "ME051",
         opening=OpeningRule(snap.date),
     )

@@ -7,8 +7,12 @@ from collections import defaultdict
 import polars as pl
 import pytest
 
-from analysis import cli, coverage, geo, nomenclature, parameter_files, store
-from analysis.errors import InputError
+from analysis import cli
+from analysis.geo import geography
+from analysis.indicators import coverage
+from analysis.io import parameter_files, store
+from analysis.model import nomenclature
+from analysis.model.errors import InputError
 from tests.helpers import small_snapshot
 
 N_MENTIONS = len(nomenclature.MENTIONS)
@@ -246,7 +250,7 @@ def test_presence_matrix_counts_establishments_per_mention():
 
 def test_demo_rates_match_a_plain_python_recount(demo_store):
     snap = store.read_snapshot(demo_store)
-    communes = geo.load_communes("11")
+    communes = geography.load_communes("11")
     cap = coverage.capacity_by_territory(snap.tables, communes, "departement", forme="toutes")
 
     dep_of_commune = dict(zip(communes["commune_insee"], communes["departement"], strict=True))
@@ -310,7 +314,7 @@ def test_cli_coverage_end_to_end(small_store, tmp_path, capsys):
         "population",
         "taux_100k",
     } <= set(df.columns)
-    deps = geo.load_departements("11")
+    deps = geography.load_departements("11")
     pop75 = deps.filter(pl.col("departement") == "75")["population"][0]
     paris = df.filter(
         (pl.col("territoire") == "75")
@@ -323,7 +327,7 @@ def test_cli_coverage_end_to_end(small_store, tmp_path, capsys):
 
 
 def test_cli_coverage_filters_ages_and_formats(small_store, tmp_path):
-    communes = geo.load_communes("11")
+    communes = geography.load_communes("11")
     ages = tmp_path / "ages.csv"
     ages.write_text(
         "commune_insee,moins_18,plus_75,total\n"

@@ -10,11 +10,14 @@ import polars as pl
 import pytest
 import shapely
 
-from analysis import demo, geo, schema, store, validate
-from analysis import nomenclature as nom
-from analysis.errors import StoreError
+from analysis.demo import regional
+from analysis.geo import geography
+from analysis.io import store, validate
+from analysis.model import nomenclature as nom
+from analysis.model import schema
+from analysis.model.errors import StoreError
 
-FIRST, LAST = demo.SNAPSHOT_DATES[0], demo.SNAPSHOT_DATES[-1]
+FIRST, LAST = regional.SNAPSHOT_DATES[0], regional.SNAPSHOT_DATES[-1]
 CONTACTS = {
     "etablissements": ("surnom", "email_alerte", "directeur_telephone", "directeur_email"),
     "unites": ("telephone", "responsable_nom", "responsable_telephone", "responsable_email"),
@@ -23,7 +26,7 @@ CONTACTS = {
 
 @pytest.fixture(scope="module")
 def snaps() -> dict[dt.date, dict[str, pl.DataFrame]]:
-    return demo.demo_snapshots()
+    return regional.demo_snapshots()
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +53,7 @@ def _filled_share(t: dict[str, pl.DataFrame]) -> float:
 
 
 def test_dates_and_canonical_frames(snaps: dict[dt.date, dict[str, pl.DataFrame]]) -> None:
-    assert list(snaps) == list(demo.SNAPSHOT_DATES)
+    assert list(snaps) == list(regional.SNAPSHOT_DATES)
     assert len(snaps) >= 11
     assert (FIRST.year, FIRST.month, LAST.year, LAST.month) == (2023, 3, 2023, 7)
     for tables in snaps.values():
@@ -65,11 +68,11 @@ def test_dates_and_canonical_frames(snaps: dict[dt.date, dict[str, pl.DataFrame]
 def test_same_seed_same_frames_other_seed_differs(
     snaps: dict[dt.date, dict[str, pl.DataFrame]],
 ) -> None:
-    again = demo.demo_snapshots(demo.DEFAULT_SEED)
+    again = regional.demo_snapshots(regional.DEFAULT_SEED)
     for day, tables in snaps.items():
         for name, frame in tables.items():
             assert frame.equals(again[day][name]), (day, name)
-    other = demo.demo_snapshots(7)[LAST]
+    other = regional.demo_snapshots(7)[LAST]
     assert not other["etablissements"].equals(snaps[LAST]["etablissements"])
     assert set(other["etablissements"]["finess_eg"]) != set(
         snaps[LAST]["etablissements"]["finess_eg"]
@@ -114,7 +117,7 @@ def test_mentions_with_their_rarity(last: dict[str, pl.DataFrame]) -> None:
 def test_statut_mix(last: dict[str, pl.DataFrame]) -> None:
     shares = last["etablissements"]["statut"].value_counts(normalize=True)
     share = dict(shares.iter_rows())
-    for statut, expected in demo.STATUT_SHARES.items():
+    for statut, expected in regional.STATUT_SHARES.items():
         assert abs(share[statut] - expected) < 0.04
     ej = last["etablissements"].group_by("finess_ej").len()
     assert ej["len"].max() >= 3  # some EJ hold several establishments
@@ -141,19 +144,19 @@ def test_patientele(last: dict[str, pl.DataFrame]) -> None:
 
 def test_establishments_in_real_communes(last: dict[str, pl.DataFrame]) -> None:
     etabs = last["etablissements"]
-    communes = geo.load_communes("11")
+    communes = geography.load_communes("11")
     assert etabs["commune_insee"].is_in(communes["commune_insee"].implode()).all()
-    shapes = geo.load_communes_geo("11").set_index("commune_insee").geometry
+    shapes = geography.load_communes_geo("11").set_index("commune_insee").geometry
     for row in etabs.iter_rows(named=True):
         lat, lon = row["latitude"], row["longitude"]
         assert 41.0 < lat < 51.5 and -5.5 < lon < 10.0
         assert shapely.contains_xy(shapes[row["commune_insee"]], lon, lat), row["finess_eg"]
-        dep = geo.departement_from_insee(row["commune_insee"])
+        dep = geography.departement_from_insee(row["commune_insee"])
         assert row["finess_eg"][:2] == dep
         assert row["code_postal"][:2] == dep and len(row["code_postal"]) == 5
         assert row["raison_sociale"].endswith("(fictif)")
     deps = etabs["finess_eg"].str.slice(0, 2).value_counts()
-    assert set(deps["finess_eg"]) == set(geo.region_departements("11"))
+    assert set(deps["finess_eg"]) == set(geography.region_departements("11"))
     assert dict(deps.iter_rows())["75"] == deps["count"].max()  # Paris has the most
     assert etabs["commune_insee"].is_duplicated().any()  # some share a commune
     assert etabs["raison_sociale"].n_unique() == etabs.height
@@ -192,12 +195,12 @@ def test_units_renamed_after_reform(snaps: dict[dt.date, dict[str, pl.DataFrame]
     def named_ssr(day: dt.date) -> float:
         return float(snaps[day]["unites"]["nom"].str.contains("SSR").mean())
 
-    reform = demo.SNAPSHOT_DATES.index(demo.REFORM_DATE)
+    reform = regional.SNAPSHOT_DATES.index(regional.REFORM_DATE)
     assert ssr_share(FIRST) > 0.85 and ssr_share(LAST) < 0.5
     assert named_ssr(LAST) < named_ssr(FIRST) - 0.3
     # Mostly after 1 June: the drop before the reform is small.
-    assert ssr_share(FIRST) - ssr_share(demo.REFORM_DATE) < 0.1
-    assert demo.SNAPSHOT_DATES[reform] == demo.REFORM_DATE
+    assert ssr_share(FIRST) - ssr_share(regional.REFORM_DATE) < 0.1
+    assert regional.SNAPSHOT_DATES[reform] == regional.REFORM_DATE
 
 
 def _changes(
@@ -241,8 +244,8 @@ def test_date_maj_follows_touches(snaps: dict[dt.date, dict[str, pl.DataFrame]])
             assert maj.null_count() == 0
             assert maj.max() < dt.datetime.combine(day + dt.timedelta(days=1), dt.time())
     first, last = snaps[FIRST]["unites"], snaps[LAST]["unites"]
-    checked = (last["date_maj"].dt.date() >= demo.CAMPAIGN_START).mean()
-    assert (first["date_maj"].dt.date() >= demo.CAMPAIGN_START).mean() == 0 and checked > 0.7
+    checked = (last["date_maj"].dt.date() >= regional.CAMPAIGN_START).mean()
+    assert (first["date_maj"].dt.date() >= regional.CAMPAIGN_START).mean() == 0 and checked > 0.7
     stale = (first["date_maj"] < dt.datetime(2022, 3, 1)).mean()
     assert stale > 0.2  # offers not updated for a year (RE1.2)
 
@@ -342,8 +345,8 @@ def test_validation_rejects_nothing(snaps: dict[dt.date, dict[str, pl.DataFrame]
 
 def test_build_demo_writes_store(tmp_path: Path, last: dict[str, pl.DataFrame]) -> None:
     out = tmp_path / "demo"
-    dates = demo.build_demo(out)
-    assert dates == list(demo.SNAPSHOT_DATES)
+    dates = regional.build_demo(out)
+    assert dates == list(regional.SNAPSHOT_DATES)
     assert store.list_snapshots(out) == dates and len(dates) >= 11
     manifest = json.loads((out / LAST.isoformat() / "manifest.json").read_text("utf-8"))
     assert manifest["extra"] == {"demo": True, "region": "11", "campagne_debut": "2023-03-15"}
@@ -352,20 +355,22 @@ def test_build_demo_writes_store(tmp_path: Path, last: dict[str, pl.DataFrame]) 
     for name, frame in last.items():
         assert tables[name].equals(frame), name
     with pytest.raises(StoreError):
-        demo.build_demo(out)
+        regional.build_demo(out)
     assert store.list_snapshots(out) == dates
 
 
 def test_small_region_builds_and_validates() -> None:
     """Corse (0.34 M inhabitants, reference committed in data/reference/94): nothing in the
     demo assumes Île-de-France, and a small region still gets its whole story."""
-    from analysis import demo, geo, validate
+    from analysis.demo import regional
+    from analysis.geo import geography
+    from analysis.io import validate
 
-    snaps = demo.demo_snapshots(region="94")
+    snaps = regional.demo_snapshots(region="94")
     last = snaps[max(snaps)]
-    communes = set(geo.load_communes("94")["commune_insee"].to_list())
+    communes = set(geography.load_communes("94")["commune_insee"].to_list())
     etabs = last["etablissements"]
-    assert etabs.height >= demo.MIN_ESTABLISHMENTS
+    assert etabs.height >= regional.MIN_ESTABLISHMENTS
     assert set(etabs["commune_insee"].to_list()) <= communes
     assert {f[:2] for f in etabs["finess_eg"].to_list()} <= {"2A", "2B"}
     assert validate.validate_tables(last).ok

@@ -12,9 +12,15 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from analysis import campaign, cli, demo, demo_national, geo, schema, store, sync, validate
-from analysis.errors import StoreError
-from analysis.syntax import any_valid_phone, is_email
+from analysis import cli
+from analysis.checks.campaign.history import progress_history
+from analysis.demo import national, regional
+from analysis.geo import geography
+from analysis.indicators import sync
+from analysis.io import store, validate
+from analysis.model import schema
+from analysis.model.errors import StoreError
+from analysis.model.syntax import any_valid_phone, is_email
 
 DAYS = 30
 
@@ -22,7 +28,7 @@ DAYS = 30
 @pytest.fixture(scope="module")
 def daily(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("daily_idf")
-    demo_national.build_daily_demo(path, days=DAYS, region="11")
+    national.build_daily_demo(path, days=DAYS, region="11")
     return path
 
 
@@ -33,9 +39,9 @@ def two_regions(tmp_path_factory) -> Path:
     import geopandas as gpd
 
     base = tmp_path_factory.mktemp("ref")
-    target = base / demo_national.NATIONAL
-    shutil.copytree(geo.REFERENCE_DIR / "11", target)
-    shutil.copy(geo.REFERENCE_DIR / "regions.json", base / "regions.json")
+    target = base / national.NATIONAL
+    shutil.copytree(geography.REFERENCE_DIR / "11", target)
+    shutil.copy(geography.REFERENCE_DIR / "regions.json", base / "regions.json")
     communes = gpd.read_parquet(target / "communes.parquet")
     communes.loc[communes["departement"] == "77", "region"] = "24"
     communes.to_parquet(target / "communes.parquet")
@@ -44,15 +50,15 @@ def two_regions(tmp_path_factory) -> Path:
 
 def test_allocate_hand_worked():
     # c (1/111 of 20) and then b (10/110 of the 17 left) fall below 3: both get 3, a the rest
-    assert demo_national.allocate({"a": 100, "b": 10, "c": 1}, 20, 3) == {"a": 14, "b": 3, "c": 3}
-    assert demo_national.allocate({"a": 50, "b": 30, "c": 20}, 10, 1) == {"a": 5, "b": 3, "c": 2}
+    assert national.allocate({"a": 100, "b": 10, "c": 1}, 20, 3) == {"a": 14, "b": 3, "c": 3}
+    assert national.allocate({"a": 50, "b": 30, "c": 20}, 10, 1) == {"a": 5, "b": 3, "c": 2}
     # largest remainder: 7 × (0.5, 0.3, 0.2) = 3.5, 2.1, 1.4 → 4, 2, 1
-    assert demo_national.allocate({"a": 5, "b": 3, "c": 2}, 7, 0) == {"a": 4, "b": 2, "c": 1}
+    assert national.allocate({"a": 5, "b": 3, "c": 2}, 7, 0) == {"a": 4, "b": 2, "c": 1}
 
 
 def test_first_day_is_the_demo_first_snapshot(daily):
-    expected = demo.demo_snapshots()[demo_national.FIRST_DAY]
-    snap = store.read_snapshot(daily, demo_national.FIRST_DAY)
+    expected = regional.demo_snapshots()[national.FIRST_DAY]
+    snap = store.read_snapshot(daily, national.FIRST_DAY)
     for name, frame in expected.items():
         assert_frame_equal(snap.tables[name], schema.conform(frame, name), check_row_order=True)
     assert snap.manifest["extra"]["serie_quotidienne"] is True
@@ -60,7 +66,7 @@ def test_first_day_is_the_demo_first_snapshot(daily):
 
 def test_generated_days_pass_validation(daily):
     days = store.list_snapshots(daily)
-    assert days == demo_national.daily_dates(DAYS)
+    assert days == national.daily_dates(DAYS)
     for day in (days[9], days[-1]):
         result = validate.validate_tables(store.read_snapshot(daily, day).tables)
         assert result.rejected.height == 0, result.rejected.head(3)
@@ -80,7 +86,7 @@ def test_few_entities_change_each_day_and_completion_rises(daily):
         assert changed.filter(pl.col("date_maj").dt.date() != after).height == 0
     units = store.read_table(daily, days[-1], "unites").height
     assert max(touched) < 0.25 * units and sum(touched) > 0
-    history = campaign.progress_history(daily)
+    history = progress_history(daily)
     rate = dict(
         history.filter(pl.col("regle") == "uo_verifie").select("date", "taux").iter_rows()
     )
@@ -104,18 +110,18 @@ def test_sync_follows_the_ror_every_night_except_outages(daily):
 
 def test_same_seed_same_bytes_and_no_overwrite(daily, tmp_path):
     again = tmp_path / "again"
-    demo_national.build_daily_demo(again, days=5, region="11")
-    for day in demo_national.daily_dates(5):
+    national.build_daily_demo(again, days=5, region="11")
+    for day in national.daily_dates(5):
         a = store.read_manifest(daily / day.isoformat())
         b = store.read_manifest(again / day.isoformat())
         assert json.dumps(a["tables"], sort_keys=True) == json.dumps(b["tables"], sort_keys=True)
     with pytest.raises(StoreError):
-        demo_national.build_daily_demo(again, days=5, region="11")
+        national.build_daily_demo(again, days=5, region="11")
 
 
 def test_national_world_over_two_regions(two_regions):
-    day = demo_national.FIRST_DAY
-    tables = demo_national.region_states(
+    day = national.FIRST_DAY
+    tables = national.region_states(
         [day], region="all", establishments=40, reference_dir=two_regions
     )[day]
     etabs = tables["etablissements"]
@@ -132,22 +138,22 @@ def test_national_world_over_two_regions(two_regions):
 
 
 def test_national_story_store(two_regions, tmp_path):
-    dates = demo_national.build_national_demo(
+    dates = national.build_national_demo(
         tmp_path / "fr", establishments=40, reference_dir=two_regions
     )
-    assert dates == list(demo.SNAPSHOT_DATES)
+    assert dates == list(regional.SNAPSHOT_DATES)
     snap = store.read_snapshot(tmp_path / "fr")
     assert snap.manifest["extra"]["region"] == "all"
     assert snap.tables["etablissements"].height == 40 + 4 - 2  # two openings, one closing each
     with pytest.raises(StoreError):
-        demo_national.build_national_demo(tmp_path / "fr", establishments=40,
+        national.build_national_demo(tmp_path / "fr", establishments=40,
                                           reference_dir=two_regions)
 
 
 def test_contacts_drawn_for_late_sessions_are_well_formed():
     rng = np.random.default_rng(1)
-    emails = [demo_national._contact(rng, "email", None, "2A0001234") for _ in range(50)]
-    phones = [demo_national._contact(rng, "phone", p, "750000001")
+    emails = [national._contact(rng, "email", None, "2A0001234") for _ in range(50)]
+    phones = [national._contact(rng, "phone", p, "750000001")
               for p in ("01 45 67 89 10", "0590 12 34 56", None) for _ in range(20)]
     frame = pl.DataFrame({"e": emails}).with_columns(is_email(pl.col("e")).alias("ok"))
     assert frame["ok"].all()
@@ -158,7 +164,7 @@ def test_contacts_drawn_for_late_sessions_are_well_formed():
 
 
 def test_cli_national_demo_without_reference_says_how_to_build_it(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(geo, "REFERENCE_DIR", tmp_path / "reference")
+    monkeypatch.setattr(geography, "REFERENCE_DIR", tmp_path / "reference")
     code = cli.main(["demo", "--region", "all", "--days", "3", "--out", str(tmp_path / "s")])
     err = capsys.readouterr().err.strip()
     assert code == cli.EXIT_INPUT
@@ -170,6 +176,6 @@ def test_cli_national_demo_without_reference_says_how_to_build_it(tmp_path, monk
 def test_cli_daily_demo(tmp_path, capsys):
     code = cli.main(["demo", "--region", "11", "--days", "3", "--out", str(tmp_path / "s")])
     assert code == cli.EXIT_OK
-    assert store.list_snapshots(tmp_path / "s") == demo_national.daily_dates(3)
+    assert store.list_snapshots(tmp_path / "s") == national.daily_dates(3)
     assert "3 instantanés" in capsys.readouterr().out
     assert cli.main(["demo", "--days", "0", "--out", str(tmp_path / "t")]) == cli.EXIT_INPUT

@@ -7,8 +7,9 @@ import polars as pl
 import pytest
 from openpyxl import load_workbook
 
-from analysis import export
-from analysis.errors import InputError
+from analysis.model import privacy
+from analysis.model.errors import InputError
+from analysis.present import export
 
 
 @pytest.fixture
@@ -25,9 +26,9 @@ def frame():
 
 
 def test_contacts_masked_unless_asked(frame):
-    masked = export.mask_contacts(frame)
-    assert masked["directeur_nom"].to_list() == [export.MASK, None]
-    assert masked["directeur_email"].to_list() == [export.MASK, ""]
+    masked = privacy.mask_contacts(frame)
+    assert masked["directeur_nom"].to_list() == [privacy.MASK, None]
+    assert masked["directeur_email"].to_list() == [privacy.MASK, ""]
     assert masked["finess_eg"].to_list() == frame["finess_eg"].to_list()
     shown = export.prepare(frame, show_contacts=True)
     assert shown["directeur_nom"][0] == "Jeanne Martin"
@@ -57,7 +58,7 @@ def test_csv_bytes(frame):
     assert not data.startswith(b"\xef\xbb\xbf")
     back = pl.read_csv(io.BytesIO(data), infer_schema=False)
     assert back.columns == frame.columns
-    assert back["directeur_nom"].to_list() == [export.MASK, None]
+    assert back["directeur_nom"].to_list() == [privacy.MASK, None]
     assert back["note"][0].startswith("'=")
 
 
@@ -68,7 +69,7 @@ def test_excel_bytes(frame):
     ws = wb["Établissements"]
     rows = list(ws.iter_rows(values_only=True))
     assert rows[0] == ("FINESS EG", "Directeur", "E-mail du directeur", "Note", "Lits")
-    assert rows[1][1] == export.MASK
+    assert rows[1][1] == privacy.MASK
     assert rows[1][3].startswith("'=")
     assert rows[1][4] == -3
 
@@ -78,7 +79,7 @@ def test_write_table_by_extension(tmp_path, frame):
         path = export.write_table(frame, tmp_path / f"out{suffix}")
         assert path.exists() and path.stat().st_size > 0
     back = pl.read_parquet(tmp_path / "out.parquet")
-    assert back["directeur_nom"].to_list() == [export.MASK, None]
+    assert back["directeur_nom"].to_list() == [privacy.MASK, None]
     with pytest.raises(InputError, match="format de sortie"):
         export.write_table(frame, tmp_path / "out.txt")
     assert not list(tmp_path.glob("*.partial"))

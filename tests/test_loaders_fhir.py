@@ -12,10 +12,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from analysis import nomenclature
-from analysis.errors import InputError
-from analysis.loaders.fhir import load_fhir
-from analysis.validate import validate_tables
+from analysis.io.loaders.fhir import load_fhir
+from analysis.io.validate import validate_tables
+from analysis.model import nomenclature
+from analysis.model.errors import InputError
 
 DATA = Path(__file__).resolve().parent / "data"
 EXAMPLE = DATA / "ror-fhir-bundle.json"

@@ -14,14 +14,14 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from analysis.errors import InputError
-from analysis.loaders.finess import (
+from analysis.io.loaders.finess import (
     STRUCTURE_FIELDS,
     departement_code,
     insee_commune,
     load_finess,
 )
-from analysis.validate import validate_tables
+from analysis.io.validate import validate_tables
+from analysis.model.errors import InputError
 
 # --- independent geodesy (Snyder, Map Projections: A Working Manual, USGS 1987) -------------
 

@@ -1,4 +1,4 @@
-"""One import whatever the format (analysis.importing) and the ``smr`` options that drive it:
+"""One import whatever the format (analysis.io.importing) and the ``smr`` options that drive it:
 preview without writing, save on confirmation, notes merged into the stored report, upload
 staging, masked report downloads, row limit, exit codes."""
 
@@ -11,9 +11,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from analysis import cli, importing, store
-from analysis.errors import InputError, StoreError
-from analysis.export import MASK
+from analysis import cli
+from analysis.io import importing, store
+from analysis.model.errors import InputError, StoreError
+from analysis.model.privacy import MASK
 from tests.helpers import small_snapshot, write_source_dir
 
 DATA = Path(__file__).resolve().parent / "data"

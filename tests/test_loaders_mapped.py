@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis.errors import InputError, SmrError
-from analysis.loaders.mapped import load_mapped, read_mapping
-from analysis.validate import validate_tables
+from analysis.io.loaders.mapped import load_mapped, read_mapping
+from analysis.io.validate import validate_tables
+from analysis.model.errors import InputError, SmrError
 
 ROOT = Path(__file__).resolve().parent.parent
 ROR_MAPPING = ROOT / "docs" / "mappings" / "ror_export.yaml"
@@ -349,7 +349,7 @@ def test_viatrajectoire_workbook_every_field(tmp_path: Path) -> None:
         "responsable_admissions_email": "a.leroy@exemple.fr",
         "habilitation_fin": dt.date(2026, 12, 31),
         "guichet_id": "G-75",
-        # optional columns this workbook's mapping does not fill (compared by analysis.sync
+        # optional columns this workbook's mapping does not fill (compared by analysis.indicators.sync
         # only when the export has them)
         "responsable_nom": None,
         "responsable_telephone": None,
@@ -623,8 +623,8 @@ def test_random_csv_loads_or_raises_smr_error(table, sep, encoding, quote, junk)
 
 
 def test_readme_documents_every_column_builtin_map_and_date_format() -> None:
-    from analysis.loaders.mapped import BUILTIN_MAPS, DATE_ALIASES
-    from analysis.schema import TABLES
+    from analysis.io.loaders.mapped import BUILTIN_MAPS, DATE_ALIASES
+    from analysis.model.schema import TABLES
 
     readme = (ROOT / "docs" / "mappings" / "README.md").read_text(encoding="utf-8")
     rows = {

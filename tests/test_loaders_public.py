@@ -15,11 +15,12 @@ import polars as pl
 import pyproj
 import pytest
 
-from analysis import importing, nomenclature, store
-from analysis.errors import InputError
-from analysis.loaders.fhir import load_fhir
-from analysis.loaders.finess import crs_from_source, load_finess
-from analysis.validate import validate_tables
+from analysis.io import importing, store
+from analysis.io.loaders.fhir import load_fhir
+from analysis.io.loaders.finess import crs_from_source, load_finess
+from analysis.io.validate import validate_tables
+from analysis.model import nomenclature
+from analysis.model.errors import InputError
 from tests.test_loaders_finess import lambert93_to_wgs84, utm_to_wgs84
 
 PUBLIC = Path(__file__).resolve().parent / "data" / "public"

@@ -8,7 +8,8 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from analysis import campaign, methods, report, sync
+from analysis.checks.campaign import checklist
+from analysis.present import methods, report
 
 
 @pytest.mark.parametrize("note_id", sorted(methods.NOTES))
@@ -61,33 +62,33 @@ def test_registering_an_id_twice_is_refused():
 
 
 def test_campaign_note_lists_the_rules_in_use():
-    extra = campaign.Rule(
+    extra = checklist.Rule(
         "eg_essai",
-        campaign.ETABLISSEMENT,
+        checklist.ETABLISSEMENT,
         "Point d'essai",
         "Texte d'aide de l'essai.",
-        lambda p: [(pl.col("surnom").is_null(), campaign.MANQUANT, "vide")],
+        lambda p: [(pl.col("surnom").is_null(), checklist.MANQUANT, "vide")],
     )
-    text = campaign.method_note((*campaign.RULES, extra))
-    for rule in (*campaign.RULES, extra):
+    text = methods.campaign_rules_note((*checklist.RULES, extra))
+    for rule in (*checklist.RULES, extra):
         assert f"`{rule.id}`" in text and rule.help in text
     assert "*Point d'essai* (établissement, obligatoire, `eg_essai`)" in text
     assert "(établissement, conseillé, `eg_surnom`)" in text
     # the page note is the same text for the built-in rules, kept in one place
-    assert methods.NOTES["campagne_taux_regle"].note == campaign.method_note()
+    assert methods.NOTES["campagne_taux_regle"].note == methods.campaign_rules_note()
     assert (
         methods.missing_parts(
-            methods.MethodNote("x", "x", "x", campaign.method_note((*campaign.RULES, extra)))
+            methods.MethodNote("x", "x", "x", methods.campaign_rules_note((*checklist.RULES, extra)))
         )
         == []
     )
 
 
 def test_sync_note_follows_the_sync_hour():
-    assert "à 06:30" in sync.method_note(dt.time(6, 30))
-    assert "J-1 à 06:30" in sync.method_note(dt.time(6, 30))
-    assert methods.NOTES["sync_statuts"].note == sync.method_note()
-    assert "18:00" in sync.method_note()
+    assert "à 06:30" in methods.sync_status_note(dt.time(6, 30))
+    assert "J-1 à 06:30" in methods.sync_status_note(dt.time(6, 30))
+    assert methods.NOTES["sync_statuts"].note == methods.sync_status_note()
+    assert "18:00" in methods.sync_status_note()
 
 
 def test_report_indicators_have_notes():

@@ -2,7 +2,7 @@
 
 import pytest
 
-from analysis import nomenclature as n
+from analysis.model import nomenclature as n
 
 # Copied by hand from the table of DOMAIN.md §1.2 (TRE_R383 code → ROR type d'offre).
 EXPECTED = {

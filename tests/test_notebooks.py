@@ -98,7 +98,7 @@ def test_notebook_is_committed_without_outputs(path):
         assert "attachments" not in cell or not cell.attachments, f"{path.name}, cellule {i}"
     # French text for the users, code that imports the shared analysis package
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
-    assert any("from analysis import" in c.source for c in nb.cells if c.cell_type == "code")
+    assert any("from analysis." in c.source for c in nb.cells if c.cell_type == "code")
 
 
 def test_clear_script_removes_outputs(tmp_path):

@@ -14,10 +14,15 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from analysis import access, cli, coverage, geo, opening, report, store, transition
-from analysis.errors import InputError
-from analysis.opening import OpeningRule
-from analysis.schema import conform
+from analysis import cli
+from analysis.geo import geography
+from analysis.indicators import access, coverage, opening
+from analysis.indicators.opening import OpeningRule
+from analysis.io import store
+from analysis.model.errors import InputError
+from analysis.model.schema import conform
+from analysis.present import report
+from analysis.transition import comparison, scenarios
 from tests.helpers import small_snapshot
 
 DAY = dt.date(2024, 3, 15)
@@ -57,17 +62,17 @@ def _closed(closing: dt.date | None, kind: str | None, unit: str | None = None) 
 
 @pytest.fixture(scope="module")
 def communes() -> pl.DataFrame:
-    return geo.load_origins("11")
+    return geography.load_origins("11")
 
 
 def _pop92() -> float:
-    c = geo.load_communes("11")
+    c = geography.load_communes("11")
     return float(c.filter(pl.col("departement") == "92")["population"].sum())
 
 
 def _row92(tables, rule) -> dict:
     table = coverage.capacity_by_territory(
-        tables, geo.load_origins("11"), "departement", mentions=["ME051"], forme="toutes",
+        tables, geography.load_origins("11"), "departement", mentions=["ME051"], forme="toutes",
         opening=rule,
     )
     return table.filter(pl.col("territoire") == "92").row(0, named=True)
@@ -198,20 +203,20 @@ def test_access_sees_only_the_open_offer(communes, closing, kind, include, reach
 
 
 def test_scenario_refuses_a_change_on_a_closed_establishment(communes):
-    change = transition.Change("modifier_capacite", "ME051", finess_eg=BOULOGNE, lits=50)
-    scenario = transition.Scenario("agrandir Boulogne", changements=(change,))
+    change = scenarios.Change("modifier_capacite", "ME051", finess_eg=BOULOGNE, lits=50)
+    scenario = scenarios.Scenario("agrandir Boulogne", changements=(change,))
     tables = _closed(DAY - dt.timedelta(days=1), "DEF")
     with pytest.raises(InputError, match="fermé définitivement depuis le 14/03/2024"):
-        transition.compare_scenario(
+        comparison.compare_scenario(
             tables, scenario, communes, "ME051", opening=OpeningRule(DAY)
         )
     tables = _closed(DAY - dt.timedelta(days=1), "PRO")
     with pytest.raises(InputError, match="fermé provisoirement"):
-        transition.compare_scenario(
+        comparison.compare_scenario(
             tables, scenario, communes, "ME051", opening=OpeningRule(DAY)
         )
     # with the switch, the provisional closure is counted and the change applies
-    cmp = transition.compare_scenario(
+    cmp = comparison.compare_scenario(
         tables, scenario, communes, "ME051", opening=OpeningRule(DAY, True)
     )
     dep = cmp.territoires.filter(pl.col("territoire") == "92").row(0, named=True)
@@ -230,9 +235,9 @@ def test_scenario_refuses_a_change_on_a_closed_establishment(communes):
 )
 def test_scenario_baseline_is_the_open_offer(communes, closing, kind, include, base):
     # a new ME051 site in Créteil: the baseline of 92 counts Boulogne only when it is open
-    change = transition.Change("nouveau_site", "ME051", commune_insee="94028", lits=20)
-    scenario = transition.Scenario("site à Créteil", changements=(change,))
-    cmp = transition.compare_scenario(
+    change = scenarios.Change("nouveau_site", "ME051", commune_insee="94028", lits=20)
+    scenario = scenarios.Scenario("site à Créteil", changements=(change,))
+    cmp = comparison.compare_scenario(
         _closed(closing, kind), scenario, communes, "ME051", opening=OpeningRule(DAY, include)
     )
     dep = cmp.territoires.filter(pl.col("territoire") == "92").row(0, named=True)

@@ -13,8 +13,10 @@ import polars as pl
 import pyproj
 import pytest
 
-from analysis import access, coverage, geo, indicators, store
-from analysis.opening import OpeningRule
+from analysis.geo import geography
+from analysis.indicators import access, coverage, territories
+from analysis.indicators.opening import OpeningRule
+from analysis.io import store
 from tests.helpers import small_snapshot
 
 PARIS = "75056"
@@ -23,11 +25,11 @@ ARRONDISSEMENTS = [f"751{i:02d}" for i in range(1, 21)]
 
 @pytest.fixture(scope="module")
 def origins() -> pl.DataFrame:
-    return geo.load_origins("11")
+    return geography.load_origins("11")
 
 
 def test_origins_replace_paris_by_its_arrondissements(origins):
-    communes = geo.load_communes("11")
+    communes = geography.load_communes("11")
     assert PARIS not in origins["commune_insee"].to_list()
     paris = origins.filter(pl.col("code_commune") == PARIS)
     assert sorted(paris["commune_insee"].to_list()) == ARRONDISSEMENTS
@@ -68,7 +70,7 @@ def test_an_arrondissement_population_is_rescaled_to_its_commune():
             "lon_point": [2.0, 2.0],
         }
     )
-    out = geo.origins_from(communes, arr)
+    out = geography.origins_from(communes, arr)
     got = dict(out.select("commune_insee", "population").iter_rows())
     assert got == {"75101": 200.0, "75102": 100.0, "92012": 100.0}
 
@@ -114,11 +116,11 @@ def _weighted(values, weights):
 def test_commune_and_departement_rows_aggregate_the_arrondissements(demo_store, origins, mention):
     snap = store.read_snapshot(demo_store)
     rule = OpeningRule(snap.date)
-    fine = indicators.territory_indicators(
+    fine = territories.territory_indicators(
         snap.tables, origins, "arrondissement", mention, opening=rule
     )
     by = {
-        level: indicators.territory_indicators(
+        level: territories.territory_indicators(
             snap.tables, origins, level, mention, opening=rule
         )
         for level in ("commune", "departement")

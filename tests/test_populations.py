@@ -15,8 +15,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from analysis import cli, coverage, geo, parameter_files, populations, store
-from analysis.errors import InputError
+from analysis import cli
+from analysis.geo import geography
+from analysis.indicators import coverage, populations
+from analysis.io import parameter_files, store
+from analysis.model.errors import InputError
 from tests.helpers import small_snapshot
 
 DATA = Path(__file__).parent / "data" / "insee"
@@ -112,7 +115,7 @@ def _legal(frame: pl.DataFrame, name: str = "Communes.csv") -> parameter_files.L
 
 
 def test_former_communes_fold_into_the_current_one_and_arrondissements_add_up():
-    origins = geo.load_origins("11")
+    origins = geography.load_origins("11")
     ref = dict(origins.select("commune_insee", "population").iter_rows())
     rows = {c: float(p) for c, p in ref.items() if not c.startswith("751")}
     rows["75056"] = 2_000_000.0  # Paris as a whole: shared among its arrondissements
@@ -120,7 +123,7 @@ def test_former_communes_fold_into_the_current_one_and_arrondissements_add_up():
     rows["93066"], rows["93059"] = 110_000.0, 30_000.0  # Saint-Denis before its 2025 merger
     frame = pl.DataFrame({"commune_insee": list(rows), "population": list(rows.values())})
     out = populations.apply_legal_populations(
-        origins, _legal(frame), geo.load_former_communes("11")
+        origins, _legal(frame), geography.load_former_communes("11")
     )
     got = dict(out.select("commune_insee", "population").iter_rows())
     assert got["93066"] == 140_000.0
@@ -133,13 +136,13 @@ def test_former_communes_fold_into_the_current_one_and_arrondissements_add_up():
 def test_a_file_missing_communes_is_refused():
     frame = pl.DataFrame({"commune_insee": ["77001"], "population": [1.0]})
     with pytest.raises(InputError, match="fichier de populations incomplet : 1265 commune"):
-        populations.apply_legal_populations(geo.load_origins("11"), _legal(frame))
+        populations.apply_legal_populations(geography.load_origins("11"), _legal(frame))
 
 
 def _region_file(path: Path, factors: dict[str, float]) -> dict[str, float]:
     """INSEE's Communes.csv layout for the whole region, each département's reference
     population × its factor (rounded to whole inhabitants); returns the file's totals."""
-    communes = geo.load_communes("11")
+    communes = geography.load_communes("11")
     lines = ["DEPCOM;COM;PMUN;PCAP;PTOT"]
     totals: dict[str, float] = {}
     for code, name, dep, pop in communes.select(
@@ -156,7 +159,7 @@ def test_an_insee_file_changes_the_rates_by_the_expected_ratio(tmp_path, capsys)
     store.write_snapshot(tmp_path / "s", DAY, small_snapshot(), extra={"region": "11"})
     factors = {"75": 1.25, "92": 0.8, "94": 1.1}
     totals = _region_file(tmp_path / "populations_legales_2021.csv", factors)
-    ref = geo.load_communes("11").group_by("departement").agg(pl.col("population").sum())
+    ref = geography.load_communes("11").group_by("departement").agg(pl.col("population").sum())
     ref = dict(ref.iter_rows())
     base, new = tmp_path / "base.parquet", tmp_path / "new.parquet"
     args = ["coverage", "--store", str(tmp_path / "s"), "--forme", "toutes"]
@@ -213,7 +216,7 @@ def test_population_is_not_an_abbreviation_of_population_ages(command):
 
 
 def test_values_for_origins_prefers_own_rows():
-    origins = geo.load_origins("11")
+    origins = geography.load_origins("11")
     # Paris given both as a whole and by arrondissement: the arrondissement rows are used
     values = pl.DataFrame(
         {

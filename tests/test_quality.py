@@ -11,8 +11,21 @@ from typing import Any
 import polars as pl
 import pytest
 
-from analysis import demo, nomenclature, quality, schema, store, sync
-from analysis.errors import InputError
+from analysis.checks.quality import requirements, vt_report
+from analysis.checks.quality.population import (
+    establishment_population,
+    history,
+    population_counts,
+    population_history,
+    quarter_end,
+    quarter_label,
+    quarter_snapshots,
+)
+from analysis.demo import regional as demo
+from analysis.indicators import sync
+from analysis.io import store
+from analysis.model import nomenclature, schema
+from analysis.model.errors import InputError
 
 AS_OF = dt.date(2024, 6, 30)
 OLD = dt.datetime(2020, 1, 6, 10, 0)  # long before the RE1.2 limit
@@ -107,9 +120,9 @@ def reasons(results: pl.DataFrame, code: str) -> dict[str, str | None]:
     return dict(zip(rows["entite"], rows["motif"], strict=True))
 
 
-C, E, NA = quality.CONFORME, quality.ECART, quality.NON_APPLICABLE
-#: The workbench's former readings (every switch of ``quality.READINGS`` on).
-FORMER = quality.QualityParams().with_former_readings()
+C, E, NA = requirements.CONFORME, requirements.ECART, requirements.NON_APPLICABLE
+#: The workbench's former readings (every switch of ``requirements.READINGS`` on).
+FORMER = requirements.QualityParams().with_former_readings()
 
 
 # --------------------------------------------------------------------- EX2, ST2, CO4, ST3
@@ -155,7 +168,7 @@ def ror_world() -> dict[str, pl.DataFrame]:
 
 def test_ex2_states_compared_with_finess():
     """The workbench's former readings (test_ex2_national_parity has the national ones)."""
-    results = quality.evaluate(ror_world(), AS_OF, FORMER)
+    results = requirements.evaluate(ror_world(), AS_OF, FORMER)
     got = statuses(results, "EX2")
     assert got == {
         "750000011": C,
@@ -192,7 +205,7 @@ def test_ex2_states_compared_with_finess():
 
 
 def test_st2_and_co4_scope_and_checks():
-    results = quality.evaluate(ror_world(), AS_OF)
+    results = requirements.evaluate(ror_world(), AS_OF)
     st2, co4 = statuses(results, "ST2"), statuses(results, "CO4")
     # Definitively closed in the ROR: out of scope (C, F, G); provisionally closed: in (D, H).
     for closed in ("750000037", "750000060", "750000078"):
@@ -214,7 +227,7 @@ def test_st2_and_co4_scope_and_checks():
 
 
 def test_st3_duplicates_in_open_egs():
-    results = quality.evaluate(ror_world(), AS_OF, FORMER)
+    results = requirements.evaluate(ror_world(), AS_OF, FORMER)
     st3 = statuses(results, "ST3")
     assert st3["750000128"] == E and st3["750000136"] == E
     assert reasons(results, "ST3")["750000128"] == (
@@ -232,18 +245,18 @@ def test_st3_duplicates_in_open_egs():
         .otherwise(pl.col("id_nat_struct"))
         .alias("id_nat_struct")
     )
-    assert statuses(quality.evaluate(world, AS_OF, FORMER), "ST3")["750000011"] == C
-    assert statuses(quality.evaluate(world, AS_OF), "ST3")["750000011"] == C
+    assert statuses(requirements.evaluate(world, AS_OF, FORMER), "ST3")["750000011"] == C
+    assert statuses(requirements.evaluate(world, AS_OF), "ST3")["750000011"] == C
 
 
 def test_finess_requirements_are_skipped_without_reference():
     world = ror_world()
     world["finess_etablissements"] = schema.empty("finess_etablissements")
-    results = quality.evaluate(world, AS_OF)
+    results = requirements.evaluate(world, AS_OF)
     assert set(results["exigence"]) == {"ST3", "RE1.2", "CP4"}  # no unit, no authorisation
-    assert set(quality.skipped(world)) == {"EX1.2", "EX2", "ST2", "CO4"}
-    assert quality.evaluated(world) == ["ST3", "RE1.2", "CP4", "LOC-CAPACITE", "LOC-AUTORISATION"]
-    table_ = quality.summary(results, codes=quality.evaluated(world))
+    assert set(requirements.skipped(world)) == {"EX1.2", "EX2", "ST2", "CO4"}
+    assert requirements.evaluated(world) == ["ST3", "RE1.2", "CP4", "LOC-CAPACITE", "LOC-AUTORISATION"]
+    table_ = requirements.summary(results, codes=requirements.evaluated(world))
     empty = table_.filter(pl.col("exigence").str.starts_with("LOC-"))
     assert empty.select("exigence", "departement", "perimetre", "ecarts", "taux").rows() == [
         ("LOC-CAPACITE", "ensemble", 0, 0, None),
@@ -280,14 +293,14 @@ def re12_world(n_offers: int, n_fresh: int) -> dict[str, pl.DataFrame]:
     ],
 )
 def test_re12_eight_offers_and_twenty_five_percent(n_offers, n_fresh, expected):
-    results = quality.evaluate(re12_world(n_offers, n_fresh), AS_OF)
+    results = requirements.evaluate(re12_world(n_offers, n_fresh), AS_OF)
     assert statuses(results, "RE1.2") == {"750000011": expected}
 
 
 def test_re12_freshness_edges_and_contacts():
-    limit = quality.re12_threshold(AS_OF)
+    limit = requirements.re12_threshold(AS_OF)
     assert limit == dt.datetime(2023, 6, 30, 0, 0)
-    assert quality.re12_threshold(dt.date(2024, 2, 29)) == dt.datetime(2023, 2, 28)
+    assert requirements.re12_threshold(dt.date(2024, 2, 29)) == dt.datetime(2023, 2, 28)
 
     def status(date_maj: dt.datetime, contacts: dt.datetime | None = None) -> str:
         world = tables(
@@ -295,17 +308,17 @@ def test_re12_freshness_edges_and_contacts():
             [fin("750000011")],
             [unit("U1", "750000011", date_maj=date_maj, date_maj_contacts=contacts)],
         )
-        return statuses(quality.evaluate(world, AS_OF), "RE1.2")["750000011"]
+        return statuses(requirements.evaluate(world, AS_OF), "RE1.2")["750000011"]
 
     assert status(limit) == E  # on the limit: not strictly after
     assert status(limit + dt.timedelta(seconds=1)) == C
     assert status(OLD, contacts=limit + dt.timedelta(hours=9)) == C  # contacts updated
     assert status(OLD, contacts=OLD) == E
-    results = quality.evaluate(re12_world(8, 1), AS_OF)
+    results = requirements.evaluate(re12_world(8, 1), AS_OF)
     assert reasons(results, "RE1.2")["750000011"] == (
         "1 offre(s) sur 8 mises à jour depuis le 30/06/2023 (13 %, au moins 25 % attendus)"
     )
-    one = quality.evaluate(re12_world(3, 0), AS_OF)
+    one = requirements.evaluate(re12_world(3, 0), AS_OF)
     assert reasons(one, "RE1.2")["750000011"] == (
         "aucune des 3 offre(s) mise à jour depuis plus d'un an (limite 30/06/2023) ; dernière "
         "mise à jour le 06/01/2020"
@@ -322,14 +335,14 @@ def test_re12_closed_units_and_egs():
         [fin("750000011"), fin("750000029")],
         units,
     )
-    got = statuses(quality.evaluate(world, AS_OF), "RE1.2")
+    got = statuses(requirements.evaluate(world, AS_OF), "RE1.2")
     # the fresh offer is closed and does not count; a closed EG is out of scope
     assert got == {"750000011": E, "750000029": NA}
 
 
 def test_rounded_percent_is_exact_half_up():
     frame = pl.DataFrame({"a": [49, 12, 1, 2, 0, 7], "n": [200, 49, 8, 8, 5, 7]})
-    got = frame.select(quality.rounded_percent(pl.col("a"), pl.col("n"))).to_series().to_list()
+    got = frame.select(requirements.rounded_percent(pl.col("a"), pl.col("n"))).to_series().to_list()
     assert got == [25, 24, 13, 25, 0, 100]
 
 
@@ -357,7 +370,7 @@ def test_smr_authorisation_rule_two_implementations(auth, counts):
     """The former reading (no end date or no forme counts) is the loaders' rule."""
     row = {"autorisation_id": "A1", "finess_eg": "750000011", **auth}
     frame = table("autorisations", [row])
-    assert frame.select(quality.smr_authorisation_expr(FORMER)).item() is counts
+    assert frame.select(requirements.smr_authorisation_expr(FORMER)).item() is counts
     assert (
         nomenclature.is_smr_authorisation(
             auth["regime"],
@@ -401,7 +414,7 @@ def perimeter_world() -> dict[str, pl.DataFrame]:
 
 def test_ex12_perimeter_and_had_exclusion():
     """Former readings: authorisations without end date count, a future closure is planned."""
-    results = quality.evaluate(perimeter_world(), AS_OF, FORMER)
+    results = requirements.evaluate(perimeter_world(), AS_OF, FORMER)
     got = statuses(results, "EX1.2")
     assert got == {
         "750000011": C,
@@ -448,10 +461,10 @@ def test_region_restriction_of_the_finess_reference():
             table("finess_etablissements", [fin("690000010", commune_insee="69123")]),
         ]
     )
-    everywhere = statuses(quality.evaluate(world, AS_OF), "EX1.2")
+    everywhere = statuses(requirements.evaluate(world, AS_OF), "EX1.2")
     assert everywhere["690000010"] == E  # a national file: another région's EG
-    params = quality.QualityParams(departements=("75", "77", "78", "91", "92", "93", "94", "95"))
-    regional = statuses(quality.evaluate(world, AS_OF, params), "EX1.2")
+    params = requirements.QualityParams(departements=("75", "77", "78", "91", "92", "93", "94", "95"))
+    regional = statuses(requirements.evaluate(world, AS_OF, params), "EX1.2")
     assert "690000010" not in regional and regional["750000045"] == E
 
 
@@ -487,7 +500,7 @@ def test_unit_flags_one_by_one():
     ]
     offres = [offer(u["uo_id"]) for u in units if u["uo_id"] not in ("MODE", "RIEN")]
     world = tables([eg("750000011")], [fin("750000011")], units, offres)
-    flags = quality.unit_flags(world, AS_OF)
+    flags = requirements.unit_flags(world, AS_OF)
     got = {r["uo_id"]: r for r in flags.iter_rows(named=True)}
     expected_missing = {
         "OK": set(), "CHAMP": {"flag_champ"}, "MODE": {"flag_mode"},
@@ -495,13 +508,13 @@ def test_unit_flags_one_by_one():
         "CONTACT": {"flag_contact"}, "RESP": set(), "NOM": {"flag_contact"},
     }  # fmt: skip
     for uo, missing in expected_missing.items():
-        assert {f for f in quality.FLAGS if got[uo][f] == 0} == missing, uo
+        assert {f for f in requirements.FLAGS if got[uo][f] == 0} == missing, uo
         assert got[uo]["statut_peuplement"] == (
-            quality.FINALISE if not missing else quality.EN_COURS
+            requirements.FINALISE if not missing else requirements.EN_COURS
         ), uo
     # an address on the establishment only: every unit has it here
     assert got["RIEN"]["flag_adresse"] == 1
-    assert got["RIEN"]["statut_peuplement"] == quality.EN_COURS
+    assert got["RIEN"]["statut_peuplement"] == requirements.EN_COURS
     assert got["AO"]["manques"] == (
         "manque : activité opérationnelle (code d'activité opérationnelle fermé)"
     )
@@ -519,8 +532,8 @@ def test_unit_flags_one_by_one():
             )
         ],
     )
-    (row,) = quality.unit_flags(no_address, AS_OF).iter_rows(named=True)
-    assert row["nb_flags"] == 0 and row["statut_peuplement"] == quality.A_FAIRE
+    (row,) = requirements.unit_flags(no_address, AS_OF).iter_rows(named=True)
+    assert row["nb_flags"] == 0 and row["statut_peuplement"] == requirements.A_FAIRE
 
 
 def population_world() -> dict[str, pl.DataFrame]:
@@ -552,7 +565,7 @@ def population_world() -> dict[str, pl.DataFrame]:
 
 
 def test_establishment_population_status():
-    population = quality.establishment_population(population_world(), AS_OF)
+    population = establishment_population(population_world(), AS_OF)
     got = {
         r["finess_eg"]: (
             r["nb_unites"],
@@ -563,13 +576,13 @@ def test_establishment_population_status():
         for r in population.iter_rows(named=True)
     }
     assert got == {
-        "750000011": (2, 2, 0, quality.FINALISE),
-        "750000029": (2, 1, 1, quality.EN_COURS),
-        "750000037": (2, 1, 1, quality.EN_COURS),  # C2: 2 flags of 6
-        "750000045": (0, 0, 0, quality.A_FAIRE),  # no offer
-        "750000052": (1, 1, 0, quality.FINALISE),  # the MCO offer is not counted
-        "750000060": (1, 1, 0, quality.FINALISE),  # the closed offer is not counted
-        "750000078": (0, 0, 0, quality.A_FAIRE),  # absent from the ROR
+        "750000011": (2, 2, 0, requirements.FINALISE),
+        "750000029": (2, 1, 1, requirements.EN_COURS),
+        "750000037": (2, 1, 1, requirements.EN_COURS),  # C2: 2 flags of 6
+        "750000045": (0, 0, 0, requirements.A_FAIRE),  # no offer
+        "750000052": (1, 1, 0, requirements.FINALISE),  # the MCO offer is not counted
+        "750000060": (1, 1, 0, requirements.FINALISE),  # the closed offer is not counted
+        "750000078": (0, 0, 0, requirements.A_FAIRE),  # absent from the ROR
     }
     assert set(population["perimetre_source"]) == {"FINESS"}
 
@@ -577,7 +590,7 @@ def test_establishment_population_status():
 def test_finalised_and_to_do_without_in_progress_is_to_do():
     """ROR_QUALITY.md §3: « En cours: at least one offer is En cours. A faire: anything
     else » — finalised offers beside an offer « à faire » and none « en cours »: À faire."""
-    F, EC, AF = quality.FINALISE, quality.EN_COURS, quality.A_FAIRE
+    F, EC, AF = requirements.FINALISE, requirements.EN_COURS, requirements.A_FAIRE
     flags = pl.DataFrame(
         {
             "finess_eg": ["A", "A", "B", "B", "C", "C", "D", "E", "E", "G"],
@@ -585,13 +598,13 @@ def test_finalised_and_to_do_without_in_progress_is_to_do():
             "compte_smr": [True] * 9 + [False],
         }
     )
-    got = dict(quality.eg_population_status(flags).select("finess_eg", "statut_peuplement").rows())
+    got = dict(requirements.eg_population_status(flags).select("finess_eg", "statut_peuplement").rows())
     assert got == {"A": AF, "B": EC, "C": F, "D": AF, "E": EC}  # G: not an SMR offer
 
 
 def test_cp4_and_population_counts():
     world = population_world()
-    results = quality.evaluate(world, AS_OF)
+    results = requirements.evaluate(world, AS_OF)
     cp4 = statuses(results, "CP4")
     assert cp4 == {
         "750000011": C, "750000029": E, "750000037": E, "750000045": E, "750000052": C,
@@ -603,7 +616,7 @@ def test_cp4_and_population_counts():
     )
     assert why["750000045"] == "aucune offre SMR décrite dans le ROR"
     assert why["750000078"] == "établissement absent du ROR : aucune offre SMR décrite"
-    counts = quality.population_counts(quality.establishment_population(world, AS_OF))
+    counts = population_counts(establishment_population(world, AS_OF))
     assert counts.rows() == [
         ("75", 7, 3, 2, 2, 3 / 7),
         ("ensemble", 7, 3, 2, 2, 3 / 7),
@@ -619,11 +632,11 @@ def test_population_without_finess_reference_uses_ror():
         {"autorisation_id": "A2", "finess_eg": "750000029", "regime": "SSR", "activite": "50",
          "forme": "05"},
     ])  # fmt: skip
-    population = quality.establishment_population(world, AS_OF, FORMER)
+    population = establishment_population(world, AS_OF, FORMER)
     assert population["finess_eg"].to_list() == ["750000011"]
     assert population["perimetre_source"].to_list() == ["ROR"]
     # As the national view reads it, A1 has no end date: nothing counts, no target.
-    assert quality.establishment_population(world, AS_OF).height == 0
+    assert establishment_population(world, AS_OF).height == 0
 
 
 # ------------------------------------------------------------------------ local rules
@@ -642,7 +655,7 @@ def test_capacity_rule():
         offer("FERMEE", forme="HJ", places=0),
     ]
     world = tables([eg("750000011")], [fin("750000011")], units, offres)
-    results = quality.evaluate(world, AS_OF)
+    results = requirements.evaluate(world, AS_OF)
     assert statuses(results, "LOC-CAPACITE") == {
         "HC": C,
         "HJ0": E,
@@ -681,7 +694,7 @@ def test_authorisation_matched_by_an_offer():
     ]
     offres = [offer("U1", "ME051"), offer("U2", "ME059")]
     world = tables([eg("750000011")], [fin("750000011")], units, offres, auths)
-    results = quality.evaluate(world, AS_OF)
+    results = requirements.evaluate(world, AS_OF)
     assert statuses(results, "LOC-AUTORISATION") == {
         "750000011 ME051": C,
         "750000011 ME052": E,
@@ -705,23 +718,23 @@ def test_summary_counts_per_departement():
         eg("940000039", commune_insee="94028", code_postal="94000"),
     ]
     finess = [fin(e["finess_eg"], commune_insee=e["commune_insee"]) for e in etabs]
-    results = quality.evaluate(tables(etabs, finess), AS_OF)
-    co4 = quality.summary(results).filter(pl.col("exigence") == "CO4")
+    results = requirements.evaluate(tables(etabs, finess), AS_OF)
+    co4 = requirements.summary(results).filter(pl.col("exigence") == "CO4")
     assert co4.select("departement", "perimetre", "conformes", "ecarts", "taux").rows() == [
         ("75", 2, 1, 1, 0.5),
         ("92", 1, 0, 1, 0.0),
         ("94", 1, 1, 0, 1.0),
         ("ensemble", 4, 2, 2, 0.5),
     ]
-    listed = quality.ecarts(results, "CO4", "75")
+    listed = requirements.ecarts(results, "CO4", "75")
     assert listed["entite"].to_list() == ["750000029"]
     assert listed["aide"].item().startswith("Corriger dans le ROR la catégorie")
-    assert quality.ecarts(results, "CO4")["entite"].to_list() == ["750000029", "920000025"]
+    assert requirements.ecarts(results, "CO4")["entite"].to_list() == ["750000029", "920000025"]
 
 
 def test_ecarts_by_establishment():
-    results = quality.evaluate(ror_world(), AS_OF)
-    per_eg = quality.ecarts_by_establishment(results, ror_world()["etablissements"])
+    results = requirements.evaluate(ror_world(), AS_OF)
+    per_eg = requirements.ecarts_by_establishment(results, ror_world()["etablissements"])
     rows = {r["finess_eg"]: r for r in per_eg.iter_rows(named=True)}
     # 750000052: unknown to FINESS → EX2, ST2 and CO4; 750000045: ST2 only
     assert (
@@ -735,15 +748,15 @@ def test_ecarts_by_establishment():
     assert per_eg["finess_eg"][0] == "750000052"  # most écarts first
     # no unit is described in this world: every EG of the SMR perimeter is a CP4 écart
     assert (rows["750000011"]["ecarts"], rows["750000011"]["CP4"]) == (1, 1)
-    total = int(results.filter(pl.col("statut") == quality.ECART).height)
+    total = int(results.filter(pl.col("statut") == requirements.ECART).height)
     assert per_eg["ecarts"].sum() == total
 
 
 def test_every_requirement_has_a_method_note_and_a_level():
-    from analysis import methods
+    from analysis.present import methods
 
-    for req in quality.REQUIREMENTS:
-        assert req.level in quality.LEVELS
+    for req in requirements.REQUIREMENTS:
+        assert req.level in requirements.LEVELS
         note = methods.note(req.code)
         assert not methods.missing_parts(note), req.code
     for extra in (
@@ -756,11 +769,11 @@ def test_every_requirement_has_a_method_note_and_a_level():
 
 
 def test_quarters():
-    assert quality.quarter_end(dt.date(2023, 3, 15)) == dt.date(2023, 3, 31)
-    assert quality.quarter_end(dt.date(2023, 12, 1)) == dt.date(2023, 12, 31)
-    assert quality.quarter_label(dt.date(2023, 7, 31)) == "2023-T3"
+    assert quarter_end(dt.date(2023, 3, 15)) == dt.date(2023, 3, 31)
+    assert quarter_end(dt.date(2023, 12, 1)) == dt.date(2023, 12, 31)
+    assert quarter_label(dt.date(2023, 7, 31)) == "2023-T3"
     days = [dt.date(2023, 3, 1), dt.date(2023, 3, 15), dt.date(2023, 6, 15), dt.date(2023, 7, 1)]
-    assert quality.quarter_snapshots(days) == {
+    assert quarter_snapshots(days) == {
         dt.date(2023, 3, 31): dt.date(2023, 3, 15),
         dt.date(2023, 6, 30): dt.date(2023, 6, 15),
         dt.date(2023, 9, 30): dt.date(2023, 7, 1),
@@ -803,7 +816,7 @@ def write_vt(path: Path, encoding: str = "utf-8", sep: str = ";") -> Path:
 def test_read_vt_report_csv(tmp_path, encoding, sep):
     if encoding == "cp1252":  # the typographic apostrophe exists in Windows-1252
         assert "’".encode("cp1252") == b"\x92"
-    report = quality.read_vt_report(write_vt(tmp_path / "vt.csv", encoding, sep))
+    report = vt_report.read_vt_report(write_vt(tmp_path / "vt.csv", encoding, sep))
     frame = report.frame
     assert frame.height == 9  # the row without a FINESS number is left out (noted)
     assert frame["finess"].to_list()[6] == "075000052"
@@ -825,7 +838,7 @@ def test_read_vt_report_excel_and_bad_files(tmp_path):
     ws.append([10002301, "Centre", ACTIVE, dt.datetime(2023, 7, 30, 18, 0)])
     ws.append(["750000011", "Centre A", "Offre non synchronisée", 45137.75])
     wb.save(tmp_path / "vt.xlsx")
-    report = quality.read_vt_report(tmp_path / "vt.xlsx")
+    report = vt_report.read_vt_report(tmp_path / "vt.xlsx")
     assert report.frame["finess"].to_list() == ["010002301", "750000011"]
     assert report.frame["date_synchronisation"].to_list() == [
         dt.datetime(2023, 7, 30, 18, 0),
@@ -835,19 +848,19 @@ def test_read_vt_report_excel_and_bad_files(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("Numero;Etat\n750000011;x\n", encoding="utf-8")
     with pytest.raises(InputError, match="Finess, EtatSynchronisationROR") as info:
-        quality.read_vt_report(bad)
+        vt_report.read_vt_report(bad)
     assert "bad.csv" in str(info.value)
     with pytest.raises(InputError, match="introuvable"):
-        quality.read_vt_report(tmp_path / "absent.csv")
+        vt_report.read_vt_report(tmp_path / "absent.csv")
     (tmp_path / "empty.csv").write_bytes(b"")
     with pytest.raises(InputError, match="vide"):
-        quality.read_vt_report(tmp_path / "empty.csv")
+        vt_report.read_vt_report(tmp_path / "empty.csv")
 
 
 def test_vt_rate_the_national_way(tmp_path):
-    report = quality.read_vt_report(write_vt(tmp_path / "vt.csv")).frame
-    detail = quality.vt_report_detail(report, as_of=dt.date(2023, 7, 31))
-    rate = quality.vt_sync_rate(detail)
+    report = vt_report.read_vt_report(write_vt(tmp_path / "vt.csv")).frame
+    detail = vt_report.vt_report_detail(report, as_of=dt.date(2023, 7, 31))
+    rate = vt_report.vt_sync_rate(detail)
     # Sanitaire rows: A, B, C (twice), D (VT closed: out), E, F → 5 followed FINESS numbers,
     # all with an active row (C counts once; E in capitals, B with a straight apostrophe).
     assert rate.rows() == [
@@ -856,7 +869,7 @@ def test_vt_rate_the_national_way(tmp_path):
         ("Sanitaire", "92", 1, 1, 1.0),
         ("Sanitaire", "ensemble", 5, 5, 1.0),
     ]
-    every = quality.vt_sync_rate(detail, domaine=None).filter(pl.col("departement") == "ensemble")
+    every = vt_report.vt_sync_rate(detail, domaine=None).filter(pl.col("departement") == "ensemble")
     assert dict(zip(every["domaine"], every["perimetre_vt"], strict=True)) == {
         "Grand Age": 1,
         "Handicap": 1,
@@ -875,7 +888,7 @@ def test_vt_rate_the_national_way(tmp_path):
                 type_fermeture="ERR"),
         ])
     }  # fmt: skip
-    detail = quality.vt_report_detail(report, reference, dt.date(2023, 7, 31))
+    detail = vt_report.vt_report_detail(report, reference, dt.date(2023, 7, 31))
     why = dict(zip(detail["finess"], detail["motif_exclusion"], strict=False))
     assert why["750000029"].startswith("catégorie 209 ou 460")
     assert why["750000037"] == "catégorie dont la synchronisation n'est pas suivie"
@@ -885,14 +898,14 @@ def test_vt_rate_the_national_way(tmp_path):
     assert why["920000025"] is None
     states = dict(zip(detail["finess"], detail["etat_finess"], strict=False))
     assert states["920000025"] == "Fermeture provisoire" and states["750000011"] == "Ouvert"
-    rate = quality.vt_sync_rate(detail)
+    rate = vt_report.vt_sync_rate(detail)
     assert rate.filter(pl.col("departement") == "ensemble").row(0)[2:] == (2, 2, 1.0)
-    regional = quality.vt_report_detail(report, reference, dt.date(2023, 7, 31), ("92",))
+    regional = vt_report.vt_report_detail(report, reference, dt.date(2023, 7, 31), ("92",))
     assert set(regional["finess"]) == {"920000025"}
-    summary = quality.vt_rate_as_summary(rate)
+    summary = vt_report.vt_rate_as_summary(rate)
     assert summary.filter(pl.col("departement") == "ensemble").row(0) == (
-        quality.SYNCHRO_VT,
-        quality.SYNCHRO_VT_LABEL,
+        vt_report.SYNCHRO_VT,
+        vt_report.SYNCHRO_VT_LABEL,
         "ensemble",
         2,
         2,
@@ -903,7 +916,7 @@ def test_vt_rate_the_national_way(tmp_path):
 
 
 def test_vt_comparison_with_unit_statuses():
-    report = quality.read_vt_report_frame(
+    report = vt_report.read_vt_report_frame(
         pl.DataFrame(
             {
                 "Finess": ["750000011", "750000029", "750000037", "750000045"],
@@ -918,7 +931,7 @@ def test_vt_comparison_with_unit_statuses():
             }
         )
     )
-    detail = quality.vt_report_detail(report)
+    detail = vt_report.vt_report_detail(report)
     status = pl.DataFrame(
         {
             "finess_eg": ["750000011", "750000029", "750000029", "750000037", "750000045",
@@ -931,7 +944,7 @@ def test_vt_comparison_with_unit_statuses():
         "etablissements",
         [eg(f) for f in ("750000011", "750000029", "750000037", "750000045", "750000052")],
     )
-    comparison = quality.vt_comparison(detail, status, etabs)
+    comparison = vt_report.vt_comparison(detail, status, etabs)
     got = dict(zip(comparison["finess_eg"], comparison["constat"], strict=True))
     assert got == {
         "750000011": "concordant : synchronisé",
@@ -946,8 +959,8 @@ def test_vt_comparison_with_unit_statuses():
 
 
 def test_mapped_value_maps_for_the_new_columns(tmp_path):
-    from analysis.loaders.mapped import load_mapped
-    from analysis.validate import validate_tables
+    from analysis.io.loaders.mapped import load_mapped
+    from analysis.io.validate import validate_tables
 
     mapping = tmp_path / "m.yaml"
     mapping.write_text(
@@ -979,7 +992,7 @@ def test_mapped_value_maps_for_the_new_columns(tmp_path):
 # Expected results below are worked out by hand from the SQL of the national views
 # (ansforge/ROR-indicateurs-BI-SQL, commit 0e6a032), quoted in each docstring; the default
 # ``QualityParams`` reads the data as they do, and each former reading of the workbench is
-# one switch (``quality.READINGS``).
+# one switch (``requirements.READINGS``).
 
 
 def test_ex2_national_parity():
@@ -1015,7 +1028,7 @@ def test_ex2_national_parity():
     world["finess_etablissements"] = pl.concat(
         [world["finess_etablissements"], table("finess_etablissements", extra_finess)]
     )
-    got = statuses(quality.evaluate(world, AS_OF), "EX2")
+    got = statuses(requirements.evaluate(world, AS_OF), "EX2")
     assert got == {
         "750000011": C,  # ELSE
         "750000029": E,  # 2nd WHEN: FINESS closed, ROR DateFermeture NULL
@@ -1036,7 +1049,7 @@ def test_ex2_national_parity():
         "750000177": E,  # caduc and closed PRO, ROR DEF: 4th WHEN ('DEF' <> 'PRO')
         "750000185": C,  # FINESS DEF, ROR type NULL: NULL <> 'DEF' is not true
     }
-    why = reasons(quality.evaluate(world, AS_OF), "EX2")
+    why = reasons(requirements.evaluate(world, AS_OF), "EX2")
     assert why["750000060"] == (
         "numéro absent du référentiel FINESS (aucune fermeture FINESS) mais fermé "
         "définitivement dans le ROR (depuis le 01/02/2024)"
@@ -1074,9 +1087,9 @@ def test_ex2_each_switch_restores_one_former_reading(switch, changed):
                 type_fermeture="PRO"),
         ])]
     )  # fmt: skip
-    national = statuses(quality.evaluate(world, AS_OF), "EX2")
+    national = statuses(requirements.evaluate(world, AS_OF), "EX2")
     switched = statuses(
-        quality.evaluate(world, AS_OF, quality.QualityParams(**{switch: True})), "EX2"
+        requirements.evaluate(world, AS_OF, requirements.QualityParams(**{switch: True})), "EX2"
     )
     assert {k: v for k, v in switched.items() if national[k] != v} == changed
 
@@ -1136,7 +1149,7 @@ def test_ex2_matches_the_sql_case_over_every_combination():
     refs = [
         fin(c[0], date_fermeture=c[2], type_fermeture=c[3], caduc=c[4]) for c in cases if c[1]
     ]
-    got = statuses(quality.evaluate(tables(etabs, refs), AS_OF), "EX2")
+    got = statuses(requirements.evaluate(tables(etabs, refs), AS_OF), "EX2")
     expected = {c[0]: _sql_ex2(*c[1:]) for c in cases}
     assert len(got) == len(cases) > 100
     assert got == expected
@@ -1174,13 +1187,13 @@ def test_smr_authorisation_national_reading(auth, counts):
     """
     row = {"autorisation_id": "A1", "finess_eg": "750000011", **auth}
     frame = table("autorisations", [row])
-    assert frame.select(quality.smr_authorisation_expr()).item() is counts
-    open_end = quality.QualityParams(count_open_ended_authorisations=True)
-    formless = quality.QualityParams(count_formless_authorisations=True)
+    assert frame.select(requirements.smr_authorisation_expr()).item() is counts
+    open_end = requirements.QualityParams(count_open_ended_authorisations=True)
+    formless = requirements.QualityParams(count_formless_authorisations=True)
     if "date_fin" not in auth and auth.get("forme") == "01":
-        assert frame.select(quality.smr_authorisation_expr(open_end)).item() is True
+        assert frame.select(requirements.smr_authorisation_expr(open_end)).item() is True
     if "forme" not in auth:
-        assert frame.select(quality.smr_authorisation_expr(formless)).item() is True
+        assert frame.select(requirements.smr_authorisation_expr(formless)).item() is True
 
 
 def test_ex12_national_perimeter():
@@ -1196,7 +1209,7 @@ def test_ex12_national_perimeter():
     authorisation rows have no end date: they do not count; a closing date set (even in
     September, after the snapshot) leaves the perimeter, an opening date set enters it.
     """
-    results = quality.evaluate(perimeter_world(), AS_OF)
+    results = requirements.evaluate(perimeter_world(), AS_OF)
     got = statuses(results, "EX1.2")
     assert got == {
         "750000011": NA,  # A1 has no dtfin: not joined
@@ -1225,7 +1238,7 @@ def test_ex12_national_perimeter():
     world["autorisations"] = world["autorisations"].with_columns(
         pl.lit(dt.date(2022, 6, 30)).alias("date_fin")
     )
-    dated = statuses(quality.evaluate(world, AS_OF), "EX1.2")
+    dated = statuses(requirements.evaluate(world, AS_OF), "EX1.2")
     assert (dated["750000011"], dated["750000037"], dated["750000029"]) == (C, C, NA)
     # The EG's rows decide, not the import-time count: rows that do not count keep it out
     # even when the FINESS reference says 1.
@@ -1233,7 +1246,7 @@ def test_ex12_national_perimeter():
     world["finess_etablissements"] = world["finess_etablissements"].with_columns(
         pl.lit(1, pl.Int32).alias("nb_autorisations_smr")
     )
-    assert statuses(quality.evaluate(world, AS_OF), "EX1.2")["750000011"] == NA
+    assert statuses(requirements.evaluate(world, AS_OF), "EX1.2")["750000011"] == NA
 
 
 def test_st3_national_parity():
@@ -1247,7 +1260,7 @@ def test_st3_national_parity():
     both in écart. « NULL NOT IN (…) » is unknown: an EG without category is not in the
     view. (EJs, also in the view, are not in the extract.)
     """
-    got = statuses(quality.evaluate(ror_world(), AS_OF), "ST3")
+    got = statuses(requirements.evaluate(ror_world(), AS_OF), "ST3")
     assert got["750000144"] == C  # the only open EG without identifier
     assert got["750000128"] == E and got["750000136"] == E
     world = ror_world()
@@ -1255,7 +1268,7 @@ def test_st3_national_parity():
         eg("750000169", id_nat_struct=None),
         eg("750000177", categorie=None),
     ])])  # fmt: skip
-    results = quality.evaluate(world, AS_OF)
+    results = requirements.evaluate(world, AS_OF)
     got = statuses(results, "ST3")
     assert got["750000144"] == E and got["750000169"] == E
     assert reasons(results, "ST3")["750000144"] == (
@@ -1263,13 +1276,13 @@ def test_st3_national_parity():
         "ouverts (aussi : 750000169) : la vue nationale les compte comme un même identifiant"
     )
     assert got["750000177"] == NA
-    former = statuses(quality.evaluate(world, AS_OF, FORMER), "ST3")
+    former = statuses(requirements.evaluate(world, AS_OF, FORMER), "ST3")
     assert (former["750000144"], former["750000169"], former["750000177"]) == (NA, NA, C)
     # An extract without identifiers at all: nothing to compare (not every EG a duplicate).
     world["etablissements"] = world["etablissements"].with_columns(
         pl.lit(None, pl.String).alias("id_nat_struct")
     )
-    assert set(statuses(quality.evaluate(world, AS_OF), "ST3").values()) == {NA}
+    assert set(statuses(requirements.evaluate(world, AS_OF), "ST3").values()) == {NA}
 
 
 def test_re12_counts_all_the_establishments_offers():
@@ -1287,22 +1300,22 @@ def test_re12_counts_all_the_establishments_offers():
         [fin("750000011")],
         [unit("S1", "750000011", date_maj=OLD), unit("M1", "750000011", champ_activite="01")],
     )
-    assert statuses(quality.evaluate(world, AS_OF), "RE1.2") == {"750000011": C}
-    smr_only = quality.QualityParams(re12_smr_offers_only=True)
-    assert statuses(quality.evaluate(world, AS_OF, smr_only), "RE1.2") == {"750000011": E}
-    scope = quality.re12_scope(world, AS_OF)
+    assert statuses(requirements.evaluate(world, AS_OF), "RE1.2") == {"750000011": C}
+    smr_only = requirements.QualityParams(re12_smr_offers_only=True)
+    assert statuses(requirements.evaluate(world, AS_OF, smr_only), "RE1.2") == {"750000011": E}
+    scope = requirements.re12_scope(world, AS_OF)
     assert (scope["offres"], scope["offres_hors_smr"]) == (2, 1)
-    assert "toutes les offres" in quality.re12_scope_text(scope)
+    assert "toutes les offres" in requirements.re12_scope_text(scope)
 
 
 def test_future_closures_as_the_views_read_them():
     """« WHERE DateFermeture IS NULL » (RE1.2, ST3) and « AND (EntiteGeographique.DateFermeture
     IS NULL OR (… AND EntiteGeographique.CodeNOS_TypeFermeture = 'PRO')) » (ST2, CO4): a
     closing date set, even after the snapshot date, takes the EG out of these scopes."""
-    results = quality.evaluate(ror_world(), AS_OF)
+    results = requirements.evaluate(ror_world(), AS_OF)
     for code in ("RE1.2", "ST3", "ST2", "CO4"):
         assert statuses(results, code)["750000151"] == NA, code
-    former = quality.evaluate(ror_world(), AS_OF, quality.QualityParams(future_dates_pending=True))
+    former = requirements.evaluate(ror_world(), AS_OF, requirements.QualityParams(future_dates_pending=True))
     for code in ("RE1.2", "ST3", "ST2", "CO4"):
         assert statuses(former, code)["750000151"] == C, code
 
@@ -1316,12 +1329,12 @@ def test_every_reading_is_a_switch_documented_in_docs():
         encoding="utf-8"
     )
     booleans = {
-        f.name for f in dataclasses.fields(quality.QualityParams) if f.type in (bool, "bool")
+        f.name for f in dataclasses.fields(requirements.QualityParams) if f.type in (bool, "bool")
     }
-    assert booleans == {r.switch for r in quality.READINGS}
-    assert quality.QualityParams().former_readings() == []
+    assert booleans == {r.switch for r in requirements.READINGS}
+    assert requirements.QualityParams().former_readings() == []
     rows = [line for line in doc.splitlines() if line.startswith("| `")]
-    for reading in quality.READINGS:
+    for reading in requirements.READINGS:
         row = next((r for r in rows if f"`{reading.switch}`" in r), None)
         assert row is not None, reading.switch
         assert all(code in row for code in reading.exigences), reading.switch
@@ -1338,11 +1351,11 @@ def demo_last(demo_store):
 
 def test_demo_shows_ecarts_for_every_rule(demo_store, demo_last):
     day, data = demo_last
-    params = quality.QualityParams(departements=quality.region_departements("11"))
-    results = quality.evaluate(data, day, params)
-    totals = quality.summary(results).filter(pl.col("departement") == "ensemble")
+    params = requirements.QualityParams(departements=requirements.region_departements("11"))
+    results = requirements.evaluate(data, day, params)
+    totals = requirements.summary(results).filter(pl.col("departement") == "ensemble")
     ecarts_by_code = dict(zip(totals["exigence"], totals["ecarts"], strict=True))
-    assert set(ecarts_by_code) == {r.code for r in quality.REQUIREMENTS}
+    assert set(ecarts_by_code) == {r.code for r in requirements.REQUIREMENTS}
     assert all(n > 0 for n in ecarts_by_code.values()), ecarts_by_code
     # independent recount of two of them from the raw tables
     ror = set(data["etablissements"]["finess_eg"])
@@ -1360,8 +1373,8 @@ def test_demo_shows_ecarts_for_every_rule(demo_store, demo_last):
         int((open_["categorie"] != open_["categorie_f"]).sum()) + len(ror - set(fin_["finess_eg"]))
     )
     # the VT report example also has synchronised and non-synchronised establishments
-    report = quality.read_vt_report_frame(demo.vt_sync_report(data, day))
-    rate = quality.vt_sync_rate(quality.vt_report_detail(report, data, day))
+    report = vt_report.read_vt_report_frame(demo.vt_sync_report(data, day))
+    rate = vt_report.vt_sync_rate(vt_report.vt_report_detail(report, data, day))
     whole = rate.filter(pl.col("departement") == "ensemble").row(0, named=True)
     assert 0 < whole["synchronises"] < whole["perimetre_vt"]
 
@@ -1370,12 +1383,12 @@ def test_docs_example_is_the_demo_report(demo_last):
     day, data = demo_last
     example = Path(__file__).resolve().parents[1] / "docs" / "exemple_synchro_vt.csv"
     assert example.read_bytes() == demo.vt_sync_report_csv(data, day)
-    report = quality.read_vt_report(example)
+    report = vt_report.read_vt_report(example)
     assert report.notes == [] and report.frame.height == 171
 
 
 def test_demo_history_and_quarters(demo_store):
-    hist = quality.history(demo_store)
+    hist = history(demo_store)
     assert hist["date"].n_unique() == len(demo.SNAPSHOT_DATES)
     first = hist.filter(pl.col("date") == demo.SNAPSHOT_DATES[0])
     last = hist.filter(pl.col("date") == demo.SNAPSHOT_DATES[-1])
@@ -1383,7 +1396,7 @@ def test_demo_history_and_quarters(demo_store):
     assert cp4[demo.SNAPSHOT_DATES[-1]] > cp4[demo.SNAPSHOT_DATES[0]] + 0.3  # population grows
     assert "LOC-AUTORISATION" in set(last["exigence"])
     assert first.filter(pl.col("exigence") == "LOC-AUTORISATION")["perimetre"].item() == 0
-    quarters = quality.population_history(demo_store)
+    quarters = population_history(demo_store)
     whole = quarters.filter(pl.col("departement") == "ensemble")
     assert whole.select("trimestre", "date_instantane", "trimestre_clos").rows() == [
         ("2023-T1", dt.date(2023, 3, 15), True),

@@ -13,7 +13,12 @@ import pytest
 from openpyxl import load_workbook
 from polars.testing import assert_frame_equal
 
-from analysis import cli, geo, methods, nomenclature, report, store, sync
+from analysis import cli
+from analysis.geo import geography
+from analysis.indicators import sync
+from analysis.io import store
+from analysis.model import nomenclature
+from analysis.present import methods, report
 
 CODES = [m.code for m in nomenclature.MENTIONS]
 DATE = dt.date(2023, 6, 15)  # not the latest: the report follows --snapshot
@@ -65,7 +70,7 @@ def test_coverage_equals_smr_coverage(demo_store, built, tmp_path):
 
 def test_accessibility_equals_smr_access(demo_store, built, tmp_path):
     # origins: communes, and the 20 arrondissements of Paris instead of Paris as one point
-    pop = dict(geo.load_origins("11").select("commune_insee", "population").iter_rows())
+    pop = dict(geography.load_origins("11").select("commune_insee", "population").iter_rows())
     rows = {r["mention"]: r for r in built.access.iter_rows(named=True)}
     assert list(rows) == CODES
     for code in CODES:
@@ -269,7 +274,7 @@ def test_cli_report_writes_both_formats_and_refuses_bad_input(demo_store, tmp_pa
 
 
 def test_inline_svg_prefixes_ids():
-    from analysis import charts
+    from analysis.present import charts
 
     svg = '<?xml version="1.0"?><svg><clipPath id="clip1"/><g clip-path="url(#clip1)"/></svg>'
     out = charts.inline_svg(svg, "z")

@@ -3,7 +3,7 @@
 import polars as pl
 import pytest
 
-from analysis import nomenclature, schema
+from analysis.model import nomenclature, schema
 
 
 def test_tables_of_the_design_are_all_there():

@@ -14,7 +14,10 @@ import polars as pl
 import pytest
 import yaml
 
-from analysis import cli, export, settings, store
+from analysis import cli
+from analysis.io import store
+from analysis.model import settings
+from analysis.present import export
 from tests.helpers import small_snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -120,8 +123,8 @@ def test_validation_report_file_neutralises_formulas(tmp_path, capsys):
 
 
 def test_uploads_larger_than_the_setting_are_refused(monkeypatch, tmp_path):
-    from analysis import importing
-    from analysis.errors import InputError
+    from analysis.io import importing
+    from analysis.model.errors import InputError
     from tests.helpers import write_source_dir
 
     source = write_source_dir(small_snapshot(), tmp_path / "src")
@@ -213,7 +216,7 @@ def test_no_code_is_evaluated_from_what_is_read():
             problems += [f"{rel}:{p}" for p in _problems_in(path.read_text("utf-8"), module)]
     assert problems == []
     # yaml.load is used once, with the mapping loader, a SafeLoader
-    from analysis.loaders import mapped
+    from analysis.io.loaders import mapped
 
     assert issubclass(mapped._StringLoader, yaml.SafeLoader)
     with pytest.raises(Exception, match="python/object"):  # noqa: B017 - any YAML error

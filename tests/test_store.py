@@ -13,9 +13,9 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from analysis import store
-from analysis.errors import InputError, StoreError
-from analysis.schema import REJECTED_SCHEMA, REPORT_SCHEMA, SCHEMA_VERSION, TABLES
+from analysis.io import store
+from analysis.model.errors import InputError, StoreError
+from analysis.model.schema import REJECTED_SCHEMA, REPORT_SCHEMA, SCHEMA_VERSION, TABLES
 from tests.helpers import small_snapshot, write_source_dir
 
 DAY = dt.date(2024, 3, 1)

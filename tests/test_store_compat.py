@@ -12,8 +12,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from analysis import campaign, quality, schema, store
-from analysis.errors import StoreError
+from analysis.checks.campaign import history
+from analysis.checks.quality import population, requirements
+from analysis.io import store
+from analysis.model import schema
+from analysis.model.errors import StoreError
 from tests.helpers import small_snapshot
 
 DAY = "2024-03-01"
@@ -67,12 +70,12 @@ def test_old_snapshot_reads_with_nulls_and_an_empty_reference(tmp_path):
     assert units.height == 4 and units["champ_activite"].null_count() == 4
     # the analyses still run: FINESS requirements are skipped, the others evaluated
     day = dt.date.fromisoformat(DAY)
-    tables = quality.read_quality_tables(tmp_path, day)
-    assert set(quality.skipped(tables)) == {"EX1.2", "EX2", "ST2", "CO4"}
-    results = quality.evaluate(tables, day)
+    tables = population.read_quality_tables(tmp_path, day)
+    assert set(requirements.skipped(tables)) == {"EX1.2", "EX2", "ST2", "CO4"}
+    results = requirements.evaluate(tables, day)
     st3 = results.filter(pl.col("exigence") == "ST3")
-    assert set(st3["statut"]) == {quality.NON_APPLICABLE}  # no identifier in an old extract
-    assert campaign.evaluate_snapshot(tmp_path, day).height > 0
+    assert set(st3["statut"]) == {requirements.NON_APPLICABLE}  # no identifier in an old extract
+    assert history.evaluate_snapshot(tmp_path, day).height > 0
 
 
 def test_a_listed_table_that_is_missing_is_still_corruption(tmp_path):
@@ -93,7 +96,7 @@ def test_a_listed_table_that_is_missing_is_still_corruption(tmp_path):
 
 def test_new_snapshots_carry_the_reference_table(tmp_path):
     tables = small_snapshot()
-    tables["finess_etablissements"] = quality.schema.conform(
+    tables["finess_etablissements"] = schema.conform(
         pl.DataFrame(
             {"finess_eg": ["750000011"], "categorie": ["101"], "nb_autorisations_smr": [2]}
         ),

@@ -21,8 +21,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from analysis import store
-from analysis.errors import StoreError
+from analysis.io import store
+from analysis.model.errors import StoreError
 from tests.helpers import small_snapshot, write_source_dir
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,7 +102,8 @@ def test_old_copy_left_by_a_writer_killed_between_its_renames_is_put_back(tmp_pa
 _KILL_AT_STEP = textwrap.dedent(
     """
     import os, signal, sys
-    from analysis import cli, store
+    from analysis import cli
+    from analysis.io import store
 
     step = sys.argv[1]
 
@@ -283,7 +284,7 @@ def test_table_names_are_checked(tmp_path, table):
 
 
 def test_uploaded_names_stay_in_the_staging_folder(tmp_path):
-    from analysis import importing
+    from analysis.io import importing
 
     inside = tmp_path / "staging"
     inside.mkdir()

@@ -11,7 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis import store, sync, syntax
+from analysis.indicators import sync
+from analysis.io import store
+from analysis.model import syntax
 from tests.test_campaign import eg, frame, uo, vt
 
 SNAP = dt.date(2024, 3, 2)  # extract of 2 March: the last sync it reflects is 1 March 18:00

@@ -1,7 +1,7 @@
 """One definition of phone (and e-mail) syntax: validation and the campaign agree on every cell.
 
 Before, ``validate`` had its own clean-up and warned on cells the campaign accepted
-("01 23 45 67 89 poste 12", "4521 / 01 23 45 67 89"). Both now use ``analysis.syntax``.
+("01 23 45 67 89 poste 12", "4521 / 01 23 45 67 89"). Both now use ``analysis.model.syntax``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis import campaign, syntax, validate
+from analysis.checks.campaign import checklist
+from analysis.io import validate
+from analysis.model import syntax
 from tests.helpers import small_snapshot
 
 
@@ -45,12 +47,12 @@ def _campaign_invalid(phones: list[str]) -> list[bool]:
          for i, p in enumerate(phones)]
     )
     tables["offres"] = tables["offres"].head(0)
-    results = campaign.evaluate(tables, dt.date(2024, 3, 1))
+    results = checklist.evaluate(tables, dt.date(2024, 3, 1))
     by_unit = dict(
         results.filter(pl.col("regle") == "uo_telephone")
         .select("entite", "resultat").iter_rows()
     )
-    return [by_unit[f"UO-T{i}"] == campaign.INVALIDE for i in range(len(phones))]
+    return [by_unit[f"UO-T{i}"] == checklist.INVALIDE for i in range(len(phones))]
 
 
 ACCEPTED = [

@@ -16,8 +16,21 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from analysis import export, geo, schema, store, transition
-from analysis.errors import InputError, StoreError
+from analysis.geo import geography
+from analysis.io import store
+from analysis.model import schema
+from analysis.model.errors import InputError, StoreError
+from analysis.present import export
+from analysis.transition import comparison, correspondence, scenarios
+from analysis.transition.gaps import (
+    GAP_TYPES,
+    ROR_TEAM_GAPS,
+    filter_gaps,
+    gap_counts_by_departement,
+    gap_totals,
+    status_counts,
+    transition_gaps,
+)
 from tests.helpers import small_snapshot
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,7 +108,7 @@ def test_mapping_of_every_ssr_activity_modality_and_form():
                 i += 1
                 rows.append(_ssr(i, "750000011", activite, modalite, forme))
                 expected[f"SSR-{i:03d}"] = _expected_slots(activite, modalite, forme)
-    out = transition.correspondance_ssr(_auth(rows))
+    out = correspondence.correspondance_ssr(_auth(rows))
     got: dict[str, list[tuple[str, ...]]] = {}
     for r in out.iter_rows(named=True):
         got.setdefault(r["autorisation_id"], [])
@@ -117,7 +130,7 @@ def test_mapping_of_every_ssr_activity_modality_and_form():
 
 
 def test_pediatric_specialty_maps_to_the_pediatric_mention_not_the_specialty():
-    out = transition.correspondance_ssr(_auth([_ssr(1, "920000025", "51", "78")]))
+    out = correspondence.correspondance_ssr(_auth([_ssr(1, "920000025", "51", "78")]))
     assert out["mention"].to_list() == ["ME060"]
     remark = out["remarque"][0]
     assert "4" in remark and "6" in remark  # the age-band approximation is said
@@ -126,7 +139,7 @@ def test_pediatric_specialty_maps_to_the_pediatric_mention_not_the_specialty():
 
 def test_smr_rows_are_not_mapped():
     auth = _auth([_smr(1, "750000011", "ME050"), _ssr(2, "750000011", "50")])
-    assert transition.correspondance_ssr(auth)["autorisation_id"].to_list() == ["SSR-002"]
+    assert correspondence.correspondance_ssr(auth)["autorisation_id"].to_list() == ["SSR-002"]
 
 
 def test_user_mapping_csv_with_wildcards_alternatives_and_several_rows():
@@ -139,9 +152,9 @@ def test_user_mapping_csv_with_wildcards_alternatives_and_several_rows():
         "53;*;ME053;\n"
         "53;*;ME059;deux mentions attendues\n"
     )
-    rules = transition.read_mapping(text.encode("utf-8"), "table.csv")
+    rules = correspondence.read_mapping(text.encode("utf-8"), "table.csv")
     assert rules.height == 6
-    out = transition.correspondance_ssr(
+    out = correspondence.correspondance_ssr(
         _auth(
             [
                 _ssr(1, "750000011", "50", None),
@@ -170,15 +183,15 @@ def test_user_mapping_yaml_and_round_trip_of_the_exported_table():
         "  - {activite: 50, modalite: '*', mentions: ME050}\n"
         "  - {activite: '56', modalite: '*', mentions: [ME062, ME056]}\n"
     )
-    rules = transition.read_mapping(yaml_text.encode(), "table.yaml")
+    rules = correspondence.read_mapping(yaml_text.encode(), "table.yaml")
     assert rules["mentions"].to_list() == [["ME050"], ["ME062", "ME056"]]
     assert rules["statut"].to_list() == ["proposee", "a_preciser"]
     # the CSV the page offers for editing reads back as the same rules
-    shown = transition.mapping_for_display().select(
+    shown = correspondence.mapping_for_display().select(
         "activite", "modalite", "mentions", "statut", "remarque"
     )
-    back = transition.read_mapping(export.csv_bytes(shown, flavour=export.CSV_DONNEES), "correspondance.csv")
-    default = transition.default_mapping()
+    back = correspondence.read_mapping(export.csv_bytes(shown, flavour=export.CSV_DONNEES), "correspondance.csv")
+    default = correspondence.default_mapping()
     assert back.select("activite", "modalite", "mentions", "statut").equals(
         default.select("activite", "modalite", "mentions", "statut")
     )
@@ -208,7 +221,7 @@ def test_user_mapping_yaml_and_round_trip_of_the_exported_table():
 )
 def test_bad_mapping_files_are_refused_in_french(name, content, message):
     with pytest.raises(InputError) as err:
-        transition.read_mapping(content.encode(), name)
+        correspondence.read_mapping(content.encode(), name)
     assert message in str(err.value) and name in str(err.value)
     assert "\n" not in str(err.value)
 
@@ -229,13 +242,13 @@ def _rows(gaps: pl.DataFrame) -> set[tuple]:
 
 
 def test_the_small_snapshot_has_no_gap_after_the_reform():
-    assert transition.transition_gaps(small_snapshot(), AFTER).height == 0
+    assert transition_gaps(small_snapshot(), AFTER).height == 0
 
 
 def test_an_old_pediatric_authorisation_still_running_expects_its_own_mention():
     # AUT-004 (SSR 50, modalité 10 pédiatrique) ends on 2023-05-31; the SMR decision gives
     # ME060 and the ROR describes ME060, while modalité 10 maps to ME061.
-    gaps = transition.transition_gaps(small_snapshot(), dt.date(2023, 5, 15))
+    gaps = transition_gaps(small_snapshot(), dt.date(2023, 5, 15))
     assert _rows(gaps) == {
         ("ssr_sans_decision_smr", "940000039", "ME061"),
         ("autorisee_non_decrite", "940000039", "ME061"),
@@ -244,7 +257,7 @@ def test_an_old_pediatric_authorisation_still_running_expects_its_own_mention():
     assert set(gaps["autorisations"]) == {"AUT-004"}
     assert set(gaps["departement"]) == {"94"}
     # the day after its end date, it no longer counts
-    assert transition.transition_gaps(small_snapshot(), dt.date(2023, 6, 1)).height == 0
+    assert transition_gaps(small_snapshot(), dt.date(2023, 6, 1)).height == 0
 
 
 def test_a_decision_without_offer_and_an_offer_without_decision():
@@ -253,7 +266,7 @@ def test_a_decision_without_offer_and_an_offer_without_decision():
         autorisations=[_smr(100, "920000025", "ME053")],
         offres=[{"uo_id": "UO-92-01", "mention": "ME058", "forme": "HC", "lits": 5}],
     )
-    gaps = transition.transition_gaps(tables, AFTER)
+    gaps = transition_gaps(tables, AFTER)
     assert _rows(gaps) == {
         ("autorisee_non_decrite", "920000025", "ME053"),
         ("decrite_non_autorisee", "920000025", "ME058"),
@@ -272,12 +285,12 @@ def test_an_ssr_authorisation_waiting_for_its_decision_authorises_its_offer():
         autorisations=[_ssr(1, "920000025", "52")],
         offres=[{"uo_id": "UO-92-01", "mention": "ME052", "forme": "HC", "lits": 8}],
     )
-    assert _rows(transition.transition_gaps(tables, AFTER)) == {
+    assert _rows(transition_gaps(tables, AFTER)) == {
         ("ssr_sans_decision_smr", "920000025", "ME052")
     }
     # without the offer, the expected mention is also missing from the ROR
     tables = _with(small_snapshot(), autorisations=[_ssr(1, "920000025", "52")])
-    assert _rows(transition.transition_gaps(tables, AFTER)) == {
+    assert _rows(transition_gaps(tables, AFTER)) == {
         ("ssr_sans_decision_smr", "920000025", "ME052"),
         ("autorisee_non_decrite", "920000025", "ME052"),
     }
@@ -289,14 +302,14 @@ def test_onco_hematology_is_flagged_not_guessed():
         autorisations=[_ssr(1, "750000011", "56")],
         offres=[{"uo_id": "UO-75-01", "mention": "ME056", "forme": "HC", "lits": 6}],
     )
-    gaps = transition.transition_gaps(base, AFTER)
+    gaps = transition_gaps(base, AFTER)
     assert _rows(gaps) == {("ssr_sans_decision_smr", "750000011", "ME062|ME056")}
     row = gaps.row(0, named=True)
     assert row["correspondance"] == "a_preciser"
     assert row["libelle_mention"] == "Oncologie ou Oncologie et hématologie"
     # the decision chose oncologie: the ROR's onco-hématologie offer is now unauthorised
     decided = _with(base, autorisations=[_smr(2, "750000011", "ME062")])
-    assert _rows(transition.transition_gaps(decided, AFTER)) == {
+    assert _rows(transition_gaps(decided, AFTER)) == {
         ("autorisee_non_decrite", "750000011", "ME062"),
         ("decrite_non_autorisee", "750000011", "ME056"),
     }
@@ -311,7 +324,7 @@ def test_had_and_ended_authorisations_are_ignored():
             _smr(3, "750000011", "ME055", forme="05"),
         ],
     )
-    assert transition.transition_gaps(tables, AFTER).height == 0
+    assert transition_gaps(tables, AFTER).height == 0
 
 
 def test_units_still_named_or_typed_ssr():
@@ -343,7 +356,7 @@ def test_units_still_named_or_typed_ssr():
             },
         ],
     )
-    gaps = transition.transition_gaps(tables, AFTER)
+    gaps = transition_gaps(tables, AFTER)
     assert _rows(gaps) == {
         ("unite_libellee_ssr", "750000011", "ME050"),
         # typed SSR only: the discipline migrates automatically (ROR team, not the unit's)
@@ -357,13 +370,13 @@ def test_units_still_named_or_typed_ssr():
     actions = dict(zip(gaps["ecart"], gaps["action"], strict=False))
     assert actions["migration_automatique"].startswith("Aucune action de l'établissement")
     assert "conseillé" in actions["unite_libellee_ssr"]
-    assert transition.ROR_TEAM_GAPS == ("migration_automatique",)
+    assert ROR_TEAM_GAPS == ("migration_automatique",)
 
 
 def test_an_authorisation_the_user_table_does_not_cover():
-    rules = transition.read_mapping(b"activite,modalite,mentions\n50,*,ME050\n", "t.csv")
+    rules = correspondence.read_mapping(b"activite,modalite,mentions\n50,*,ME050\n", "t.csv")
     tables = _with(small_snapshot(), autorisations=[_ssr(1, "750000011", "57")])
-    gaps = transition.transition_gaps(tables, AFTER, rules)
+    gaps = transition_gaps(tables, AFTER, rules)
     assert _rows(gaps) == {("correspondance_inconnue", "750000011", None)}
     assert gaps["autorisations"][0] == "SSR-001"
 
@@ -373,13 +386,13 @@ def test_filters_of_the_gap_list_and_status_counts():
         small_snapshot(),
         autorisations=[_ssr(1, "750000011", "56"), _smr(2, "940000039", "ME053")],
     )
-    gaps = transition.transition_gaps(tables, AFTER)
+    gaps = transition_gaps(tables, AFTER)
     assert _rows(gaps) == {
         ("ssr_sans_decision_smr", "750000011", "ME062|ME056"),
         ("autorisee_non_decrite", "750000011", "ME062|ME056"),
         ("autorisee_non_decrite", "940000039", "ME053"),
     }
-    pick = transition.filter_gaps
+    pick = filter_gaps
     assert _rows(pick(gaps, mentions=["ME056"])) == _rows(gaps.filter(pl.col("mention") != "ME053"))
     assert _rows(pick(gaps, departements=["94"])) == {
         ("autorisee_non_decrite", "940000039", "ME053")
@@ -388,10 +401,10 @@ def test_filters_of_the_gap_list_and_status_counts():
     assert pick(gaps, text="7500000")["finess_eg"].unique().to_list() == ["750000011"]
     assert pick(gaps, ecarts=["ssr_sans_decision_smr"], departements=["94"]).height == 0
     assert pick(gaps, [], [], [], "  ").equals(gaps)
-    slots = transition.correspondance_ssr(
+    slots = correspondence.correspondance_ssr(
         _auth([_ssr(1, "1", "56"), _ssr(2, "1", "50", "78"), _ssr(3, "1", "50", forme="05")])
     )
-    assert dict(transition.status_counts(slots).iter_rows()) == {
+    assert dict(status_counts(slots).iter_rows()) == {
         "proposee": 0,
         "approximation": 1,
         "a_preciser": 1,
@@ -402,14 +415,14 @@ def test_filters_of_the_gap_list_and_status_counts():
 
 def test_counts_by_departement_cover_every_departement_and_add_up(demo_store):
     snap = store.read_snapshot(demo_store)
-    gaps = transition.transition_gaps(snap.tables, snap.date)
-    names = dict(zip(*geo.load_departements("11").select("departement", "nom"), strict=True))
-    counts = transition.gap_counts_by_departement(gaps, names)
+    gaps = transition_gaps(snap.tables, snap.date)
+    names = dict(zip(*geography.load_departements("11").select("departement", "nom"), strict=True))
+    counts = gap_counts_by_departement(gaps, names)
     assert counts["departement"].to_list() == sorted(names)
     assert counts["total"].sum() == gaps.height
-    for ecart in transition.GAP_TYPES:
+    for ecart in GAP_TYPES:
         assert counts[ecart].sum() == (gaps["ecart"] == ecart).sum()
-    totals = transition.gap_totals(gaps)
+    totals = gap_totals(gaps)
     assert totals["lignes"].sum() == gaps.height
 
 
@@ -461,7 +474,7 @@ def _python_gaps(tables: dict, date: dt.date) -> set[tuple]:
 def test_gaps_on_the_demo_match_a_second_implementation(demo_store, which):
     day = store.list_snapshots(demo_store)[which]
     snap = store.read_snapshot(demo_store, day)
-    gaps = transition.transition_gaps(snap.tables, snap.date)
+    gaps = transition_gaps(snap.tables, snap.date)
     assert _rows(gaps) == _python_gaps(snap.tables, snap.date)
     assert gaps.height == len(_rows(gaps))  # one row per establishment × mention × type
     assert gaps["libelle_ecart"].null_count() == 0 and gaps["action"].null_count() == 0
@@ -470,8 +483,8 @@ def test_gaps_on_the_demo_match_a_second_implementation(demo_store, which):
 # --------------------------------------------------------------------------- scenarios
 
 
-def _scenario(*changes: dict, nom: str = "essai") -> transition.Scenario:
-    return transition.scenario_from_dict({"nom": nom, "changements": list(changes)})
+def _scenario(*changes: dict, nom: str = "essai") -> scenarios.Scenario:
+    return scenarios.scenario_from_dict({"nom": nom, "changements": list(changes)})
 
 
 def _frames_equal(a: dict, b: dict) -> bool:
@@ -481,7 +494,7 @@ def _frames_equal(a: dict, b: dict) -> bool:
 def test_apply_is_pure_and_does_what_each_action_says():
     tables = small_snapshot()
     before = {k: v.clone() for k, v in tables.items()}
-    communes = geo.load_communes("11")
+    communes = geography.load_communes("11")
     sc = _scenario(
         {"action": "ajouter_mention", "finess_eg": "940000039", "mention": "ME061", "lits": 9},
         {"action": "retirer_mention", "finess_eg": "750000011", "mention": "ME059"},
@@ -501,7 +514,7 @@ def test_apply_is_pure_and_does_what_each_action_says():
             "nom": "Centre des brûlés",
         },
     )
-    out = transition.apply_scenario(tables, sc, communes)
+    out = scenarios.apply_scenario(tables, sc, communes)
     assert _frames_equal(tables, before)
     offres = out["offres"].join(out["unites"].select("uo_id", "finess_eg"), on="uo_id")
     cap = {
@@ -526,9 +539,9 @@ def test_apply_is_pure_and_does_what_each_action_says():
 
 
 def test_capacity_is_split_in_proportion_with_largest_remainders():
-    assert transition._split(60, [30, 10]) == [45, 15]
-    assert transition._split(7, [1, 1, 1]) == [3, 2, 2]
-    assert transition._split(5, [0, 0]) == [5, 0]
+    assert scenarios._split(60, [30, 10]) == [45, 15]
+    assert scenarios._split(7, [1, 1, 1]) == [3, 2, 2]
+    assert scenarios._split(5, [0, 0]) == [5, 0]
     tables = _with(
         small_snapshot(),
         unites=[
@@ -544,7 +557,7 @@ def test_capacity_is_split_in_proportion_with_largest_remainders():
     sc = _scenario(
         {"action": "modifier_capacite", "finess_eg": "920000025", "mention": "ME051", "lits": 50}
     )
-    out = transition.apply_scenario(tables, sc, geo.load_communes("11"))
+    out = scenarios.apply_scenario(tables, sc, geography.load_communes("11"))
     lits = dict(
         out["offres"]
         .filter((pl.col("mention") == "ME051") & (pl.col("forme") == "HC"))
@@ -555,7 +568,7 @@ def test_capacity_is_split_in_proportion_with_largest_remainders():
 
 
 def _l93(lat: float, lon: float) -> tuple[float, float]:
-    x, y = geo.to_l93([lon], [lat])
+    x, y = geography.to_l93([lon], [lat])
     return float(x[0]), float(y[0])
 
 
@@ -570,7 +583,7 @@ def _weight(t: float) -> float:
 
 def test_a_new_site_in_an_isolated_commune_changes_exactly_its_catchment(demo_store):
     snap = store.read_snapshot(demo_store)
-    communes = geo.load_communes("11")
+    communes = geography.load_communes("11")
     points = {r["commune_insee"]: (r["x_l93"], r["y_l93"]) for r in communes.iter_rows(named=True)}
     pop = dict(communes.select("commune_insee", "population").iter_rows())
     owner = dict(snap.tables["unites"].select("uo_id", "finess_eg").iter_rows())
@@ -583,7 +596,7 @@ def test_a_new_site_in_an_isolated_commune_changes_exactly_its_catchment(demo_st
     sc = _scenario(
         {"action": "nouveau_site", "commune_insee": isolated, "mention": "ME057", "lits": 30}
     )
-    cmp = transition.compare_scenario(snap.tables, sc, communes, "ME057")
+    cmp = comparison.compare_scenario(snap.tables, sc, communes, "ME057")
 
     times = {c: _minutes(p, points[isolated]) for c, p in points.items()}
     catchment = {c for c, t in times.items() if t <= 30}
@@ -609,9 +622,9 @@ def test_a_new_site_in_an_isolated_commune_changes_exactly_its_catchment(demo_st
 
 def test_removing_the_only_site_loses_its_catchment():
     tables = small_snapshot()
-    communes = geo.load_communes("11")
+    communes = geography.load_communes("11")
     sc = _scenario({"action": "retirer_mention", "finess_eg": "920000025", "mention": "ME051"})
-    cmp = transition.compare_scenario(tables, sc, communes, "ME051")
+    cmp = comparison.compare_scenario(tables, sc, communes, "ME051")
     boulogne = _l93(48.8353, 2.2410)
     within = {
         r["commune_insee"]: r["population"]
@@ -634,10 +647,10 @@ def test_removing_the_only_site_loses_its_catchment():
 
 def test_removing_one_site_of_many_matches_a_brute_force_nearest(demo_store):
     snap = store.read_snapshot(demo_store)
-    communes = geo.load_communes("11")
-    sc = transition.read_scenario(EXAMPLES / "locomoteur_sud_seine_et_marne.json")
-    cmp = transition.compare_scenario(snap.tables, sc, communes, "ME051")
-    modified = transition.apply_scenario(snap.tables, sc, communes)
+    communes = geography.load_communes("11")
+    sc = scenarios.read_scenario(EXAMPLES / "locomoteur_sud_seine_et_marne.json")
+    cmp = comparison.compare_scenario(snap.tables, sc, communes, "ME051")
+    modified = scenarios.apply_scenario(snap.tables, sc, communes)
     owner = dict(modified["unites"].select("uo_id", "finess_eg").iter_rows())
     holders = {owner[u] for u in modified["offres"].filter(pl.col("mention") == "ME051")["uo_id"]}
     assert "770017278" not in holders
@@ -683,7 +696,7 @@ def test_doubling_the_only_site_doubles_accessibility():
             "places": 30,
         }
     )
-    cmp = transition.compare_scenario(tables, sc, geo.load_communes("11"), "ME051")
+    cmp = comparison.compare_scenario(tables, sc, geography.load_communes("11"), "ME051")
     reached = cmp.communes.filter(pl.col("acces_e2sfca_base") > 0)
     assert reached.height > 50
     assert reached["acces_e2sfca_scenario"].to_list() == pytest.approx(
@@ -695,17 +708,17 @@ def test_doubling_the_only_site_doubles_accessibility():
 
 
 def test_parameters_reach_the_comparison():
-    from analysis import indicators
+    from analysis.indicators import territories
 
     tables = small_snapshot()
     sc = _scenario({"action": "retirer_mention", "finess_eg": "920000025", "mention": "ME051"})
-    communes = geo.load_communes("11")
-    slow = transition.compare_scenario(
+    communes = geography.load_communes("11")
+    slow = comparison.compare_scenario(
         tables,
         sc,
         communes,
         "ME051",
-        params=indicators.AccessParams(speed_kmh=20.0, beyond_min=15.0),
+        params=territories.AccessParams(speed_kmh=20.0, beyond_min=15.0),
     )
     assert slow.threshold_min == 15.0
     boulogne = _l93(48.8353, 2.2410)
@@ -782,7 +795,7 @@ def test_parameters_reach_the_comparison():
 )
 def test_malformed_scenario_files_give_one_french_line(name, text, message):
     with pytest.raises(InputError) as err:
-        transition.parse_scenario(text.encode(), name)
+        scenarios.parse_scenario(text.encode(), name)
     assert message in str(err.value), str(err.value)
     assert str(err.value).startswith(name) and "\n" not in str(err.value)
 
@@ -829,7 +842,7 @@ def test_malformed_scenario_files_give_one_french_line(name, text, message):
 def test_scenarios_that_do_not_fit_the_snapshot_are_refused(change, message):
     sc = _scenario(change)
     with pytest.raises(InputError) as err:
-        transition.apply_scenario(small_snapshot(), sc, geo.load_communes("11"), "s.yaml")
+        scenarios.apply_scenario(small_snapshot(), sc, geography.load_communes("11"), "s.yaml")
     assert message in str(err.value) and str(err.value).startswith("s.yaml")
 
 
@@ -847,7 +860,7 @@ def test_changes_apply_in_order():
         {"action": "retirer_mention", "finess_eg": "920000025", "mention": "ME051"},
         {"action": "ajouter_mention", "finess_eg": "920000025", "mention": "ME051", "lits": 1},
     )
-    out = transition.apply_scenario(small_snapshot(), sc, geo.load_communes("11"))
+    out = scenarios.apply_scenario(small_snapshot(), sc, geography.load_communes("11"))
     offres = out["offres"].join(out["unites"].select("uo_id", "finess_eg"), on="uo_id")
     got = (
         offres.filter(pl.col("finess_eg").is_in(["NOUVEAU01", "920000025"]))
@@ -873,8 +886,8 @@ def test_scenario_round_trips_through_yaml_and_json():
     )
     assert sc.changements[0].mention == "ME060" and sc.changements[1].mention == "ME051"
     assert sc.changements[0].lits == 12 and sc.changements[0].forme == "HC"
-    assert transition.parse_scenario(sc.to_yaml(), "a.yaml") == sc
-    assert transition.parse_scenario(sc.to_json(), "a.json") == sc
+    assert scenarios.parse_scenario(sc.to_yaml(), "a.yaml") == sc
+    assert scenarios.parse_scenario(sc.to_json(), "a.json") == sc
     assert sc.slug == "aller_retour" and sc.mentions == ["ME060", "ME051"]
 
 
@@ -885,17 +898,17 @@ def test_scenarios_saved_in_the_store_stay_inside_it(tmp_path):
         {"action": "retirer_mention", "finess_eg": "920000025", "mention": "ME051"},
         nom="Retrait du locomoteur à Boulogne",
     )
-    path = transition.save_scenario(st, sc)
+    path = scenarios.save_scenario(st, sc)
     assert path == st / "scenarios" / "retrait_du_locomoteur_a_boulogne.yaml"
-    assert transition.saved_scenarios(st) == [path.name]
-    assert transition.load_saved_scenario(st, path.name) == sc
+    assert scenarios.saved_scenarios(st) == [path.name]
+    assert scenarios.load_saved_scenario(st, path.name) == sc
     assert store.list_snapshots(st) == []  # the folder is not a snapshot
     with pytest.raises(StoreError, match="existe déjà"):
-        transition.save_scenario(st, sc)
-    transition.save_scenario(st, sc, replace=True)
+        scenarios.save_scenario(st, sc)
+    scenarios.save_scenario(st, sc, replace=True)
     for bad in ("../evil.yaml", "sous/dossier.yaml", ".cache.yaml", "notes.txt", "", "/tmp/x.yaml"):
         with pytest.raises(InputError, match="nom de fichier de scénario refusé"):
-            transition.scenario_path(st, bad)
+            scenarios.scenario_path(st, bad)
     # a scenarios folder that is a link leading out of the store
     other = tmp_path / "store2"
     other.mkdir()
@@ -903,34 +916,34 @@ def test_scenarios_saved_in_the_store_stay_inside_it(tmp_path):
     outside.mkdir()
     (other / "scenarios").symlink_to(outside)
     with pytest.raises(StoreError, match="sortirait du magasin"):
-        transition.save_scenario(other, sc)
+        scenarios.save_scenario(other, sc)
     assert not list(outside.iterdir())
     # a file inside that links outside
     (outside / "x.yaml").write_text(sc.to_yaml(), encoding="utf-8")
     (st / "scenarios" / "lien.yaml").symlink_to(outside / "x.yaml")
     with pytest.raises(StoreError):
-        transition.load_saved_scenario(st, "lien.yaml")
+        scenarios.load_saved_scenario(st, "lien.yaml")
 
 
 @pytest.mark.parametrize(
     "path",
-    sorted(p for p in EXAMPLES.iterdir() if p.suffix in transition.SCENARIO_SUFFIXES),
+    sorted(p for p in EXAMPLES.iterdir() if p.suffix in scenarios.SCENARIO_SUFFIXES),
     ids=lambda p: p.name,
 )
 def test_example_scenarios_apply_to_every_demo_snapshot(demo_store, path):
-    sc = transition.read_scenario(path)
+    sc = scenarios.read_scenario(path)
     assert sc.nom and sc.description and sc.changements
-    communes = geo.load_communes("11")
+    communes = geography.load_communes("11")
     for day in store.list_snapshots(demo_store):
         tables = store.read_snapshot(demo_store, day).tables
-        transition.apply_scenario(tables, sc, communes, path)
+        scenarios.apply_scenario(tables, sc, communes, path)
     readme = (EXAMPLES / "README.md").read_text(encoding="utf-8")
     assert path.name in readme
 
 
 def test_the_format_documentation_names_every_action_and_status():
     readme = (EXAMPLES / "README.md").read_text(encoding="utf-8")
-    for action in transition.ACTIONS:
+    for action in scenarios.ACTIONS:
         assert f"`{action}`" in readme
-    for status in transition.IN_SCOPE:
+    for status in correspondence.IN_SCOPE:
         assert f"`{status}`" in readme

@@ -17,9 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from analysis.errors import InputError
-from analysis.schema import REJECTED_SCHEMA, REPORT_SCHEMA, TABLES, conform
-from analysis.validate import ValidationResult, validate_tables
+from analysis.io.validate import ValidationResult, validate_tables
+from analysis.model.errors import InputError
+from analysis.model.schema import REJECTED_SCHEMA, REPORT_SCHEMA, TABLES, conform
 from tests.helpers import as_text, small_snapshot
 
 EG = "etablissements"
@@ -654,14 +654,14 @@ def test_counts_and_uniqueness_hold_for_any_mix(
 
 
 def _explained(raw: dict[str, pl.DataFrame]) -> pl.DataFrame:
-    from analysis.validate import explain_rejections
+    from analysis.io.validate import explain_rejections
 
     result = validate_tables(raw)
     return explain_rejections(result.report, result.rejected)
 
 
 def test_a_rejected_establishment_is_the_cause_of_everything_it_takes_with_it():
-    from analysis.validate import by_cause, consequence_text, root_causes
+    from analysis.io.validate import by_cause, consequence_text, root_causes
 
     raw = _raw()
     raw[EG] = raw[EG].with_columns(
@@ -725,7 +725,7 @@ def test_a_mistyped_finess_is_the_probable_cause_of_the_references_one_slip_away
 def test_a_reference_to_a_key_absent_from_the_input_is_its_own_root():
     """No row of etablissements was rejected: the unit pointing nowhere is the cause, and the
     offers of that unit are its consequences."""
-    from analysis.validate import root_causes
+    from analysis.io.validate import root_causes
 
     raw = _raw()
     raw["unites"] = raw["unites"].with_columns(
@@ -759,7 +759,7 @@ def test_a_row_with_a_reason_of_its_own_is_not_a_consequence():
 
 
 def test_one_typing_slip():
-    from analysis.validate import _one_edit_apart
+    from analysis.io.validate import _one_edit_apart
 
     assert _one_edit_apart("75061973", "750619737")  # one character lost
     assert _one_edit_apart("750619737", "750691737")  # neighbours swapped
@@ -770,7 +770,7 @@ def test_one_typing_slip():
 
 
 def test_spreadsheet_line_counts_the_header_as_line_1():
-    from analysis.validate import spreadsheet_line
+    from analysis.io.validate import spreadsheet_line
 
     rows = pl.DataFrame({"row": [0, 1, 17]})
     assert rows.select(spreadsheet_line(pl.col("row")))["row"].to_list() == [1, 2, 18]

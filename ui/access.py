@@ -2,7 +2,7 @@
 
 ``app.py`` calls ``gate()`` before the navigation runs (so no page runs for a visitor who
 must log in) and passes its pages through ``visible_pages``. The decisions themselves are
-pure functions of ``analysis.settings`` (tested without Streamlit); this module only reads
+pure functions of ``analysis.model.settings`` (tested without Streamlit); this module only reads
 Streamlit's secrets and ``st.user`` and draws the login screen.
 
 Login uses Streamlit's OpenID Connect support (``st.login``, ``st.user``, ``st.logout``),
@@ -17,7 +17,7 @@ from typing import Any
 
 import streamlit as st
 
-from analysis import settings
+from analysis.model import settings
 
 #: Pages that write to the store: left out of the navigation in read-only mode.
 WRITING_PAGES = frozenset({"import"})

@@ -1,7 +1,7 @@
 """Charts and maps with their text alternative, in French, readable by every agent.
 
 Every page draws its charts through ``draw``: the chart gets French number and date formats,
-the colour-blind-safe palette and uncut legends (``analysis.charts.readable_config``), a
+the colour-blind-safe palette and uncut legends (``analysis.present.charts.readable_config``), a
 description that Vega puts on the chart as its accessible name (``aria-label``), its marks
 left out of the accessibility tree (thousands of communes would each be read aloud), and,
 one click away, the table it is drawn from (RGAA 1.1 and 4.1 / WCAG 1.1.1: a text
@@ -17,7 +17,8 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from analysis import charts, formats
+from analysis.model import formats
+from analysis.present import charts
 from ui.common import show_table
 
 #: Keys of a Vega-Lite spec that hold views (the data, often large, is not walked).

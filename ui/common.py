@@ -20,8 +20,11 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from analysis import export, formats, geo, settings, store
-from analysis.errors import StoreError
+from analysis.geo import geography
+from analysis.io import store
+from analysis.model import formats, privacy, settings
+from analysis.model.errors import StoreError
+from analysis.present import columns, export
 from ui import state
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,9 +52,9 @@ class Context:
 
 @st.cache_resource(show_spinner="Construction du magasin de démonstration…")
 def _ensure_demo(path: str) -> None:
-    from analysis import demo
+    from analysis.demo import regional
 
-    demo.build_demo(Path(path))
+    regional.build_demo(Path(path))
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -84,7 +87,7 @@ NATIONAL = "all"
 
 def national_built() -> bool:
     """True when ``data/reference/all/`` (every commune of France) has been built."""
-    return (geo.REFERENCE_DIR / NATIONAL / "communes.parquet").is_file()
+    return (geography.REFERENCE_DIR / NATIONAL / "communes.parquet").is_file()
 
 
 def tables(ctx: Context) -> dict[str, pl.DataFrame]:
@@ -125,7 +128,7 @@ def contact_toggle(label: str, key: str, help: str | None = None) -> bool:
 
 def shown(df: pl.DataFrame) -> pl.DataFrame:
     """A frame as displayed: contact columns masked when the deployment hides contacts."""
-    return export.mask_contacts(df) if contacts_hidden() else df
+    return privacy.mask_contacts(df) if contacts_hidden() else df
 
 
 def read_only() -> bool:
@@ -193,8 +196,8 @@ def _sidebar() -> Context | None:
     except StoreError as exc:
         st.session_state["snapshot_error"] = (date, exc)
         return None
-    regions = [r for r in geo.available_regions() if r.get("built")]
-    codes = [r["code"] for r in regions] or [geo.DEFAULT_REGION]
+    regions = [r for r in geography.available_regions() if r.get("built")]
+    codes = [r["code"] for r in regions] or [geography.DEFAULT_REGION]
     names = {r["code"]: r["nom"] for r in regions}
     if national_built():  # the all-France geography, built on demand (not committed)
         codes.append(NATIONAL)
@@ -206,10 +209,10 @@ def _sidebar() -> Context | None:
         codes,
         "region",
         "region",
-        default=manifest.get("extra", {}).get("region", geo.DEFAULT_REGION),
+        default=manifest.get("extra", {}).get("region", geography.DEFAULT_REGION),
         format_func=lambda c: f"{names.get(c, c)} ({c})",
     )
-    state.check("departement", geo.load_departements(region)["departement"].to_list())
+    state.check("departement", geography.load_departements(region)["departement"].to_list())
     if len(dates) > 1:
         st.sidebar.caption(
             f"{len(dates)} instantanés, du {dates[0]:%d/%m/%Y} au {dates[-1]:%d/%m/%Y}."
@@ -258,17 +261,17 @@ def fr_axis(title: str | None = None, fmt: str = ",d") -> alt.Axis:
 
 
 def fmt_int(value: float | int | None) -> str:
-    """A count the French way (« 12 174 880 »), see ``analysis.formats``."""
+    """A count the French way (« 12 174 880 »), see ``analysis.model.formats``."""
     return formats.integer(value)
 
 
 def fmt_num(value: float | int | None, decimals: int = 1) -> str:
-    """A number the French way (« 41,9 »), see ``analysis.formats``."""
+    """A number the French way (« 41,9 »), see ``analysis.model.formats``."""
     return formats.number(value, decimals)
 
 
 def fmt_pct(share: float | None, decimals: int = 1) -> str:
-    """A 0–1 share as « 83,8 % », see ``analysis.formats``."""
+    """A 0–1 share as « 83,8 % », see ``analysis.model.formats``."""
     return formats.percent(share, decimals)
 
 
@@ -412,21 +415,21 @@ def show_table(
     container: Any = None,
 ) -> None:
     """A table as every page shows it: French headers, codes as French labels, numbers,
-    rates and dates in French (``analysis.formats``), « — » for empty cells, key columns
+    rates and dates in French (``analysis.model.formats``), « — » for empty cells, key columns
     pinned, and (with ``stem``) a « Télécharger » menu offering Excel and both CSV.
 
     Cells are styled with pandas' Styler, so a column keeps its numbers (a click on the
     header sorts by value) while it shows « 41,9 » and « 83,8 % ». ``overrides``: column →
     ``formats.Format`` for columns the registry does not describe (a pivot's codes…);
-    ``keep``: label columns to keep beside their code (see ``formats.labelled``).
+    ``keep``: label columns to keep beside their code (see ``columns.labelled``).
     """
     box = container or st
-    raw = formats.without_redundant(shown(df), overrides, keep)
+    raw = columns.without_redundant(shown(df), overrides, keep)
     styled = raw.height * max(raw.width, 1) <= MAX_STYLED_CELLS
     if styled:  # the data keep their codes and numbers, the cells show French text
         shown_df = raw
-        fmts = formats.specs(shown_df, overrides)
-        labels = formats.code_formatters(shown_df, overrides)
+        fmts = columns.specs(shown_df, overrides)
+        labels = columns.code_formatters(shown_df, overrides)
         shown_df, fmts = without_nulls(shown_df, fmts, labels)
         labels = {c: v for c, v in labels.items() if fmts[c].kind == formats.CODE}
         data: Any = shown_df.to_pandas().style.format(
@@ -438,8 +441,8 @@ def show_table(
             na_rep=formats.EMPTY,
         )
     else:
-        shown_df = formats.labelled(raw, overrides, keep)
-        fmts = formats.specs(shown_df, overrides)
+        shown_df = columns.labelled(raw, overrides, keep)
+        fmts = columns.specs(shown_df, overrides)
         data, fmts = without_nulls(
             shown_df.with_columns(
                 *(pl.col(c) * 100 for c, f in fmts.items() if f.kind == formats.SHARE)
@@ -448,7 +451,7 @@ def show_table(
             {},
             vectorised=True,
         )
-    heads = formats.headers(shown_df.columns, shown_df.schema, overrides)
+    heads = columns.headers(shown_df.columns, shown_df.schema, overrides)
     options: dict[str, Any] = {"hide_index": True, "width": "stretch", "key": key}
     if height is not None:
         options["height"] = height

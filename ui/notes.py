@@ -2,7 +2,7 @@
 
 A page calls ``method_note(id)`` (one expander « Méthode : <label> ») or ``method_notes(ids,
 title)`` (one expander holding several notes) next to the figure, table or map of each
-indicator it shows. Both draw the notes of ``analysis.methods`` and record the ids in
+indicator it shows. Both draw the notes of ``analysis.present.methods`` and record the ids in
 ``st.session_state[SHOWN_KEY]`` under the page's file name: the page walk test
 (``tests/app/test_method_notes.py``) reads that record and fails on an id without a note,
 or on a page that declares none. An id without a note draws a visible warning rather than
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from analysis import methods
+from analysis.present import methods
 
 #: Session-state key of the record: page file stem → indicator ids shown, in order.
 SHOWN_KEY = "indicateurs_affiches"

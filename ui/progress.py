@@ -1,4 +1,4 @@
-"""Progress of long work in the app: ``analysis.progress`` callbacks drawn with Streamlit."""
+"""Progress of long work in the app: ``analysis.model.progress`` callbacks drawn with Streamlit."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import streamlit as st
 
-from analysis.progress import Progress
+from analysis.model.progress import Progress
 
 
 def progress_bar(bar: Any) -> Progress:

@@ -32,7 +32,8 @@ from typing import Any
 
 import streamlit as st
 
-from analysis import coverage, indicators, nomenclature
+from analysis.indicators import coverage, territories
+from analysis.model import nomenclature
 
 #: Query-string names, in the order they appear in a link.
 NAMES: tuple[str, ...] = (
@@ -97,7 +98,7 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "forme": _one_of([coverage.ALL_FORMES, *nomenclature.FORME_BY_CODE]),
     "departement": _matching(_DEPARTEMENT_RE),
     "niveau": _one_of(coverage.LEVELS),
-    "indicateur": _one_of(indicators.MAP_INDICATORS),
+    "indicateur": _one_of(territories.MAP_INDICATORS),
 }
 
 

@@ -1,6 +1,6 @@
 """Widgets and caches shared by the *Carte* and *Territoires* pages.
 
-The computations live in ``analysis.indicators``; this module only draws the selectors, reads
+The computations live in ``analysis.indicators.territories``; this module only draws the selectors, reads
 optional uploaded files and caches results on plain values (store path, date, region, mention,
 forme, parameters as tuples, uploaded bytes), so a rerun with the same choices is instant.
 """
@@ -14,19 +14,12 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from analysis import (
-    access,
-    coverage,
-    formats,
-    geo,
-    indicators,
-    nomenclature,
-    parameter_files,
-    populations,
-    settings,
-)
-from analysis.errors import SmrError
-from analysis.opening import OpeningRule
+from analysis.geo import geography
+from analysis.indicators import access, coverage, populations, territories
+from analysis.indicators.opening import OpeningRule
+from analysis.io import parameter_files
+from analysis.model import formats, nomenclature, settings
+from analysis.model.errors import SmrError
 from ui import notes, state
 from ui.common import Context, read_only, tables, upload_hint
 
@@ -77,9 +70,9 @@ def _thresholds(text: str) -> tuple[float, ...] | None:
     return tuple(values) if values and all(v > 0 for v in values) else None
 
 
-def access_params(key: str) -> indicators.AccessParams:
+def access_params(key: str) -> territories.AccessParams:
     """The travel-time and catchment parameters, with their defaults shown."""
-    d = indicators.AccessParams()
+    d = territories.AccessParams()
     with st.expander("Paramètres du temps d'accès et des aires d'attraction", expanded=False):
         c1, c2, c3 = st.columns(3)
         speed = c1.number_input(
@@ -148,7 +141,7 @@ def access_params(key: str) -> indicators.AccessParams:
             + " ; ".join(f"≤ {fr(round(b, 2))} min : {fr(w)}" for b, w in zones)
             + ". Un fichier de temps ci-dessous remplace ce modèle."
         )
-    return indicators.AccessParams(
+    return territories.AccessParams(
         speed_kmh=float(speed),
         detour_factor=float(detour),
         catchment_min=float(catchment),
@@ -203,7 +196,7 @@ def file_uploads(
                     costs_bytes = None
                 else:
                     ages_bytes = None
-        communes = geo.load_communes(region)
+        communes = geography.load_communes(region)
         if costs_bytes is not None:
             try:
                 found = access.cost_table_coverage(
@@ -236,7 +229,7 @@ def file_uploads(
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def region_names(region: str) -> dict[str, dict[str, str]]:
-    return indicators.region_names(region)
+    return territories.region_names(region)
 
 
 # ------------------------------------------------------- open offer and populations in use
@@ -303,7 +296,7 @@ def population_panel(ctx: Context, key: str) -> None:
         st.caption(
             "Les taux pour 100 000 habitants et l'accessibilité divisent par la population "
             "municipale. Par défaut celle de la géographie de référence ("
-            + geo.population_vintage(ctx.region)
+            + geography.population_vintage(ctx.region)
             + ") ; un fichier de populations légales de l'Insee (CSV ou Excel tel que publié : "
             "code commune et population municipale) la remplace."
         )
@@ -386,9 +379,9 @@ def territory_table(
     pop: tuple[bytes, str, str] | None = None,
     provisoires: bool = False,
 ) -> pl.DataFrame:
-    """``indicators.territory_indicators`` cached on plain values (tables not hashed), on the
+    """``territories.territory_indicators`` cached on plain values (tables not hashed), on the
     origins and populations in use and the open offer at ``date``."""
-    return indicators.territory_indicators(
+    return territories.territory_indicators(
         _tables,
         population_setup(region, pop).origins,
         level,
@@ -417,8 +410,8 @@ def portrait_table(
     pop: tuple[bytes, str, str] | None = None,
     provisoires: bool = False,
 ) -> pl.DataFrame:
-    """``indicators.territory_portrait`` cached on plain values."""
-    return indicators.territory_portrait(
+    """``territories.territory_portrait`` cached on plain values."""
+    return territories.territory_portrait(
         _tables,
         population_setup(region, pop).origins,
         level,
@@ -432,11 +425,11 @@ def portrait_table(
     )
 
 
-def _params(values: tuple) -> indicators.AccessParams:
-    return indicators.AccessParams(*values)
+def _params(values: tuple) -> territories.AccessParams:
+    return territories.AccessParams(*values)
 
 
-def params_key(params: indicators.AccessParams) -> tuple:
+def params_key(params: territories.AccessParams) -> tuple:
     """The parameters as a plain tuple (the cache key)."""
     return astuple(params)
 
@@ -486,8 +479,8 @@ def beyond_table(
     pop: tuple[bytes, str, str] | None = None,
     provisoires: bool = False,
 ) -> pl.DataFrame:
-    """``indicators.communes_without_access`` cached on plain values."""
-    return indicators.communes_without_access(
+    """``territories.communes_without_access`` cached on plain values."""
+    return territories.communes_without_access(
         _tables,
         population_setup(region, pop).origins,
         mention,
@@ -513,7 +506,7 @@ def presence_table(
     names = region_names(region)
     return coverage.presence_matrix(
         _tables,
-        geo.load_origins(region),
+        geography.load_origins(region),
         level,
         forme=forme,
         departement_names=names.get("departement"),
@@ -528,22 +521,22 @@ def base_features(region: str, level: str) -> list[dict]:
     (``departement``, ``nom``), shared by the map pages (never mutated: copy a feature's
     ``properties`` before adding values to it)."""
     if level == "commune":
-        gdf = geo.load_communes_geo(region)
-        return geo.geojson_features(gdf, ["commune_insee", "nom"])
+        gdf = geography.load_communes_geo(region)
+        return geography.geojson_features(gdf, ["commune_insee", "nom"])
     if level == coverage.ORIGIN_LEVEL:  # communes, Paris / Lyon / Marseille as arrondissements
         import pandas as pd
 
-        gdf = geo.load_communes_geo(region)
-        arr = geo.load_arrondissements_geo(region)
+        gdf = geography.load_communes_geo(region)
+        arr = geography.load_arrondissements_geo(region)
         if arr is not None and len(arr):
             gdf = gdf[~gdf["commune_insee"].isin(set(arr["commune_parent"]))]
             gdf = pd.concat([gdf[["commune_insee", "nom", "geometry"]],
                              arr[["commune_insee", "nom", "geometry"]]], ignore_index=True)
-        return geo.geojson_features(gdf, ["commune_insee", "nom"])
-    gdf = geo.load_departements_geo(region)
+        return geography.geojson_features(gdf, ["commune_insee", "nom"])
+    gdf = geography.load_departements_geo(region)
     if commune_map_by_departement(region):  # a national view: coarser outlines suffice
         gdf = _coarser(gdf)
-    return geo.geojson_features(gdf, ["departement", "nom"])
+    return geography.geojson_features(gdf, ["departement", "nom"])
 
 
 #: Outline simplification of the national département map (degrees, about 500 m) and the
@@ -593,12 +586,12 @@ COMMUNE_MAP_MAX = 5000
 
 def commune_map_by_departement(region: str) -> bool:
     """True when the region has too many communes to draw them all on one map."""
-    return geo.load_communes(region).height > COMMUNE_MAP_MAX
+    return geography.load_communes(region).height > COMMUNE_MAP_MAX
 
 
 def departement_select(region: str, key: str) -> str:
     """Département selector (code returned, name shown), for maps of large regions."""
-    deps = geo.load_departements(region).sort("departement")
+    deps = geography.load_departements(region).sort("departement")
     names = dict(zip(deps["departement"].to_list(), deps["nom"].to_list(), strict=True))
     return state.select(
         st.selectbox,
@@ -616,5 +609,5 @@ def departement_select(region: str, key: str) -> str:
 def departement_commune_features(region: str, departement: str) -> list[dict]:
     """GeoJSON features of the communes of one département (``commune_insee``, ``nom``),
     shared and never mutated, like ``base_features``."""
-    gdf = geo.load_communes_geo(region)
-    return geo.geojson_features(gdf[gdf["departement"] == departement], ["commune_insee", "nom"])
+    gdf = geography.load_communes_geo(region)
+    return geography.geojson_features(gdf[gdf["departement"] == departement], ["commune_insee", "nom"])

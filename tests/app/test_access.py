@@ -16,8 +16,9 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis import campaign, store
-from analysis.schema import CONTACT_COLUMNS
+from analysis.checks.campaign import checklist, history
+from analysis.io import store
+from analysis.model.schema import CONTACT_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -202,7 +203,7 @@ def test_hidden_contacts_never_appear_on_any_page(clean_env, monkeypatch, page):
     at.run()
     assert not at.exception, at.exception
     if page.endswith("campagne.py"):  # the establishment with personal points to treat
-        ranking = campaign.establishment_ranking(campaign.evaluate_snapshot(clean_env))
+        ranking = checklist.establishment_ranking(history.evaluate_snapshot(clean_env))
         at.selectbox(key="campagne_etablissement").select(ranking["finess_eg"][1]).run()
         assert "[masqué]" in _shown(at)
     assert not [c for c in at.checkbox if "contact" in c.label.lower()]
@@ -214,7 +215,7 @@ def test_contacts_show_only_when_asked(clean_env):
     at = _app()
     at.switch_page("app_pages/campagne.py")
     at.run()
-    ranking = campaign.establishment_ranking(campaign.evaluate_snapshot(clean_env))
+    ranking = checklist.establishment_ranking(history.evaluate_snapshot(clean_env))
     at.selectbox(key="campagne_etablissement").select(ranking["finess_eg"][1]).run()
     assert _found(_shown(at), contacts) == []  # masked by default
     at.checkbox(key="campagne_contacts").check().run()

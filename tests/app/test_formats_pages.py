@@ -14,7 +14,8 @@ import pytest
 from streamlit import dataframe_util
 from streamlit.testing.v1 import AppTest
 
-from analysis import campaign, nomenclature
+from analysis.checks.campaign import checklist
+from analysis.model import nomenclature
 
 from .test_method_notes import DRIVERS, registered_pages
 
@@ -27,7 +28,7 @@ RAW = {"None", "NaN", "nan", "null", "NaT", "<NA>", "none"}
 ISO = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2})?")
 #: A rate as French typography writes it (narrow no-break space before the sign).
 RATE = re.compile(r"^-?\d{1,3}(?:\u202f\d{3})*,\d\u202f%$")
-RULES = {r.id for r in campaign.RULES}
+RULES = {r.id for r in checklist.RULES}
 
 
 def _is_rate(column: str) -> bool:

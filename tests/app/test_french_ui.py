@@ -45,6 +45,7 @@ def _page(page: str) -> AppTest:
                 "Formats acceptés : YAML, YML, JSON. Au plus 50 Mo par fichier.",
             ],
         ),
+        ("objectifs", ["Formats acceptés : CSV, TXT, XLSX, XLS. Au plus 50 Mo par fichier."] * 3),
     ],
 )
 def test_every_uploader_states_its_limit_in_french(app_env, monkeypatch, page, hints):

@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 from streamlit.testing.v1 import AppTest
 
-from analysis import store
+from analysis.io import store
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
@@ -80,7 +80,7 @@ def test_home_with_empty_store_explains(tmp_path, monkeypatch):
 
 def test_capacity_by_mention_matches_independent_sum(demo_store):
     snap = store.read_snapshot(demo_store)
-    from analysis import summary
+    from analysis.present import summary
 
     table = summary.capacity_by_mention(snap.tables)
     assert table.height == 13

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis import methods
+from analysis.present import methods
 from ui.notes import SHOWN_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,6 +56,7 @@ def test_pages_are_found():
         "app_pages/campagne.py",
         "app_pages/synchronisation.py",
         "app_pages/import.py",
+        "app_pages/objectifs.py",
     ):
         assert page in pages
 
@@ -76,7 +77,7 @@ def test_every_indicator_shown_has_a_note(app_env, page):
     )
     missing = [i for i in shown if i not in methods.NOTES]
     assert not missing, (
-        f"{page} : indicateurs sans note de méthode dans analysis/methods.py : {missing}"
+        f"{page} : indicateurs sans note de méthode dans analysis/present/methods.py : {missing}"
     )
     # each declared note is on the page, in an expander « Méthode : … »
     assert any(e.label.startswith("Méthode : ") for e in at.expander)

@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 from streamlit.testing.v1 import AppTest
 
-from analysis import store
+from analysis.io import store
 from tests.helpers import small_snapshot, write_source_dir
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,7 +10,11 @@ import pandas as pd
 import polars as pl
 from streamlit.testing.v1 import AppTest
 
-from analysis import demo, quality, store, sync
+from analysis.checks.quality import requirements, vt_report
+from analysis.checks.quality.population import establishment_population, population_counts
+from analysis.demo import regional
+from analysis.indicators import sync
+from analysis.io import store
 from tests.helpers import small_snapshot
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -53,25 +57,25 @@ def _table(at: AppTest, column: str):
 def _expected(demo_store):
     day = store.latest_snapshot(demo_store)
     data = store.read_snapshot(demo_store, day).tables
-    params = quality.QualityParams(departements=quality.region_departements("11"))
-    return day, data, quality.evaluate(data, day, params), params
+    params = requirements.QualityParams(departements=requirements.region_departements("11"))
+    return day, data, requirements.evaluate(data, day, params), params
 
 
 def test_page_renders_requirements_trends_population(app_env):
     at = _open()
     day, data, results, params = _expected(app_env)
-    totals = quality.summary(results).filter(pl.col("departement") == "ensemble")
+    totals = requirements.summary(results).filter(pl.col("departement") == "ensemble")
     for row in totals.head(5).iter_rows(named=True):
         assert _metric(at, row["exigence"]) == _pct(row["taux"])
     shown = _table(at, "Périmètre")
-    assert shown["Code"].tolist() == [r.code for r in quality.REQUIREMENTS]
+    assert shown["Code"].tolist() == [r.code for r in requirements.REQUIREMENTS]
     assert shown["Écarts"].tolist() == totals["ecarts"].to_list()
     assert all(n > 0 for n in shown["Écarts"])  # the demo has écarts for every rule
     subheaders = [s.value for s in at.subheader]
     assert f"Exigences au {day:%d/%m/%Y}" in subheaders
     assert "Suivi du peuplement SMR" in subheaders
     assert at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")  # the trend chart
-    population = quality.population_counts(quality.establishment_population(data, day, params))
+    population = population_counts(establishment_population(data, day, params))
     whole = population.filter(pl.col("departement") == "ensemble").row(0, named=True)
     assert _metric(at, "Finalisés").replace("\u202f", "") == str(whole["finalise"])
     quarters = _table(at, "Trimestre")
@@ -89,7 +93,7 @@ def test_page_drill_down_lists_the_entities_with_their_reason(app_env):
     at.selectbox(key="qualite_exigence").select("CO4").run()
     assert not at.exception
     listed = _table(at, "Motif de l'écart")
-    expected = quality.ecarts(results, "CO4")
+    expected = requirements.ecarts(results, "CO4")
     assert sorted(listed["Entité"]) == sorted(expected["entite"].to_list())
     assert all("catégorie" in m or "absent" in m for m in listed["Motif de l'écart"])
     dep = expected["departement"][0]
@@ -107,8 +111,8 @@ def test_page_drill_down_lists_the_entities_with_their_reason(app_env):
 def test_page_vt_report_beside_unit_statuses(app_env):
     at = _open()
     day, data, _, params = _expected(app_env)
-    report = quality.read_vt_report_frame(demo.vt_sync_report(data, day))
-    rate = quality.vt_sync_rate(quality.vt_report_detail(report, data, day, params.departements))
+    report = vt_report.read_vt_report_frame(regional.vt_sync_report(data, day))
+    rate = vt_report.vt_sync_rate(vt_report.vt_report_detail(report, data, day, params.departements))
     whole = rate.filter(pl.col("departement") == "ensemble").row(0, named=True)
     assert _metric(at, "Taux national (établissements)") == _pct(whole["taux"])
     units = sync.status_counts(sync.unit_status(data, day), data["etablissements"], "ensemble")
@@ -137,12 +141,12 @@ def test_page_says_the_reading_and_re12_scope_and_switches(app_env):
     day, data, results, params = _expected(app_env)
     captions = " ".join(c.value for c in at.caption)
     assert "Lecture des vues nationales" in captions
-    scope = quality.re12_scope(data, day, params)
-    assert quality.re12_scope_text(scope) in captions
+    scope = requirements.re12_scope(data, day, params)
+    assert requirements.re12_scope_text(scope) in captions
     assert f"{scope['offres']} offres, toutes SMR" in captions  # the demo holds SMR only
     at.toggle(key="qualite_lectures").set_value(True).run()
     assert not at.exception, at.exception
-    former = quality.summary(quality.evaluate(data, day, params.with_former_readings()))
+    former = requirements.summary(requirements.evaluate(data, day, params.with_former_readings()))
     expected = former.filter(pl.col("departement") == "ensemble")["perimetre"].to_list()
     assert _table(at, "Périmètre")["Périmètre"].tolist() == expected
     assert "Lectures de l'atelier activées" in " ".join(c.value for c in at.caption)

@@ -16,7 +16,11 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis import geo, opening, store, transition
+from analysis.geo import geography
+from analysis.indicators import opening, territories
+from analysis.io import store
+from analysis.transition import comparison, correspondence, scenarios
+from analysis.transition.gaps import GAP_SHORT_LABELS, ROR_TEAM_GAPS, transition_gaps
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -64,20 +68,20 @@ def _load(at: AppTest, source: tuple[str, str]) -> None:
 def test_gap_figures_counts_and_filters(app_env):
     at = _open()
     snap = store.read_snapshot(app_env)
-    # the page lists the gaps of the offer open at the snapshot date (analysis.opening)
-    gaps = transition.transition_gaps(
+    # the page lists the gaps of the offer open at the snapshot date (analysis.indicators.opening)
+    gaps = transition_gaps(
         opening.open_tables(snap.tables, opening.OpeningRule(snap.date)), snap.date
     )
     metrics = _metrics(at)
-    for ecart, label in transition.GAP_SHORT_LABELS.items():
+    for ecart, label in GAP_SHORT_LABELS.items():
         assert _number(metrics[label]) == (gaps["ecart"] == ecart).sum()
     by_dep = _table(at, "departement", "total")
-    assert list(by_dep["departement"]) == sorted(geo.load_departements("11")["departement"])
+    assert list(by_dep["departement"]) == sorted(geography.load_departements("11")["departement"])
     assert by_dep["total"].sum() == gaps.height
     assert "Méthode : Écarts de la transition SSR → SMR" in [e.label for e in at.expander]
     listed = _table(at, "libelle_ecart", "detail")
     # The automatic migration (ROR team) is shown apart from the establishments' list.
-    team = gaps.filter(pl.col("ecart").is_in(list(transition.ROR_TEAM_GAPS)))
+    team = gaps.filter(pl.col("ecart").is_in(list(ROR_TEAM_GAPS)))
     assert len(listed) == gaps.height - team.height
     assert team.height > 0
     apart = [df.value for df in at.dataframe
@@ -101,11 +105,11 @@ def test_loading_an_example_shows_who_gains_access(app_env):
     at = _open()
     assert any("Ajoutez un changement" in i.value for i in at.info)
     _load(at, PEDIATRIE)
-    scenario = transition.read_scenario(EXAMPLES / PEDIATRIE[1])
+    scenario = scenarios.read_scenario(EXAMPLES / PEDIATRIE[1])
     assert at.text_input(key="transition_nom").value == scenario.nom
     snap = store.read_snapshot(app_env)
-    communes = geo.load_origins("11")  # Paris as its 20 arrondissements
-    cmp = transition.compare_scenario(
+    communes = geography.load_origins("11")  # Paris as its 20 arrondissements
+    cmp = comparison.compare_scenario(
         snap.tables, scenario, communes, "ME060", opening=opening.OpeningRule(snap.date)
     )
     metrics = _metrics(at)
@@ -140,12 +144,12 @@ def test_loading_an_example_shows_who_gains_access(app_env):
     assert changes["population"].sum() == cmp.region["population_gagnant"]
     # the parameters of the Carte page apply: a larger threshold, fewer gainers
     at.number_input(key="transition_beyond").set_value(45.0).run()
-    wider = transition.compare_scenario(
+    wider = comparison.compare_scenario(
         snap.tables,
         scenario,
         communes,
         "ME060",
-        params=transition.indicators.AccessParams(beyond_min=45.0),
+        params=territories.AccessParams(beyond_min=45.0),
     )
     assert _number(_metrics(at)["Gagnent l'accès (≤ 45 min)"]) == round(
         wider.region["population_gagnant"]
@@ -195,7 +199,7 @@ def test_editor_adds_removes_saves_and_reloads(tmp_path, monkeypatch, demo_store
     at.button(key="transition_save").click().run()
     saved = copy / "scenarios" / "brules_a_provins.yaml"
     assert saved.is_file()
-    scenario = transition.read_scenario(saved)
+    scenario = scenarios.read_scenario(saved)
     assert [c.action for c in scenario.changements] == ["nouveau_site", "retirer_mention"]
     assert scenario.changements[0].lits == 24 and scenario.changements[0].commune_insee == "77379"
     # saving again without « Remplacer » is refused in French
@@ -219,8 +223,8 @@ def test_a_user_mapping_changes_the_gaps(app_env):
     at.file_uploader(key="transition_mapping_file").upload("table.csv", table, "text/csv").run()
     assert not at.exception, at.exception
     snap = store.read_snapshot(app_env)
-    rules = transition.read_mapping(table, "table.csv")
-    gaps = transition.transition_gaps(snap.tables, snap.date, rules)
+    rules = correspondence.read_mapping(table, "table.csv")
+    gaps = transition_gaps(snap.tables, snap.date, rules)
     unknown = (gaps["ecart"] == "correspondance_inconnue").sum()
     assert unknown > 0
     assert _number(_metrics(at)["Hors table de correspondance"]) == unknown

@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis import campaign, forecast, formats, store, sync
+from analysis.checks.campaign import checklist, forecast, history, todo
+from analysis.indicators import sync
+from analysis.io import store
+from analysis.model import formats
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
@@ -44,8 +47,8 @@ def _open(page: str) -> AppTest:
 def test_campaign_page_renders_with_figures(app_env):
     at = _open("app_pages/campagne.py")
     latest = store.latest_snapshot(app_env)
-    results = campaign.evaluate_snapshot(app_env, latest)
-    overall = campaign.completion_overall(results)
+    results = history.evaluate_snapshot(app_env, latest)
+    overall = checklist.completion_overall(results)
     assert _as_int(_metric(at, "Points à traiter")) == overall["reste"]
     assert _metric(at, "Points conformes") == f"{overall['taux'] * 100:.1f}\u202f%".replace(".", ",")
     assert any("Données fictives" in w.value for w in at.warning)
@@ -58,7 +61,7 @@ def test_campaign_page_renders_with_figures(app_env):
     assert any("Excel" in label for label in labels) and any("CSV" in label for label in labels)
     # Prerequisites block: the establishments that cannot do the campaign, chased first.
     assert "Prérequis : comptes et habilitations" in subheaders
-    blocked = campaign.blocked_establishments(results)
+    blocked = todo.blocked_establishments(results)
     assert _metric(at, "Établissements bloqués") == (
         f"{blocked.height} / {overall['etablissements']}")
     assert _as_int(_metric(at, "Conseils (facultatifs)")) == overall["conseils"]
@@ -68,7 +71,7 @@ def test_campaign_page_renders_with_figures(app_env):
     assert "Prévision : achèvement des phases de la campagne" in subheaders
     table = next(d.value for d in at.dataframe if "date_prevue_tard" in d.value.columns)
     expected = forecast.forecast_phases(
-        forecast.phase_series(campaign.progress_history(app_env)))
+        forecast.phase_series(history.progress_history(app_env)))
     assert list(table["libelle"]) == expected["libelle"].to_list()  # « Phase »
     # phase 2 is never reached at its pace: the column holds an empty cell, shown as text
     assert table["date_prevue"][0] == formats.date(expected["date_prevue"][0])
@@ -81,7 +84,7 @@ def test_campaign_page_renders_with_figures(app_env):
 
 def test_campaign_page_drill_down_and_contacts(app_env):
     at = _open("app_pages/campagne.py")
-    ranking = campaign.establishment_ranking(campaign.evaluate_snapshot(app_env))
+    ranking = checklist.establishment_ranking(history.evaluate_snapshot(app_env))
     target = ranking["finess_eg"][1]
     at.selectbox(key="campagne_etablissement").select(target).run()
     assert not at.exception

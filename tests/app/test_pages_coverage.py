@@ -15,7 +15,11 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis import geo, indicators, methods, nomenclature, store
+from analysis.geo import geography
+from analysis.indicators import territories
+from analysis.io import store
+from analysis.model import nomenclature
+from analysis.present import methods
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 CODES = [m.code for m in nomenclature.MENTIONS]
@@ -55,7 +59,7 @@ def _recount_rates(tables: dict[str, pl.DataFrame], mention: str, day=None) -> d
     """Beds + places per 100,000 per département, counted with plain Python (the offer open
     on ``day`` when given)."""
     closed_eg, closed_uo = _closed(tables, day) if day is not None else (set(), set())
-    communes = geo.load_communes("11")
+    communes = geography.load_communes("11")
     dep = dict(zip(communes["commune_insee"], communes["departement"], strict=True))
     pop: dict[str, int] = defaultdict(int)
     for d, p in zip(communes["departement"], communes["population"], strict=True):
@@ -79,7 +83,7 @@ def _recount_rates(tables: dict[str, pl.DataFrame], mention: str, day=None) -> d
 def test_carte_renders_every_mention_at_both_levels(app_env):
     at = _open("app_pages/carte.py")
     latest = store.read_snapshot(app_env)
-    n_communes = geo.load_communes("11").height
+    n_communes = geography.load_communes("11").height
     for level in ("departement", "commune"):
         at.radio(key="carte_niveau").set_value(level)
         for code in CODES:
@@ -105,7 +109,7 @@ def test_carte_renders_every_mention_at_both_levels(app_env):
 def test_carte_every_indicator_has_a_note_and_draws(app_env):
     at = _open("app_pages/carte.py")
     at.radio(key="carte_niveau").set_value("departement").run()
-    for indicator in indicators.MAP_INDICATORS:
+    for indicator in territories.MAP_INDICATORS:
         at.selectbox(key="carte_indicateur").set_value(indicator).run()
         assert not at.exception, (indicator, at.exception)
         note = methods.note(indicator)
@@ -194,7 +198,7 @@ IDENTIFIERS = {
 @pytest.mark.parametrize("level", ["commune", "departement"])
 def test_every_indicator_column_has_a_method_note(demo_store, level):
     snap = store.read_snapshot(demo_store)
-    table = indicators.territory_indicators(snap.tables, geo.load_communes("11"), level, "ME050")
+    table = territories.territory_indicators(snap.tables, geography.load_communes("11"), level, "ME050")
     for column in set(table.columns) - IDENTIFIERS:
         note = methods.note(column)  # KeyError if an indicator has no note
         assert note.note and note.unit and note.label
@@ -202,7 +206,7 @@ def test_every_indicator_column_has_a_method_note(demo_store, level):
 
 def test_carte_uploaded_files_replace_the_model_or_are_refused(app_env):
     snap = store.read_snapshot(app_env)
-    communes = geo.load_communes("11")
+    communes = geography.load_communes("11")
     offers = snap.tables["offres"].join(snap.tables["unites"], on="uo_id")
     finess = offers.filter(pl.col("mention") == "ME050")["finess_eg"].sort()[0]
     table = "commune_insee,finess_eg,minutes\n" + "".join(

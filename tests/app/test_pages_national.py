@@ -12,7 +12,10 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis import campaign, demo_national, geo, store
+from analysis.checks.campaign import history
+from analysis.demo import national
+from analysis.geo import geography
+from analysis.io import store
 from ui import territory
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -42,7 +45,7 @@ def test_large_region_map_shows_departements_then_one_departement(app_env, monke
     assert not at.exception, at.exception
     deps = at.selectbox(key="carte_departement")
     assert deps.options[0].endswith("(75)") and len(deps.options) == 8
-    communes = geo.load_communes("11")
+    communes = geography.load_communes("11")
     for code in ("75", "91"):
         deps.set_value(code).run()
         features = _features(at)
@@ -55,13 +58,13 @@ def test_large_region_map_shows_departements_then_one_departement(app_env, monke
 def test_small_region_map_keeps_every_commune(app_env):
     at = _open("app_pages/carte.py")
     assert at.radio(key="carte_niveau").value == "commune"
-    assert len(_features(at)) == geo.load_communes("11").height
+    assert len(_features(at)) == geography.load_communes("11").height
 
 
 @pytest.fixture(scope="module")
 def long_series(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("long")
-    demo_national.build_daily_demo(path, days=100, region="11")
+    national.build_daily_demo(path, days=100, region="11")
     return path
 
 
@@ -72,15 +75,15 @@ def test_long_series_progress_is_weekly_and_exact(long_series, monkeypatch):
     resolution = at.radio(key="campagne_resolution")
     assert resolution.value == "semaine"
     days = store.list_snapshots(long_series)
-    weekly = campaign.sampled_dates(days, 7, [days[-1]])
+    weekly = history.sampled_dates(days, 7, [days[-1]])
     assert len(weekly) == 16  # 100 days: 15 weeks back from the last day, plus the first
-    expected = campaign.progress(long_series, dates=weekly)
+    expected = history.progress(long_series, dates=weekly)
     chart = at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")
     assert chart
     resolution.set_value("tous").run()
     assert not at.exception, at.exception
     # the weekly points are the daily history at those dates
-    full = campaign.progress_history(long_series)
+    full = history.progress_history(long_series)
     assert full.filter(pl.col("date").is_in(weekly)).equals(expected)
     sync_page = _open("app_pages/synchronisation.py")
     assert "Évolution" in [s.value for s in sync_page.subheader]

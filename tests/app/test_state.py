@@ -42,7 +42,7 @@ def _legend(at: AppTest) -> str:
 
 
 def test_the_demo_store_has_the_dates_these_tests_use(app_env):
-    from analysis import store
+    from analysis.io import store
 
     dates = store.list_snapshots(app_env)
     assert MAY_15 in dates and dates[-1] == LATEST

@@ -33,6 +33,7 @@ VIEWS = [
     ("qualite", "Qualité ROR", None),
     ("transition", "Transition", None),
     ("transition", "Transition", "scenario"),
+    ("objectifs", "Objectifs (OQOS)", None),
     ("import", "Import", None),
 ]
 _OPEN_EXPANDERS = (

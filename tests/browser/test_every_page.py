@@ -16,8 +16,8 @@ import openpyxl
 import polars as pl
 import pytest
 
-from analysis import store
-from analysis.schema import CONTACT_COLUMNS
+from analysis.io import store
+from analysis.model.schema import CONTACT_COLUMNS
 from tests.browser.conftest import SHOTS, screenshot, wait_ready
 from tests.helpers import small_snapshot, write_source_dir
 
@@ -309,3 +309,32 @@ def test_transition(page, app_url, contacts):
     text = _text_of(_download(page, "CSV pour Excel", menu=0))  # the list of gaps
     _no_contact(text, contacts)
     _no_contact(_text_of(_download(page, "Excel (.xlsx)", menu=0)), contacts)
+
+
+def test_objectifs_oqos(page, app_url, contacts):
+    _open(page, app_url, "Objectifs (OQOS)", "Objectifs (OQOS)")
+    page.get_by_text("Zones × mentions").first.wait_for()
+    page.wait_for_function(
+        "() => document.querySelectorAll(\"[data-testid='stVegaLiteChart'] canvas,"
+        " [data-testid='stVegaLiteChart'] svg\").length >= 2")  # the matrix and the map
+    screenshot(page, "page_objectifs")
+    # filter: another mention → the cell below names it
+    cell = page.locator("p", has_text=re.compile(r" — .+ : [▼✓▲] ")).first
+    before = cell.inner_text()
+    _choose(page, "Mention SMR", "Gériatrie")
+    page.wait_for_function(
+        "(old) => [...document.querySelectorAll('p')].some(e => / — .+ : [▼✓▲] /"
+        ".test(e.innerText) && e.innerText !== old && e.innerText.includes('Gériatrie'))",
+        arg=before)
+    page.wait_for_selector(CHART)
+    screenshot(page, "page_objectifs_geriatrie")
+    path = _download(page, "CSV pour Excel", menu=0)  # the table of the targets
+    frame = pl.read_csv(path, separator=";", infer_schema=False)
+    assert frame.columns[:4] == ["Zone", "Libellé de la zone", "Mention", "Forme"]
+    assert frame.height > 100 and "Dans la cible" in frame["Statut"].to_list()
+    _no_contact(_text_of(path), contacts)
+    data = pl.read_csv(_download(page, "CSV données", menu=0), infer_schema=False)
+    assert data.columns[:4] == ["zone", "libelle_zone", "mention", "forme"]
+    assert data.height == frame.height
+    workbook = openpyxl.load_workbook(_download(page, "Excel (.xlsx)", menu=0))
+    assert workbook.sheetnames == ["objectifs", "implantations", "hors zonage"]

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from analysis import report
+from analysis.present import report
 from tests.browser.conftest import SHOTS
 
 pytestmark = pytest.mark.browser

@@ -1,0 +1,1 @@
+"""indicators layer of the analysis package."""
