@@ -38,7 +38,6 @@ from ui.common import (
     ROOT,
     demo_banner,
     downloads,
-    fmt_int,
     page_context,
     read_only,
     show_table,
@@ -252,7 +251,7 @@ with tab_mapping:
     counts = dict(status_counts(slots).iter_rows())
     cols = st.columns(len(correspondence.MAPPING_STATUSES))
     for col, (code, label) in zip(cols, correspondence.MAPPING_STATUSES.items(), strict=True):
-        col.metric(correspondence.MAPPING_SHORT_LABELS[code], fmt_int(counts.get(code, 0)), help=label)
+        col.metric(correspondence.MAPPING_SHORT_LABELS[code], formats.integer(counts.get(code, 0)), help=label)
     flagged_only = st.toggle(
         "Seulement les cas signalés (approximation, à préciser, hors SMR)",
         value=True,
@@ -271,9 +270,9 @@ with tab_gaps:
     for col, row in zip(cols, totals.iter_rows(named=True), strict=True):
         col.metric(
             GAP_SHORT_LABELS[row["ecart"]],
-            fmt_int(row["lignes"]),
-            help=f"{row['libelle_ecart']} : {fmt_int(row['lignes'])} ligne(s), "
-            f"{fmt_int(row['etablissements'])} établissement(s) concerné(s).",
+            formats.integer(row["lignes"]),
+            help=f"{row['libelle_ecart']} : {formats.integer(row['lignes'])} ligne(s), "
+            f"{formats.integer(row['etablissements'])} établissement(s) concerné(s).",
         )
     ui.method_note("ecarts_transition")
     names = ui.region_names(ctx.region).get("departement", {})
@@ -317,7 +316,7 @@ with tab_gaps:
     )
     search = f4.text_input("Établissement (nom ou FINESS)", key="transition_f_texte")
     shown_gaps = filter_gaps(gaps, kinds, deps, mentions, search)
-    st.caption(f"{fmt_int(shown_gaps.height)} ligne(s) sur {fmt_int(gaps.height)}.")
+    st.caption(f"{formats.integer(shown_gaps.height)} ligne(s) sur {formats.integer(gaps.height)}.")
     stamp = ctx.date.isoformat()
     show_table(
         shown_gaps.drop("ecart", "action"),
@@ -330,8 +329,8 @@ with tab_gaps:
     st.markdown("**Pour l'équipe régionale du ROR : migration automatique en attente**")
     st.caption(
         GAP_TYPES["migration_automatique"][1]
-        + f" {fmt_int(ror_team.height)} ligne(s), "
-        f"{fmt_int(ror_team['finess_eg'].n_unique())} établissement(s) ; rien n'est demandé "
+        + f" {formats.integer(ror_team.height)} ligne(s), "
+        f"{formats.integer(ror_team['finess_eg'].n_unique())} établissement(s) ; rien n'est demandé "
         "aux établissements pour ces unités."
     )
     if ror_team.height:
@@ -440,8 +439,8 @@ with tab_scenario:
             if finess and wanted:
                 now = offers.filter(pl.col("finess_eg") == finess)
                 b2.caption(
-                    f"Actuellement : {fmt_int(now['lits'].sum())} lits, "
-                    f"{fmt_int(now['places'].sum())} places "
+                    f"Actuellement : {formats.integer(now['lits'].sum())} lits, "
+                    f"{formats.integer(now['places'].sum())} places "
                     f"({', '.join(sorted(set(now['forme'].to_list())))})."
                 )
         if action != "retirer_mention":
@@ -546,15 +545,15 @@ with tab_scenario:
     k = st.columns(5)
     k[0].metric(
         f"Gagnent l'accès (≤ {threshold})",
-        fmt_int(region["population_gagnant"]),
+        formats.integer(region["population_gagnant"]),
         help=f"Habitants dont l'établissement le plus proche passe à {threshold} ou moins.",
     )
     k[1].metric(
         f"Perdent l'accès (≤ {threshold})",
-        fmt_int(region["population_perdant"]),
+        formats.integer(region["population_perdant"]),
         help=f"Habitants dont l'établissement le plus proche passe au-delà de {threshold}.",
     )
-    k[2].metric("Communes modifiées", fmt_int(comparison.changed_communes().height))
+    k[2].metric("Communes modifiées", formats.integer(comparison.changed_communes().height))
     dt_ = region["delta_temps_plus_proche"]
     k[3].metric(
         "Temps moyen au plus proche",
@@ -681,7 +680,7 @@ with tab_scenario:
     charts.draw(
         ui.vega_spec(chart, {"communes": features}),
         f"Carte des communes : {shown_label} avec le scénario « {scenario.nom} », mention "
-        f"{nomenclature.mention_label(mention)} ; {fmt_int(changed.height)} communes "
+        f"{nomenclature.mention_label(mention)} ; {formats.integer(changed.height)} communes "
         "modifiées, listées dans le tableau sous la carte.",
         table=changed,
         table_label="communes modifiées par le scénario",
@@ -700,7 +699,7 @@ with tab_scenario:
     changes = access_changes(comparison)
     st.markdown(
         f"**Communes qui gagnent ou perdent un établissement à ≤ {threshold}** "
-        f"({fmt_int(changes.height)})"
+        f"({formats.integer(changes.height)})"
     )
     slug = scenario.slug
     show_table(

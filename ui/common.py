@@ -260,21 +260,6 @@ def fr_axis(title: str | None = None, fmt: str = ",d") -> alt.Axis:
     )
 
 
-def fmt_int(value: float | int | None) -> str:
-    """A count the French way (« 12 174 880 »), see ``analysis.model.formats``."""
-    return formats.integer(value)
-
-
-def fmt_num(value: float | int | None, decimals: int = 1) -> str:
-    """A number the French way (« 41,9 »), see ``analysis.model.formats``."""
-    return formats.number(value, decimals)
-
-
-def fmt_pct(share: float | None, decimals: int = 1) -> str:
-    """A 0–1 share as « 83,8 % », see ``analysis.model.formats``."""
-    return formats.percent(share, decimals)
-
-
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: Above this many cells a table is not styled cell by cell (pandas Styler costs about
 #: 10 µs a cell): numbers keep Streamlit's own formats, the rest is still in French.

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from analysis.checks.campaign import checklist
 from analysis.checks.quality import requirements
 from analysis.indicators import access, sync
+from analysis.model import formats
 from analysis.transition import correspondence, gaps, oqos
 
 
@@ -64,24 +65,11 @@ def missing_parts(n: MethodNote) -> list[str]:
     return [p for p in PARTS if not parts.get(p)]
 
 
-def _fr(x: float) -> str:
-    """A number written the French way (decimal comma), see ``analysis.model.formats``."""
-    from analysis.model import formats
-
-    return formats.compact(x)
-
-
-def _fr2(x: float) -> str:
-    from analysis.model import formats
-
-    return formats.number(x, 2)
-
-
 def _zones_text() -> str:
     parts = []
     low = 0.0
     for bound, weight in access.DEFAULT_ZONES:
-        parts.append(f"{_fr(low)}–{_fr(bound)} min : {_fr2(weight)}")
+        parts.append(f"{formats.compact(low)}–{formats.compact(bound)} min : {formats.number(weight, 2)}")
         low = bound
     return " ; ".join(parts)
 
@@ -89,8 +77,8 @@ def _zones_text() -> str:
 _MODEL = (
     "Temps de trajet : distance à vol d'oiseau (Lambert-93) entre le point représentatif de la "
     "commune et l'établissement, × coefficient de détour (défaut "
-    f"{_fr(access.DEFAULT_DETOUR_FACTOR)}) ÷ vitesse moyenne (défaut "
-    f"{_fr(access.DEFAULT_SPEED_KMH)} km/h) × 60. Le coefficient 1,3 correspond au détour moyen "
+    f"{formats.compact(access.DEFAULT_DETOUR_FACTOR)}) ÷ vitesse moyenne (défaut "
+    f"{formats.compact(access.DEFAULT_SPEED_KMH)} km/h) × 60. Le coefficient 1,3 correspond au détour moyen "
     "mesuré sur les réseaux routiers européens (≈ 1,34) ; 40 km/h est une vitesse porte à porte "
     "qui mêle rues urbaines et routes. Un fichier de temps (commune, FINESS, minutes) issu d'un "
     "calculateur d'itinéraire remplace ce modèle partout ; un couple absent du fichier est jugé "

@@ -289,19 +289,9 @@ def build_report(
 # ----------------------------------------------------------------------- key figures
 
 
-def _fr_num(value: float | int | None, decimals: int = 0) -> str:
-    """French number (``analysis.model.formats``): « 12 174 880 », « 41,9 »; « — » for None."""
-    return formats.number(value, decimals)
-
-
 def _lower_first(text: str) -> str:
     """« Absente de ViaTrajectoire » → « absente de ViaTrajectoire » (acronyms kept)."""
     return text[:1].lower() + text[1:]
-
-
-def _pct(share: float | None, decimals: int = 1) -> str:
-    """A 0–1 share as a French percentage (``analysis.model.formats``): « 83,8 % »."""
-    return formats.percent(share, decimals)
 
 
 def key_figures(report: RegionalReport) -> pl.DataFrame:
@@ -696,17 +686,17 @@ def report_html(report: RegionalReport, generated: dt.date | None = None) -> str
     t = formats.compact(report.threshold_min)
     title = f"Rapport régional SMR : {report.region_name}"
     cards = [
-        (_fr_num(h["etablissements_smr"]), "établissements SMR"),
-        (_fr_num(h["unites"]), "unités"),
-        (_fr_num(h["lits"]), "lits"),
-        (_fr_num(h["places"]), "places"),
+        (formats.number(h["etablissements_smr"]), "établissements SMR"),
+        (formats.number(h["unites"]), "unités"),
+        (formats.number(h["lits"]), "lits"),
+        (formats.number(h["places"]), "places"),
         (
-            _fr_num(report.provisional["etablissements"]),
+            formats.number(report.provisional["etablissements"]),
             "établissements fermés temporairement"
             + (" (inclus)" if report.include_provisional else " (exclus des chiffres)"),
         ),
-        (_pct(c["taux"]), "points de la campagne conformes"),
-        (_pct(s["taux_synchronise"]), "unités synchronisées ROR ↔ ViaTrajectoire"),
+        (formats.percent(c["taux"]), "points de la campagne conformes"),
+        (formats.percent(s["taux_synchronise"]), "unités synchronisées ROR ↔ ViaTrajectoire"),
     ]
     parts = [
         "<!DOCTYPE html>",
@@ -740,8 +730,8 @@ def report_html(report: RegionalReport, generated: dt.date | None = None) -> str
     parts.append("</div>")
     if h["rejetes"] or h["avertissements"]:
         parts.append(
-            f"<p>{_fr_num(h['rejetes'])} ligne(s) rejetée(s) à l'import, "
-            f"{_fr_num(h['avertissements'])} avertissement(s) de validation.</p>"
+            f"<p>{formats.number(h['rejetes'])} ligne(s) rejetée(s) à l'import, "
+            f"{formats.number(h['avertissements'])} avertissement(s) de validation.</p>"
         )
     parts.append(_figure(svgs["capacites"], "Lits et places installés, par mention.", "capacites"))
     parts.append(
@@ -839,10 +829,10 @@ def report_html(report: RegionalReport, generated: dt.date | None = None) -> str
     start = f"{report.campaign_start:%d/%m/%Y}" if report.campaign_start else "non renseigné"
     parts.append(
         "<section id='campagne'><h2>4. Campagne de mise à jour ROR / ViaTrajectoire</h2>"
-        f"<p>Début de la campagne : {start}. Points conformes : {_pct(c['taux'])} "
-        f"({_fr_num(c['conformes'])} sur {_fr_num(c['total'])}) ; "
-        f"{_fr_num(c['reste'])} points à traiter ; établissements à jour : "
-        f"{_fr_num(c['etablissements_complets'])} sur {_fr_num(c['etablissements'])}.</p>"
+        f"<p>Début de la campagne : {start}. Points conformes : {formats.percent(c['taux'])} "
+        f"({formats.number(c['conformes'])} sur {formats.number(c['total'])}) ; "
+        f"{formats.number(c['reste'])} points à traiter ; établissements à jour : "
+        f"{formats.number(c['etablissements_complets'])} sur {formats.number(c['etablissements'])}.</p>"
     )
     parts.append(
         _figure(svgs["avancement"], "Part des points conformes à chaque instantané.", "avancement")
@@ -877,10 +867,10 @@ def report_html(report: RegionalReport, generated: dt.date | None = None) -> str
     # 5. sync
     parts.append(
         "<section id='synchronisation'><h2>5. Synchronisation ROR ↔ ViaTrajectoire</h2>"
-        f"<p>Taux de synchronisation : {_pct(s['taux_synchronise'])} de "
-        f"{_fr_num(s['total'])} unités ; "
+        f"<p>Taux de synchronisation : {formats.percent(s['taux_synchronise'])} de "
+        f"{formats.number(s['total'])} unités ; "
         + " ; ".join(
-            f"{_lower_first(sync.STATUS_LABELS[k])} : {_fr_num(s[k])}" for k in sync.STATUSES
+            f"{_lower_first(sync.STATUS_LABELS[k])} : {formats.number(s[k])}" for k in sync.STATUSES
         )
         + ".</p>"
     )
