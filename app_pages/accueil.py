@@ -11,11 +11,10 @@ import streamlit as st
 
 from analysis.indicators import opening
 from analysis.indicators.opening import OpeningRule
-from analysis.io import store
 from analysis.model import formats
 from analysis.present import report, summary
 from ui import charts, notes
-from ui.common import demo_banner, fr_axis, page_context, show_table, tables
+from ui.common import demo_banner, fr_axis, page_context, show_table, store_stamp, tables
 from ui.progress import transient
 
 st.title("SMR Workbench")
@@ -112,13 +111,6 @@ def regional_report(
                                    progress=bar)
 
 
-def _stamp(store_path: Path) -> tuple[tuple[str, float], ...]:
-    return tuple(
-        (d.isoformat(), (store_path / d.isoformat() / "manifest.json").stat().st_mtime)
-        for d in store.list_snapshots(store_path)
-    )
-
-
 st.subheader("Rapport régional")
 st.caption(
     "Chiffres clés, couverture par département et mention, accessibilité (population à 30 "
@@ -126,7 +118,7 @@ st.caption(
     "méthode de chaque indicateur : les mêmes calculs que les commandes « smr coverage », "
     "« smr access », « smr campaign » et « smr sync » (commande « smr report »)."
 )
-key = (str(ctx.store), ctx.date.isoformat(), ctx.region, _stamp(ctx.store))
+key = (str(ctx.store), ctx.date.isoformat(), ctx.region, store_stamp(ctx.store))
 name = f"rapport_smr_{ctx.region}_{ctx.date.isoformat()}"
 r1, r2, r3 = st.columns([1, 1, 3])
 prepared = st.session_state.setdefault("accueil_rapport_prepare", set())

@@ -36,6 +36,7 @@ from ui.common import (
     demo_banner,
     page_context,
     show_table,
+    store_stamp,
     tables,
 )
 from ui.progress import transient
@@ -52,14 +53,6 @@ demo_banner(ctx)
 
 #: Beyond this many snapshots the progress chart offers one point per week by default.
 HISTORY_DAILY_MAX = 92
-
-
-def _stamp(store_path: Path) -> tuple[tuple[str, float], ...]:
-    """Snapshot dates with their manifest times: the history cache key."""
-    return tuple(
-        (d.isoformat(), (store_path / d.isoformat() / "manifest.json").stat().st_mtime)
-        for d in store.list_snapshots(store_path)
-    )
 
 
 @st.cache_data(show_spinner="Évaluation des points de la campagne…", max_entries=32)
@@ -121,10 +114,6 @@ def remaining_for(store_path: str, start: str | None, stamp: tuple, window: int,
                                       until=dt.date.fromisoformat(until))
 
 
-def pct(value: float | None) -> str:
-    return formats.percent(value)
-
-
 dates = store.list_snapshots(ctx.store)
 default_start = campaign_start(ctx.manifest) or dates[0]
 c1, c2 = st.columns([2, 5])
@@ -135,7 +124,7 @@ start = c1.date_input(
     help="Une fiche mise à jour depuis cette date compte comme vérifiée, même sans changement.",
     key="campagne_debut",
 )
-stamp = _stamp(ctx.store)
+stamp = store_stamp(ctx.store)
 key = (str(ctx.store), ctx.date.isoformat(), start.isoformat(), stamp)
 results = results_for(tables(ctx), *key)
 labels = dict(zip(checklist.rules_frame()["regle"], checklist.rules_frame()["libelle"],
@@ -147,7 +136,7 @@ by_rule = checklist.completion_by_rule(results)
 rate_of = dict(zip(by_rule["regle"], by_rule["taux"], strict=True))
 st.subheader(f"Instantané du {ctx.date:%d/%m/%Y}")
 m = st.columns(6)
-m[0].metric("Points conformes", pct(overall["taux"]),
+m[0].metric("Points conformes", formats.percent(overall["taux"]),
             help="Part des points obligatoires évalués (toutes règles, toutes entités) qui "
                  "sont ok ; les points conseillés ne comptent pas.")
 m[1].metric("Points à traiter", formats.integer(overall["reste"]),
@@ -157,9 +146,9 @@ m[2].metric("Établissements à jour",
             f"{formats.integer(overall['etablissements_complets'])} / "
             f"{formats.integer(overall['etablissements'])}",
             help="Établissements dont tous les points sont ok.")
-m[3].metric("Établissements vérifiés", pct(rate_of.get("eg_verifie")),
+m[3].metric("Établissements vérifiés", formats.percent(rate_of.get("eg_verifie")),
             help="Fiches établissement mises à jour depuis le début de la campagne.")
-m[4].metric("Unités VT synchronisées", pct(rate_of.get("vt_synchronise")),
+m[4].metric("Unités VT synchronisées", formats.percent(rate_of.get("vt_synchronise")),
             help="Part des unités ViaTrajectoire synchronisées ou en attente de la prochaine "
                  "synchronisation ; les unités du ROR absentes de ViaTrajectoire sont comptées "
                  "par le point « Unité présente dans ViaTrajectoire ».")
@@ -194,8 +183,8 @@ else:
               f"{formats.integer(overall['etablissements'])}",
               help="Sans compte ROR ou habilitation ViaTrajectoire valide, l'établissement ne "
                    "peut pas faire la campagne : à relancer en premier.")
-    p2.metric("Comptes ROR valides", pct(rate_of.get("eg_compte_ror")))
-    p3.metric("Habilitations ViaTrajectoire valides", pct(rate_of.get("eg_compte_vt")))
+    p2.metric("Comptes ROR valides", formats.percent(rate_of.get("eg_compte_ror")))
+    p3.metric("Habilitations ViaTrajectoire valides", formats.percent(rate_of.get("eg_compte_vt")))
     if blocked.height:
         st.caption("Établissements à relancer en premier (les listes à envoyer les placent en "
                    "tête) ; comptes et habilitations se demandent au support (bloc « Support » "

@@ -20,7 +20,7 @@ from analysis.checks.quality.population import (
     population_history,
 )
 from analysis.indicators import sync
-from analysis.io import finess_reference, importing, store
+from analysis.io import finess_reference, importing
 from analysis.model import formats
 from analysis.model.errors import SmrError
 from analysis.present import charts as analysis_charts
@@ -29,6 +29,7 @@ from ui.common import (
     demo_banner,
     page_context,
     show_table,
+    store_stamp,
     tables,
     upload_hint,
 )
@@ -63,10 +64,6 @@ labels = dict(
         strict=True,
     )
 )
-
-
-def pct(value: float | None) -> str:
-    return formats.percent(value)
 
 
 #: Headers of the requirement tables (``regle`` here is national or local, not a campaign rule).
@@ -120,13 +117,6 @@ def population_history_for(
     return population_history(Path(store_path), params=params)
 
 
-def _stamp(store_path: Path) -> tuple[tuple[str, float], ...]:
-    return tuple(
-        (d.isoformat(), (store_path / d.isoformat() / "manifest.json").stat().st_mtime)
-        for d in store.list_snapshots(store_path)
-    )
-
-
 # --- reference files --------------------------------------------------------------------
 with st.expander("Fichiers de référence (facultatif)"):
     st.caption(
@@ -165,7 +155,7 @@ if finess_files:
         + (f", {rejected} ligne(s) rejetée(s)." if rejected else ".")
     )
 
-stamp = _stamp(ctx.store)
+stamp = store_stamp(ctx.store)
 results = results_for(
     data,
     str(ctx.store),
@@ -188,7 +178,7 @@ for i, code in enumerate(codes[:5]):
     row = by_code[code]
     cols[i].metric(
         code,
-        pct(row["taux"]),
+        formats.percent(row["taux"]),
         help=f"{labels[code]} : {formats.integer(row['ecarts'])} écart(s) sur un périmètre "
         f"de {formats.integer(row['perimetre'])}.",
     )
@@ -307,7 +297,7 @@ m[0].metric("Établissements du périmètre", formats.integer(overall["perimetre
 m[1].metric(
     "Finalisés",
     formats.integer(overall[requirements.FINALISE]),
-    help=f"Taux de finalisation {pct(overall['taux_finalise'])}.",
+    help=f"Taux de finalisation {formats.percent(overall['taux_finalise'])}.",
 )
 m[2].metric("En cours", formats.integer(overall[requirements.EN_COURS]))
 m[3].metric("À faire", formats.integer(overall[requirements.A_FAIRE]))
@@ -434,13 +424,13 @@ if report is not None:
     v = st.columns(3)
     v[0].metric(
         "Taux national (établissements)",
-        pct(whole["taux"][0] if whole.height else None),
+        formats.percent(whole["taux"][0] if whole.height else None),
         help="« Mise à jour de l'offre active » ÷ établissements suivis du rapport.",
     )
     v[1].metric("Établissements suivis", formats.integer(whole["perimetre_vt"][0] if whole.height else 0))
     v[2].metric(
         "Taux des unités (atelier)",
-        pct(
+        formats.percent(
             sync.status_counts(status, data["etablissements"], by="ensemble")["taux_synchronise"][0]
         ),
         help="(Synchronisées + en attente) ÷ unités, page Synchronisation.",

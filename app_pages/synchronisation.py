@@ -19,6 +19,7 @@ from ui.common import (
     contacts_hidden,
     demo_banner,
     downloads,
+    manifest_time,
     page_context,
     show_table,
     tables,
@@ -110,7 +111,7 @@ if len(snapshot_dates) > 1:
         shown_dates = history.sampled_dates(snapshot_dates, 7, [ctx.date])
         st.caption(f"{len(snapshot_dates)} instantanés : un point par semaine (exact à sa date).")
     keys = tuple(d.isoformat() for d in shown_dates)
-    mtimes = tuple((ctx.store / d / "manifest.json").stat().st_mtime for d in keys)
+    mtimes = tuple(manifest_time(ctx.store, d) for d in keys)
     trend = history_for(str(ctx.store), hour.isoformat(), keys, mtimes)
     trend_long = trend.unpivot(index="date", on=STATUS_ORDER, variable_name="statut",
                                value_name="unites").with_columns(

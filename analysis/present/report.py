@@ -42,7 +42,6 @@ from analysis.checks.campaign.history import (
     evaluate_snapshot,
     progress_history,
 )
-from analysis.geo import geography
 from analysis.indicators import access, coverage, opening, populations, sync, territories
 from analysis.io import store
 from analysis.model import formats, nomenclature
@@ -224,7 +223,7 @@ def build_report(
     """
     store_path = Path(store_path)
     snap = store.read_snapshot(store_path, date)
-    region = str(region or (snap.manifest.get("extra") or {}).get("region") or geography.DEFAULT_REGION)
+    region = store.manifest_region(snap.manifest, region)
     setup = populations.setup_for(region, store_path, population)
     communes = setup.origins
     names = territories.region_names(region)
