@@ -237,9 +237,13 @@ def test_html_is_self_contained_with_charts_and_notes(built, tmp_path):
 
 def test_markdown_of_notes():
     html = report.markdown_html("**Formule** : *a* ÷ `b` < c\n\n- un\n- deux")
-    assert html == (
+    assert html == (  # CommonMark (markdown-it-py): one list item a line
         "<p><strong>Formule</strong> : <em>a</em> ÷ <code>b</code> &lt; c</p>\n"
-        "<ul><li>un</li><li>deux</li></ul>"
+        "<ul>\n<li>un</li>\n<li>deux</li>\n</ul>"
+    )
+    # raw HTML in a note is shown as text, never passed through
+    assert report.markdown_html("a <script>x</script> & b") == (
+        "<p>a &lt;script&gt;x&lt;/script&gt; &amp; b</p>"
     )
 
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +34,7 @@ from typing import Any
 
 import altair as alt
 import polars as pl
+from markdown_it import MarkdownIt
 
 from analysis.checks.campaign import checklist
 from analysis.checks.campaign.history import (
@@ -595,25 +595,13 @@ def report_charts(report: RegionalReport) -> dict[str, alt.TopLevelMixin]:
 # ----------------------------------------------------------------------------- html
 
 
-def _inline(text: str) -> str:
-    """Escaped text with the notes' inline markdown: **bold**, *italics*, `code`."""
-    out = html.escape(text, quote=False)
-    out = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", out)
-    out = re.sub(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])", r"<em>\1</em>", out)
-    return re.sub(r"`([^`]+)`", r"<code>\1</code>", out)
+#: CommonMark, as Streamlit renders the notes on the pages; raw HTML in a note is escaped.
+_MARKDOWN = MarkdownIt("commonmark", {"html": False})
 
 
 def markdown_html(text: str) -> str:
-    """The small markdown of method notes as HTML: paragraphs, « - » lists, inline marks."""
-    blocks = []
-    for block in re.split(r"\n\s*\n", text.strip()):
-        lines = block.splitlines()
-        if lines and all(line.startswith("- ") for line in lines):
-            items = "".join(f"<li>{_inline(line[2:])}</li>" for line in lines)
-            blocks.append(f"<ul>{items}</ul>")
-        else:
-            blocks.append(f"<p>{_inline(' '.join(line.strip() for line in lines))}</p>")
-    return "\n".join(blocks)
+    """A method note's Markdown as HTML (paragraphs, lists, **bold**, *italics*, `code`)."""
+    return _MARKDOWN.render(text).strip()
 
 
 def _table(frame: pl.DataFrame, headers: Mapping[str, str], css: str = "") -> str:
