@@ -4,6 +4,7 @@ Excel workbook opens with openpyxl; the HTML page is self-contained; bad input i
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 
@@ -233,6 +234,16 @@ def test_html_is_self_contained_with_charts_and_notes(built, tmp_path):
         assert f"id='note-{i}'" in text and f'href="#note-{i}"' in text
     lits = f"{built.headline['lits']:,}".replace(",", "\u202f")
     assert lits in text
+
+
+def test_html_escapes_every_value(built):
+    """The template escapes what it is given (names come from files): a region name with
+    markup is shown as text, in the title and the heading."""
+    odd = dataclasses.replace(built, region_name="<b>R&D</b> d'Oc")
+    text = report.report_html(odd)
+    assert "<b>R&D</b>" not in text
+    assert "<h1>Rapport régional SMR : &lt;b&gt;R&amp;D&lt;/b&gt; d&#39;Oc</h1>" in text
+    assert "<title>Rapport régional SMR : &lt;b&gt;R&amp;D&lt;/b&gt; d&#39;Oc (" in text
 
 
 def test_markdown_of_notes():
