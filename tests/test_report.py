@@ -293,7 +293,24 @@ def test_inline_svg_prefixes_ids():
 
     svg = '<?xml version="1.0"?><svg><clipPath id="clip1"/><g clip-path="url(#clip1)"/></svg>'
     out = charts.inline_svg(svg, "z")
-    assert out == '<svg><clipPath id="z-clip1"/><g clip-path="url(#z-clip1)"/></svg>'
+    assert out == '<svg><clipPath id="z-clip0"/><g clip-path="url(#z-clip0)"/></svg>'
+
+
+def test_inline_svg_numbers_ids_afresh():
+    """The renderer numbers clip paths on through a process (clip7, clip8 in a later chart):
+    the page gets the same ids whatever was drawn before."""
+    from analysis.present import charts
+
+    later = (
+        '<svg><clipPath id="clip7"/><clipPath id="clip8"/><g clip-path="url(#clip8)"/>'
+        '<g clip-path="url(#clip7)"/><use href="#clip8"/><rect id="fond"/></svg>'
+    )
+    assert charts.inline_svg(later, "a") == (
+        '<svg><clipPath id="a-clip0"/><clipPath id="a-clip1"/><g clip-path="url(#a-clip1)"/>'
+        '<g clip-path="url(#a-clip0)"/><use href="#a-clip1"/><rect id="a-fond"/></svg>'
+    )
+    first = later.replace("clip7", "clip1").replace("clip8", "clip2")
+    assert charts.inline_svg(first, "a") == charts.inline_svg(later, "a")
 
 
 def test_report_of_a_store_without_campaign_start(demo_store, tmp_path):
