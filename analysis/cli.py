@@ -448,7 +448,7 @@ def _open_for_analysis(args: argparse.Namespace):
             args.out,
         )
     snap = store.read_snapshot(args.store, args.snapshot)
-    region = str(args.region or (snap.manifest.get("extra") or {}).get("region") or "11")
+    region = store.manifest_region(snap.manifest, args.region)
     setup = populations.setup_for(region, args.store, getattr(args, "population", None))
     args.population_setup = setup
     return snap, region, setup.origins
@@ -827,7 +827,7 @@ def _store_region(args: argparse.Namespace, day: dt.date | None) -> str:
     if day is None:
         return "11"
     manifest = store.read_manifest(Path(args.store) / day.isoformat())
-    return str((manifest.get("extra") or {}).get("region") or "11")
+    return store.manifest_region(manifest)
 
 
 @command("todo", "points à traiter par établissement (Excel ou CSV à envoyer)", _todo_args)
@@ -1057,7 +1057,7 @@ def _run_qualite(args: argparse.Namespace) -> int:
     if date not in store.list_snapshots(args.store):
         raise SnapshotMissingError(args.store, date)
     manifest = store.read_manifest(Path(args.store) / date.isoformat())
-    region = str(args.region or (manifest.get("extra") or {}).get("region") or "11")
+    region = store.manifest_region(manifest, args.region)
     params = requirements.QualityParams(departements=requirements.region_departements(region))
     if args.lecture_atelier:
         params = params.with_former_readings()
@@ -1135,7 +1135,7 @@ def _run_oqos(args: argparse.Namespace) -> int:
             args.out,
         )
     snap = store.read_snapshot(args.store, args.snapshot)
-    region = str(args.region or (snap.manifest.get("extra") or {}).get("region") or "11")
+    region = store.manifest_region(snap.manifest, args.region)
     inputs = oqos_files.inputs_for(region, args.store, args.cibles, args.zonage, args.demandes)
     rule = _opening(args, snap.date)
     result = oqos.oqos_status(snap.tables, inputs.targets, inputs.zoning, rule,

@@ -20,16 +20,16 @@ from analysis.checks.quality.population import (
     population_history,
 )
 from analysis.indicators import sync
-from analysis.io import finess_reference, importing, store
+from analysis.io import finess_reference, importing
 from analysis.model import formats
 from analysis.model.errors import SmrError
 from analysis.present import charts as analysis_charts
 from ui import charts, notes, state
 from ui.common import (
     demo_banner,
-    fmt_int,
     page_context,
     show_table,
+    store_stamp,
     tables,
     upload_hint,
 )
@@ -64,10 +64,6 @@ labels = dict(
         strict=True,
     )
 )
-
-
-def pct(value: float | None) -> str:
-    return formats.percent(value)
 
 
 #: Headers of the requirement tables (``regle`` here is national or local, not a campaign rule).
@@ -121,13 +117,6 @@ def population_history_for(
     return population_history(Path(store_path), params=params)
 
 
-def _stamp(store_path: Path) -> tuple[tuple[str, float], ...]:
-    return tuple(
-        (d.isoformat(), (store_path / d.isoformat() / "manifest.json").stat().st_mtime)
-        for d in store.list_snapshots(store_path)
-    )
-
-
 # --- reference files --------------------------------------------------------------------
 with st.expander("Fichiers de référence (facultatif)"):
     st.caption(
@@ -162,11 +151,11 @@ if finess_files:
         st.stop()
     data = {**data, "finess_etablissements": reference}
     st.caption(
-        f"Référentiel FINESS téléversé : {fmt_int(reference.height)} établissements"
+        f"Référentiel FINESS téléversé : {formats.integer(reference.height)} établissements"
         + (f", {rejected} ligne(s) rejetée(s)." if rejected else ".")
     )
 
-stamp = _stamp(ctx.store)
+stamp = store_stamp(ctx.store)
 results = results_for(
     data,
     str(ctx.store),
@@ -189,9 +178,9 @@ for i, code in enumerate(codes[:5]):
     row = by_code[code]
     cols[i].metric(
         code,
-        pct(row["taux"]),
-        help=f"{labels[code]} : {fmt_int(row['ecarts'])} écart(s) sur un périmètre "
-        f"de {fmt_int(row['perimetre'])}.",
+        formats.percent(row["taux"]),
+        help=f"{labels[code]} : {formats.integer(row['ecarts'])} écart(s) sur un périmètre "
+        f"de {formats.integer(row['perimetre'])}.",
     )
 if missing:
     st.info(
@@ -304,14 +293,14 @@ population = establishment_population(data, ctx.date, params)
 counts = population_counts(population)
 overall = counts.filter(pl.col("departement") == requirements.ENSEMBLE).row(0, named=True)
 m = st.columns(4)
-m[0].metric("Établissements du périmètre", fmt_int(overall["perimetre"]))
+m[0].metric("Établissements du périmètre", formats.integer(overall["perimetre"]))
 m[1].metric(
     "Finalisés",
-    fmt_int(overall[requirements.FINALISE]),
-    help=f"Taux de finalisation {pct(overall['taux_finalise'])}.",
+    formats.integer(overall[requirements.FINALISE]),
+    help=f"Taux de finalisation {formats.percent(overall['taux_finalise'])}.",
 )
-m[2].metric("En cours", fmt_int(overall[requirements.EN_COURS]))
-m[3].metric("À faire", fmt_int(overall[requirements.A_FAIRE]))
+m[2].metric("En cours", formats.integer(overall[requirements.EN_COURS]))
+m[3].metric("À faire", formats.integer(overall[requirements.A_FAIRE]))
 if population.height and population["perimetre_source"][0] == "ROR":
     st.caption(
         "Sans référentiel FINESS, le périmètre est celui des établissements ouverts du "
@@ -328,8 +317,8 @@ missing_flags = pl.DataFrame(
 left, right = st.columns(2)
 with left:
     st.caption(
-        f"Offres SMR décrites : {fmt_int(flags.height)}, dont "
-        f"{fmt_int(int((flags['statut_peuplement'] == requirements.FINALISE).sum()))} "
+        f"Offres SMR décrites : {formats.integer(flags.height)}, dont "
+        f"{formats.integer(int((flags['statut_peuplement'] == requirements.FINALISE).sum()))} "
         "finalisées."
     )
     show_table(missing_flags, "qualite_indicateurs_manquants")
@@ -371,7 +360,7 @@ dep = state.select(
     format_func=lambda d: d if d == "(tous)" else formats.departement(d),
 )
 selected = requirements.ecarts(results, chosen, None if dep == "(tous)" else dep)
-st.caption(f"{fmt_int(selected.height)} entité(s) en écart.")
+st.caption(f"{formats.integer(selected.height)} entité(s) en écart.")
 if chosen in labels:
     st.markdown(f"**Action attendue** : {requirements.REQUIREMENT_BY_CODE[chosen].help}")
 show_table(
@@ -435,13 +424,13 @@ if report is not None:
     v = st.columns(3)
     v[0].metric(
         "Taux national (établissements)",
-        pct(whole["taux"][0] if whole.height else None),
+        formats.percent(whole["taux"][0] if whole.height else None),
         help="« Mise à jour de l'offre active » ÷ établissements suivis du rapport.",
     )
-    v[1].metric("Établissements suivis", fmt_int(whole["perimetre_vt"][0] if whole.height else 0))
+    v[1].metric("Établissements suivis", formats.integer(whole["perimetre_vt"][0] if whole.height else 0))
     v[2].metric(
         "Taux des unités (atelier)",
-        pct(
+        formats.percent(
             sync.status_counts(status, data["etablissements"], by="ensemble")["taux_synchronise"][0]
         ),
         help="(Synchronisées + en attente) ÷ unités, page Synchronisation.",

@@ -19,7 +19,7 @@ from ui.common import (
     contacts_hidden,
     demo_banner,
     downloads,
-    fmt_int,
+    manifest_time,
     page_context,
     show_table,
     tables,
@@ -78,11 +78,11 @@ cols[0].metric("Taux synchronisé",
                formats.percent(overall["taux_synchronise"]),
                help="(Synchronisées + en attente) ÷ toutes les unités.")
 for col, s in zip(cols[1:], STATUS_ORDER, strict=True):
-    col.metric(sync.STATUS_SHORT_LABELS[s], fmt_int(overall[s]), help=sync.STATUS_LABELS[s])
+    col.metric(sync.STATUS_SHORT_LABELS[s], formats.integer(overall[s]), help=sync.STATUS_LABELS[s])
 late_units = int(status["synchro_en_retard"].sum())
 if late_units:
     st.caption(
-        f"Dont {fmt_int(late_units)} désynchronisée(s) pour **synchronisation en retard** : "
+        f"Dont {formats.integer(late_units)} désynchronisée(s) pour **synchronisation en retard** : "
         "modifiée(s) dans le ROR avant la dernière synchronisation, mais la date de "
         "synchronisation que ViaTrajectoire donne pour l'unité est plus ancienne (les deux "
         "dates sont dans le motif)."
@@ -111,7 +111,7 @@ if len(snapshot_dates) > 1:
         shown_dates = history.sampled_dates(snapshot_dates, 7, [ctx.date])
         st.caption(f"{len(snapshot_dates)} instantanés : un point par semaine (exact à sa date).")
     keys = tuple(d.isoformat() for d in shown_dates)
-    mtimes = tuple((ctx.store / d / "manifest.json").stat().st_mtime for d in keys)
+    mtimes = tuple(manifest_time(ctx.store, d) for d in keys)
     trend = history_for(str(ctx.store), hour.isoformat(), keys, mtimes)
     trend_long = trend.unpivot(index="date", on=STATUS_ORDER, variable_name="statut",
                                value_name="unites").with_columns(
@@ -215,7 +215,7 @@ dep = state.select(
 selected = status.filter(pl.col("statut").is_in(chosen))
 if dep != "(tous)":
     selected = selected.filter(pl.col("departement") == dep)
-st.caption(f"{fmt_int(selected.height)} unités.")
+st.caption(f"{formats.integer(selected.height)} unités.")
 show_table(
     selected.select(
         "departement", "finess_eg", "raison_sociale", "uo_id", "vt_id",

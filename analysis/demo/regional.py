@@ -18,7 +18,6 @@ snapshot is the state of every entity at the end of its day. Same seed, same byt
 from __future__ import annotations
 
 import bisect
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -33,6 +32,7 @@ from analysis.model import nomenclature as nom
 from analysis.model import schema
 from analysis.model.errors import SmrError, SnapshotExistsError
 from analysis.model.progress import Progress, step
+from analysis.model.text import fold as _fold
 
 DEFAULT_SEED = 20230601
 
@@ -142,12 +142,6 @@ _HC_FORMES = ("HC", "HS")
 
 
 # ---------------------------------------------------------------------------- helpers
-
-
-def _fold(text: str) -> str:
-    """Lower-case ASCII text (accents removed), for e-mails and domain names."""
-    text = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
 
 
 def _slug(text: str) -> str:

@@ -47,6 +47,7 @@ from pathlib import Path
 import polars as pl
 
 from analysis.model import schema, syntax
+from analysis.model.insee import departement_expr, finess_departement_expr
 from analysis.model.progress import Progress, step
 
 DEFAULT_SYNC_TIME = dt.time(18, 0)
@@ -135,7 +136,6 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
 }
 
-_OVERSEAS_FINESS = {"9A": "971", "9B": "972", "9C": "973", "9D": "974", "9E": "975", "9F": "976"}
 
 
 def snapshot_moment(when: dt.date | dt.datetime) -> dt.datetime:
@@ -161,20 +161,6 @@ def last_sync_expr(day: pl.Expr, sync_time: dt.time = DEFAULT_SYNC_TIME) -> pl.E
     if sync_time != dt.time(0, 0):
         offset -= dt.timedelta(days=1)
     return day.cast(schema.DATETIME_T) + pl.lit(offset, pl.Duration("us"))
-
-
-def departement_expr(commune_insee: str = "commune_insee", finess: str = "finess_eg") -> pl.Expr:
-    """Département of an establishment: from its commune (97x/98x on 3 characters), else
-    from the first characters of its FINESS number (9A → 971…)."""
-    com = pl.col(commune_insee)
-    from_commune = (
-        pl.when(com.str.slice(0, 2).is_in(["97", "98"]))
-        .then(com.str.slice(0, 3))
-        .otherwise(com.str.slice(0, 2))
-    )
-    head = pl.col(finess).str.slice(0, 2)
-    from_finess = head.replace(_OVERSEAS_FINESS)
-    return pl.coalesce(from_commune, from_finess)
 
 
 def establishments_info(
@@ -228,7 +214,7 @@ def with_establishment(
         .with_columns(
             pl.coalesce(
                 pl.col("departement"),
-                pl.col("finess_eg").str.slice(0, 2).replace(_OVERSEAS_FINESS),
+                finess_departement_expr("finess_eg"),
             ).alias("departement")
         )
     )

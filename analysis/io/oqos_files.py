@@ -34,7 +34,6 @@ import datetime as dt
 import hashlib
 import json
 import re
-import unicodedata
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +45,7 @@ from analysis.io.loaders.canonical import decode_text, read_delimited
 from analysis.model import nomenclature as nom
 from analysis.model import schema
 from analysis.model.errors import InputError, StoreError
+from analysis.model.text import fold_key as fold
 
 #: The target forme that takes every forme (``coverage.ALL_FORMES``).
 ALL_FORMES = "toutes"
@@ -159,12 +159,6 @@ _FORMES: dict[str, str] = {
     "toutes": ALL_FORMES, "tous": ALL_FORMES, "toutes_formes": ALL_FORMES,
     "toute_forme": ALL_FORMES, "ensemble": ALL_FORMES,
 }  # fmt: skip
-
-
-def fold(text: object) -> str:
-    """A header or a word as a key: lower case, accents removed, punctuation as ``_``."""
-    plain = unicodedata.normalize("NFKD", str(text or "")).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "_", plain.lower()).strip("_")
 
 
 def _short(value: object, limit: int = 40) -> str:

@@ -46,6 +46,7 @@ from typing import Any
 
 import polars as pl
 
+from analysis.geo import geography
 from analysis.io.loaders.canonical import read_source_dir
 from analysis.io.validate import validate_tables
 from analysis.model.errors import SnapshotExistsError, SnapshotMissingError, StoreError
@@ -498,6 +499,13 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
     if not isinstance(manifest, dict):
         raise StoreError(f"Manifeste illisible : {file}.")
     return manifest
+
+
+def manifest_region(manifest: Mapping[str, Any], given: str | None = None) -> str:
+    """The region a snapshot is analysed for: ``given`` (``--region``, a selector), else the
+    one recorded at import (``extra.region`` of the manifest), else the default region (11)."""
+    recorded = (manifest.get("extra") or {}).get("region")
+    return str(given or recorded or geography.DEFAULT_REGION)
 
 
 def _inside(store: Path, entry: Path) -> bool:

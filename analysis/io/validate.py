@@ -15,7 +15,6 @@ personal data (it is the user's own data, stored locally); exceptions and logs n
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -59,6 +58,7 @@ from analysis.model.syntax import (  # one definition of e-mail and phone syntax
     any_valid_phone,
     phone_lost_zero,
 )
+from analysis.model.text import strip_accents
 
 # Counts per table, in the order they are shown.
 COUNT_KEYS = ("lus", "conserves", "rejetes", "avertissements")
@@ -198,8 +198,7 @@ def _code_mapping(list_name: str) -> dict[str, str]:
 def _fold_code_text(text: str) -> str:
     """Upper case without accents, words joined by « _ » (``Référent unité`` →
     ``REFERENT_UNITE``): the folded spelling of a labelled code."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).upper()
+    text = strip_accents(text).upper()
     return "_".join(re.findall(r"[A-Z0-9]+", text))
 
 

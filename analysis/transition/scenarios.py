@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +34,7 @@ from analysis.indicators.opening import OpeningRule, closures, open_tables
 from analysis.model import nomenclature as nom
 from analysis.model import schema
 from analysis.model.errors import InputError, StoreError
+from analysis.model.text import strip_accents
 from analysis.transition.correspondence import MAX_FILE_BYTES
 
 # ---------------------------------------------------------------------------- scenarios
@@ -637,8 +637,7 @@ def scenario_dir(store: str | Path) -> Path:
 
 
 def _slug(text: str) -> str:
-    folded = unicodedata.normalize("NFKD", text)
-    folded = "".join(ch for ch in folded if not unicodedata.combining(ch)).lower()
+    folded = strip_accents(text).lower()
     slug = re.sub(r"[^a-z0-9]+", "_", folded).strip("_")
     return slug[:60] or "scenario"
 

@@ -84,16 +84,14 @@ The population follow-up over quarters is in ``population``, the ViaTrajectoire 
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import polars as pl
 
-from analysis.indicators import sync
+from analysis.model import insee, schema
 from analysis.model import nomenclature as nom
-from analysis.model import schema
 from analysis.model.syntax import blank
 
 CONFORME, ECART, NON_APPLICABLE = "conforme", "ecart", "non_applicable"
@@ -316,13 +314,6 @@ class Requirement:
 # ------------------------------------------------------------------------ small helpers
 
 
-def _fold_text(text: str) -> str:
-    """Lower-case, accent-free, single-spaced text with a straight apostrophe."""
-    text = unicodedata.normalize("NFKD", str(text))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return " ".join(text.lower().replace("’", "'").replace("`", "'").split())
-
-
 def _closed(column: str, as_of: dt.date, future_pending: bool = True) -> pl.Expr:
     """The date column is set and, with ``future_pending``, on or before the snapshot date
     (never null). Without it a date set is enough, as the national views read
@@ -377,7 +368,7 @@ def has_finess_reference(tables: Mapping[str, pl.DataFrame | pl.LazyFrame]) -> b
 
 
 def _departement(commune: str = "commune_insee", finess: str = "finess_eg") -> pl.Expr:
-    return sync.departement_expr(commune, finess).fill_null(DEPARTEMENT_INCONNU)
+    return insee.departement_expr(commune, finess).fill_null(DEPARTEMENT_INCONNU)
 
 
 def re12_threshold(as_of: dt.date, years: int = 1) -> dt.datetime:

@@ -26,14 +26,14 @@ from analysis.checks.quality.requirements import (
     ENSEMBLE,
     SUMMARY_SCHEMA,
     _closed,
-    _fold_text,
     _table,
     has_finess_reference,
 )
 from analysis.indicators import sync
+from analysis.model import insee, schema
 from analysis.model import nomenclature as nom
-from analysis.model import schema
 from analysis.model.errors import InputError
+from analysis.model.text import fold as _fold_text
 
 # ------------------------------------------------------------------- ViaTrajectoire report
 
@@ -260,7 +260,7 @@ def vt_report_detail(
             .then(pl.lit("Autorisé"))
             .otherwise(pl.lit("Ouvert"))
         )
-        departement = sync.departement_expr("commune_insee", "finess").fill_null(
+        departement = insee.departement_expr("commune_insee", "finess").fill_null(
             DEPARTEMENT_INCONNU
         )
         exclusions = [

@@ -69,6 +69,7 @@ from analysis.io.loaders.canonical import decode_json, decode_text
 from analysis.io.loaders.result import LoadResult, Notes, file_source, text_frame
 from analysis.model import nomenclature
 from analysis.model.errors import InputError
+from analysis.model.insee import FINESS_OVERSEAS, departement_of_commune
 from analysis.model.schema import LOADER_REJECT_COLUMN, SOURCE_COLUMN, TABLES
 
 FORMAT = "finess"
@@ -85,15 +86,7 @@ GEO_FIELDS = ("geolocalisation", "nofinesset", "coordxet", "coordyet", "sourceco
 
 #: Overseas FINESS département codes → the 3-digit INSEE département they stand for. The
 #: INSEE commune code is then ``97``/``98`` + the 3-digit commune field (9C + 302 → 97302).
-OVERSEAS_DEPARTEMENTS: dict[str, str] = {
-    "9A": "971",  # Guadeloupe (with Saint-Barthélemy 977 and Saint-Martin 978, see below)
-    "9B": "972",  # Martinique
-    "9C": "973",  # Guyane
-    "9D": "974",  # La Réunion
-    "9E": "975",  # Saint-Pierre-et-Miquelon [inferred]
-    "9F": "976",  # Mayotte
-    "9J": "986",  # Wallis-et-Futuna
-}
+OVERSEAS_DEPARTEMENTS: dict[str, str] = FINESS_OVERSEAS
 #: FINESS still files Saint-Barthélemy and Saint-Martin under Guadeloupe (``9A`` + commune
 #: ``123`` / ``127``: the codes 97123 / 97127 they had before 2007). Since they became
 #: collectivités d'outre-mer their official codes are 97701 and 97801 (INSEE COG).
@@ -195,10 +188,6 @@ def departement_code(value: str) -> str:
     if text.isdigit() and len(text) == 1:
         return text.zfill(2)
     return text
-
-
-def _departement_of_insee(insee: str) -> str:
-    return insee[:3] if insee[:2] in ("97", "98") else insee[:2]
 
 
 def _departement_of_finess(finess: str | None) -> str | None:
@@ -460,7 +449,7 @@ def _establishment_rows(
         if finess:
             all_finess.add(finess.upper())
         insee = insee_commune(rec["departement"], rec["commune"])
-        dep = _departement_of_insee(insee) if insee else _departement_of_finess(finess)
+        dep = departement_of_commune(insee) if insee else _departement_of_finess(finess)
         if allowed is not None and dep not in allowed:
             filtered_out += 1
             continue

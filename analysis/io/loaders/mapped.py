@@ -27,7 +27,6 @@ import datetime as dt
 import fnmatch
 import re
 import tomllib
-import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +40,7 @@ from analysis.io.loaders.result import LoadResult, Notes, file_source
 from analysis.model import nomenclature
 from analysis.model.errors import InputError
 from analysis.model.schema import BOOLEAN, SOURCE_COLUMN, TABLES
+from analysis.model.text import fold as _fold
 
 FORMAT = "mapped"
 MAPPING_SUFFIXES = (".yaml", ".yml", ".toml")
@@ -79,13 +79,6 @@ _TABLE_KEYS = (
 )
 _TOP_KEYS = ("nom", "description", "version", "tables")
 _MAX_LISTED = 12  # names listed in a message
-
-
-def _fold(text: str) -> str:
-    """Lower-case, accent-free, single-spaced text for tolerant matching of names and values."""
-    text = unicodedata.normalize("NFKD", str(text))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return " ".join(text.lower().replace("’", "'").split())
 
 
 # --- built-in value maps -------------------------------------------------------------------
