@@ -12,7 +12,7 @@ in ``vt_report``, the reading of a FINESS reference file in ``analysis.io.finess
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import polars as pl
 
@@ -112,6 +112,7 @@ __all__ = [
     "_eg_finess_frame",
     "_fold_text",
     "_table",
+    "counts_lazy",
     "ecarts",
     "ecarts_by_establishment",
     "eg_population_status",
@@ -159,17 +160,10 @@ RESULTS_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-def evaluate_lazy(
-    tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
-    as_of: dt.date,
-    params: QualityParams | None = None,
-    requirements: Sequence[Check] = REQUIREMENTS,
-) -> pl.LazyFrame:
-    """Lazy ``evaluate`` (same columns, not sorted): the engine's evaluation, one plan per
-    level over the frames of ``frames.LEVEL_FRAMES``."""
-    params = params or QualityParams()
-    missing = skipped(tables, requirements)
-    chosen = [r for r in requirements if r.id not in missing]
+def _frames(
+    tables: Mapping[str, pl.DataFrame | pl.LazyFrame], as_of: dt.date, params: QualityParams
+) -> Callable[[str], pl.LazyFrame]:
+    """The engine's level → frame function on ``tables`` (``frames.LEVEL_FRAMES``)."""
     limit = re12_threshold(as_of, params.re12_window_years)
 
     def frame(level: str) -> pl.LazyFrame:
@@ -177,10 +171,45 @@ def evaluate_lazy(
             pl.lit(limit).alias("_limite_re12"), pl.lit(as_of).alias("_date_instantane")
         )
 
+    return frame
+
+
+def evaluate_lazy(
+    tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
+    as_of: dt.date,
+    params: QualityParams | None = None,
+    requirements: Sequence[Check] = REQUIREMENTS,
+) -> pl.LazyFrame:
+    """Lazy ``evaluate`` (same columns, not sorted): the engine's evaluation, one plan per
+    level."""
+    params = params or QualityParams()
+    missing = skipped(tables, requirements)
+    chosen = [r for r in requirements if r.id not in missing]
     long = engine.evaluate_lazy(
-        frame, chosen, params, VOCABULARY, LEVELS, carry=["finess_eg", "departement"]
+        _frames(tables, as_of, params),
+        chosen,
+        params,
+        VOCABULARY,
+        LEVELS,
+        carry=["finess_eg", "departement"],
     )
     return long.select(list(RESULTS_SCHEMA))
+
+
+def counts_lazy(
+    tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
+    as_of: dt.date,
+    params: QualityParams | None = None,
+    requirements: Sequence[Check] = REQUIREMENTS,
+) -> pl.LazyFrame:
+    """Per requirement evaluated on ``tables``: ``exigence``, ``conformes``, ``perimetre``,
+    ``taux``, as the ``ensemble`` rows of ``summary(evaluate(…))`` give them, without building
+    the per-entity results (``engine.counts_lazy``). Requirements with an empty perimeter
+    are left out."""
+    params = params or QualityParams()
+    missing = skipped(tables, requirements)
+    chosen = [r for r in requirements if r.id not in missing]
+    return engine.counts_lazy(_frames(tables, as_of, params), chosen, params, VOCABULARY, LEVELS)
 
 
 def evaluate(
