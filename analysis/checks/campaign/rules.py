@@ -1,7 +1,6 @@
-"""Campaign checklist rules: the rule table (pure data: ``RULES``) and the expressions it uses.
+"""Campaign checklist rules: the rule table (``RULES``, data) and the expressions it uses.
 
-A long module because it is one table: each rule is a ``Check`` of ``analysis.checks.engine``
-and its helper expressions sit just above it.
+Each rule is a ``Check`` of ``analysis.checks.engine``; its helper expressions sit above it.
 
 During the SSR → SMR campaign every establishment checks and updates its data in the ROR
 and in ViaTrajectoire. Each item to check is a *rule*, declared as data in ``RULES``: an
