@@ -44,7 +44,6 @@ FAILURE_STATUSES: tuple[str, ...] = (MISSING, INVALID, FAIL)
 REQUIRED, ADVISED = "obligatoire", "conseille"
 SEVERITY_LABELS: dict[str, str] = {REQUIRED: "Obligatoire", ADVISED: "Conseillé"}
 
-Reason = "pl.Expr | str"
 #: ``(condition, status, reason)``: the entity fails with ``status`` where ``condition``.
 Failure = tuple[pl.Expr, str, "pl.Expr | str"]
 #: ``(condition, reason)``: the check does not apply where ``condition``, for ``reason``.
