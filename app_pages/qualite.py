@@ -190,7 +190,7 @@ if missing:
         + next(iter(missing.values()))
         + ". Téléversez un référentiel FINESS ci-dessus."
     )
-national = {r.code: r.national for r in requirements.REQUIREMENTS}
+national = {r.id: r.national for r in requirements.REQUIREMENTS}
 show_table(
     totals.select(
         "exigence",

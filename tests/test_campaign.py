@@ -353,7 +353,7 @@ def test_adding_a_rule_is_one_entry():
     extra = checklist.Rule(
         "eg_finess_ej", checklist.ETABLISSEMENT, "FINESS juridique",
         "Renseigner le FINESS de l'entité juridique.",
-        lambda p: [(pl.col("finess_ej").is_null(), MANQUANT, "FINESS EJ manquant")],
+        lambda p: [(pl.col("finess_ej").is_null(), checklist.MISSING, "FINESS EJ manquant")],
     )
     rules = (*checklist.RULES, extra)
     res = checklist.evaluate(snapshot(), DAY, PARAMS, rules)

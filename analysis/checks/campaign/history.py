@@ -12,16 +12,12 @@ from pathlib import Path
 import polars as pl
 
 from analysis.checks.campaign.checklist import (
-    LEVELS,
     RULES,
     CampaignParams,
     Rule,
     _counts,
-    _first_failure,
-    _level_frame,
-    _referenced,
-    active_rules,
     columns_needed,
+    counts_lazy,
     evaluate,
     evaluate_lazy,
 )
@@ -183,100 +179,6 @@ def progress_history_lazy(
     }
     return counts_lazy(tables, None, params, rules, snapshot_col="date_snapshot").rename(
         {"date_snapshot": "date"}
-    )
-
-
-def _outcomes_once(lf: pl.LazyFrame, keys: list[str], outcomes: list[pl.Expr]) -> pl.LazyFrame:
-    """``lf`` with the ``outcomes`` columns, each computed once per distinct row content.
-
-    Rule outcomes are row-wise functions of the columns they name; over a history most
-    entities are the same row day after day, so the (string-heavy) conditions are evaluated
-    on the distinct rows and joined back on those columns (nulls equal).
-    """
-    used: set[str] = set()
-    for expr in outcomes:
-        used.update(expr.meta.root_names())
-    types = lf.collect_schema()
-    cols = sorted(c for c in used if c in types)
-    if not cols:  # constant outcomes: nothing to share
-        return lf.with_columns(outcomes)
-    lists = [c for c in cols if isinstance(types[c], pl.List)]
-    on = [f"_key_{c}" if c in lists else c for c in cols]
-    list_keys = [pl.col(c).list.join("\x1f").alias(f"_key_{c}") for c in lists]
-    distinct = (
-        lf.select(*cols, *list_keys)
-        .unique(subset=on)
-        .with_columns(outcomes)
-        .select(*on, *[e.meta.output_name() for e in outcomes])
-    )
-    return lf.select(*keys, *[c for c in cols if c not in lists], *list_keys).join(
-        distinct, on=on, how="left", nulls_equal=True
-    )
-
-
-def counts_lazy(
-    tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
-    as_of: dt.date | dt.datetime | None,
-    params: CampaignParams | None = None,
-    rules: Sequence[Rule] = RULES,
-    snapshot_col: str | None = None,
-) -> pl.LazyFrame:
-    """Per rule (and snapshot, with ``snapshot_col``): ``regle``, ``conformes``, ``total``,
-    ``taux``, as ``_counts(evaluate_lazy(…), ["regle"])`` gives, without building the
-    per-entity results: only each condition's outcome is computed (no reason, value or
-    establishment columns), then summed. Rules that apply to no entity are left out.
-    """
-    params = params or CampaignParams()
-    chosen = active_rules(params, rules)
-    referenced = _referenced(chosen, params)
-    keys = [snapshot_col] if snapshot_col else []
-    parts = []
-    for level in LEVELS:
-        level_rules = [r for r in chosen if r.level == level]
-        if not level_rules:
-            continue
-        lf = _level_frame(
-            level, tables, referenced.get(level, set()), as_of, params, snapshot_col
-        )
-        outcomes = [_first_failure(r, params) for r in level_rules] + [
-            (pl.lit(True) if r.applies(params) is None else r.applies(params).fill_null(False))
-            .alias(f"_a_{r.id}")
-            for r in level_rules
-        ]
-        lf = _outcomes_once(lf, keys, outcomes) if keys else lf.with_columns(outcomes)
-        sums = []
-        for r in level_rules:
-            counted = pl.col(f"_a_{r.id}")
-            sums += [
-                (counted & pl.col(f"_i_{r.id}").is_null())
-                .sum()
-                .cast(pl.Int64)
-                .alias(f"{r.id}\0conformes"),
-                counted.sum().cast(pl.Int64).alias(f"{r.id}\0total"),
-            ]
-        wide = lf.group_by(keys).agg(sums) if keys else lf.select(sums)
-        parts.append(wide.unpivot(index=keys, variable_name="_k", value_name="_n"))
-    out_schema = {
-        **dict.fromkeys(keys, pl.Date()),
-        "regle": pl.String(),
-        "conformes": pl.Int64(),
-        "total": pl.Int64(),
-        "taux": pl.Float64(),
-    }
-    if not parts:
-        return pl.DataFrame(schema=out_schema).lazy()
-    what = pl.col("_k").str.split("\0").list
-    return (
-        pl.concat(parts, how="vertical_relaxed")
-        .with_columns(what.first().alias("regle"), what.last().alias("_what"))
-        .group_by([*keys, "regle"])
-        .agg(
-            pl.col("_n").filter(pl.col("_what") == "conformes").first().alias("conformes"),
-            pl.col("_n").filter(pl.col("_what") == "total").first().alias("total"),
-        )
-        .filter(pl.col("total") > 0)
-        .with_columns((pl.col("conformes") / pl.col("total")).alias("taux"))
-        .select(list(out_schema))
     )
 
 
