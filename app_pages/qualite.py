@@ -13,11 +13,12 @@ import streamlit as st
 from analysis.checks.campaign.history import sampled_dates
 from analysis.checks.quality import requirements, vt_report
 from analysis.checks.quality.population import (
-    HISTORY_SCHEMA,
     establishment_population,
-    history_at,
     population_counts,
     population_history,
+)
+from analysis.checks.quality.population import (
+    history as requirement_history,
 )
 from analysis.indicators import sync
 from analysis.io import finess_reference, importing, store
@@ -33,6 +34,7 @@ from ui.common import (
     tables,
     upload_hint,
 )
+from ui.progress import transient
 
 st.title("Qualité ROR")
 st.caption(
@@ -108,17 +110,26 @@ def results_for(
     return requirements.evaluate(_data, dt.date.fromisoformat(date), params)
 
 
-@st.cache_data(show_spinner=False, max_entries=4096)
-def totals_for(store_path: str, date: str, region: str, mtime: float, former: bool) -> pl.DataFrame:
-    """One snapshot's requirement totals, cached on its own (adding a snapshot computes one)."""
-    return history_at(Path(store_path), dt.date.fromisoformat(date), params)
+@st.cache_data(show_spinner=False, max_entries=16)
+def history_for(
+    store_path: str, region: str, stamp: tuple, former: bool
+) -> tuple[pl.DataFrame, list[dt.date]]:
+    """Requirement totals at the snapshots of ``stamp`` (read in batches, ``history``), and
+    the snapshots left out because their files do not match their checksums."""
+    left_out: list[dt.date] = []
+    with transient("Exigences sur les instantanés") as bar:
+        totals = requirement_history(
+            Path(store_path), params, [dt.date.fromisoformat(d) for d, _ in stamp],
+            progress=bar, skipped=left_out,
+        )
+    return totals, left_out
 
 
 @st.cache_data(show_spinner="Suivi trimestriel du peuplement…", max_entries=16)
 def population_history_for(
     store_path: str, region: str, stamp: tuple, former: bool
 ) -> pl.DataFrame:
-    return population_history(Path(store_path), params=params)
+    return population_history(Path(store_path), params=params, skipped=[])
 
 
 def _stamp(store_path: Path) -> tuple[tuple[str, float], ...]:
@@ -257,13 +268,13 @@ if len(stamp) > 92:  # a year of daily snapshots: one point a week, exact at its
     weekly = sampled_dates([dt.date.fromisoformat(d) for d, _ in stamp], 7, [ctx.date])
     trend_stamp = tuple(s for s in stamp if dt.date.fromisoformat(s[0]) in set(weekly))
     st.caption(f"{len(stamp)} instantanés : un point par semaine.")
-history = (
-    pl.concat(
-        [totals_for(str(ctx.store), day, ctx.region, mtime, former) for day, mtime in trend_stamp]
+history, left_out = history_for(str(ctx.store), ctx.region, trend_stamp, former)
+if left_out:
+    st.warning(
+        "Instantané(s) illisible(s) ou corrompu(s), laissé(s) hors de l'évolution : "
+        + ", ".join(d.strftime("%d/%m/%Y") for d in left_out)
+        + " (« smr validate » en donne le détail)."
     )
-    if stamp
-    else pl.DataFrame(schema=HISTORY_SCHEMA)
-)
 if history["date"].n_unique() > 1:
     plotted = st.radio("Tracer", ["Taux (%)", "Écarts"], horizontal=True, key="qualite_tendance")
     measure = "taux" if plotted == "Taux (%)" else "ecarts"

@@ -169,3 +169,45 @@ def test_bad_requests_are_refused(demo_store, tmp_path):
     assert over_snapshots(tmp_path, ["unites"], COLUMNS, _collect) == []
     empty = stacked(tmp_path, ["unites"], COLUMNS, _collect, schema={"a": pl.Int64})
     assert empty.height == 0 and empty.columns == ["a"]
+
+
+# --- histories that read through it give what each snapshot read on its own gives ----------
+
+
+def _quality_tables(path: Path, day: dt.date) -> dict[str, pl.DataFrame]:
+    from analysis.checks.quality.population import COLUMNS as QUALITY_COLUMNS
+
+    return {t: store.read_table(path, day, t, cols) for t, cols in QUALITY_COLUMNS.items()}
+
+
+@pytest.mark.parametrize("size", [1, 4, 32])
+def test_quality_history_equals_summary_of_each_snapshot(demo_store, size):
+    from analysis.checks.quality import population, requirements
+
+    expected = []
+    for day in store.list_snapshots(demo_store):
+        tables = _quality_tables(demo_store, day)
+        totals = requirements.summary(
+            requirements.evaluate(tables, day), codes=requirements.evaluated(tables)
+        ).filter(pl.col("departement") == requirements.ENSEMBLE)
+        expected.append(totals.select(pl.lit(day).alias("date"), "exigence", "perimetre",
+                                      "conformes", "ecarts", "taux"))
+    want = pl.concat(expected).cast(population.HISTORY_SCHEMA)
+    got = population.history(demo_store, batch=size)
+    assert got.height == want.height > 0
+    assert_frame_equal(got, want)
+    day = store.list_snapshots(demo_store)[2]
+    assert_frame_equal(population.history_at(demo_store, day), want.filter(pl.col("date") == day))
+
+
+def test_population_history_equals_counts_of_each_quarter_snapshot(demo_store):
+    from analysis.checks.quality import population
+
+    got = population.population_history(demo_store)
+    for day in got["date_instantane"].unique().to_list():
+        want = population.population_counts(
+            population.establishment_population(_quality_tables(demo_store, day), day)
+        )
+        mine = got.filter(pl.col("date_instantane") == day).select(want.columns)
+        assert_frame_equal(mine, want.cast(mine.schema))
+        assert_frame_equal(population.population_at(demo_store, day), want)

@@ -63,6 +63,23 @@ class Batch:
         }
         return dict(zip(chosen, pl.collect_all(list(chosen.values())), strict=True))
 
+    def snapshots(self) -> dict[dt.date, dict[str, pl.DataFrame]]:
+        """Every snapshot's tables, collected once for the whole batch then split by date
+        (without the ``date_snapshot`` column; a table with no row in a snapshot is an
+        empty frame of the same columns), in date order."""
+        names = list(self.frames)
+        collected = pl.collect_all([self.frames[n] for n in names])
+        split = {
+            name: frame.partition_by(SNAPSHOT_COL, as_dict=True, include_key=False)
+            for name, frame in zip(names, collected, strict=True)
+        }
+        empty = {name: frame.drop(SNAPSHOT_COL).clear() for name, frame in zip(names, collected,
+                                                                                strict=True)}
+        return {
+            day: {name: split[name].get((day,), empty[name]) for name in names}
+            for day in self.dates
+        }
+
 
 def _columns(
     tables: Iterable[str], columns: Mapping[str, Iterable[str]] | None
