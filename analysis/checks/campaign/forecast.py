@@ -39,6 +39,7 @@ from scipy import stats
 
 from analysis.checks.campaign import checklist, history
 from analysis.io import store
+from analysis.io.history import Batch, stacked
 
 #: Snapshots used for the trend (the most recent ones), and the interval's level.
 DEFAULT_WINDOW = 5
@@ -297,16 +298,23 @@ def remaining_history(
     until: dt.date | None = None,
 ) -> pl.DataFrame:
     """``remaining_by_establishment`` of the last ``window`` snapshots of the store (up to
-    ``until``), stacked: the input of ``establishment_pace``."""
+    ``until``), stacked: the input of ``establishment_pace``. Read one snapshot at a time
+    through ``over_snapshots`` (only the columns the rules need, checksums verified)."""
     dates = [d for d in store.list_snapshots(store_path) if until is None or d <= until]
     chosen = dates[-max(2, window):]
     if not chosen:
         return pl.DataFrame(schema=REMAINING_SCHEMA)
     params = history._with_start(store_path, dates[-1], params)
-    return pl.concat(
-        [remaining_by_establishment(history.evaluate_snapshot(store_path, d, params), d, plan)
-         for d in chosen]
-    )
+    cols = checklist.columns_needed(params)
+
+    def remaining(batch: Batch) -> pl.DataFrame:
+        (day,) = batch.dates
+        return remaining_by_establishment(
+            checklist.evaluate(batch.snapshot(), day, params), day, plan
+        )
+
+    return stacked(store_path, list(cols), cols, remaining, chosen, schema=REMAINING_SCHEMA,
+                   batch=1)
 
 
 PACE_SCHEMA: dict[str, pl.DataType] = {

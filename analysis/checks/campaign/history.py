@@ -53,11 +53,11 @@ def read_campaign_tables(
     params: CampaignParams | None = None,
     rules: Sequence[Rule] = RULES,
 ) -> dict[str, pl.DataFrame]:
-    """The tables of one snapshot, reduced to the columns the rules need."""
-    return {
-        table: store.read_table(store_path, date, table, columns=cols)
-        for table, cols in columns_needed(params, rules).items()
-    }
+    """The tables of one snapshot, reduced to the columns the rules need (read through
+    ``over_snapshots``: checksums verified)."""
+    cols = columns_needed(params, rules)
+    (tables,) = over_snapshots(store_path, list(cols), cols, Batch.snapshot, [date])
+    return tables
 
 
 def evaluate_snapshot(

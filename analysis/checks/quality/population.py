@@ -169,11 +169,8 @@ def read_quality_tables(
     store_path: str | Path, date: dt.date, finess: pl.DataFrame | None = None
 ) -> dict[str, pl.DataFrame]:
     """The tables of one snapshot reduced to ``COLUMNS``; ``finess`` replaces the snapshot's
-    FINESS reference when given."""
-    tables = {
-        name: store.read_table(store_path, date, name, columns=cols)
-        for name, cols in COLUMNS.items()
-    }
+    FINESS reference when given. Read through ``over_snapshots`` (checksums verified)."""
+    (tables,) = over_snapshots(store_path, list(COLUMNS), COLUMNS, Batch.snapshot, [date])
     if finess is not None:
         tables["finess_etablissements"] = schema.conform(finess, "finess_etablissements")
     return tables
