@@ -201,7 +201,14 @@ def _reach(t_last: float, y_last: float, slope: float | None, target: float = 1.
 
 
 def _day(origin: dt.date, days: float | None) -> dt.date | None:
-    return None if days is None else origin + dt.timedelta(days=math.ceil(days - 1e-9))
+    """The date ``days`` after ``origin``; None when there is none, or when a nearly flat
+    trend puts it beyond the calendar (it never arrives in practice)."""
+    if days is None:
+        return None
+    try:
+        return origin + dt.timedelta(days=math.ceil(days - 1e-9))
+    except OverflowError:
+        return None
 
 
 FORECAST_SCHEMA: dict[str, pl.DataType] = {
