@@ -21,7 +21,8 @@ interpreter and libraries count too), repeated ``--repeat`` times, medians print
   counts (columns ``sync.COLUMNS``);
 - ``base qualité`` / ``population.history``: the same for the quality requirement totals
   (columns ``population.COLUMNS``) at the weekly dates the Qualité page draws
-  (``history.sampled_dates``), the base scanning those dates only.
+  (``history.sampled_dates``), the base scanning those dates only; ``population.history_at``
+  one snapshot at a time is how the page computed it before.
 
 Every history reads through ``analysis.io.history.over_snapshots``, which also verifies
 each snapshot's checksums (the bare scans do not). ``--kinds`` picks some measurements
@@ -49,7 +50,7 @@ sys.path.insert(0, str(ROOT))
 
 KINDS = (
     "base_campagne", "lazy_campagne", "eager_campagne", "base_synchro", "lazy_synchro",
-    "base_qualite", "lazy_qualite",
+    "base_qualite", "lazy_qualite", "eager_qualite",
 )
 LABELS = {
     "base_campagne": "base campagne (scan nu)",
@@ -59,6 +60,7 @@ LABELS = {
     "lazy_synchro": "sync.status_history",
     "base_qualite": "base qualité (scan nu, hebdo)",
     "lazy_qualite": "population.history (hebdo)",
+    "eager_qualite": "population.history_at un à un",
 }
 
 
@@ -88,14 +90,16 @@ def _child(kind: str, store_path: Path, out: Path | None) -> None:
     elif kind == "lazy_synchro":
         result = sync.status_history(store_path)
         rows = result.height
-    elif kind in ("base_qualite", "lazy_qualite"):
+    elif kind in ("base_qualite", "lazy_qualite", "eager_qualite"):
         all_dates = store.list_snapshots(store_path)
         weekly = history.sampled_dates(all_dates, 7, [all_dates[-1]])
         if kind == "base_qualite":
             for table, cols in population.COLUMNS.items():
                 rows += store.scan_table(store_path, table, cols, weekly).collect().height
-        else:
+        elif kind == "lazy_qualite":
             rows = population.history(store_path, dates=weekly).height
+        else:  # what the Qualité page did before: one snapshot read and evaluated at a time
+            rows = sum(population.history_at(store_path, day).height for day in weekly)
     seconds = time.perf_counter() - start
     if out is not None and kind in ("lazy_campagne", "eager_campagne"):
         result.write_parquet(out)
@@ -158,6 +162,7 @@ def main() -> None:
     ratio("campagne", "eager_campagne", "lazy_campagne")
     ratio("synchro", "lazy_synchro", "base_synchro")
     ratio("qualité", "lazy_qualite", "base_qualite")
+    ratio("qualité", "eager_qualite", "lazy_qualite")
     if not {"lazy_campagne", "eager_campagne"} <= set(kinds):
         print(f"charge à la fin {os.getloadavg()[0]:.1f}")
         tmp.cleanup()

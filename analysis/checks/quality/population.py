@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import polars as pl
@@ -211,15 +212,26 @@ def totals_lazy(
     )
 
 
+#: Snapshots whose totals are computed side by side: building a snapshot's plan (Python,
+#: with a few small collects) overlaps with running another's (Polars, outside the GIL).
+TOTALS_WORKERS = 2
+
+
 def _totals(batch: Batch, params: QualityParams | None,
             finess: pl.DataFrame | None = None) -> pl.DataFrame:
-    """``totals_lazy`` of every snapshot of a batch, computed in one go."""
-    plans = []
-    for day, tables in batch.snapshots().items():
-        if finess is not None:
+    """``totals_lazy`` of every snapshot of a batch, in date order."""
+    snapshots = batch.snapshots()
+    if finess is not None:
+        for tables in snapshots.values():
             tables["finess_etablissements"] = schema.conform(finess, "finess_etablissements")
-        plans.append(totals_lazy(tables, day, params))
-    return pl.concat(pl.collect_all(plans))
+
+    def one(item: tuple[dt.date, dict[str, pl.DataFrame]]) -> pl.DataFrame:
+        return totals_lazy(item[1], item[0], params).collect()
+
+    if len(snapshots) == 1:
+        return one(next(iter(snapshots.items())))
+    with ThreadPoolExecutor(TOTALS_WORKERS) as pool:
+        return pl.concat(list(pool.map(one, snapshots.items())))
 
 
 def history_at(
