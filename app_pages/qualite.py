@@ -110,6 +110,19 @@ def results_for(
     return requirements.evaluate(_data, dt.date.fromisoformat(date), params)
 
 
+@st.cache_data(show_spinner="Suivi du peuplement…", max_entries=16)
+def population_for(
+    _data: dict, store_path: str, date: str, region: str, finess_key: str, stamp: float,
+    former: bool,
+) -> tuple[pl.DataFrame, pl.DataFrame, str]:
+    """Population status, offer flags and RE1.2 scope text of the selected snapshot (cached
+    on plain values, like ``results_for``)."""
+    day = dt.date.fromisoformat(date)
+    scope = requirements.re12_scope_text(requirements.re12_scope(_data, day, params))
+    return (establishment_population(_data, day, params),
+            requirements.unit_flags(_data, day, params), scope)
+
+
 @st.cache_data(show_spinner=False, max_entries=16)
 def history_for(
     store_path: str, region: str, stamp: tuple, former: bool
@@ -178,15 +191,10 @@ if finess_files:
     )
 
 stamp = _stamp(ctx.store)
-results = results_for(
-    data,
-    str(ctx.store),
-    ctx.date.isoformat(),
-    ctx.region,
-    finess_key,
-    dict(stamp).get(ctx.date.isoformat(), 0.0),
-    former,
-)
+snapshot_key = (str(ctx.store), ctx.date.isoformat(), ctx.region, finess_key,
+                dict(stamp).get(ctx.date.isoformat(), 0.0), former)
+results = results_for(data, *snapshot_key)
+population, flags, re12_text = population_for(data, *snapshot_key)
 codes = requirements.evaluated(data)
 table = requirements.summary(results, codes=codes)
 totals = table.filter(pl.col("departement") == requirements.ENSEMBLE)
@@ -230,7 +238,7 @@ show_table(
     overrides=REQUIREMENT_HEADERS,
 )
 if "RE1.2" in codes:
-    st.caption(requirements.re12_scope_text(requirements.re12_scope(data, ctx.date, params)))
+    st.caption(re12_text)
 st.caption(
     "Lecture des vues nationales de l'ANS (ansforge/ROR-indicateurs-BI-SQL), valeurs vides "
     "comprises." if not former else
@@ -311,7 +319,6 @@ else:
 
 # --- population follow-up ----------------------------------------------------------------
 st.subheader("Suivi du peuplement SMR")
-population = establishment_population(data, ctx.date, params)
 counts = population_counts(population)
 overall = counts.filter(pl.col("departement") == requirements.ENSEMBLE).row(0, named=True)
 m = st.columns(4)
@@ -329,7 +336,6 @@ if population.height and population["perimetre_source"][0] == "ROR":
         "ROR titulaires d'une autorisation SMR."
     )
 show_table(counts, "qualite_peuplement", stem=f"qualite_peuplement_{ctx.date.isoformat()}")
-flags = requirements.unit_flags(data, ctx.date, params)
 missing_flags = pl.DataFrame(
     {
         "Indicateur": list(requirements.FLAGS.values()),
