@@ -71,29 +71,22 @@ def stored_results_for(store_path: str, date: str, start: str | None,
     return evaluate_snapshot(Path(store_path), dt.date.fromisoformat(date), params)
 
 
-@st.cache_data(show_spinner=False, max_entries=4096)
-def verified(store_path: str, date: str, mtime: float) -> bool:
-    """True when the snapshot's files match their checksums (cached per snapshot version)."""
-    return not store.verify_snapshot(Path(store_path) / date)
-
-
 @st.cache_data(show_spinner=False, max_entries=16)
 def history_for(store_path: str, start: str | None,
                 stamp: tuple) -> tuple[pl.DataFrame, list[str]]:
     """Completion of each rule at each snapshot date (lazy scans over the whole store, see
     ``progress_history``), and the snapshots left out because their files do not
     match their checksums. Cached on the snapshot dates and manifest times."""
-    good = [day for day, mtime in stamp if verified(store_path, day, mtime)]
-    skipped = [day for day, _ in stamp if day not in set(good)]
     params = checklist.CampaignParams(start=dt.date.fromisoformat(start) if start else None)
-    if not good:
-        return pl.DataFrame(schema=PROGRESS_SCHEMA), skipped
+    if not stamp:
+        return pl.DataFrame(schema=PROGRESS_SCHEMA), []
+    left_out: list[dt.date] = []
     with transient("Calcul de l'avancement sur tous les instantanés") as bar:
         history = progress_history(
-            Path(store_path), params, dates=[dt.date.fromisoformat(d) for d in good],
-            progress=bar,
+            Path(store_path), params, dates=[dt.date.fromisoformat(d) for d, _ in stamp],
+            progress=bar, skipped=left_out,
         )
-    return history, skipped
+    return history, [d.isoformat() for d in left_out]
 
 
 @st.cache_data(show_spinner="Préparation du classeur…", max_entries=16)

@@ -13,11 +13,12 @@ import streamlit as st
 from analysis.checks.campaign.history import sampled_dates
 from analysis.checks.quality import requirements, vt_report
 from analysis.checks.quality.population import (
-    HISTORY_SCHEMA,
     establishment_population,
-    history_at,
     population_counts,
     population_history,
+)
+from analysis.checks.quality.population import (
+    history as requirement_history,
 )
 from analysis.indicators import sync
 from analysis.io import finess_reference, importing
@@ -33,6 +34,7 @@ from ui.common import (
     tables,
     upload_hint,
 )
+from ui.progress import transient
 
 st.title("Qualité ROR")
 st.caption(
@@ -104,17 +106,39 @@ def results_for(
     return requirements.evaluate(_data, dt.date.fromisoformat(date), params)
 
 
-@st.cache_data(show_spinner=False, max_entries=4096)
-def totals_for(store_path: str, date: str, region: str, mtime: float, former: bool) -> pl.DataFrame:
-    """One snapshot's requirement totals, cached on its own (adding a snapshot computes one)."""
-    return history_at(Path(store_path), dt.date.fromisoformat(date), params)
+@st.cache_data(show_spinner="Suivi du peuplement…", max_entries=16)
+def population_for(
+    _data: dict, store_path: str, date: str, region: str, finess_key: str, stamp: float,
+    former: bool,
+) -> tuple[pl.DataFrame, pl.DataFrame, str]:
+    """Population status, offer flags and RE1.2 scope text of the selected snapshot (cached
+    on plain values, like ``results_for``)."""
+    day = dt.date.fromisoformat(date)
+    scope = requirements.re12_scope_text(requirements.re12_scope(_data, day, params))
+    return (establishment_population(_data, day, params),
+            requirements.unit_flags(_data, day, params), scope)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def history_for(
+    store_path: str, region: str, stamp: tuple, former: bool
+) -> tuple[pl.DataFrame, list[dt.date]]:
+    """Requirement totals at the snapshots of ``stamp`` (read in batches, ``history``), and
+    the snapshots left out because their files do not match their checksums."""
+    left_out: list[dt.date] = []
+    with transient("Exigences sur les instantanés") as bar:
+        totals = requirement_history(
+            Path(store_path), params, [dt.date.fromisoformat(d) for d, _ in stamp],
+            progress=bar, skipped=left_out,
+        )
+    return totals, left_out
 
 
 @st.cache_data(show_spinner="Suivi trimestriel du peuplement…", max_entries=16)
 def population_history_for(
     store_path: str, region: str, stamp: tuple, former: bool
 ) -> pl.DataFrame:
-    return population_history(Path(store_path), params=params)
+    return population_history(Path(store_path), params=params, skipped=[])
 
 
 # --- reference files --------------------------------------------------------------------
@@ -156,15 +180,10 @@ if finess_files:
     )
 
 stamp = store_stamp(ctx.store)
-results = results_for(
-    data,
-    str(ctx.store),
-    ctx.date.isoformat(),
-    ctx.region,
-    finess_key,
-    dict(stamp).get(ctx.date.isoformat(), 0.0),
-    former,
-)
+snapshot_key = (str(ctx.store), ctx.date.isoformat(), ctx.region, finess_key,
+                dict(stamp).get(ctx.date.isoformat(), 0.0), former)
+results = results_for(data, *snapshot_key)
+population, flags, re12_text = population_for(data, *snapshot_key)
 codes = requirements.evaluated(data)
 table = requirements.summary(results, codes=codes)
 totals = table.filter(pl.col("departement") == requirements.ENSEMBLE)
@@ -208,7 +227,7 @@ show_table(
     overrides=REQUIREMENT_HEADERS,
 )
 if "RE1.2" in codes:
-    st.caption(requirements.re12_scope_text(requirements.re12_scope(data, ctx.date, params)))
+    st.caption(re12_text)
 st.caption(
     "Lecture des vues nationales de l'ANS (ansforge/ROR-indicateurs-BI-SQL), valeurs vides "
     "comprises." if not former else
@@ -246,13 +265,13 @@ if len(stamp) > 92:  # a year of daily snapshots: one point a week, exact at its
     weekly = sampled_dates([dt.date.fromisoformat(d) for d, _ in stamp], 7, [ctx.date])
     trend_stamp = tuple(s for s in stamp if dt.date.fromisoformat(s[0]) in set(weekly))
     st.caption(f"{len(stamp)} instantanés : un point par semaine.")
-history = (
-    pl.concat(
-        [totals_for(str(ctx.store), day, ctx.region, mtime, former) for day, mtime in trend_stamp]
+history, left_out = history_for(str(ctx.store), ctx.region, trend_stamp, former)
+if left_out:
+    st.warning(
+        "Instantané(s) illisible(s) ou corrompu(s), laissé(s) hors de l'évolution : "
+        + ", ".join(d.strftime("%d/%m/%Y") for d in left_out)
+        + " (« smr validate » en donne le détail)."
     )
-    if stamp
-    else pl.DataFrame(schema=HISTORY_SCHEMA)
-)
 if history["date"].n_unique() > 1:
     plotted = st.radio("Tracer", ["Taux (%)", "Écarts"], horizontal=True, key="qualite_tendance")
     measure = "taux" if plotted == "Taux (%)" else "ecarts"
@@ -289,7 +308,6 @@ else:
 
 # --- population follow-up ----------------------------------------------------------------
 st.subheader("Suivi du peuplement SMR")
-population = establishment_population(data, ctx.date, params)
 counts = population_counts(population)
 overall = counts.filter(pl.col("departement") == requirements.ENSEMBLE).row(0, named=True)
 m = st.columns(4)
@@ -307,7 +325,6 @@ if population.height and population["perimetre_source"][0] == "ROR":
         "ROR titulaires d'une autorisation SMR."
     )
 show_table(counts, "qualite_peuplement", stem=f"qualite_peuplement_{ctx.date.isoformat()}")
-flags = requirements.unit_flags(data, ctx.date, params)
 missing_flags = pl.DataFrame(
     {
         "Indicateur": list(requirements.FLAGS.values()),

@@ -93,14 +93,17 @@ notes.method_notes(["sync_taux_synchronise", "sync_statuts"], "statuts de synchr
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def history_for(store_path: str, hour: str, dates: tuple[str, ...],
-                mtimes: tuple[float, ...]) -> pl.DataFrame:
-    """Units per status at each date (lazy scans, ``sync.status_history``), cached on the
+                mtimes: tuple[float, ...]) -> tuple[pl.DataFrame, list[dt.date]]:
+    """Units per status at each date (lazy scans, ``sync.status_history``), and the
+    snapshots left out because their files do not match their checksums; cached on the
     dates, their manifest times and the sync hour."""
+    left_out: list[dt.date] = []
     with transient("Synchronisation sur tous les instantanés") as bar:
-        return sync.status_history(
+        trend = sync.status_history(
             Path(store_path), dt.time.fromisoformat(hour),
-            [dt.date.fromisoformat(d) for d in dates], progress=bar,
+            [dt.date.fromisoformat(d) for d in dates], progress=bar, skipped=left_out,
         )
+    return trend, left_out
 
 
 snapshot_dates = store.list_snapshots(ctx.store)
@@ -112,7 +115,13 @@ if len(snapshot_dates) > 1:
         st.caption(f"{len(snapshot_dates)} instantanés : un point par semaine (exact à sa date).")
     keys = tuple(d.isoformat() for d in shown_dates)
     mtimes = tuple(manifest_time(ctx.store, d) for d in keys)
-    trend = history_for(str(ctx.store), hour.isoformat(), keys, mtimes)
+    trend, left_out = history_for(str(ctx.store), hour.isoformat(), keys, mtimes)
+    if left_out:
+        st.warning(
+            "Instantané(s) illisible(s) ou corrompu(s), laissé(s) hors de l'évolution : "
+            + ", ".join(d.strftime("%d/%m/%Y") for d in left_out)
+            + " (« smr validate » en donne le détail)."
+        )
     trend_long = trend.unpivot(index="date", on=STATUS_ORDER, variable_name="statut",
                                value_name="unites").with_columns(
         pl.col("statut").replace_strict(sync.STATUS_LABELS).alias("libelle")

@@ -48,7 +48,7 @@ import polars as pl
 
 from analysis.model import schema, syntax
 from analysis.model.insee import departement_expr, finess_departement_expr
-from analysis.model.progress import Progress, step
+from analysis.model.progress import Progress
 
 DEFAULT_SYNC_TIME = dt.time(18, 0)
 
@@ -720,31 +720,31 @@ def status_history(
     by_departement: bool = False,
     batch: int = 32,
     progress: Progress | None = None,
+    skipped: list[dt.date] | None = None,
 ) -> pl.DataFrame:
     """Synchronisation status counts at every snapshot of the store (or of ``dates``):
     ``date``, ``departement`` (with ``by_departement``), one column per status, ``total``,
     ``taux_synchronise``; sorted by date (then département).
 
-    Read with lazy scans of only the compared columns, ``batch`` snapshots per plan, so
-    memory stays that of a few snapshots' unit tables whatever the length of the history.
-    ``progress`` (``analysis.model.progress``) hears of each batch: snapshots done out of all.
+    Read through ``analysis.io.history.over_snapshots`` (checksums verified once per
+    snapshot), lazily, only the compared columns, ``batch`` snapshots per plan, so memory
+    stays that of a few snapshots' unit tables whatever the length of the history.
+    ``progress`` (``analysis.model.progress``) hears of each batch: snapshots done out of
+    all. A corrupted snapshot raises ``StoreError``, or is left out and its date appended
+    to ``skipped`` when that is a list.
     """
-    from analysis.io import store  # store imports the loaders; keep this module light
+    from analysis.io.history import Batch, over_snapshots  # keep this module light
 
-    chosen = sorted(store.list_snapshots(store_path) if dates is None else dates)
     out_schema = dict(HISTORY_SCHEMA)
     if by_departement:
         out_schema = {"date": pl.Date(), "departement": pl.String(), **{
             k: v for k, v in HISTORY_SCHEMA.items() if k != "date"}}
-    if not chosen:
-        return pl.DataFrame(schema=out_schema)
-    parts = []
-    for i in range(0, len(chosen), max(1, batch)):
-        part = chosen[i : i + max(1, batch)]
+
+    def counts(part: Batch) -> pl.DataFrame:
         # The fields only some VT exports carry are read only when some VT unit of the batch
         # shows them (otherwise they are not compared anyway, see ``_pairs``).
         shown_row = (
-            store.scan_table(store_path, "vt_unites", [f.vt for f in _OPTIONAL_FIELDS], part)
+            part.frames["vt_unites"]
             .select([pl.col(f.vt).is_not_null().any().alias(f.champ) for f in _OPTIONAL_FIELDS])
             .collect()
             .row(0, named=True)
@@ -755,28 +755,34 @@ def status_history(
             "vt_unites": {f.vt for f in hidden},
         }
         scan = {
-            t: store.scan_table(
-                store_path, t, [c for c in COLUMNS[t] if c not in skip[t]], part
+            t: part.frames[t].select(
+                "date_snapshot", *[c for c in COLUMNS[t] if c not in skip[t]]
             )
             for t in ("unites", "vt_unites")
         }
         shown = any(shown_row[f.champ] for f in EG_FIELDS)
-        etabs = (
-            store.scan_table(store_path, "etablissements", _HISTORY_EG_COLUMNS, part)
-            if shown or by_departement
-            else None
-        )
-        parts.append(
-            status_history_lazy(
-                scan["unites"],
-                scan["vt_unites"],
-                etabs,
-                sync_time,
-                by_departement=by_departement,
-                compare_establishments=shown,
-            ).collect()
-        )
-        step(progress, i + len(part), len(chosen), part[-1].isoformat())
+        etabs = part.frames["etablissements"] if shown or by_departement else None
+        return status_history_lazy(
+            scan["unites"],
+            scan["vt_unites"],
+            etabs,
+            sync_time,
+            by_departement=by_departement,
+            compare_establishments=shown,
+        ).collect()
+
+    columns = {
+        "unites": COLUMNS["unites"],
+        "vt_unites": list(dict.fromkeys((*COLUMNS["vt_unites"],
+                                         *(f.vt for f in _OPTIONAL_FIELDS)))),
+        "etablissements": _HISTORY_EG_COLUMNS,
+    }
+    parts = over_snapshots(
+        store_path, list(columns), columns, counts, dates, batch=batch, progress=progress,
+        skipped=skipped,
+    )
+    if not parts:
+        return pl.DataFrame(schema=out_schema)
     sort = ["date", "departement"] if by_departement else ["date"]
     return (
         pl.concat(parts)

@@ -538,17 +538,24 @@ def _check_version(manifest: Mapping[str, Any], path: Path) -> None:
         )
 
 
-def verify_snapshot(path: str | Path) -> list[str]:
+def verify_snapshot(
+    path: str | Path,
+    tables: Iterable[str] | None = None,
+    manifest: Mapping[str, Any] | None = None,
+) -> list[str]:
     """Problems found in a snapshot folder (empty list when sound), in French.
 
     Checks that the manifest is readable, that every table and report file it lists exists
-    and that each file's sha256 matches the manifest.
+    and that each file's sha256 matches the manifest. ``tables`` limits the files checked
+    to those named (canonical tables or report files); ``manifest`` is the snapshot's
+    manifest when the caller has already read it.
     """
     path = Path(path)
-    try:
-        manifest = read_manifest(path)
-    except StoreError as exc:
-        return [str(exc)]
+    if manifest is None:
+        try:
+            manifest = read_manifest(path)
+        except StoreError as exc:
+            return [str(exc)]
     problems = []
     try:
         _check_version(manifest, path)
@@ -556,7 +563,8 @@ def verify_snapshot(path: str | Path) -> list[str]:
         problems.append(str(exc))
     entries = dict(manifest.get("tables") or {})
     entries.update({name: manifest.get(name) for name in REPORT_FILES})
-    for name in list(TABLES) + list(REPORT_FILES):
+    names = list(TABLES) + list(REPORT_FILES) if tables is None else _table_names(tables, True)
+    for name in names:
         entry = entries.get(name)
         file = path / f"{name}.parquet"
         if _written_before(name, manifest, file):
@@ -571,6 +579,18 @@ def verify_snapshot(path: str | Path) -> list[str]:
                 "(fichier modifié ou corrompu)."
             )
     return problems
+
+
+def check_snapshot(
+    path: str | Path,
+    tables: Iterable[str] | None = None,
+    manifest: Mapping[str, Any] | None = None,
+) -> None:
+    """``verify_snapshot``, raising a ``StoreError`` that names the snapshot and the
+    corrupted file(s) when a problem is found."""
+    problems = verify_snapshot(path, tables, manifest)
+    if problems:
+        raise StoreError(f"Instantané {Path(path).name} corrompu : " + " ".join(problems))
 
 
 def _written_before(name: str, manifest: Mapping[str, Any], file: Path) -> bool:
@@ -630,9 +650,7 @@ def read_snapshot(
     manifest = read_manifest(path)
     _check_version(manifest, path)
     if verify:
-        problems = verify_snapshot(path)
-        if problems:
-            raise StoreError(f"Instantané {path.name} corrompu : " + " ".join(problems))
+        check_snapshot(path, manifest=manifest)
     names = _table_names(tables)
     frames = {name: _read_parquet(path, name) for name in names}
     return Snapshot(snapshot_date(date), path, manifest, frames)
@@ -674,12 +692,22 @@ def scan_table(
     unknown = [c for c in cols if c not in schema]
     if unknown:
         raise StoreError(f"Colonne(s) inconnue(s) dans {name} : {', '.join(unknown)}.")
-    parts = []
     wanted = None if dates is None else set(dates)
-    for day in list_snapshots(store):
-        if wanted is not None and day not in wanted:
-            continue
-        file = Path(store) / day.isoformat() / f"{name}.parquet"
+    days = [d for d in list_snapshots(store) if wanted is None or d in wanted]
+    return stack_scans(Path(store), name, cols, days)
+
+
+def stack_scans(
+    store: Path, name: str, cols: list[str], days: Iterable[dt.date]
+) -> pl.LazyFrame:
+    """Table ``name`` (``cols`` only, checked by the caller) of the snapshots of ``days``,
+    lazily, stacked with a leading ``date_snapshot`` column (``scan_table`` without the
+    listing of the store). A snapshot written before a table or a column existed gives no
+    rows or nulls."""
+    schema = _schema_of(name)
+    parts = []
+    for day in days:
+        file = store / day.isoformat() / f"{name}.parquet"
         if name in LATER_TABLES and not file.exists():
             continue  # snapshot written before the table existed: no rows
         lazy = pl.scan_parquet(file)

@@ -1,5 +1,8 @@
 """Campaign progress across snapshots: the checklist evaluated on each snapshot of the store
 (one at a time, or lazily in batches of ``HISTORY_BATCH`` snapshots), counted per rule.
+
+The store is read across snapshots only through ``analysis.io.history.over_snapshots``
+(needed columns, checksums verified once per snapshot); the computations take frames.
 """
 
 from __future__ import annotations
@@ -22,9 +25,9 @@ from analysis.checks.campaign.checklist import (
     evaluate_lazy,
 )
 from analysis.io import store
+from analysis.io.history import HISTORY_BATCH, Batch, over_snapshots, stacked
 from analysis.model.errors import SnapshotMissingError
 from analysis.model.progress import Progress
-from analysis.model.progress import step as report_step
 
 # --------------------------------------------------------------------------- progress
 
@@ -46,11 +49,11 @@ def read_campaign_tables(
     params: CampaignParams | None = None,
     rules: Sequence[Rule] = RULES,
 ) -> dict[str, pl.DataFrame]:
-    """The tables of one snapshot, reduced to the columns the rules need."""
-    return {
-        table: store.read_table(store_path, date, table, columns=cols)
-        for table, cols in columns_needed(params, rules).items()
-    }
+    """The tables of one snapshot, reduced to the columns the rules need (read through
+    ``over_snapshots``: checksums verified)."""
+    cols = columns_needed(params, rules)
+    (tables,) = over_snapshots(store_path, list(cols), cols, Batch.snapshot, [date])
+    return tables
 
 
 def evaluate_snapshot(
@@ -92,20 +95,15 @@ PROGRESS_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-def progress_at(
-    store_path: str | Path,
+def progress_of(
+    tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
     date: dt.date,
     params: CampaignParams | None = None,
     rules: Sequence[Rule] = RULES,
 ) -> pl.DataFrame:
-    """One snapshot's block of ``progress``: ``date``, ``regle``, ``conformes``, ``total``,
-    ``taux``, reading only the columns the rules need.
-
-    ``params.start`` is used as given (no manifest lookup), so that callers can cache one
-    block per snapshot and only compute the new ones when a snapshot is added.
-    """
+    """One snapshot's block of ``progress`` from its tables: ``date``, ``regle``,
+    ``conformes``, ``total``, ``taux``, in rule order."""
     params = params or CampaignParams()
-    tables = read_campaign_tables(store_path, date, params, rules)
     order = {r.id: i for i, r in enumerate(rules)}
     return (
         _counts(evaluate_lazy(tables, date, params, rules), ["regle"])
@@ -115,6 +113,41 @@ def progress_at(
         .drop("_o")
         .collect()
         .cast(PROGRESS_SCHEMA)  # type: ignore[arg-type]
+    )
+
+
+def progress_at(
+    store_path: str | Path,
+    date: dt.date,
+    params: CampaignParams | None = None,
+    rules: Sequence[Rule] = RULES,
+) -> pl.DataFrame:
+    """One snapshot's block of ``progress``: ``date``, ``regle``, ``conformes``, ``total``,
+    ``taux``, reading only the columns the rules need (checksums verified).
+
+    ``params.start`` is used as given (no manifest lookup), so that callers can cache one
+    block per snapshot and only compute the new ones when a snapshot is added.
+    """
+    params = params or CampaignParams()
+    return _per_snapshot(store_path, [date], params, rules)
+
+
+def _per_snapshot(
+    store_path: str | Path,
+    dates: Sequence[dt.date],
+    params: CampaignParams,
+    rules: Sequence[Rule],
+    skipped: list[dt.date] | None = None,
+) -> pl.DataFrame:
+    """``progress_of`` of each snapshot of ``dates``, read one at a time."""
+    cols = columns_needed(params, rules)
+
+    def block(batch: Batch) -> pl.DataFrame:
+        return progress_of(batch.snapshot(), batch.dates[0], params, rules)
+
+    return stacked(
+        store_path, list(cols), cols, block, dates, schema=PROGRESS_SCHEMA, batch=1,
+        skipped=skipped,
     )
 
 
@@ -138,7 +171,7 @@ def progress(
     if not chosen:
         return pl.DataFrame(schema=PROGRESS_SCHEMA)
     params = _with_start(store_path, all_dates[-1] if all_dates else chosen[-1], params)
-    return pl.concat([progress_at(store_path, day, params, rules) for day in chosen])
+    return _per_snapshot(store_path, chosen, params, rules)
 
 
 def sampled_dates(
@@ -160,23 +193,14 @@ def sampled_dates(
     return sorted(set(kept) | {d for d in always if d in present})
 
 
-#: Snapshots evaluated by one lazy plan in ``progress_history`` (memory grows with it).
-HISTORY_BATCH = 32
-
-
 def progress_history_lazy(
-    store_path: str | Path,
+    tables: Mapping[str, pl.LazyFrame],
     params: CampaignParams,
-    dates: Sequence[dt.date] | None = None,
     rules: Sequence[Rule] = RULES,
 ) -> pl.LazyFrame:
-    """The lazy plan of ``progress_history`` for ``dates`` (all snapshots when None):
-    ``store.scan_table`` of the needed columns, the rules as expressions per snapshot,
-    counts per ``date`` and ``regle``. ``params.start`` is used as given."""
-    tables = {
-        table: store.scan_table(store_path, table, cols, dates)
-        for table, cols in columns_needed(params, rules).items()
-    }
+    """The lazy plan of ``progress_history`` for stacked snapshots (``over_snapshots``'s
+    frames, with ``date_snapshot``): the rules as expressions per snapshot, counts per
+    ``date`` and ``regle``. ``params.start`` is used as given."""
     return counts_lazy(tables, None, params, rules, snapshot_col="date_snapshot").rename(
         {"date_snapshot": "date"}
     )
@@ -189,28 +213,38 @@ def progress_history(
     rules: Sequence[Rule] = RULES,
     batch: int = HISTORY_BATCH,
     progress: Progress | None = None,
+    skipped: list[dt.date] | None = None,
 ) -> pl.DataFrame:
     """``progress`` computed with lazy scans: the same table (``date``, ``regle``,
     ``conformes``, ``total``, ``taux``, sorted by date then rule order), much faster on
     many snapshots.
 
     Each table is scanned over ``batch`` snapshots at a time (only the columns the rules
-    need), the rules are evaluated as expressions within each snapshot and reduced to
-    counts in the same plan; memory is that of ``batch`` snapshots' needed columns, never
-    the whole history. The campaign start is chosen as in ``progress``. ``progress`` (the
-    callback, ``analysis.model.progress``) hears of each batch: snapshots done out of all.
+    need, ``over_snapshots``), the rules are evaluated as expressions within each snapshot
+    and reduced to counts in the same plan; memory is that of ``batch`` snapshots' needed
+    columns, never the whole history. The campaign start is chosen as in ``progress``.
+    ``progress`` (the callback, ``analysis.model.progress``) hears of each batch: snapshots
+    done out of all. A corrupted snapshot raises ``StoreError``, or is left out and its date
+    appended to ``skipped`` when that is a list.
     """
     all_dates = store.list_snapshots(store_path)
     chosen = sorted(all_dates if dates is None else dates)
     if not chosen:
         return pl.DataFrame(schema=PROGRESS_SCHEMA)
     params = _with_start(store_path, all_dates[-1] if all_dates else chosen[-1], params)
-    size = max(1, batch)
-    parts = []
-    for i in range(0, len(chosen), size):
-        part = chosen[i : i + size]
-        parts.append(progress_history_lazy(store_path, params, part, rules).collect())
-        report_step(progress, i + len(part), len(chosen), part[-1].isoformat())
+    cols = columns_needed(params, rules)
+    parts = over_snapshots(
+        store_path,
+        list(cols),
+        cols,
+        lambda b: progress_history_lazy(b.frames, params, rules).collect(),
+        chosen,
+        batch=batch,
+        progress=progress,
+        skipped=skipped,
+    )
+    if not parts:
+        return pl.DataFrame(schema=PROGRESS_SCHEMA)
     order = {r.id: i for i, r in enumerate(rules)}
     return (
         pl.concat(parts)
@@ -219,5 +253,3 @@ def progress_history(
         .drop("_o")
         .cast(PROGRESS_SCHEMA)  # type: ignore[arg-type]
     )
-
-
