@@ -1,6 +1,8 @@
 """Row-level validation: raw (all-text) tables in, canonical typed tables and a report out.
 
-Each rule is a vectorised Polars expression over a whole table. A row that breaks a *reject*
+Each rule is a vectorised Polars expression over a whole table, and a table goes through one
+lazy plan: every rule becomes a flag column computed in a single pass, and the report is built
+from the few rows that raised a flag. A row that breaks a *reject*
 rule (missing required value, malformed FINESS or INSEE code, duplicate key, unresolved
 reference, unreadable capacity, unknown required code) is set aside with its reasons and its
 original content, so nothing is lost; a row that only breaks a *warning* rule is kept, with
@@ -14,6 +16,7 @@ personal data (it is the user's own data, stored locally); exceptions and logs n
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -54,10 +57,12 @@ from analysis.model.schema import (
 )
 from analysis.model.syntax import (  # one definition of e-mail and phone syntax (re-exported)
     EMAIL_PATTERN,
-    PHONE_LOST_ZERO_PATTERN,  # noqa: F401 - re-exported for older callers
+    PHONE_LOST_ZERO_PATTERN,
     PHONE_PATTERN,  # noqa: F401 - re-exported for older callers
+    PHONE_SEPARATORS,
     any_valid_phone,
-    phone_lost_zero,
+    is_phone,
+    phone_digits,
 )
 
 # Counts per table, in the order they are shown.
@@ -233,13 +238,45 @@ def _parse_float(s: pl.Expr) -> pl.Expr:
     return pl.when(f.is_finite() & s.str.contains(r"^[+-]?(?:\d+[.,]?\d*|[.,]\d+)$")).then(f)
 
 
+#: The spellings most files use (``2024-03-01``, ``2024-03-01T08:30:00``): read with one
+#: ``strptime`` of the very text the general path would build, the general path being kept
+#: for the other cells.
+_PLAIN_DATE = r"^\d{4}-\d{2}-\d{2}$"
+_PLAIN_DATETIME = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}$"
+_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
 def _datetime_of_text(s: pl.Series) -> pl.Series:
     """Datetime of ISO or French (JJ/MM/AAAA) text, optional time and UTC offset; else null.
 
-    Computed in stages on a whole column (each regex runs once). A time with an offset (``Z``,
-    ``+02:00``) is converted to French local time, so that all stored datetimes share one
-    clock. Years outside 1900–2100 count as unreadable.
+    A time with an offset (``Z``, ``+02:00``) is converted to French local time, so that all
+    stored datetimes share one clock. Years outside 1900–2100 count as unreadable. Plain ISO
+    cells take a short path; the others go through ``_datetime_of_any_text``.
     """
+    frame = pl.DataFrame({"s": s}).with_columns(
+        date=pl.col("s").str.contains(_PLAIN_DATE),
+        time=pl.col("s").str.contains(_PLAIN_DATETIME),
+    )
+    plain = (
+        pl.when("date")
+        .then(pl.col("s") + pl.lit(" 00:00:00"))
+        .when("time")
+        .then(pl.col("s").str.replace("T", " ", literal=True))
+        .str.strptime(pl.Datetime("us"), _DATETIME_FORMAT, strict=False)
+    )
+    out = frame.select(
+        value=pl.when(plain.dt.year().is_between(*_YEARS)).then(plain),
+        other=pl.col("s").is_not_null() & ~pl.col("date") & ~pl.col("time"),
+    )
+    value, other = out.get_column("value").alias(s.name), out.get_column("other")
+    if other.any():
+        value = value.scatter(other.arg_true(), _datetime_of_any_text(s.filter(other)))
+    return value
+
+
+def _datetime_of_any_text(s: pl.Series) -> pl.Series:
+    """``_datetime_of_text`` for every accepted spelling, computed in stages on a whole column
+    (each regular expression runs once)."""
     frame = pl.DataFrame({"s": s}).with_columns(
         iso=pl.col("s").str.extract_groups(_ISO_DATETIME),
         fr=pl.col("s").str.extract_groups(_FR_DATETIME),
@@ -265,7 +302,7 @@ def _datetime_of_text(s: pl.Series) -> pl.Series:
         ]
     )
     frame = frame.select(
-        naive=text.str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False),
+        naive=text.str.strptime(pl.Datetime("us"), _DATETIME_FORMAT, strict=False),
         tz=pl.col("iso").struct.field("tz"),
     )
     naive, tz = pl.col("naive"), pl.col("tz")
@@ -425,6 +462,19 @@ def _reject_checks(table: Table, kept: Mapping[str, pl.DataFrame]) -> list[_Chec
     return checks
 
 
+def _phone_valid_of_text(s: pl.Series) -> pl.Series:
+    """``syntax.any_valid_phone`` of stripped cells: a cell without a separator holds one
+    number (``syntax.is_phone``); only the others are split into their numbers."""
+    frame = pl.DataFrame({"s": s})
+    out = frame.select(is_phone(pl.col("s")).alias(s.name)).to_series()
+    several = frame.select(pl.col("s").str.contains(PHONE_SEPARATORS).fill_null(False))
+    several = several.to_series()
+    if several.any():
+        parts = pl.DataFrame({"s": s.filter(several)}).select(any_valid_phone(pl.col("s")))
+        out = out.scatter(several.arg_true(), parts.to_series())
+    return out
+
+
 def _phone_checks(col: Column) -> list[_Check]:
     """Phone numbers: French syntax; 9 digits (a spreadsheet ate the 0) get their own rule.
 
@@ -432,8 +482,12 @@ def _phone_checks(col: Column) -> list[_Check]:
     several, or a valid number followed by an internal extension, is not flagged.
     """
     n = pl.col(_n(col.name))
-    lost_zero = n.is_not_null() & phone_lost_zero(n).fill_null(False)
-    invalid = n.is_not_null() & ~any_valid_phone(n).fill_null(False) & ~lost_zero
+    valid = n.map_batches(_phone_valid_of_text, return_dtype=pl.Boolean)
+    # ``syntax.phone_lost_zero`` with the validity above (computed once)
+    lost_zero = n.is_not_null() & (
+        ~valid & phone_digits(n.str.strip_chars()).str.contains(PHONE_LOST_ZERO_PATTERN)
+    ).fill_null(False)
+    invalid = n.is_not_null() & ~valid.fill_null(False) & ~lost_zero
     return [
         _Check(
             col.name,
@@ -624,13 +678,41 @@ def _empty_report() -> pl.DataFrame:
     return pl.DataFrame(schema=REPORT_SCHEMA)
 
 
-def _collect(work: pl.DataFrame, checks: list[_Check], table: str, severity: str) -> pl.DataFrame:
-    """Report rows of every failing (row, check), in row order then check order."""
-    if not checks or work.height == 0:
-        return _empty_report()
-    lazy = work.lazy()
+_FIRST = "__first"  # working column: first row (among rows not rejected) holding the key
+_REJECTED = "__rejected"  # working column: rejected by a rule (loader's, reject rules)
+_KEPT = "__kept"  # working column: neither rejected nor a later occurrence of a key
+
+
+def _duplicate_check(table: Table) -> _Check:
+    """Later occurrences of a key among rows not rejected (the first occurrence is kept).
+
+    Its ``bad`` reads ``_FIRST`` and ``_REJECTED``, so it is evaluated after them.
+    """
+    return _Check(
+        ", ".join(table.key),
+        "cle_en_double",
+        ~pl.col(_REJECTED) & (pl.col(_ROW) != pl.col(_FIRST)),
+        pl.format("clé en double : déjà présente à la ligne {}", pl.col(_FIRST)),
+        pl.concat_str([pl.col(k) for k in table.key], separator=" | "),
+    )
+
+
+def _loader_check(work: pl.DataFrame) -> _Check:
+    """A loader sets ``_rejet`` on a row it could not make sense of (a malformed line, an offer
+    whose mention is ambiguous): that reason says it best, so the row's other reasons (usually
+    consequences of the same problem) are left out."""
+    flag = pl.col(LOADER_REJECT_COLUMN).str.strip_chars().str.len_chars() > 0
+    where = pl.col(SOURCE_COLUMN) if SOURCE_COLUMN in work.columns else pl.lit(None, pl.String)
+    return _Check("(ligne)", "lecture_impossible", flag, pl.col(LOADER_REJECT_COLUMN), where)
+
+
+def _report_rows(
+    problems: pl.LazyFrame, checks: list[tuple[str, _Check]], table: str, severity: str
+) -> pl.LazyFrame:
+    """Report rows of every (row, check) whose flag column is set, in row order then in the
+    order of ``checks`` (flag column, check)."""
     parts = [
-        lazy.filter(ch.bad).select(
+        problems.filter(pl.col(flag)).select(
             pl.lit(table).alias("table"),
             pl.col(_ROW).alias("row"),
             pl.lit(ch.column).alias("column"),
@@ -639,24 +721,11 @@ def _collect(work: pl.DataFrame, checks: list[_Check], table: str, severity: str
             (pl.lit(ch.reason) if isinstance(ch.reason, str) else ch.reason).alias("reason"),
             pl.lit(severity).alias("severity"),
         )
-        for ch in checks
+        for flag, ch in checks
     ]
-    out = pl.concat(parts).collect()
-    return out.cast(REPORT_SCHEMA).sort("row", maintain_order=True)
-
-
-def _duplicates(table: Table, work: pl.DataFrame) -> pl.DataFrame:
-    """Report rows of later occurrences of a key (the first occurrence is kept)."""
-    first = "__first"
-    work = work.with_columns(pl.col(_ROW).min().over([_t(k) for k in table.key]).alias(first))
-    check = _Check(
-        ", ".join(table.key),
-        "cle_en_double",
-        pl.col(_ROW) != pl.col(first),
-        pl.format("clé en double : déjà présente à la ligne {}", pl.col(first)),
-        pl.concat_str([pl.col(k) for k in table.key], separator=" | "),
-    )
-    return _collect(work, [check], table.name, REJECT)
+    if not parts:
+        return _empty_report().lazy()
+    return pl.concat(parts).cast(REPORT_SCHEMA).sort("row", maintain_order=True)
 
 
 def _as_text(frame: pl.DataFrame) -> pl.DataFrame:
@@ -672,24 +741,6 @@ def _as_text(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(exprs)
 
 
-def _with_loader_rejects(work: pl.DataFrame, rejects: pl.DataFrame, table: str) -> pl.DataFrame:
-    """Rejections with the loader's own reasons first; other rules are not run on those rows.
-
-    A loader sets ``_rejet`` on a row it could not make sense of (a malformed line, an offer
-    whose mention is ambiguous): that reason says it best, so the row's other reasons
-    (usually consequences of the same problem) are left out.
-    """
-    flag = pl.col(LOADER_REJECT_COLUMN).str.strip_chars().str.len_chars() > 0
-    where = pl.col(SOURCE_COLUMN) if SOURCE_COLUMN in work.columns else pl.lit(None, pl.String)
-    check = _Check("(ligne)", "lecture_impossible", flag.fill_null(False),
-                   pl.col(LOADER_REJECT_COLUMN), where)
-    loader = _collect(work, [check], table, REJECT)
-    if loader.height == 0:
-        return rejects
-    others = rejects.filter(~pl.col("row").is_in(loader.get_column("row").implode()))
-    return pl.concat([loader, others]).sort("row", maintain_order=True)
-
-
 @dataclass
 class _TableOutcome:
     kept: pl.DataFrame
@@ -701,6 +752,13 @@ class _TableOutcome:
 def _validate_table(
     table: Table, frame: pl.DataFrame, kept: Mapping[str, pl.DataFrame]
 ) -> _TableOutcome:
+    """One table through one plan: every rule is a flag column computed in a single pass over
+    the rows; the report is then built from the few rows that raised a flag.
+
+    Order of precedence, as the rules mean it: a loader's own rejection hides the row's other
+    reasons; rows rejected by a rule do not count as first occurrences of a key; warnings are
+    reported on kept rows only (not rejected, not a later occurrence of a key).
+    """
     text = _as_text(frame).rechunk()  # many small chunks make string kernels crawl
     missing = [c for c in table.required if c not in text.columns]
     if missing:
@@ -712,24 +770,55 @@ def _validate_table(
         pl.col(_ROW).cast(pl.Int64),
         *[pl.lit(None, pl.String).alias(c) for c in table.names if c not in text.columns],
     )
-    # One lazy query: the typed pass reads the normalised columns of the first pass.
-    work = (
+    loader = [_loader_check(work)] if LOADER_REJECT_COLUMN in work.columns else []
+    rejects = _reject_checks(table, kept)
+    duplicate = _duplicate_check(table)
+    warnings = _warning_checks(table, kept)
+    # One flag column per check, numbered: the loader's, reject rules, duplicate key, warnings.
+    names = iter(f"__f{i}" for i in itertools.count())
+    loader_flags = [(next(names), ch) for ch in loader]
+    reject_flags = [(next(names), ch) for ch in rejects]
+    dup_flag = next(names)
+    warning_flags = [(next(names), ch) for ch in warnings]
+    by_loader = pl.any_horizontal(pl.lit(False), *(pl.col(f) for f, _ in loader_flags))
+    base = (
         work.lazy()
         .with_columns(_normalised(c).alias(_n(c.name)) for c in table.columns)
         .with_columns(_typed(c).alias(_t(c.name)) for c in table.columns)
+        .with_columns(ch.bad.fill_null(False).alias(f) for f, ch in loader_flags + reject_flags)
+        .with_columns(
+            pl.any_horizontal(by_loader, *(pl.col(f) for f, _ in reject_flags)).alias(_REJECTED)
+        )
+        .with_columns(
+            pl.when(~pl.col(_REJECTED)).then(pl.col(_ROW)).min()
+            .over([_t(k) for k in table.key]).alias(_FIRST)
+        )
+        .with_columns(duplicate.bad.fill_null(False).alias(dup_flag))
+        .with_columns((~pl.col(_REJECTED) & ~pl.col(dup_flag)).alias(_KEPT))
+        .with_columns((ch.bad.fill_null(False) & pl.col(_KEPT)).alias(f) for f, ch in warning_flags)
         .collect()
     )
 
-    rejects = _collect(work, _reject_checks(table, kept), table.name, REJECT)
-    if LOADER_REJECT_COLUMN in work.columns:
-        rejects = _with_loader_rejects(work, rejects, table.name)
-    survivors = work.filter(~pl.col(_ROW).is_in(rejects.get_column("row").implode()))
-    duplicates = _duplicates(table, survivors)
-    if duplicates.height:
-        rejects = pl.concat([rejects, duplicates]).sort("row", maintain_order=True)
-        survivors = survivors.filter(~pl.col(_ROW).is_in(duplicates.get_column("row").implode()))
-
-    warnings = _collect(survivors, _warning_checks(table, kept), table.name, WARNING)
+    # The report, built from the rows that raised a flag (usually few). A reject rule is
+    # reported only where the loader did not speak.
+    flagged = [f for f, _ in loader_flags + reject_flags + warning_flags] + [dup_flag]
+    problems = (
+        base.lazy()
+        .filter(pl.any_horizontal(pl.col(f) for f in flagged))
+        .with_columns((pl.col(f) & ~by_loader).alias(f) for f, _ in reject_flags)
+    )
+    reject_report, warning_report, donnees = pl.collect_all(
+        [
+            _report_rows(
+                problems, [*loader_flags, *reject_flags, (dup_flag, duplicate)], table.name, REJECT
+            ),
+            _report_rows(problems, warning_flags, table.name, WARNING),
+            problems.filter(pl.col(_REJECTED) | pl.col(dup_flag)).select(
+                pl.col(_ROW).alias("row"),
+                pl.struct(text.columns).struct.json_encode().alias("donnees"),
+            ),
+        ]
+    )
     if unknown:
         header = pl.DataFrame(
             {
@@ -743,24 +832,21 @@ def _validate_table(
             },
             schema=REPORT_SCHEMA,
         )
-        warnings = pl.concat([header, warnings])
+        warning_report = pl.concat([header, warning_report])
 
-    rejected_rows = rejects.get_column("row").unique()
-    donnees = work.filter(pl.col(_ROW).is_in(rejected_rows.implode())).select(
-        pl.col(_ROW).alias("row"),
-        pl.struct(text.columns).struct.json_encode().alias("donnees"),
+    rejected_frame = reject_report.join(donnees, on="row", how="left", maintain_order="left")
+    typed = conform(
+        base.filter(pl.col(_KEPT)).select(pl.col(_t(c)).alias(c) for c in table.names),
+        table.name,
     )
-    rejected = rejects.join(donnees, on="row", how="left", maintain_order="left")
-
-    typed = conform(survivors.select(pl.col(_t(c)).alias(c) for c in table.names), table.name)
     counts = {
-        "lus": work.height,
+        "lus": base.height,
         "conserves": typed.height,
-        "rejetes": rejected_rows.len(),
-        "avertissements": warnings.height,
+        "rejetes": donnees.height,
+        "avertissements": warning_report.height,
     }
-    report = pl.concat([rejects, warnings]).sort("row", maintain_order=True)
-    return _TableOutcome(typed, report, rejected, counts)
+    report = pl.concat([reject_report, warning_report]).sort("row", maintain_order=True)
+    return _TableOutcome(typed, report, rejected_frame, counts)
 
 
 def validate_tables(
