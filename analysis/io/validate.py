@@ -238,11 +238,11 @@ def _parse_float(s: pl.Expr) -> pl.Expr:
     return pl.when(f.is_finite() & s.str.contains(r"^[+-]?(?:\d+[.,]?\d*|[.,]\d+)$")).then(f)
 
 
-#: The spellings most files use (``2024-03-01``, ``2024-03-01T08:30:00``): read with one
-#: ``strptime`` of the very text the general path would build, the general path being kept
-#: for the other cells.
+#: The spellings most files use (``2024-03-01``, ``2024-03-01T08:30:00``, fractions of a
+#: second ignored as the general path does): read with one ``strptime`` of the very text the
+#: general path would build, the general path being kept for the other cells.
 _PLAIN_DATE = r"^\d{4}-\d{2}-\d{2}$"
-_PLAIN_DATETIME = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}$"
+_PLAIN_DATETIME = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?$"
 _DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
@@ -261,7 +261,7 @@ def _datetime_of_text(s: pl.Series) -> pl.Series:
         pl.when("date")
         .then(pl.col("s") + pl.lit(" 00:00:00"))
         .when("time")
-        .then(pl.col("s").str.replace("T", " ", literal=True))
+        .then(pl.col("s").str.slice(0, 19).str.replace("T", " ", literal=True))
         .str.strptime(pl.Datetime("us"), _DATETIME_FORMAT, strict=False)
     )
     out = frame.select(
@@ -462,17 +462,27 @@ def _reject_checks(table: Table, kept: Mapping[str, pl.DataFrame]) -> list[_Chec
     return checks
 
 
+#: A national number written the usual way (``0590505703``, ``05 90 50 57 03``,
+#: ``05.90.50.57.03``): valid for ``syntax.any_valid_phone`` without further work.
+_PLAIN_PHONE = r"^0[1-9](?:[ .]?\d{2}){4}$"
+
+
 def _phone_valid_of_text(s: pl.Series) -> pl.Series:
-    """``syntax.any_valid_phone`` of stripped cells: a cell without a separator holds one
-    number (``syntax.is_phone``); only the others are split into their numbers."""
-    frame = pl.DataFrame({"s": s})
-    out = frame.select(is_phone(pl.col("s")).alias(s.name)).to_series()
-    several = frame.select(pl.col("s").str.contains(PHONE_SEPARATORS).fill_null(False))
-    several = several.to_series()
-    if several.any():
-        parts = pl.DataFrame({"s": s.filter(several)}).select(any_valid_phone(pl.col("s")))
-        out = out.scatter(several.arg_true(), parts.to_series())
-    return out
+    """``syntax.any_valid_phone`` of stripped cells, the usual spellings first
+    (``_PLAIN_PHONE``); of the other cells, one without a separator holds one number
+    (``syntax.is_phone``) and only the rest are split into their numbers."""
+    plain = pl.DataFrame({"s": s}).select(pl.col("s").str.contains(_PLAIN_PHONE)).to_series()
+    out = plain.alias(s.name)
+    other = (plain.is_not_null() & ~plain).fill_null(False)
+    if not other.any():
+        return out
+    frame = pl.DataFrame({"s": s.filter(other)})
+    valid = frame.select(
+        pl.when(pl.col("s").str.contains(PHONE_SEPARATORS))
+        .then(any_valid_phone(pl.col("s")))
+        .otherwise(is_phone(pl.col("s")))
+    )
+    return out.scatter(other.arg_true(), valid.to_series())
 
 
 def _phone_checks(col: Column) -> list[_Check]:
@@ -803,8 +813,8 @@ def _validate_table(
     # reported only where the loader did not speak.
     flagged = [f for f, _ in loader_flags + reject_flags + warning_flags] + [dup_flag]
     problems = (
-        base.lazy()
-        .filter(pl.any_horizontal(pl.col(f) for f in flagged))
+        base.filter(pl.any_horizontal(pl.col(f) for f in flagged))
+        .lazy()
         .with_columns((pl.col(f) & ~by_loader).alias(f) for f, _ in reject_flags)
     )
     reject_report, warning_report, donnees = pl.collect_all(
