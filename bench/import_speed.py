@@ -14,7 +14,7 @@ authorisations, needs ``data/reference/all/``), then times, in the same process,
 - parse + validation: ``loaders.canonical.read_source_dir`` + ``validate.validate_tables``
   (encoding detection, parse, every row checked, typed tables); goal (issue #9): at most
   3 × the bare parse;
-- ``store.import_source``: the same plus the atomic Parquet write and manifest (``smr
+- ``importing.import_source``: the same plus the atomic Parquet write and manifest (``smr
   import``).
 
 Prints rows per second and the ratios to the baseline (lower is better). Not part of the
@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 import polars as pl  # noqa: E402
 
 from analysis.demo import regional  # noqa: E402
-from analysis.io import store, validate  # noqa: E402
+from analysis.io import importing, store, validate  # noqa: E402
 from analysis.io.loaders.canonical import read_source_dir  # noqa: E402
 from analysis.model import schema  # noqa: E402
 
@@ -89,7 +89,7 @@ def main() -> None:
         counter = iter(range(10**6))
 
         def full() -> None:
-            store.import_source(source, tmp / "store", f"2024-01-{next(counter) % 28 + 1:02d}",
+            importing.import_source(source, tmp / "store", f"2024-01-{next(counter) % 28 + 1:02d}",
                                 replace=True)
 
         load = os.getloadavg()[0]
