@@ -22,6 +22,7 @@ from typing import NoReturn
 import polars as pl
 
 from analysis.argparse_fr import FrenchParser
+from analysis.io.files import write_atomic
 from analysis.model import formats
 from analysis.model.errors import InputError, SmrError, SnapshotMissingError, StoreError
 from analysis.model.progress import terminal
@@ -715,9 +716,7 @@ def _campaign_forecast(args: argparse.Namespace, history: pl.DataFrame) -> None:
         data = export.excel_bytes(sheets)
         if not args.out.parent.exists():
             raise InputError("le dossier de sortie n'existe pas", args.out.parent)
-        tmp = args.out.with_name(args.out.name + ".partial")
-        tmp.write_bytes(data)
-        tmp.replace(args.out)
+        write_atomic(args.out, data)
         written = [args.out]
     else:
         export.write_table(history, args.out, sheet="avancement", csv_excel=args.csv_excel)
@@ -1060,9 +1059,7 @@ def _run_qualite(args: argparse.Namespace) -> int:
     if suffix == ".xlsx":
         sheets = {"exigences": table, "ecarts": requirements.ecarts(results)}
         data = export.excel_bytes(sheets, french=False)
-        tmp = args.out.with_name(args.out.name + ".partial")
-        tmp.write_bytes(data)
-        tmp.replace(args.out)
+        write_atomic(args.out, data)
     else:
         export.write_table(table, args.out, sheet="exigences", csv_excel=args.csv_excel)
     print(f"Instantané du {date.isoformat()}, région {region} :")
