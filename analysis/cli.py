@@ -1016,7 +1016,7 @@ def _qualite_args(p: argparse.ArgumentParser) -> None:
          "département", _qualite_args)
 def _run_qualite(args: argparse.Namespace) -> int:
     from analysis.checks.quality import population, requirements, vt_report
-    from analysis.io import finess_reference, store
+    from analysis.io import finess_reference, store, vt_report_file
     from analysis.present import export
 
     suffix = args.out.suffix.lower()
@@ -1051,7 +1051,7 @@ def _run_qualite(args: argparse.Namespace) -> int:
     table = requirements.summary(results, codes=requirements.evaluated(tables))
     vt_lines = []
     if args.vt_report is not None:
-        report = vt_report.read_vt_report(args.vt_report)
+        report = vt_report_file.read_vt_report(args.vt_report)
         detail = vt_report.vt_report_detail(report.frame, tables, date, params.departements)
         rate = vt_report.vt_sync_rate(detail)
         table = pl.concat([table, vt_report.vt_rate_as_summary(rate)])
