@@ -14,7 +14,7 @@ import pytest
 from analysis import cli
 from analysis.io import importing, store
 from analysis.model.errors import InputError, StoreError
-from analysis.present.export import MASK
+from analysis.model.privacy import MASK
 from tests.helpers import small_snapshot, write_source_dir
 
 DATA = Path(__file__).resolve().parent / "data"
