@@ -269,7 +269,8 @@ def _validate_table(
 
     rejected_frame = reject_report.join(donnees, on="row", how="left", maintain_order="left")
     typed = conform(
-        base.filter(pl.col(_KEPT)).select(pl.col(typed_column(c)).alias(c) for c in table.names),
+        base.select(pl.col(typed_column(c)).alias(c) for c in table.names)
+        .filter(base.get_column(_KEPT)),
         table.name,
     )
     counts = {
