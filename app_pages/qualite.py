@@ -21,7 +21,7 @@ from analysis.checks.quality.population import (
     history as requirement_history,
 )
 from analysis.indicators import sync
-from analysis.io import finess_reference, importing
+from analysis.io import finess_reference, importing, vt_report_file
 from analysis.model import formats
 from analysis.model.errors import SmrError
 from analysis.present import charts as analysis_charts
@@ -93,7 +93,7 @@ def finess_from_upload(key: str, _files: list) -> tuple[pl.DataFrame, int]:
 @st.cache_data(show_spinner="Lecture du rapport ViaTrajectoire…", max_entries=4)
 def vt_from_upload(key: str, _file) -> tuple[pl.DataFrame, list[str]]:
     _, (path,) = _stage([_file])
-    report = vt_report.read_vt_report(path)
+    report = vt_report_file.read_vt_report(path)
     return report.frame, report.notes
 
 
@@ -419,7 +419,7 @@ if vt_file is not None:
 elif ctx.is_demo:
     from analysis.demo import regional
 
-    report = vt_report.read_vt_report_frame(regional.vt_sync_report(data, ctx.date, ctx.region))
+    report = vt_report_file.read_vt_report_frame(regional.vt_sync_report(data, ctx.date, ctx.region))
     st.caption(
         "Exemple fictif de rapport, généré à partir de l'instantané de démonstration "
         "(voir docs/exemple_synchro_vt.csv)."

@@ -47,10 +47,7 @@ from typing import Any
 import polars as pl
 
 from analysis.geo import geography
-from analysis.io.loaders.canonical import read_source_dir
-from analysis.io.validate import validate_tables
 from analysis.model.errors import SnapshotExistsError, SnapshotMissingError, StoreError
-from analysis.model.progress import Progress
 from analysis.model.schema import (
     LATER_TABLES,
     REJECTED_SCHEMA,
@@ -120,22 +117,6 @@ class Snapshot:
     path: Path
     manifest: dict[str, Any]
     tables: dict[str, pl.DataFrame]
-
-
-@dataclass(eq=False)
-class ImportResult:
-    """Outcome of ``import_source``: where the snapshot went, counts and validation report."""
-
-    date: dt.date
-    path: Path
-    counts: dict[str, dict[str, int]]
-    report: pl.DataFrame
-    sources: list[dict[str, Any]]
-
-    @property
-    def rejected_rows(self) -> int:
-        """Total number of rejected input rows, all tables together."""
-        return sum(c["rejetes"] for c in self.counts.values())
 
 
 def snapshot_date(value: dt.date | str) -> dt.date:
@@ -746,37 +727,3 @@ def cleanup_temporary(store: str | Path, older_than_s: float = 0.0) -> list[Path
             return _cleanup_locked(store, older_than_s if locked else _TMP_MAX_AGE_S)
     except StoreError:
         return []
-
-
-def import_source(
-    source_dir: str | Path,
-    store: str | Path,
-    date: dt.date | str,
-    replace: bool = False,
-    extra: Mapping[str, Any] | None = None,
-    progress: Progress | None = None,
-) -> ImportResult:
-    """Read a source folder, validate it and write it as the snapshot of ``date``.
-
-    The function behind ``smr import``. Raises ``InputError`` when a file cannot be read and
-    ``StoreError`` when the snapshot exists (without ``replace``) or cannot be written;
-    rows that fail validation are not errors: they are in the result's report and in
-    ``rejected.parquet``. ``progress`` (``analysis.model.progress``) hears of each table checked.
-    """
-    day = snapshot_date(date)
-    if (Path(store) / day.isoformat()).exists() and not replace:
-        raise SnapshotExistsError(store, day)
-    raw = read_source_dir(source_dir)
-    result = validate_tables(raw, progress)
-    sources = _sources(raw)
-    path = write_snapshot(
-        store,
-        day,
-        result.tables,
-        result.rejected,
-        result.warnings,
-        sources=sources,
-        replace=replace,
-        extra=extra,
-    )
-    return ImportResult(day, path, result.counts, result.report, sources)

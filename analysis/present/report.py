@@ -46,6 +46,7 @@ from analysis.checks.campaign.history import (
 )
 from analysis.indicators import access, coverage, opening, populations, sync, territories
 from analysis.io import store
+from analysis.io.files import write_atomic
 from analysis.model import formats, nomenclature
 from analysis.model.errors import InputError, SnapshotMissingError
 from analysis.model.progress import Progress, step
@@ -786,10 +787,7 @@ def write_report(
         if suffix == ".xlsx"
         else report_html(report, generated).encode("utf-8")
     )
-    tmp = path.with_name(path.name + ".partial")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-    return path
+    return write_atomic(path, data)
 
 
 def check_store(store_path: str | Path) -> None:

@@ -65,6 +65,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from analysis.io.files import input_files
 from analysis.io.loaders.canonical import decode_json, decode_text
 from analysis.io.loaders.result import LoadResult, Notes, file_source, text_frame
 from analysis.model import nomenclature
@@ -818,24 +819,11 @@ def _is_activity_file(path: Path) -> bool:
 
 def list_finess_files(source: str | Path | Sequence[str | Path]) -> list[Path]:
     """Input files of a FINESS import: a folder's .csv / .txt / .json files, or the files given."""
-    items = [source] if isinstance(source, str | Path) else list(source)
-    files: list[Path] = []
-    for item in items:
-        path = Path(item)
-        if path.is_dir():
-            inside = sorted(
-                p
-                for p in path.iterdir()
-                if p.is_file() and p.suffix.lower() in (".csv", ".txt", ".json")
-            )
-            if not inside:
-                raise InputError("aucun fichier FINESS (.csv, .txt ou .json).", path)
-            files.extend(inside)
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise InputError("fichier ou dossier introuvable.", path)
-    return files
+    return input_files(
+        source,
+        lambda p: p.suffix.lower() in (".csv", ".txt", ".json"),
+        "aucun fichier FINESS (.csv, .txt ou .json).",
+    )
 
 
 def _add_row_notes(

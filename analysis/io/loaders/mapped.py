@@ -35,6 +35,7 @@ from typing import Any
 import polars as pl
 import yaml
 
+from analysis.io.files import input_files
 from analysis.io.loaders.canonical import TEXT_SUFFIXES, read_delimited
 from analysis.io.loaders.result import LoadResult, Notes, file_source
 from analysis.model import nomenclature
@@ -620,24 +621,11 @@ def list_data_files(source: str | Path | Sequence[str | Path]) -> list[Path]:
 
     Raises ``InputError`` when a path does not exist or a folder holds no such file.
     """
-    items = [source] if isinstance(source, str | Path) else list(source)
-    files: list[Path] = []
-    for item in items:
-        path = Path(item)
-        if path.is_dir():
-            inside = sorted(
-                p for p in path.iterdir() if p.is_file() and p.suffix.lower() in DATA_SUFFIXES
-            )
-            if not inside:
-                raise InputError(
-                    f"aucun fichier CSV, TXT, TSV ou Excel ({', '.join(DATA_SUFFIXES)}).", path
-                )
-            files.extend(inside)
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise InputError("fichier ou dossier introuvable.", path)
-    return files
+    return input_files(
+        source,
+        lambda p: p.suffix.lower() in DATA_SUFFIXES,
+        f"aucun fichier CSV, TXT, TSV ou Excel ({', '.join(DATA_SUFFIXES)}).",
+    )
 
 
 def load_mapped(
