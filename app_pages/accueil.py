@@ -11,11 +11,10 @@ import streamlit as st
 
 from analysis.indicators import opening
 from analysis.indicators.opening import OpeningRule
-from analysis.io import store
 from analysis.model import formats
 from analysis.present import report, summary
 from ui import charts, notes
-from ui.common import demo_banner, fmt_int, fr_axis, page_context, show_table, tables
+from ui.common import demo_banner, fr_axis, page_context, show_table, store_stamp, tables
 from ui.progress import transient
 
 st.title("SMR Workbench")
@@ -33,12 +32,12 @@ figures = summary.headline(data, ctx.manifest)
 
 st.subheader(f"Instantané du {ctx.date:%d/%m/%Y}")
 cols = st.columns(5)
-cols[0].metric("Établissements SMR", fmt_int(figures["etablissements_smr"]),
+cols[0].metric("Établissements SMR", formats.integer(figures["etablissements_smr"]),
                help="Entités géographiques ayant au moins une offre décrite.")
-cols[1].metric("Unités", fmt_int(figures["unites"]))
-cols[2].metric("Lits", fmt_int(figures["lits"]), help="Hospitalisation complète et de semaine.")
-cols[3].metric("Places", fmt_int(figures["places"]), help="Hospitalisation de jour et de nuit.")
-cols[4].metric("Lignes rejetées", fmt_int(figures["rejetes"]),
+cols[1].metric("Unités", formats.integer(figures["unites"]))
+cols[2].metric("Lits", formats.integer(figures["lits"]), help="Hospitalisation complète et de semaine.")
+cols[3].metric("Places", formats.integer(figures["places"]), help="Hospitalisation de jour et de nuit.")
+cols[4].metric("Lignes rejetées", formats.integer(figures["rejetes"]),
                help="Lignes des fichiers importés écartées par la validation.")
 closed = opening.provisional_sentence(
     opening.provisional_summary(opening.provisional_offers(full, ctx.date)), rule
@@ -46,7 +45,7 @@ closed = opening.provisional_sentence(
 st.caption(" ".join(filter(None, [rule.describe(), closed])))
 if figures["avertissements"]:
     st.caption(
-        f"{fmt_int(figures['avertissements'])} avertissements de validation "
+        f"{formats.integer(figures['avertissements'])} avertissements de validation "
         "(lignes conservées : e-mails ou téléphones mal formés, dates illisibles…)."
     )
 notes.method_notes(
@@ -112,13 +111,6 @@ def regional_report(
                                    progress=bar)
 
 
-def _stamp(store_path: Path) -> tuple[tuple[str, float], ...]:
-    return tuple(
-        (d.isoformat(), (store_path / d.isoformat() / "manifest.json").stat().st_mtime)
-        for d in store.list_snapshots(store_path)
-    )
-
-
 st.subheader("Rapport régional")
 st.caption(
     "Chiffres clés, couverture par département et mention, accessibilité (population à 30 "
@@ -126,7 +118,7 @@ st.caption(
     "méthode de chaque indicateur : les mêmes calculs que les commandes « smr coverage », "
     "« smr access », « smr campaign » et « smr sync » (commande « smr report »)."
 )
-key = (str(ctx.store), ctx.date.isoformat(), ctx.region, _stamp(ctx.store))
+key = (str(ctx.store), ctx.date.isoformat(), ctx.region, store_stamp(ctx.store))
 name = f"rapport_smr_{ctx.region}_{ctx.date.isoformat()}"
 r1, r2, r3 = st.columns([1, 1, 3])
 prepared = st.session_state.setdefault("accueil_rapport_prepare", set())

@@ -34,9 +34,9 @@ from ui import charts, notes
 from ui.common import (
     contact_toggle,
     demo_banner,
-    fmt_int,
     page_context,
     show_table,
+    store_stamp,
     tables,
 )
 from ui.progress import transient
@@ -55,14 +55,6 @@ demo_banner(ctx)
 HISTORY_DAILY_MAX = 92
 
 
-def _stamp(store_path: Path) -> tuple[tuple[str, float], ...]:
-    """Snapshot dates with their manifest times: the history cache key."""
-    return tuple(
-        (d.isoformat(), (store_path / d.isoformat() / "manifest.json").stat().st_mtime)
-        for d in store.list_snapshots(store_path)
-    )
-
-
 @st.cache_data(show_spinner="Évaluation des points de la campagne…", max_entries=32)
 def results_for(_data: dict, store_path: str, date: str, start: str | None,
                 stamp: tuple) -> pl.DataFrame:
@@ -79,29 +71,22 @@ def stored_results_for(store_path: str, date: str, start: str | None,
     return evaluate_snapshot(Path(store_path), dt.date.fromisoformat(date), params)
 
 
-@st.cache_data(show_spinner=False, max_entries=4096)
-def verified(store_path: str, date: str, mtime: float) -> bool:
-    """True when the snapshot's files match their checksums (cached per snapshot version)."""
-    return not store.verify_snapshot(Path(store_path) / date)
-
-
 @st.cache_data(show_spinner=False, max_entries=16)
 def history_for(store_path: str, start: str | None,
                 stamp: tuple) -> tuple[pl.DataFrame, list[str]]:
     """Completion of each rule at each snapshot date (lazy scans over the whole store, see
     ``progress_history``), and the snapshots left out because their files do not
     match their checksums. Cached on the snapshot dates and manifest times."""
-    good = [day for day, mtime in stamp if verified(store_path, day, mtime)]
-    skipped = [day for day, _ in stamp if day not in set(good)]
     params = checklist.CampaignParams(start=dt.date.fromisoformat(start) if start else None)
-    if not good:
-        return pl.DataFrame(schema=PROGRESS_SCHEMA), skipped
+    if not stamp:
+        return pl.DataFrame(schema=PROGRESS_SCHEMA), []
+    left_out: list[dt.date] = []
     with transient("Calcul de l'avancement sur tous les instantanés") as bar:
         history = progress_history(
-            Path(store_path), params, dates=[dt.date.fromisoformat(d) for d in good],
-            progress=bar,
+            Path(store_path), params, dates=[dt.date.fromisoformat(d) for d, _ in stamp],
+            progress=bar, skipped=left_out,
         )
-    return history, skipped
+    return history, [d.isoformat() for d in left_out]
 
 
 @st.cache_data(show_spinner="Préparation du classeur…", max_entries=16)
@@ -122,10 +107,6 @@ def remaining_for(store_path: str, start: str | None, stamp: tuple, window: int,
                                       until=dt.date.fromisoformat(until))
 
 
-def pct(value: float | None) -> str:
-    return formats.percent(value)
-
-
 dates = store.list_snapshots(ctx.store)
 default_start = campaign_start(ctx.manifest) or dates[0]
 c1, c2 = st.columns([2, 5])
@@ -136,7 +117,7 @@ start = c1.date_input(
     help="Une fiche mise à jour depuis cette date compte comme vérifiée, même sans changement.",
     key="campagne_debut",
 )
-stamp = _stamp(ctx.store)
+stamp = store_stamp(ctx.store)
 key = (str(ctx.store), ctx.date.isoformat(), start.isoformat(), stamp)
 results = results_for(tables(ctx), *key)
 labels = dict(zip(checklist.rules_frame()["regle"], checklist.rules_frame()["libelle"],
@@ -148,23 +129,23 @@ by_rule = checklist.completion_by_rule(results)
 rate_of = dict(zip(by_rule["regle"], by_rule["taux"], strict=True))
 st.subheader(f"Instantané du {ctx.date:%d/%m/%Y}")
 m = st.columns(6)
-m[0].metric("Points conformes", pct(overall["taux"]),
+m[0].metric("Points conformes", formats.percent(overall["taux"]),
             help="Part des points obligatoires évalués (toutes règles, toutes entités) qui "
                  "sont ok ; les points conseillés ne comptent pas.")
-m[1].metric("Points à traiter", fmt_int(overall["reste"]),
-            help=f"{fmt_int(overall['manquants'])} manquants, "
-                 f"{fmt_int(overall['invalides'])} invalides.")
+m[1].metric("Points à traiter", formats.integer(overall["reste"]),
+            help=f"{formats.integer(overall['manquants'])} manquants, "
+                 f"{formats.integer(overall['invalides'])} invalides.")
 m[2].metric("Établissements à jour",
-            f"{fmt_int(overall['etablissements_complets'])} / "
-            f"{fmt_int(overall['etablissements'])}",
+            f"{formats.integer(overall['etablissements_complets'])} / "
+            f"{formats.integer(overall['etablissements'])}",
             help="Établissements dont tous les points sont ok.")
-m[3].metric("Établissements vérifiés", pct(rate_of.get("eg_verifie")),
+m[3].metric("Établissements vérifiés", formats.percent(rate_of.get("eg_verifie")),
             help="Fiches établissement mises à jour depuis le début de la campagne.")
-m[4].metric("Unités VT synchronisées", pct(rate_of.get("vt_synchronise")),
+m[4].metric("Unités VT synchronisées", formats.percent(rate_of.get("vt_synchronise")),
             help="Part des unités ViaTrajectoire synchronisées ou en attente de la prochaine "
                  "synchronisation ; les unités du ROR absentes de ViaTrajectoire sont comptées "
                  "par le point « Unité présente dans ViaTrajectoire ».")
-m[5].metric("Conseils (facultatifs)", fmt_int(overall["conseils"]),
+m[5].metric("Conseils (facultatifs)", formats.integer(overall["conseils"]),
             help="Points conseillés par le guide (surnom si nécessaire, « SSR » remplacé par "
                  "« SMR » dans le nom des unités) non faits : listés comme conseils, jamais "
                  "comptés contre l'établissement.")
@@ -191,12 +172,12 @@ if not evaluated:
     )
 else:
     p1, p2, p3 = st.columns(3)
-    p1.metric("Établissements bloqués", f"{fmt_int(blocked.height)} / "
-              f"{fmt_int(overall['etablissements'])}",
+    p1.metric("Établissements bloqués", f"{formats.integer(blocked.height)} / "
+              f"{formats.integer(overall['etablissements'])}",
               help="Sans compte ROR ou habilitation ViaTrajectoire valide, l'établissement ne "
                    "peut pas faire la campagne : à relancer en premier.")
-    p2.metric("Comptes ROR valides", pct(rate_of.get("eg_compte_ror")))
-    p3.metric("Habilitations ViaTrajectoire valides", pct(rate_of.get("eg_compte_vt")))
+    p2.metric("Comptes ROR valides", formats.percent(rate_of.get("eg_compte_ror")))
+    p3.metric("Habilitations ViaTrajectoire valides", formats.percent(rate_of.get("eg_compte_vt")))
     if blocked.height:
         st.caption("Établissements à relancer en premier (les listes à envoyer les placent en "
                    "tête) ; comptes et habilitations se demandent au support (bloc « Support » "
@@ -312,7 +293,7 @@ remaining = remaining_for(str(ctx.store), start.isoformat(), stamp, int(window),
                           ctx.date.isoformat())
 late = forecast.late_establishments(forecast.establishment_pace(remaining, plan))
 st.markdown(f"**Établissements qui, à leur rythme, ne finiront pas à l'échéance** "
-            f"({fmt_int(late['finess_eg'].n_unique())})")
+            f"({formats.integer(late['finess_eg'].n_unique())})")
 if late.height:
     labels_phase = {p.id: p.label for p in plan}
     show_table(
@@ -373,11 +354,11 @@ if changes is not None:
     summary = changes_by_establishment(changes)
     totals = {c: int(summary[c].sum()) for c in CHANGE_LABELS} if summary.height else {}
     k = st.columns(4)
-    k[0].metric("Points corrigés", fmt_int(totals.get(CORRIGE, 0)))
-    k[1].metric("Nouveaux manques", fmt_int(totals.get(NOUVEAU_MANQUE, 0)),
+    k[0].metric("Points corrigés", formats.integer(totals.get(CORRIGE, 0)))
+    k[1].metric("Nouveaux manques", formats.integer(totals.get(NOUVEAU_MANQUE, 0)),
                 help="Points ok à l'instantané précédent, manquants ou invalides maintenant.")
-    k[2].metric("Nouvelles entités", fmt_int(totals.get(NOUVELLE_ENTITE, 0)))
-    k[3].metric("Entités disparues", fmt_int(totals.get(ENTITE_SUPPRIMEE, 0)))
+    k[2].metric("Nouvelles entités", formats.integer(totals.get(NOUVELLE_ENTITE, 0)))
+    k[3].metric("Entités disparues", formats.integer(totals.get(ENTITE_SUPPRIMEE, 0)))
     if summary.height:
         show_table(summary, "campagne_changements",
                    stem=f"campagne_changements_{ctx.date.isoformat()}")

@@ -15,7 +15,7 @@ from analysis.model import formats, nomenclature
 from analysis.present import methods
 from ui import charts, state
 from ui import territory as ui
-from ui.common import demo_banner, fmt_int, page_context, show_table
+from ui.common import demo_banner, page_context, show_table
 
 st.title("Carte")
 st.caption(
@@ -127,8 +127,8 @@ else:
         )
 
     m = st.columns(6)
-    m[0].metric("Établissements", fmt_int(region_row["etablissements"]))
-    m[1].metric("Lits + places", fmt_int(region_row["lits"] + region_row["places"]))
+    m[0].metric("Établissements", formats.integer(region_row["etablissements"]))
+    m[1].metric("Lits + places", formats.integer(region_row["lits"] + region_row["places"]))
     taux = region_row["taux_100k"]
     m[2].metric(
         "Pour 100 000 hab. (région)",
@@ -142,12 +142,12 @@ else:
     m[4].metric(
         f"Population à plus de {ui.fr(params.beyond_min)} min",
         formats.percent_points(beyond),
-        help=f"{fmt_int(region_row['population_au_dela'])} habitants.",
+        help=f"{formats.integer(region_row['population_au_dela'])} habitants.",
     )
     m[5].metric(
         "Fermés temporairement",
-        fmt_int(region_row["fermes_temporairement"]),
-        help=f"{fmt_int(region_row['capacite_fermee_temporairement'])} lits et places, "
+        formats.integer(region_row["fermes_temporairement"]),
+        help=f"{formats.integer(region_row['capacite_fermee_temporairement'])} lits et places, "
         + ("comptés dans les chiffres (case cochée)." if provisoires
            else "exclus des chiffres (case « Inclure les fermetures provisoires »)."),
     )

@@ -19,7 +19,6 @@ from ui.access import local_paths_allowed
 from ui.common import (
     default_store,
     downloads,
-    fmt_int,
     read_only,
     show_table,
     sidebar,
@@ -84,12 +83,12 @@ uploads = st.file_uploader(
     type=TYPES[fmt],
     accept_multiple_files=True,
     key=f"import_files_{fmt}",
-    help=f"Au plus {limit_mb} Mo par fichier et {fmt_int(row_limit)} lignes par import.",
+    help=f"Au plus {limit_mb} Mo par fichier et {formats.integer(row_limit)} lignes par import.",
 )
 st.caption(
     f"Formats acceptés : {', '.join(t.upper() for t in TYPES[fmt])}. "
     f"Limites de l'application : {limit_mb} Mo par fichier (réglage SMR_MAX_UPLOAD_MB), "
-    f"{fmt_int(row_limit)} lignes par import (SMR_MAX_IMPORT_ROWS). Au-delà, utilisez la "
+    f"{formats.integer(row_limit)} lignes par import (SMR_MAX_IMPORT_ROWS). Au-delà, utilisez la "
     "commande « smr import … --format " + fmt + " »."
 )
 local = ""
@@ -207,21 +206,21 @@ st.subheader("Rapport de validation")
 counts = result.counts_frame()
 totals = {k: int(counts[k].sum()) for k in ("lus", "conserves", "rejetes", "avertissements")}
 cols = st.columns(4)
-cols[0].metric("Lignes lues", fmt_int(totals["lus"]))
-cols[1].metric("Lignes conservées", fmt_int(totals["conserves"]))
+cols[0].metric("Lignes lues", formats.integer(totals["lus"]))
+cols[1].metric("Lignes conservées", formats.integer(totals["conserves"]))
 cols[2].metric(
     "Lignes rejetées",
-    fmt_int(totals["rejetes"]),
+    formats.integer(totals["rejetes"]),
     help="Gardées à part avec leur motif (rejected.parquet) si vous enregistrez.",
 )
 cols[3].metric(
     "Avertissements",
-    fmt_int(totals["avertissements"]),
+    formats.integer(totals["avertissements"]),
     help="Lignes gardées, mais une valeur est douteuse ou a été effacée.",
 )
 if totals["rejetes"]:
     st.warning(
-        f"{fmt_int(totals['rejetes'])} ligne(s) rejetée(s) : elles ne seront pas analysées, "
+        f"{formats.integer(totals['rejetes'])} ligne(s) rejetée(s) : elles ne seront pas analysées, "
         "mais restent consultables avec leur motif. Corrigez la source ou enregistrez quand même."
     )
 else:

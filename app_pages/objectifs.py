@@ -13,7 +13,7 @@ from analysis.transition import oqos
 from ui import charts, state
 from ui import oqos as ui_oqos
 from ui import territory as ui
-from ui.common import demo_banner, fmt_int, page_context, show_table
+from ui.common import demo_banner, page_context, show_table
 
 st.title("Objectifs (OQOS)")
 st.caption(
@@ -52,13 +52,13 @@ for line in (*inputs.notes, *result.notes):
 
 totals = oqos.status_totals(status)
 m = st.columns(5)
-m[0].metric("Objectifs", fmt_int(status.height))
+m[0].metric("Objectifs", formats.integer(status.height))
 for col, code in zip(m[1:4], oqos.STATUSES, strict=True):
-    col.metric(f"{oqos.SYMBOLS[code]} {oqos.STATUSES[code]}", fmt_int(totals[code]))
+    col.metric(f"{oqos.SYMBOLS[code]} {oqos.STATUSES[code]}", formats.integer(totals[code]))
 pending = result.detail.filter(pl.col("type") == oqos.DEMANDEE)["site"].n_unique()
 m[4].metric(
     "Demandes en attente",
-    fmt_int(pending) if result.applications_known else formats.EMPTY,
+    formats.integer(pending) if result.applications_known else formats.EMPTY,
     help="Sites ayant une demande d'autorisation déposée et non décidée à la date."
     + ("" if result.applications_known else " Aucun fichier de demandes : inconnu."),
 )
@@ -213,7 +213,7 @@ show_table(sites, "oqos_sites", stem=f"oqos_sites_{zone}_{mention}_{forme}")
 gaps = ui_oqos.gaps_for(data, store_key, date_key, provisoires)
 listed = oqos.cell_gaps(gaps, result.sites, zone, mention)
 st.markdown(
-    f"**Écarts de la transition** pour cette zone et cette mention ({fmt_int(listed.height)}) : "
+    f"**Écarts de la transition** pour cette zone et cette mention ({formats.integer(listed.height)}) : "
     "autorisées non décrites, décrites non autorisées, autorisations SSR sans décision SMR "
     "(toutes formes ; repris de la page Transition)."
 )
@@ -225,6 +225,6 @@ if listed.height:
     )
 outside = result.outside
 if outside.height:
-    st.markdown(f"**Hors zonage** ({fmt_int(outside.height)} établissement(s), non comptés)")
+    st.markdown(f"**Hors zonage** ({formats.integer(outside.height)} établissement(s), non comptés)")
     show_table(outside.select("finess_eg", "raison_sociale", "commune_insee"), "oqos_hors_zonage")
 st.caption(f"Instantané du {ctx.date:%d/%m/%Y}. {ui_oqos.md(inputs.zoning_caption())}")

@@ -13,26 +13,28 @@ import streamlit as st
 from analysis.checks.campaign.history import sampled_dates
 from analysis.checks.quality import requirements, vt_report
 from analysis.checks.quality.population import (
-    HISTORY_SCHEMA,
     establishment_population,
-    history_at,
     population_counts,
     population_history,
 )
+from analysis.checks.quality.population import (
+    history as requirement_history,
+)
 from analysis.indicators import sync
-from analysis.io import finess_reference, importing, store
+from analysis.io import finess_reference, importing, vt_report_file
 from analysis.model import formats
 from analysis.model.errors import SmrError
 from analysis.present import charts as analysis_charts
 from ui import charts, notes, state
 from ui.common import (
     demo_banner,
-    fmt_int,
     page_context,
     show_table,
+    store_stamp,
     tables,
     upload_hint,
 )
+from ui.progress import transient
 
 st.title("Qualité ROR")
 st.caption(
@@ -66,10 +68,6 @@ labels = dict(
 )
 
 
-def pct(value: float | None) -> str:
-    return formats.percent(value)
-
-
 #: Headers of the requirement tables (``regle`` here is national or local, not a campaign rule).
 REQUIREMENT_HEADERS = {
     "exigence": formats.Format("Code", width="small", key=True),
@@ -95,7 +93,7 @@ def finess_from_upload(key: str, _files: list) -> tuple[pl.DataFrame, int]:
 @st.cache_data(show_spinner="Lecture du rapport ViaTrajectoire…", max_entries=4)
 def vt_from_upload(key: str, _file) -> tuple[pl.DataFrame, list[str]]:
     _, (path,) = _stage([_file])
-    report = vt_report.read_vt_report(path)
+    report = vt_report_file.read_vt_report(path)
     return report.frame, report.notes
 
 
@@ -108,24 +106,39 @@ def results_for(
     return requirements.evaluate(_data, dt.date.fromisoformat(date), params)
 
 
-@st.cache_data(show_spinner=False, max_entries=4096)
-def totals_for(store_path: str, date: str, region: str, mtime: float, former: bool) -> pl.DataFrame:
-    """One snapshot's requirement totals, cached on its own (adding a snapshot computes one)."""
-    return history_at(Path(store_path), dt.date.fromisoformat(date), params)
+@st.cache_data(show_spinner="Suivi du peuplement…", max_entries=16)
+def population_for(
+    _data: dict, store_path: str, date: str, region: str, finess_key: str, stamp: float,
+    former: bool,
+) -> tuple[pl.DataFrame, pl.DataFrame, str]:
+    """Population status, offer flags and RE1.2 scope text of the selected snapshot (cached
+    on plain values, like ``results_for``)."""
+    day = dt.date.fromisoformat(date)
+    scope = requirements.re12_scope_text(requirements.re12_scope(_data, day, params))
+    return (establishment_population(_data, day, params),
+            requirements.unit_flags(_data, day, params), scope)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def history_for(
+    store_path: str, region: str, stamp: tuple, former: bool
+) -> tuple[pl.DataFrame, list[dt.date]]:
+    """Requirement totals at the snapshots of ``stamp`` (read in batches, ``history``), and
+    the snapshots left out because their files do not match their checksums."""
+    left_out: list[dt.date] = []
+    with transient("Exigences sur les instantanés") as bar:
+        totals = requirement_history(
+            Path(store_path), params, [dt.date.fromisoformat(d) for d, _ in stamp],
+            progress=bar, skipped=left_out,
+        )
+    return totals, left_out
 
 
 @st.cache_data(show_spinner="Suivi trimestriel du peuplement…", max_entries=16)
 def population_history_for(
     store_path: str, region: str, stamp: tuple, former: bool
 ) -> pl.DataFrame:
-    return population_history(Path(store_path), params=params)
-
-
-def _stamp(store_path: Path) -> tuple[tuple[str, float], ...]:
-    return tuple(
-        (d.isoformat(), (store_path / d.isoformat() / "manifest.json").stat().st_mtime)
-        for d in store.list_snapshots(store_path)
-    )
+    return population_history(Path(store_path), params=params, skipped=[])
 
 
 # --- reference files --------------------------------------------------------------------
@@ -162,20 +175,15 @@ if finess_files:
         st.stop()
     data = {**data, "finess_etablissements": reference}
     st.caption(
-        f"Référentiel FINESS téléversé : {fmt_int(reference.height)} établissements"
+        f"Référentiel FINESS téléversé : {formats.integer(reference.height)} établissements"
         + (f", {rejected} ligne(s) rejetée(s)." if rejected else ".")
     )
 
-stamp = _stamp(ctx.store)
-results = results_for(
-    data,
-    str(ctx.store),
-    ctx.date.isoformat(),
-    ctx.region,
-    finess_key,
-    dict(stamp).get(ctx.date.isoformat(), 0.0),
-    former,
-)
+stamp = store_stamp(ctx.store)
+snapshot_key = (str(ctx.store), ctx.date.isoformat(), ctx.region, finess_key,
+                dict(stamp).get(ctx.date.isoformat(), 0.0), former)
+results = results_for(data, *snapshot_key)
+population, flags, re12_text = population_for(data, *snapshot_key)
 codes = requirements.evaluated(data)
 table = requirements.summary(results, codes=codes)
 totals = table.filter(pl.col("departement") == requirements.ENSEMBLE)
@@ -189,9 +197,9 @@ for i, code in enumerate(codes[:5]):
     row = by_code[code]
     cols[i].metric(
         code,
-        pct(row["taux"]),
-        help=f"{labels[code]} : {fmt_int(row['ecarts'])} écart(s) sur un périmètre "
-        f"de {fmt_int(row['perimetre'])}.",
+        formats.percent(row["taux"]),
+        help=f"{labels[code]} : {formats.integer(row['ecarts'])} écart(s) sur un périmètre "
+        f"de {formats.integer(row['perimetre'])}.",
     )
 if missing:
     st.info(
@@ -201,7 +209,7 @@ if missing:
         + next(iter(missing.values()))
         + ". Téléversez un référentiel FINESS ci-dessus."
     )
-national = {r.code: r.national for r in requirements.REQUIREMENTS}
+national = {r.id: r.national for r in requirements.REQUIREMENTS}
 show_table(
     totals.select(
         "exigence",
@@ -219,7 +227,7 @@ show_table(
     overrides=REQUIREMENT_HEADERS,
 )
 if "RE1.2" in codes:
-    st.caption(requirements.re12_scope_text(requirements.re12_scope(data, ctx.date, params)))
+    st.caption(re12_text)
 st.caption(
     "Lecture des vues nationales de l'ANS (ansforge/ROR-indicateurs-BI-SQL), valeurs vides "
     "comprises." if not former else
@@ -257,13 +265,13 @@ if len(stamp) > 92:  # a year of daily snapshots: one point a week, exact at its
     weekly = sampled_dates([dt.date.fromisoformat(d) for d, _ in stamp], 7, [ctx.date])
     trend_stamp = tuple(s for s in stamp if dt.date.fromisoformat(s[0]) in set(weekly))
     st.caption(f"{len(stamp)} instantanés : un point par semaine.")
-history = (
-    pl.concat(
-        [totals_for(str(ctx.store), day, ctx.region, mtime, former) for day, mtime in trend_stamp]
+history, left_out = history_for(str(ctx.store), ctx.region, trend_stamp, former)
+if left_out:
+    st.warning(
+        "Instantané(s) illisible(s) ou corrompu(s), laissé(s) hors de l'évolution : "
+        + ", ".join(d.strftime("%d/%m/%Y") for d in left_out)
+        + " (« smr validate » en donne le détail)."
     )
-    if stamp
-    else pl.DataFrame(schema=HISTORY_SCHEMA)
-)
 if history["date"].n_unique() > 1:
     plotted = st.radio("Tracer", ["Taux (%)", "Écarts"], horizontal=True, key="qualite_tendance")
     measure = "taux" if plotted == "Taux (%)" else "ecarts"
@@ -300,25 +308,23 @@ else:
 
 # --- population follow-up ----------------------------------------------------------------
 st.subheader("Suivi du peuplement SMR")
-population = establishment_population(data, ctx.date, params)
 counts = population_counts(population)
 overall = counts.filter(pl.col("departement") == requirements.ENSEMBLE).row(0, named=True)
 m = st.columns(4)
-m[0].metric("Établissements du périmètre", fmt_int(overall["perimetre"]))
+m[0].metric("Établissements du périmètre", formats.integer(overall["perimetre"]))
 m[1].metric(
     "Finalisés",
-    fmt_int(overall[requirements.FINALISE]),
-    help=f"Taux de finalisation {pct(overall['taux_finalise'])}.",
+    formats.integer(overall[requirements.FINALISE]),
+    help=f"Taux de finalisation {formats.percent(overall['taux_finalise'])}.",
 )
-m[2].metric("En cours", fmt_int(overall[requirements.EN_COURS]))
-m[3].metric("À faire", fmt_int(overall[requirements.A_FAIRE]))
+m[2].metric("En cours", formats.integer(overall[requirements.EN_COURS]))
+m[3].metric("À faire", formats.integer(overall[requirements.A_FAIRE]))
 if population.height and population["perimetre_source"][0] == "ROR":
     st.caption(
         "Sans référentiel FINESS, le périmètre est celui des établissements ouverts du "
         "ROR titulaires d'une autorisation SMR."
     )
 show_table(counts, "qualite_peuplement", stem=f"qualite_peuplement_{ctx.date.isoformat()}")
-flags = requirements.unit_flags(data, ctx.date, params)
 missing_flags = pl.DataFrame(
     {
         "Indicateur": list(requirements.FLAGS.values()),
@@ -328,8 +334,8 @@ missing_flags = pl.DataFrame(
 left, right = st.columns(2)
 with left:
     st.caption(
-        f"Offres SMR décrites : {fmt_int(flags.height)}, dont "
-        f"{fmt_int(int((flags['statut_peuplement'] == requirements.FINALISE).sum()))} "
+        f"Offres SMR décrites : {formats.integer(flags.height)}, dont "
+        f"{formats.integer(int((flags['statut_peuplement'] == requirements.FINALISE).sum()))} "
         "finalisées."
     )
     show_table(missing_flags, "qualite_indicateurs_manquants")
@@ -371,7 +377,7 @@ dep = state.select(
     format_func=lambda d: d if d == "(tous)" else formats.departement(d),
 )
 selected = requirements.ecarts(results, chosen, None if dep == "(tous)" else dep)
-st.caption(f"{fmt_int(selected.height)} entité(s) en écart.")
+st.caption(f"{formats.integer(selected.height)} entité(s) en écart.")
 if chosen in labels:
     st.markdown(f"**Action attendue** : {requirements.REQUIREMENT_BY_CODE[chosen].help}")
 show_table(
@@ -413,7 +419,7 @@ if vt_file is not None:
 elif ctx.is_demo:
     from analysis.demo import regional
 
-    report = vt_report.read_vt_report_frame(regional.vt_sync_report(data, ctx.date, ctx.region))
+    report = vt_report_file.read_vt_report_frame(regional.vt_sync_report(data, ctx.date, ctx.region))
     st.caption(
         "Exemple fictif de rapport, généré à partir de l'instantané de démonstration "
         "(voir docs/exemple_synchro_vt.csv)."
@@ -435,13 +441,13 @@ if report is not None:
     v = st.columns(3)
     v[0].metric(
         "Taux national (établissements)",
-        pct(whole["taux"][0] if whole.height else None),
+        formats.percent(whole["taux"][0] if whole.height else None),
         help="« Mise à jour de l'offre active » ÷ établissements suivis du rapport.",
     )
-    v[1].metric("Établissements suivis", fmt_int(whole["perimetre_vt"][0] if whole.height else 0))
+    v[1].metric("Établissements suivis", formats.integer(whole["perimetre_vt"][0] if whole.height else 0))
     v[2].metric(
         "Taux des unités (atelier)",
-        pct(
+        formats.percent(
             sync.status_counts(status, data["etablissements"], by="ensemble")["taux_synchronise"][0]
         ),
         help="(Synchronisées + en attente) ÷ unités, page Synchronisation.",

@@ -19,7 +19,7 @@ from ui.common import (
     contacts_hidden,
     demo_banner,
     downloads,
-    fmt_int,
+    manifest_time,
     page_context,
     show_table,
     tables,
@@ -78,11 +78,11 @@ cols[0].metric("Taux synchronisé",
                formats.percent(overall["taux_synchronise"]),
                help="(Synchronisées + en attente) ÷ toutes les unités.")
 for col, s in zip(cols[1:], STATUS_ORDER, strict=True):
-    col.metric(sync.STATUS_SHORT_LABELS[s], fmt_int(overall[s]), help=sync.STATUS_LABELS[s])
+    col.metric(sync.STATUS_SHORT_LABELS[s], formats.integer(overall[s]), help=sync.STATUS_LABELS[s])
 late_units = int(status["synchro_en_retard"].sum())
 if late_units:
     st.caption(
-        f"Dont {fmt_int(late_units)} désynchronisée(s) pour **synchronisation en retard** : "
+        f"Dont {formats.integer(late_units)} désynchronisée(s) pour **synchronisation en retard** : "
         "modifiée(s) dans le ROR avant la dernière synchronisation, mais la date de "
         "synchronisation que ViaTrajectoire donne pour l'unité est plus ancienne (les deux "
         "dates sont dans le motif)."
@@ -93,14 +93,17 @@ notes.method_notes(["sync_taux_synchronise", "sync_statuts"], "statuts de synchr
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def history_for(store_path: str, hour: str, dates: tuple[str, ...],
-                mtimes: tuple[float, ...]) -> pl.DataFrame:
-    """Units per status at each date (lazy scans, ``sync.status_history``), cached on the
+                mtimes: tuple[float, ...]) -> tuple[pl.DataFrame, list[dt.date]]:
+    """Units per status at each date (lazy scans, ``sync.status_history``), and the
+    snapshots left out because their files do not match their checksums; cached on the
     dates, their manifest times and the sync hour."""
+    left_out: list[dt.date] = []
     with transient("Synchronisation sur tous les instantanés") as bar:
-        return sync.status_history(
+        trend = sync.status_history(
             Path(store_path), dt.time.fromisoformat(hour),
-            [dt.date.fromisoformat(d) for d in dates], progress=bar,
+            [dt.date.fromisoformat(d) for d in dates], progress=bar, skipped=left_out,
         )
+    return trend, left_out
 
 
 snapshot_dates = store.list_snapshots(ctx.store)
@@ -111,8 +114,14 @@ if len(snapshot_dates) > 1:
         shown_dates = history.sampled_dates(snapshot_dates, 7, [ctx.date])
         st.caption(f"{len(snapshot_dates)} instantanés : un point par semaine (exact à sa date).")
     keys = tuple(d.isoformat() for d in shown_dates)
-    mtimes = tuple((ctx.store / d / "manifest.json").stat().st_mtime for d in keys)
-    trend = history_for(str(ctx.store), hour.isoformat(), keys, mtimes)
+    mtimes = tuple(manifest_time(ctx.store, d) for d in keys)
+    trend, left_out = history_for(str(ctx.store), hour.isoformat(), keys, mtimes)
+    if left_out:
+        st.warning(
+            "Instantané(s) illisible(s) ou corrompu(s), laissé(s) hors de l'évolution : "
+            + ", ".join(d.strftime("%d/%m/%Y") for d in left_out)
+            + " (« smr validate » en donne le détail)."
+        )
     trend_long = trend.unpivot(index="date", on=STATUS_ORDER, variable_name="statut",
                                value_name="unites").with_columns(
         pl.col("statut").replace_strict(sync.STATUS_LABELS).alias("libelle")
@@ -215,7 +224,7 @@ dep = state.select(
 selected = status.filter(pl.col("statut").is_in(chosen))
 if dep != "(tous)":
     selected = selected.filter(pl.col("departement") == dep)
-st.caption(f"{fmt_int(selected.height)} unités.")
+st.caption(f"{formats.integer(selected.height)} unités.")
 show_table(
     selected.select(
         "departement", "finess_eg", "raison_sociale", "uo_id", "vt_id",

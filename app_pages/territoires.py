@@ -9,7 +9,7 @@ from analysis.indicators import coverage
 from analysis.model import formats, nomenclature
 from ui import state
 from ui import territory as ui
-from ui.common import demo_banner, fmt_int, page_context, show_table
+from ui.common import demo_banner, page_context, show_table
 
 st.title("Territoires")
 st.caption(
@@ -76,7 +76,7 @@ else:
         )
     else:
         st.caption(
-            f"{fmt_int(beyond.height)} communes, {fmt_int(beyond['population'].sum())} habitants "
+            f"{formats.integer(beyond.height)} communes, {formats.integer(beyond['population'].sum())} habitants "
             "(dénominateur de la mention) ; les plus peuplées d'abord. Temps vide : aucun "
             "établissement accessible."
         )

@@ -31,19 +31,17 @@ from analysis.transition.gaps import (
     status_counts,
     transition_gaps,
 )
-from ui import charts, state
+from ui import charts
 from ui import oqos as ui_oqos
 from ui import territory as ui
 from ui.common import (
-    ROOT,
     demo_banner,
     downloads,
-    fmt_int,
     page_context,
-    read_only,
     show_table,
     upload_hint,
 )
+from ui.scenario_editor import HEADERS, scenario_editor
 
 st.title("Transition SSR → SMR")
 st.caption(
@@ -60,16 +58,7 @@ provisoires = ui.opening_switch("transition_provisoires")
 rule = ui.opening_rule(ctx, provisoires)
 population = ui.population_choice(ctx)
 communes = ui.population_setup(ctx.region, population).origins
-EXAMPLES = ROOT / "docs" / "scenarios"
-SCENARIO = "transition_scenario"  # session state: the scenario being edited (file form)
-ERROR = "transition_erreur"
 EVOLUTION_COLORS = {"gagne": "#2166ac", "perd": "#b2182b"}
-#: Headers the registry (``analysis.model.formats``) words differently for this page.
-HEADERS: dict[str, formats.Format] = {
-    "nom": formats.Format("Nom", width="medium", key=True),
-    "numero": formats.Format("N°", formats.INTEGER, width="small"),
-    "description": formats.Format("Changement", width="large"),
-}
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -113,96 +102,6 @@ def comparison_for(
         names=ui.region_names(region),
         opening=opening.OpeningRule(dt.date.fromisoformat(date), provisoires),
     )
-
-
-def _scenario() -> scenarios.Scenario:
-    raw = st.session_state.get(SCENARIO) or {"nom": "", "changements": []}
-    return scenarios.scenario_from_dict(
-        raw
-        | {
-            "nom": st.session_state.get("transition_nom") or raw.get("nom") or "Nouveau scénario",
-            "description": st.session_state.get("transition_description", raw.get("description")),
-        }
-    )
-
-
-def _set_scenario(scenario: scenarios.Scenario) -> None:
-    """Make ``scenario`` the one being edited (called before its widgets are drawn)."""
-    st.session_state[SCENARIO] = scenario.to_dict()
-    st.session_state["transition_nom"] = scenario.nom
-    st.session_state["transition_description"] = scenario.description
-    if scenario.mentions:
-        st.session_state["transition_mention"] = scenario.mentions[0]
-        state.remember("mention", scenario.mentions[0])
-
-
-def _try(action, *args) -> None:
-    """Run a scenario action; a French error is kept for display instead of raised."""
-    st.session_state.pop(ERROR, None)
-    try:
-        action(*args)
-    except SmrError as exc:
-        st.session_state[ERROR] = str(exc)
-
-
-def _load_upload(content: bytes, name: str) -> None:
-    scenario = scenarios.parse_scenario(content, name)
-    scenarios.check_scenario(scenario, data, communes, name, rule)
-    _set_scenario(scenario)
-
-
-def _load_choice() -> None:
-    kind, name = st.session_state["transition_source"]
-    if kind == "exemple":
-        scenario = scenarios.read_scenario(EXAMPLES / name)
-    else:
-        scenario = scenarios.load_saved_scenario(ctx.store, name)
-    scenarios.check_scenario(scenario, data, communes, name, rule)
-    _set_scenario(scenario)
-
-
-def _add_change() -> None:
-    s = st.session_state
-    action = s["transition_action"]
-    raw = {"action": action, "mention": s["transition_change_mention"]}
-    if action == "nouveau_site":
-        raw |= {"commune_insee": s["transition_commune"], "nom": s.get("transition_site_nom")}
-    else:
-        raw["finess_eg"] = s.get("transition_finess")
-    if action != "retirer_mention":
-        forme = s.get("transition_change_forme")
-        raw |= {
-            "forme": None if forme == coverage.ALL_FORMES else forme,
-            "lits": int(s.get("transition_lits") or 0),
-            "places": int(s.get("transition_places") or 0),
-        }
-    current = _scenario().to_dict()
-    candidate = scenarios.scenario_from_dict(
-        current | {"changements": [*current["changements"], raw]}, "scénario"
-    )
-    scenarios.check_scenario(candidate, data, communes, None, rule)
-    st.session_state[SCENARIO] = candidate.to_dict()
-    st.session_state["transition_mention"] = candidate.changements[-1].mention
-    state.remember("mention", candidate.changements[-1].mention)
-
-
-def _remove_changes() -> None:
-    drop = set(st.session_state.get("transition_retirer") or [])
-    current = _scenario().to_dict()
-    current["changements"] = [c for i, c in enumerate(current["changements"], 1) if i not in drop]
-    st.session_state[SCENARIO] = current
-    st.session_state["transition_retirer"] = []
-
-
-def _clear() -> None:
-    _set_scenario(scenarios.Scenario(nom="Nouveau scénario"))
-
-
-def _save() -> None:
-    path = scenarios.save_scenario(
-        ctx.store, _scenario(), replace=bool(st.session_state.get("transition_remplacer"))
-    )
-    st.session_state["transition_saved"] = path.name
 
 
 tab_gaps, tab_scenario, tab_mapping = st.tabs(
@@ -252,7 +151,7 @@ with tab_mapping:
     counts = dict(status_counts(slots).iter_rows())
     cols = st.columns(len(correspondence.MAPPING_STATUSES))
     for col, (code, label) in zip(cols, correspondence.MAPPING_STATUSES.items(), strict=True):
-        col.metric(correspondence.MAPPING_SHORT_LABELS[code], fmt_int(counts.get(code, 0)), help=label)
+        col.metric(correspondence.MAPPING_SHORT_LABELS[code], formats.integer(counts.get(code, 0)), help=label)
     flagged_only = st.toggle(
         "Seulement les cas signalés (approximation, à préciser, hors SMR)",
         value=True,
@@ -271,9 +170,9 @@ with tab_gaps:
     for col, row in zip(cols, totals.iter_rows(named=True), strict=True):
         col.metric(
             GAP_SHORT_LABELS[row["ecart"]],
-            fmt_int(row["lignes"]),
-            help=f"{row['libelle_ecart']} : {fmt_int(row['lignes'])} ligne(s), "
-            f"{fmt_int(row['etablissements'])} établissement(s) concerné(s).",
+            formats.integer(row["lignes"]),
+            help=f"{row['libelle_ecart']} : {formats.integer(row['lignes'])} ligne(s), "
+            f"{formats.integer(row['etablissements'])} établissement(s) concerné(s).",
         )
     ui.method_note("ecarts_transition")
     names = ui.region_names(ctx.region).get("departement", {})
@@ -317,7 +216,7 @@ with tab_gaps:
     )
     search = f4.text_input("Établissement (nom ou FINESS)", key="transition_f_texte")
     shown_gaps = filter_gaps(gaps, kinds, deps, mentions, search)
-    st.caption(f"{fmt_int(shown_gaps.height)} ligne(s) sur {fmt_int(gaps.height)}.")
+    st.caption(f"{formats.integer(shown_gaps.height)} ligne(s) sur {formats.integer(gaps.height)}.")
     stamp = ctx.date.isoformat()
     show_table(
         shown_gaps.drop("ecart", "action"),
@@ -330,8 +229,8 @@ with tab_gaps:
     st.markdown("**Pour l'équipe régionale du ROR : migration automatique en attente**")
     st.caption(
         GAP_TYPES["migration_automatique"][1]
-        + f" {fmt_int(ror_team.height)} ligne(s), "
-        f"{fmt_int(ror_team['finess_eg'].n_unique())} établissement(s) ; rien n'est demandé "
+        + f" {formats.integer(ror_team.height)} ligne(s), "
+        f"{formats.integer(ror_team['finess_eg'].n_unique())} établissement(s) ; rien n'est demandé "
         "aux établissements pour ces unités."
     )
     if ror_team.height:
@@ -345,171 +244,13 @@ with tab_gaps:
 
 # ---------------------------------------------------------------------------- scenarios
 with tab_scenario:
-    if SCENARIO not in st.session_state:
-        _set_scenario(scenarios.Scenario(nom="Nouveau scénario"))
     st.markdown(
         "Un scénario est une liste de changements (ajouter ou retirer une mention, changer "
         "des lits ou places, ouvrir un site dans une commune) enregistrée dans un petit fichier "
         "YAML ou JSON (format : `docs/scenarios/README.md`)."
     )
-    # --- load: an uploaded file, an example, or a scenario kept in the store
-    l1, l2 = st.columns(2)
-    uploaded = l1.file_uploader(
-        "Charger un scénario (YAML ou JSON)",
-        type=["yaml", "yml", "json"],
-        key="transition_upload",
-    )
-    upload_hint(["yaml", "yml", "json"], l1)
-    if uploaded is not None and st.session_state.get("transition_upload_id") != uploaded.file_id:
-        st.session_state["transition_upload_id"] = uploaded.file_id
-        _try(_load_upload, uploaded.getvalue(), uploaded.name)
-    sources = [("magasin", name) for name in scenarios.saved_scenarios(ctx.store)]
-    if ctx.is_demo:
-        sources += [
-            ("exemple", p.name)
-            for p in sorted(EXAMPLES.glob("*"))
-            if p.suffix.lower() in scenarios.SCENARIO_SUFFIXES
-        ]
-    with l2:
-        if sources:
-            st.selectbox(
-                "Ou choisir un scénario enregistré",
-                sources,
-                format_func=lambda s: f"{s[1]} ({'exemple' if s[0] == 'exemple' else 'magasin'})",
-                key="transition_source",
-            )
-            st.button("Charger", key="transition_load", on_click=_try, args=(_load_choice,))
-        else:
-            st.caption("Aucun scénario enregistré dans ce magasin (dossier scenarios/).")
-    if st.session_state.get(ERROR):
-        st.error(st.session_state[ERROR])
-
-    # --- edit
-    e1, e2 = st.columns([2, 3])
-    e1.text_input("Nom du scénario", key="transition_nom")
-    e2.text_input("Description", key="transition_description")
-    scenario = _scenario()
-    try:
-        modified = scenarios.apply_scenario(data, scenario, communes, None, rule)
-    except SmrError as exc:
-        st.error(f"{exc} (le scénario ne s'applique pas à l'instantané du {ctx.date:%d/%m/%Y})")
-        modified = None
+    scenario, modified = scenario_editor(ctx, data, communes, rule)
     current = modified or data
-
-    with st.container(border=True):
-        st.markdown("**Ajouter un changement**")
-        a1, a2 = st.columns(2)
-        action = a1.selectbox(
-            "Action",
-            list(scenarios.ACTIONS),
-            format_func=scenarios.ACTIONS.get,
-            key="transition_action",
-        )
-        change_mention = a2.selectbox(
-            "Mention",
-            [m.code for m in nomenclature.MENTIONS],
-            format_func=formats.mention_choice,
-            key="transition_change_mention",
-        )
-        offers = coverage.offers_by_establishment(current, [change_mention])
-        holders = set(offers["finess_eg"].to_list())
-        etabs = current["etablissements"].select("finess_eg", "raison_sociale", "commune_insee")
-        label = {
-            f: f"{n} ({f})"
-            for f, n in zip(etabs["finess_eg"], etabs["raison_sociale"], strict=True)
-        }
-        b1, b2 = st.columns(2)
-        if action == "nouveau_site":
-            commune_names = dict(zip(communes["commune_insee"], communes["nom"], strict=True))
-            b1.selectbox(
-                "Commune",
-                communes.sort("nom")["commune_insee"].to_list(),
-                format_func=lambda c: f"{commune_names[c]} ({c})",
-                key="transition_commune",
-            )
-            b2.text_input("Nom du site (facultatif)", key="transition_site_nom")
-        else:
-            wanted = action != "ajouter_mention"
-            choices = sorted((f for f in label if (f in holders) == wanted), key=label.get)
-            finess = b1.selectbox(
-                "Établissement" + (" offrant la mention" if wanted else " (sans cette mention)"),
-                choices,
-                format_func=label.get,
-                key="transition_finess",
-            )
-            if finess and wanted:
-                now = offers.filter(pl.col("finess_eg") == finess)
-                b2.caption(
-                    f"Actuellement : {fmt_int(now['lits'].sum())} lits, "
-                    f"{fmt_int(now['places'].sum())} places "
-                    f"({', '.join(sorted(set(now['forme'].to_list())))})."
-                )
-        if action != "retirer_mention":
-            c1, c2, c3 = st.columns(3)
-            formes = ([coverage.ALL_FORMES] if action == "modifier_capacite" else []) + list(
-                nomenclature.FORME_BY_CODE
-            )
-            c1.selectbox(
-                "Forme",
-                formes,
-                format_func=lambda f: (
-                    "Toutes les formes"
-                    if f == coverage.ALL_FORMES
-                    else f"{nomenclature.FORME_BY_CODE[f].libelle} ({f})"
-                ),
-                key="transition_change_forme",
-            )
-            c2.number_input("Lits", min_value=0, step=1, value=0, key="transition_lits")
-            c3.number_input("Places", min_value=0, step=1, value=0, key="transition_places")
-            if action == "modifier_capacite":
-                st.caption(
-                    "Les lits et places indiqués remplacent le total de la mention (ou de "
-                    "la forme choisie) dans l'établissement."
-                )
-        st.button(
-            "Ajouter au scénario",
-            key="transition_add",
-            on_click=_try,
-            args=(_add_change,),
-            type="primary",
-        )
-
-    if scenario.changements:
-        table = scenario_changes_table(scenario, current, communes)
-        shown_changes = table.select(
-            "numero", "description", "action", "mention", "forme", "lits", "places"
-        )
-        show_table(shown_changes, "transition_changements", overrides=HEADERS)
-        r1, r2, r3 = st.columns([3, 1, 1])
-        r1.multiselect(
-            "Changements à retirer", table["numero"].to_list(), key="transition_retirer",
-            placeholder="Choisir les numéros",
-        )
-        r2.button("Retirer", key="transition_remove", on_click=_remove_changes)
-        r3.button("Tout effacer", key="transition_clear", on_click=_clear)
-    s1, s2, s3 = st.columns([2, 2, 1])
-    s1.download_button(
-        "Télécharger le scénario (YAML)",
-        scenario.to_yaml().encode("utf-8"),
-        file_name=f"{scenario.slug}.yaml",
-        mime="application/x-yaml",
-        key="transition_download", on_click="ignore",
-    )
-    if not read_only():
-        s2.button(
-            "Enregistrer dans le magasin",
-            key="transition_save",
-            on_click=_try,
-            args=(_save,),
-            help=f"Dans {scenarios.scenario_dir(ctx.store)}",
-        )
-        s3.checkbox(
-            "Remplacer",
-            key="transition_remplacer",
-            help="Remplacer un scénario du même nom déjà enregistré.",
-        )
-        if st.session_state.get("transition_saved") and not st.session_state.get(ERROR):
-            st.success(f"Scénario enregistré : scenarios/{st.session_state['transition_saved']}")
 
     # --- effect
     st.subheader("Effet du scénario")
@@ -546,15 +287,15 @@ with tab_scenario:
     k = st.columns(5)
     k[0].metric(
         f"Gagnent l'accès (≤ {threshold})",
-        fmt_int(region["population_gagnant"]),
+        formats.integer(region["population_gagnant"]),
         help=f"Habitants dont l'établissement le plus proche passe à {threshold} ou moins.",
     )
     k[1].metric(
         f"Perdent l'accès (≤ {threshold})",
-        fmt_int(region["population_perdant"]),
+        formats.integer(region["population_perdant"]),
         help=f"Habitants dont l'établissement le plus proche passe au-delà de {threshold}.",
     )
-    k[2].metric("Communes modifiées", fmt_int(comparison.changed_communes().height))
+    k[2].metric("Communes modifiées", formats.integer(comparison.changed_communes().height))
     dt_ = region["delta_temps_plus_proche"]
     k[3].metric(
         "Temps moyen au plus proche",
@@ -681,7 +422,7 @@ with tab_scenario:
     charts.draw(
         ui.vega_spec(chart, {"communes": features}),
         f"Carte des communes : {shown_label} avec le scénario « {scenario.nom} », mention "
-        f"{nomenclature.mention_label(mention)} ; {fmt_int(changed.height)} communes "
+        f"{nomenclature.mention_label(mention)} ; {formats.integer(changed.height)} communes "
         "modifiées, listées dans le tableau sous la carte.",
         table=changed,
         table_label="communes modifiées par le scénario",
@@ -700,7 +441,7 @@ with tab_scenario:
     changes = access_changes(comparison)
     st.markdown(
         f"**Communes qui gagnent ou perdent un établissement à ≤ {threshold}** "
-        f"({fmt_int(changes.height)})"
+        f"({formats.integer(changes.height)})"
     )
     slug = scenario.slug
     show_table(

@@ -4,6 +4,7 @@ Usage::
 
     python bench/import_speed.py [--repeat N]                # Île-de-France demo
     python bench/import_speed.py --national [--repeat N]     # a national snapshot
+    python bench/import_speed.py --national --cpu            # CPU time, on a busy machine
 
 Writes a snapshot out as CSV source files (the latest demo snapshot, or with ``--national``
 the national demo on its last story date: about 1,800 establishments, 5,500 units, 10,000
@@ -14,11 +15,13 @@ authorisations, needs ``data/reference/all/``), then times, in the same process,
 - parse + validation: ``loaders.canonical.read_source_dir`` + ``validate.validate_tables``
   (encoding detection, parse, every row checked, typed tables); goal (issue #9): at most
   3 × the bare parse;
-- ``store.import_source``: the same plus the atomic Parquet write and manifest (``smr
+- ``importing.import_source``: the same plus the atomic Parquet write and manifest (``smr
   import``).
 
-Prints rows per second and the ratios to the baseline (lower is better). Not part of the
-test run.
+Prints rows per second and the ratios to the baseline (lower is better). With ``--cpu`` the
+times are the process's CPU time (every thread added up) instead of wall time: on a machine
+that other work keeps busy the wall-clock ratios swing by half, the CPU ratios much less
+(``POLARS_MAX_THREADS=1`` steadies them further). Not part of the test run.
 """
 
 from __future__ import annotations
@@ -37,18 +40,18 @@ sys.path.insert(0, str(ROOT))
 import polars as pl  # noqa: E402
 
 from analysis.demo import regional  # noqa: E402
-from analysis.io import store, validate  # noqa: E402
+from analysis.io import importing, store, validate  # noqa: E402
 from analysis.io.loaders.canonical import read_source_dir  # noqa: E402
 from analysis.model import schema  # noqa: E402
 
 
-def _interleaved(fns: dict, repeat: int) -> dict[str, float]:
+def _interleaved(fns: dict, repeat: int, clock=time.perf_counter) -> dict[str, float]:
     runs: dict[str, list[float]] = {k: [] for k in fns}
     for _ in range(repeat):
         for name, fn in fns.items():
-            start = time.perf_counter()
+            start = clock()
             fn()
-            runs[name].append(time.perf_counter() - start)
+            runs[name].append(clock() - start)
     return {k: statistics.median(v) for k, v in runs.items()}
 
 
@@ -66,6 +69,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--national", action="store_true", help="instantané national")
+    parser.add_argument("--cpu", action="store_true",
+                        help="temps processeur du processus au lieu du temps écoulé")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -89,14 +94,17 @@ def main() -> None:
         counter = iter(range(10**6))
 
         def full() -> None:
-            store.import_source(source, tmp / "store", f"2024-01-{next(counter) % 28 + 1:02d}",
+            importing.import_source(source, tmp / "store", f"2024-01-{next(counter) % 28 + 1:02d}",
                                 replace=True)
 
         load = os.getloadavg()[0]
-        t = _interleaved({"bare": bare, "validate": parse_validate, "full": full}, args.repeat)
+        clock = time.process_time if args.cpu else time.perf_counter
+        t = _interleaved({"bare": bare, "validate": parse_validate, "full": full}, args.repeat,
+                         clock)
     label = "national" if args.national else "démo Île-de-France"
     print(f"{label} : {rows:,} lignes dans {len(files)} fichiers ({size:.1f} Mo) ; "
-          f"{os.cpu_count()} cœurs, charge {load:.1f} → {os.getloadavg()[0]:.1f}")
+          f"{os.cpu_count()} cœurs, charge {load:.1f} → {os.getloadavg()[0]:.1f}"
+          + (" ; temps processeur" if args.cpu else ""))
     print(f"read_csv nu               : {t['bare'] * 1000:8.1f} ms  ({rows / t['bare']:,.0f} l/s)")
     print(f"lecture + validation      : {t['validate'] * 1000:8.1f} ms  "
           f"({rows / t['validate']:,.0f} l/s)  rapport {t['validate'] / t['bare']:.1f}")

@@ -18,7 +18,15 @@ interpreter and libraries count too), repeated ``--repeat`` times, medians print
 - ``history.progress``: the per-snapshot reference (one snapshot read and evaluated at a
   time); its result must equal the lazy one (checked here too);
 - ``base synchro`` / ``sync.status_history``: the same for the ROR ↔ ViaTrajectoire status
-  counts (columns ``sync.COLUMNS``).
+  counts (columns ``sync.COLUMNS``);
+- ``base qualité`` / ``population.history``: the same for the quality requirement totals
+  (columns ``population.COLUMNS``) at the weekly dates the Qualité page draws
+  (``history.sampled_dates``), the base scanning those dates only; ``population.history_at``
+  one snapshot at a time is how the page computed it before.
+
+Every history reads through ``analysis.io.history.over_snapshots``, which also verifies
+each snapshot's checksums (the bare scans do not). ``--kinds`` picks some measurements
+(the one-at-a-time reference is the slowest).
 
 Goals (issue #9): history at most 3 × the bare scan, peak memory under 2 GiB. Not part of
 the test run.
@@ -40,19 +48,26 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-KINDS = ("base_campagne", "lazy_campagne", "eager_campagne", "base_synchro", "lazy_synchro")
+KINDS = (
+    "base_campagne", "lazy_campagne", "eager_campagne", "base_synchro", "lazy_synchro",
+    "base_qualite", "lazy_qualite", "eager_qualite",
+)
 LABELS = {
     "base_campagne": "base campagne (scan nu)",
     "lazy_campagne": "history.progress_history",
     "eager_campagne": "history.progress (un à un)",
     "base_synchro": "base synchro (scan nu)",
     "lazy_synchro": "sync.status_history",
+    "base_qualite": "base qualité (scan nu, hebdo)",
+    "lazy_qualite": "population.history (hebdo)",
+    "eager_qualite": "population.history_at un à un",
 }
 
 
 def _child(kind: str, store_path: Path, out: Path | None) -> None:
     """One measurement in this process; prints a JSON line."""
     from analysis.checks.campaign import checklist, history
+    from analysis.checks.quality import population
     from analysis.demo import regional
     from analysis.indicators import sync
     from analysis.io import store
@@ -75,6 +90,16 @@ def _child(kind: str, store_path: Path, out: Path | None) -> None:
     elif kind == "lazy_synchro":
         result = sync.status_history(store_path)
         rows = result.height
+    elif kind in ("base_qualite", "lazy_qualite", "eager_qualite"):
+        all_dates = store.list_snapshots(store_path)
+        weekly = history.sampled_dates(all_dates, 7, [all_dates[-1]])
+        if kind == "base_qualite":
+            for table, cols in population.COLUMNS.items():
+                rows += store.scan_table(store_path, table, cols, weekly).collect().height
+        elif kind == "lazy_qualite":
+            rows = population.history(store_path, dates=weekly).height
+        else:  # what the Qualité page did before: one snapshot read and evaluated at a time
+            rows = sum(population.history_at(store_path, day).height for day in weekly)
     seconds = time.perf_counter() - start
     if out is not None and kind in ("lazy_campagne", "eager_campagne"):
         result.write_parquet(out)
@@ -95,6 +120,7 @@ def main() -> None:
     parser.add_argument("--store", type=Path, default=None)
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--kinds", default=",".join(KINDS), help="mesures, séparées par des virgules")
     parser.add_argument("--child", choices=KINDS, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -115,20 +141,32 @@ def main() -> None:
     dates = store.list_snapshots(store_path)
     print(f"{len(dates)} instantanés ({dates[0]} → {dates[-1]}), machine : {os.cpu_count()} "
           f"cœurs, charge {os.getloadavg()[0]:.1f}")
-    runs: dict[str, list[dict]] = {k: [] for k in KINDS}
+    kinds = [k for k in KINDS if k in args.kinds.split(",")]
+    runs: dict[str, list[dict]] = {k: [] for k in kinds}
     for _ in range(args.repeat):  # interleaved, so that load changes hit every kind alike
-        for kind in KINDS:
+        for kind in kinds:
             runs[kind].append(_measure(kind, store_path))
     med = {
         k: (statistics.median(r["seconds"] for r in v), max(r["peak_mb"] for r in v))
         for k, v in runs.items()
     }
     print(f"{'mesure':<32}{'s (médiane)':>12}{'mémoire max (Mo)':>18}")
-    for kind in KINDS:
+    for kind in kinds:
         print(f"{LABELS[kind]:<32}{med[kind][0]:>12.2f}{med[kind][1]:>18.0f}")
-    print(f"campagne : historique / scan nu  {med['lazy_campagne'][0] / med['base_campagne'][0]:.1f}"
-          f" ; un à un / historique {med['eager_campagne'][0] / med['lazy_campagne'][0]:.1f}")
-    print(f"synchro  : historique / scan nu  {med['lazy_synchro'][0] / med['base_synchro'][0]:.1f}")
+
+    def ratio(label: str, num: str, den: str) -> None:
+        if num in med and den in med:
+            print(f"{label:<9}: {LABELS[num]} / {LABELS[den]}  {med[num][0] / med[den][0]:.1f}")
+
+    ratio("campagne", "lazy_campagne", "base_campagne")
+    ratio("campagne", "eager_campagne", "lazy_campagne")
+    ratio("synchro", "lazy_synchro", "base_synchro")
+    ratio("qualité", "lazy_qualite", "base_qualite")
+    ratio("qualité", "eager_qualite", "lazy_qualite")
+    if not {"lazy_campagne", "eager_campagne"} <= set(kinds):
+        print(f"charge à la fin {os.getloadavg()[0]:.1f}")
+        tmp.cleanup()
+        return
     lazy, eager = Path(tmp.name) / "lazy.parquet", Path(tmp.name) / "eager.parquet"
     _measure("lazy_campagne", store_path, lazy)
     _measure("eager_campagne", store_path, eager)

@@ -11,7 +11,7 @@ import dataclasses
 import datetime as dt
 import functools
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,9 +77,21 @@ def _manifest(store_path: str, date: str, stamp: float) -> dict:
     return store.read_manifest(Path(store_path) / date)
 
 
-def _stamp(store_path: Path, date: dt.date) -> float:
-    manifest = store_path / date.isoformat() / "manifest.json"
+def manifest_time(store_path: Path, date: dt.date | str) -> float:
+    """When the snapshot of ``date`` was last written (its manifest's time, 0 when absent):
+    with the date, the cache key of what is read from that snapshot."""
+    day = date if isinstance(date, str) else date.isoformat()
+    manifest = Path(store_path) / day / "manifest.json"
     return manifest.stat().st_mtime if manifest.exists() else 0.0
+
+
+def store_stamp(
+    store_path: Path, dates: Iterable[dt.date] | None = None
+) -> tuple[tuple[str, float], ...]:
+    """``(date, manifest time)`` of the store's snapshots (``dates``, else all of them): the
+    cache key of what is read across snapshots, renewed when one is added or rewritten."""
+    days = store.list_snapshots(store_path) if dates is None else dates
+    return tuple((d.isoformat(), manifest_time(store_path, d)) for d in days)
 
 
 NATIONAL = "all"
@@ -97,7 +109,7 @@ def tables(ctx: Context) -> dict[str, pl.DataFrame]:
     stays usable to pick another snapshot.
     """
     try:
-        return _tables(str(ctx.store), ctx.date.isoformat(), _stamp(ctx.store, ctx.date))
+        return _tables(str(ctx.store), ctx.date.isoformat(), manifest_time(ctx.store, ctx.date))
     except StoreError as exc:
         snapshot_error(ctx.date, exc)
         st.stop()
@@ -192,7 +204,7 @@ def _sidebar() -> Context | None:
         help="Date de l'extraction analysée ; la plus récente par défaut.",
     )
     try:
-        manifest = _manifest(str(path), date.isoformat(), _stamp(path, date))
+        manifest = _manifest(str(path), date.isoformat(), manifest_time(path, date))
     except StoreError as exc:
         st.session_state["snapshot_error"] = (date, exc)
         return None
@@ -209,7 +221,7 @@ def _sidebar() -> Context | None:
         codes,
         "region",
         "region",
-        default=manifest.get("extra", {}).get("region", geography.DEFAULT_REGION),
+        default=store.manifest_region(manifest),
         format_func=lambda c: f"{names.get(c, c)} ({c})",
     )
     state.check("departement", geography.load_departements(region)["departement"].to_list())
@@ -258,21 +270,6 @@ def fr_axis(title: str | None = None, fmt: str = ",d") -> alt.Axis:
     return alt.Axis(
         title=title, labelExpr=f"replace(format(datum.value, '{fmt}'), /,/g, '\u202f')"
     )
-
-
-def fmt_int(value: float | int | None) -> str:
-    """A count the French way (« 12 174 880 »), see ``analysis.model.formats``."""
-    return formats.integer(value)
-
-
-def fmt_num(value: float | int | None, decimals: int = 1) -> str:
-    """A number the French way (« 41,9 »), see ``analysis.model.formats``."""
-    return formats.number(value, decimals)
-
-
-def fmt_pct(share: float | None, decimals: int = 1) -> str:
-    """A 0–1 share as « 83,8 % », see ``analysis.model.formats``."""
-    return formats.percent(share, decimals)
 
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -18,6 +18,7 @@ from analysis.cli.common import (
     snapshot_args,
     store_snapshot_args,
 )
+from analysis.io.files import write_atomic
 from analysis.model import formats
 from analysis.model.errors import InputError, SnapshotMissingError
 from analysis.model.progress import terminal
@@ -39,7 +40,7 @@ def store_region(args: argparse.Namespace, day: dt.date | None) -> str:
     if day is None:
         return "11"
     manifest = store.read_manifest(Path(args.store) / day.isoformat())
-    return str((manifest.get("extra") or {}).get("region") or "11")
+    return store.manifest_region(manifest)
 
 
 # ---------------------------------------------------------------------- campaign
@@ -124,9 +125,7 @@ def _campaign_forecast(args: argparse.Namespace, history: pl.DataFrame) -> None:
         data = export.excel_bytes(sheets)
         if not args.out.parent.exists():
             raise InputError("le dossier de sortie n'existe pas", args.out.parent)
-        tmp = args.out.with_name(args.out.name + ".partial")
-        tmp.write_bytes(data)
-        tmp.replace(args.out)
+        write_atomic(args.out, data)
         written = [args.out]
     else:
         export.write_table(history, args.out, sheet="avancement", csv_excel=args.csv_excel)
@@ -273,7 +272,7 @@ def _qualite_args(p: argparse.ArgumentParser) -> None:
          "département", _qualite_args)
 def _run_qualite(args: argparse.Namespace) -> int:
     from analysis.checks.quality import population, requirements, vt_report
-    from analysis.io import finess_reference, store
+    from analysis.io import finess_reference, store, vt_report_file
     from analysis.present import export
 
     suffix = args.out.suffix.lower()
@@ -291,7 +290,7 @@ def _run_qualite(args: argparse.Namespace) -> int:
     if date not in store.list_snapshots(args.store):
         raise SnapshotMissingError(args.store, date)
     manifest = store.read_manifest(Path(args.store) / date.isoformat())
-    region = str(args.region or (manifest.get("extra") or {}).get("region") or "11")
+    region = store.manifest_region(manifest, args.region)
     params = requirements.QualityParams(departements=requirements.region_departements(region))
     if args.lecture_atelier:
         params = params.with_former_readings()
@@ -308,7 +307,7 @@ def _run_qualite(args: argparse.Namespace) -> int:
     table = requirements.summary(results, codes=requirements.evaluated(tables))
     vt_lines = []
     if args.vt_report is not None:
-        report = vt_report.read_vt_report(args.vt_report)
+        report = vt_report_file.read_vt_report(args.vt_report)
         detail = vt_report.vt_report_detail(report.frame, tables, date, params.departements)
         rate = vt_report.vt_sync_rate(detail)
         table = pl.concat([table, vt_report.vt_rate_as_summary(rate)])
@@ -316,9 +315,7 @@ def _run_qualite(args: argparse.Namespace) -> int:
     if suffix == ".xlsx":
         sheets = {"exigences": table, "ecarts": requirements.ecarts(results)}
         data = export.excel_bytes(sheets, french=False)
-        tmp = args.out.with_name(args.out.name + ".partial")
-        tmp.write_bytes(data)
-        tmp.replace(args.out)
+        write_atomic(args.out, data)
     else:
         export.write_table(table, args.out, sheet="exigences", csv_excel=args.csv_excel)
     print(f"Instantané du {date.isoformat()}, région {region} :")

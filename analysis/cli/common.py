@@ -106,7 +106,7 @@ def open_for_analysis(args: argparse.Namespace):
             args.out,
         )
     snap = store.read_snapshot(args.store, args.snapshot)
-    region = str(args.region or (snap.manifest.get("extra") or {}).get("region") or "11")
+    region = store.manifest_region(snap.manifest, args.region)
     setup = populations.setup_for(region, args.store, getattr(args, "population", None))
     args.population_setup = setup
     return snap, region, setup.origins

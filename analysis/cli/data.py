@@ -193,36 +193,26 @@ def _validate_args(p: argparse.ArgumentParser) -> None:
 
 @command("validate", "valider un dossier source ou un instantané", _validate_args)
 def _run_validate(args: argparse.Namespace) -> int:
-    from analysis.io import validate
-    from analysis.io.loaders import canonical
+    from analysis.io import importing
 
     path: Path = args.path
     options = _import_options(args)
-    if options.format != "canonical":
-        from analysis.io import importing
-
-        with terminal("Contrôle") as bar:
-            preview = importing.preview(path, options, progress=bar)
-        rejected = preview.validation.rejected
-        _print_counts(preview.counts)
-        _print_report(preview.report, rejected, args.limit, args.contacts,
-                      _files(preview.loaded.sources))
-        _write_report(_report_to_write(preview.report, rejected), args.report, args.contacts,
-                      args.csv_excel)
-        return EXIT_OK if preview.ok else EXIT_REJECTED
-    if not path.is_dir():
-        raise InputError("dossier introuvable", path)
-    if (path / "manifest.json").exists():
-        return _validate_snapshot(path, args)
-    source = canonical.read_source_dir(path)
+    if options.format == "canonical":
+        if not path.is_dir():
+            raise InputError("dossier introuvable", path)
+        if (path / "manifest.json").exists():
+            return _validate_snapshot(path, args)
     with terminal("Contrôle") as bar:
-        result = validate.validate_tables({name: t.frame for name, t in source.items()}, bar)
-    _print_counts(result.counts)
-    _print_report(result.report, result.rejected, args.limit, args.contacts,
-                  {name: t.path.name for name, t in source.items()})
-    _write_report(_report_to_write(result.report, result.rejected), args.report, args.contacts,
+        preview = importing.preview(path, options, progress=bar)
+    rejected = preview.validation.rejected
+    report = preview.report
+    if options.format == "canonical":  # canonical files have no source locations
+        report = report.drop("source")
+    _print_counts(preview.counts)
+    _print_report(report, rejected, args.limit, args.contacts, _files(preview.loaded.sources))
+    _write_report(_report_to_write(report, rejected), args.report, args.contacts,
                   args.csv_excel)
-    return EXIT_OK if result.ok else EXIT_REJECTED
+    return EXIT_OK if preview.ok else EXIT_REJECTED
 
 
 def _write_report(report: pl.DataFrame, target: Path | None, show_contacts: bool = False,
@@ -301,30 +291,18 @@ def _import_args(p: argparse.ArgumentParser) -> None:
 
 @command("import", "importer un dossier de fichiers comme instantané daté", _import_args)
 def _run_import(args: argparse.Namespace) -> int:
-    from analysis.io import store
+    from analysis.io import importing
 
     options = _import_options(args)
-    if options.format != "canonical":
-        from analysis.io import importing
-
-        importing.ensure_writable(args.store, args.date, args.replace)
-        with terminal("Import") as bar:
-            preview = importing.preview(args.source, options, progress=bar)
-        path = importing.save(preview, args.store, args.date, replace=args.replace)
-        _print_counts(preview.counts)
-        _print_report(preview.report, preview.validation.rejected, args.limit, args.contacts,
-                      _files(preview.loaded.sources))
-        print(f"Instantané écrit : {path}")
-        return EXIT_REJECTED if preview.rejected_rows else EXIT_OK
+    importing.ensure_writable(args.store, args.date, args.replace)
     with terminal("Import") as bar:
-        result = store.import_source(args.source, args.store, args.date, replace=args.replace,
-                                     progress=bar)
-    _print_counts(result.counts)
-    _print_report(result.report, store.read_table(args.store, args.date, "rejected"),
-                  args.limit, args.contacts, _files(result.sources))
-    print(f"Instantané écrit : {result.path}")
-    rejected = sum(c["rejetes"] for c in result.counts.values())
-    return EXIT_REJECTED if rejected else EXIT_OK
+        preview = importing.preview(args.source, options, progress=bar)
+    path = importing.save(preview, args.store, args.date, replace=args.replace)
+    _print_counts(preview.counts)
+    _print_report(preview.report, preview.validation.rejected, args.limit, args.contacts,
+                  _files(preview.loaded.sources))
+    print(f"Instantané écrit : {path}")
+    return EXIT_REJECTED if preview.rejected_rows else EXIT_OK
 
 
 # --------------------------------------------------------------------- snapshots

@@ -326,7 +326,7 @@ def _run_oqos(args: argparse.Namespace) -> int:
             args.out,
         )
     snap = store.read_snapshot(args.store, args.snapshot)
-    region = str(args.region or (snap.manifest.get("extra") or {}).get("region") or "11")
+    region = store.manifest_region(snap.manifest, args.region)
     inputs = oqos_files.inputs_for(region, args.store, args.cibles, args.zonage, args.demandes)
     rule = opening_rule(args, snap.date)
     result = oqos.oqos_status(snap.tables, inputs.targets, inputs.zoning, rule,

@@ -10,7 +10,6 @@ capacities. The campaign story (``campaign_story``) and the quality findings
 from __future__ import annotations
 
 import bisect
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -21,6 +20,7 @@ import polars as pl
 import shapely
 
 from analysis.model import nomenclature as nom
+from analysis.model.text import fold as _fold
 
 DEFAULT_SEED = 20230601
 
@@ -130,12 +130,6 @@ _HC_FORMES = ("HC", "HS")
 
 
 # ---------------------------------------------------------------------------- helpers
-
-
-def _fold(text: str) -> str:
-    """Lower-case ASCII text (accents removed), for e-mails and domain names."""
-    text = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
 
 
 def _slug(text: str) -> str:

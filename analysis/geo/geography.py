@@ -19,6 +19,7 @@ import numpy as np
 import polars as pl
 
 from analysis.model.errors import ReferenceDataError
+from analysis.model.insee import departement_from_insee
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -70,7 +71,6 @@ ARRONDISSEMENT_COLUMNS = [
 ORIGIN_COLUMNS = ["code_commune", "nom_commune", "contour_wkb"]
 FORMER_COLUMNS = ["commune_insee", "type", "nom", "commune_parent"]
 
-_INSEE_RE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
 
 
 # --------------------------------------------------------------------------------------------
@@ -410,14 +410,3 @@ def geojson_features(gdf: gpd.GeoDataFrame, columns: list[str]) -> list[dict[str
     return json.loads(sub.to_json(drop_id=True))["features"]
 
 
-def departement_from_insee(code: str) -> str:
-    """Département code of an INSEE commune code: "75056"→"75", "2A004"→"2A", "97302"→"973".
-
-    A 4-digit code (leading zero lost in a spreadsheet) is read as its 5-digit form.
-    """
-    text = str(code).strip().upper()
-    if text.isdigit() and len(text) == 4:
-        text = text.zfill(5)
-    if not _INSEE_RE.match(text):
-        raise ValueError(f"Code commune INSEE invalide : {code!r} (5 caractères attendus).")
-    return text[:3] if text.startswith("97") or text.startswith("98") else text[:2]

@@ -36,6 +36,7 @@ import polars as pl
 
 from analysis.geo import geography
 from analysis.indicators import coverage
+from analysis.io.files import write_atomic
 from analysis.io.parameter_files import LegalPopulations, read_legal_populations
 from analysis.model.errors import InputError, StoreError
 
@@ -204,9 +205,7 @@ def save_store_populations(
         old = json.loads((folder / SETTING_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         old = None
-    tmp = target.with_name(f".{target.name}.partial")
-    tmp.write_bytes(data)
-    tmp.replace(target)
+    write_atomic(target, data)
     info = {
         "fichier": target.name,
         "nom_origine": Path(name).name,
@@ -215,9 +214,7 @@ def save_store_populations(
         "sha256": hashlib.sha256(data).hexdigest(),
     }
     setting = folder / SETTING_FILE
-    tmp = setting.with_name(f".{SETTING_FILE}.partial")
-    tmp.write_text(json.dumps(info, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(setting)
+    write_atomic(setting, json.dumps(info, ensure_ascii=False, indent=2) + "\n")
     if old and old.get("fichier") != target.name:
         (folder / old["fichier"]).unlink(missing_ok=True)
     return target

@@ -47,7 +47,8 @@ from pathlib import Path
 import polars as pl
 
 from analysis.model import schema, syntax
-from analysis.model.progress import Progress, step
+from analysis.model.insee import departement_expr, finess_departement_expr
+from analysis.model.progress import Progress
 
 DEFAULT_SYNC_TIME = dt.time(18, 0)
 
@@ -135,7 +136,6 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
 }
 
-_OVERSEAS_FINESS = {"9A": "971", "9B": "972", "9C": "973", "9D": "974", "9E": "975", "9F": "976"}
 
 
 def snapshot_moment(when: dt.date | dt.datetime) -> dt.datetime:
@@ -161,20 +161,6 @@ def last_sync_expr(day: pl.Expr, sync_time: dt.time = DEFAULT_SYNC_TIME) -> pl.E
     if sync_time != dt.time(0, 0):
         offset -= dt.timedelta(days=1)
     return day.cast(schema.DATETIME_T) + pl.lit(offset, pl.Duration("us"))
-
-
-def departement_expr(commune_insee: str = "commune_insee", finess: str = "finess_eg") -> pl.Expr:
-    """Département of an establishment: from its commune (97x/98x on 3 characters), else
-    from the first characters of its FINESS number (9A → 971…)."""
-    com = pl.col(commune_insee)
-    from_commune = (
-        pl.when(com.str.slice(0, 2).is_in(["97", "98"]))
-        .then(com.str.slice(0, 3))
-        .otherwise(com.str.slice(0, 2))
-    )
-    head = pl.col(finess).str.slice(0, 2)
-    from_finess = head.replace(_OVERSEAS_FINESS)
-    return pl.coalesce(from_commune, from_finess)
 
 
 def establishments_info(
@@ -228,7 +214,7 @@ def with_establishment(
         .with_columns(
             pl.coalesce(
                 pl.col("departement"),
-                pl.col("finess_eg").str.slice(0, 2).replace(_OVERSEAS_FINESS),
+                finess_departement_expr("finess_eg"),
             ).alias("departement")
         )
     )
@@ -734,31 +720,31 @@ def status_history(
     by_departement: bool = False,
     batch: int = 32,
     progress: Progress | None = None,
+    skipped: list[dt.date] | None = None,
 ) -> pl.DataFrame:
     """Synchronisation status counts at every snapshot of the store (or of ``dates``):
     ``date``, ``departement`` (with ``by_departement``), one column per status, ``total``,
     ``taux_synchronise``; sorted by date (then département).
 
-    Read with lazy scans of only the compared columns, ``batch`` snapshots per plan, so
-    memory stays that of a few snapshots' unit tables whatever the length of the history.
-    ``progress`` (``analysis.model.progress``) hears of each batch: snapshots done out of all.
+    Read through ``analysis.io.history.over_snapshots`` (checksums verified once per
+    snapshot), lazily, only the compared columns, ``batch`` snapshots per plan, so memory
+    stays that of a few snapshots' unit tables whatever the length of the history.
+    ``progress`` (``analysis.model.progress``) hears of each batch: snapshots done out of
+    all. A corrupted snapshot raises ``StoreError``, or is left out and its date appended
+    to ``skipped`` when that is a list.
     """
-    from analysis.io import store  # store imports the loaders; keep this module light
+    from analysis.io.history import Batch, over_snapshots  # keep this module light
 
-    chosen = sorted(store.list_snapshots(store_path) if dates is None else dates)
     out_schema = dict(HISTORY_SCHEMA)
     if by_departement:
         out_schema = {"date": pl.Date(), "departement": pl.String(), **{
             k: v for k, v in HISTORY_SCHEMA.items() if k != "date"}}
-    if not chosen:
-        return pl.DataFrame(schema=out_schema)
-    parts = []
-    for i in range(0, len(chosen), max(1, batch)):
-        part = chosen[i : i + max(1, batch)]
+
+    def counts(part: Batch) -> pl.DataFrame:
         # The fields only some VT exports carry are read only when some VT unit of the batch
         # shows them (otherwise they are not compared anyway, see ``_pairs``).
         shown_row = (
-            store.scan_table(store_path, "vt_unites", [f.vt for f in _OPTIONAL_FIELDS], part)
+            part.frames["vt_unites"]
             .select([pl.col(f.vt).is_not_null().any().alias(f.champ) for f in _OPTIONAL_FIELDS])
             .collect()
             .row(0, named=True)
@@ -769,28 +755,34 @@ def status_history(
             "vt_unites": {f.vt for f in hidden},
         }
         scan = {
-            t: store.scan_table(
-                store_path, t, [c for c in COLUMNS[t] if c not in skip[t]], part
+            t: part.frames[t].select(
+                "date_snapshot", *[c for c in COLUMNS[t] if c not in skip[t]]
             )
             for t in ("unites", "vt_unites")
         }
         shown = any(shown_row[f.champ] for f in EG_FIELDS)
-        etabs = (
-            store.scan_table(store_path, "etablissements", _HISTORY_EG_COLUMNS, part)
-            if shown or by_departement
-            else None
-        )
-        parts.append(
-            status_history_lazy(
-                scan["unites"],
-                scan["vt_unites"],
-                etabs,
-                sync_time,
-                by_departement=by_departement,
-                compare_establishments=shown,
-            ).collect()
-        )
-        step(progress, i + len(part), len(chosen), part[-1].isoformat())
+        etabs = part.frames["etablissements"] if shown or by_departement else None
+        return status_history_lazy(
+            scan["unites"],
+            scan["vt_unites"],
+            etabs,
+            sync_time,
+            by_departement=by_departement,
+            compare_establishments=shown,
+        ).collect()
+
+    columns = {
+        "unites": COLUMNS["unites"],
+        "vt_unites": list(dict.fromkeys((*COLUMNS["vt_unites"],
+                                         *(f.vt for f in _OPTIONAL_FIELDS)))),
+        "etablissements": _HISTORY_EG_COLUMNS,
+    }
+    parts = over_snapshots(
+        store_path, list(columns), columns, counts, dates, batch=batch, progress=progress,
+        skipped=skipped,
+    )
+    if not parts:
+        return pl.DataFrame(schema=out_schema)
     sort = ["date", "departement"] if by_departement else ["date"]
     return (
         pl.concat(parts)

@@ -116,8 +116,8 @@ def _canonical(source: Path | Sequence[Path]) -> LoadResult:
     raw = read_source_dir(source)
     tables = {name: t.frame for name, t in raw.items()}
     notes = Notes()  # unknown columns are reported by validation itself
-    sources = [{**t.source(), "format": "canonical"} for t in raw.values()]
-    return LoadResult("canonical", tables, notes.frame(), sources, {"format": "canonical"})
+    # The default format is not named in the manifest (snapshots have never said it).
+    return LoadResult("canonical", tables, notes.frame(), [t.source() for t in raw.values()], {})
 
 
 def load(source: str | Path | Sequence[str | Path], options: ImportOptions) -> LoadResult:
@@ -277,6 +277,47 @@ def save(
         sources=result.loaded.sources,
         replace=replace,
         extra=meta,
+    )
+
+
+@dataclass(eq=False)
+class ImportResult:
+    """Outcome of ``import_source``: where the snapshot went, counts and validation report."""
+
+    date: dt.date
+    path: Path
+    counts: dict[str, dict[str, int]]
+    report: pl.DataFrame
+    sources: list[dict[str, Any]]
+
+    @property
+    def rejected_rows(self) -> int:
+        """Rows set aside, all tables together."""
+        return sum(c["rejetes"] for c in self.counts.values())
+
+
+def import_source(
+    source: str | Path | Sequence[str | Path],
+    store_path: str | Path,
+    date: dt.date | str,
+    replace: bool = False,
+    extra: dict[str, Any] | None = None,
+    progress: Progress | None = None,
+    options: ImportOptions | None = None,
+) -> ImportResult:
+    """Read ``source``, validate it and write it as the snapshot of ``date``: ``preview`` then
+    ``save``, for scripts and tests (``smr import`` and the page *Import* take the same two
+    steps with their output in between).
+
+    Raises ``StoreError`` before reading anything when the snapshot exists and ``replace`` is
+    false, ``InputError`` when the input cannot be read; rows that fail validation are not
+    errors: they are in the result's report and in ``rejected.parquet``.
+    """
+    ensure_writable(store_path, date, replace)
+    result = preview(source, options, progress)
+    path = save(result, store_path, date, replace=replace, extra=extra)
+    return ImportResult(
+        store.snapshot_date(date), path, result.counts, result.report, result.loaded.sources
     )
 
 

@@ -34,7 +34,6 @@ import datetime as dt
 import hashlib
 import json
 import re
-import unicodedata
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,10 +41,12 @@ from pathlib import Path
 import polars as pl
 
 from analysis.geo import geography as geo
+from analysis.io.files import write_atomic
 from analysis.io.loaders.canonical import decode_text, read_delimited
 from analysis.model import nomenclature as nom
 from analysis.model import schema
 from analysis.model.errors import InputError, StoreError
+from analysis.model.text import fold_key as fold
 
 #: The target forme that takes every forme (``coverage.ALL_FORMES``).
 ALL_FORMES = "toutes"
@@ -159,12 +160,6 @@ _FORMES: dict[str, str] = {
     "toutes": ALL_FORMES, "tous": ALL_FORMES, "toutes_formes": ALL_FORMES,
     "toute_forme": ALL_FORMES, "ensemble": ALL_FORMES,
 }  # fmt: skip
-
-
-def fold(text: object) -> str:
-    """A header or a word as a key: lower case, accents removed, punctuation as ``_``."""
-    plain = unicodedata.normalize("NFKD", str(text or "")).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "_", plain.lower()).strip("_")
 
 
 def _short(value: object, limit: int = 40) -> str:
@@ -586,12 +581,6 @@ def store_file(store: str | Path, kind: str) -> tuple[bytes, str, dict] | None:
     return data, str(info.get("nom_origine") or info["fichier"]), info
 
 
-def _write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-
-
 def save_store_file(
     store: str | Path,
     kind: str,
@@ -620,7 +609,7 @@ def save_store_file(
     info = store_info(store)
     old = info.get(kind, {}).get("fichier")
     target = folder / f"{kind}{suffix}"
-    _write(target, data)
+    write_atomic(target, data)
     info[kind] = {
         "fichier": target.name,
         "nom_origine": Path(name).name,
@@ -629,7 +618,7 @@ def save_store_file(
         "fictif": fictif,
     }
     text = json.dumps(info, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
-    _write(folder / SETTING_FILE, text.encode("utf-8"))
+    write_atomic(folder / SETTING_FILE, text.encode("utf-8"))
     if old and old != target.name:
         (folder / old).unlink(missing_ok=True)
     return target
@@ -643,7 +632,7 @@ def clear_store_file(store: str | Path, kind: str) -> bool:
         return False
     folder = _store_dir(store)
     text = json.dumps(info, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
-    _write(folder / SETTING_FILE, text.encode("utf-8"))
+    write_atomic(folder / SETTING_FILE, text.encode("utf-8"))
     (folder / str(entry.get("fichier", ""))).unlink(missing_ok=True)
     return True
 

@@ -41,6 +41,7 @@ import polars as pl
 
 from analysis.io.loaders.canonical import decode_text, read_delimited
 from analysis.model.errors import InputError
+from analysis.model.text import fold_key as _fold_header
 
 INSEE_RE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
 FINESS_RE = re.compile(r"^(\d{2}|2[AB])\d{7}$")
@@ -284,14 +285,6 @@ class LegalPopulations:
         """The vintage's year when known."""
         match = re.search(r"(?:19|20)\d{2}", self.millesime)
         return match.group(0) if match and "inconnu" not in self.millesime else None
-
-
-def _fold_header(name: object) -> str:
-    """A header as a key: lower case, accents removed, spaces and punctuation as ``_``."""
-    import unicodedata
-
-    text = unicodedata.normalize("NFKD", str(name or "")).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
 
 
 def _find(headers: list[str], wanted: tuple[str, ...]) -> int | None:

@@ -46,10 +46,8 @@ from typing import Any
 
 import polars as pl
 
-from analysis.io.loaders.canonical import read_source_dir
-from analysis.io.validate import validate_tables
+from analysis.geo import geography
 from analysis.model.errors import SnapshotExistsError, SnapshotMissingError, StoreError
-from analysis.model.progress import Progress
 from analysis.model.schema import (
     LATER_TABLES,
     REJECTED_SCHEMA,
@@ -119,22 +117,6 @@ class Snapshot:
     path: Path
     manifest: dict[str, Any]
     tables: dict[str, pl.DataFrame]
-
-
-@dataclass(eq=False)
-class ImportResult:
-    """Outcome of ``import_source``: where the snapshot went, counts and validation report."""
-
-    date: dt.date
-    path: Path
-    counts: dict[str, dict[str, int]]
-    report: pl.DataFrame
-    sources: list[dict[str, Any]]
-
-    @property
-    def rejected_rows(self) -> int:
-        """Total number of rejected input rows, all tables together."""
-        return sum(c["rejetes"] for c in self.counts.values())
 
 
 def snapshot_date(value: dt.date | str) -> dt.date:
@@ -500,6 +482,13 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
     return manifest
 
 
+def manifest_region(manifest: Mapping[str, Any], given: str | None = None) -> str:
+    """The region a snapshot is analysed for: ``given`` (``--region``, a selector), else the
+    one recorded at import (``extra.region`` of the manifest), else the default region (11)."""
+    recorded = (manifest.get("extra") or {}).get("region")
+    return str(given or recorded or geography.DEFAULT_REGION)
+
+
 def _inside(store: Path, entry: Path) -> bool:
     """True when ``entry`` (symbolic links followed) stays inside ``store``."""
     try:
@@ -530,17 +519,24 @@ def _check_version(manifest: Mapping[str, Any], path: Path) -> None:
         )
 
 
-def verify_snapshot(path: str | Path) -> list[str]:
+def verify_snapshot(
+    path: str | Path,
+    tables: Iterable[str] | None = None,
+    manifest: Mapping[str, Any] | None = None,
+) -> list[str]:
     """Problems found in a snapshot folder (empty list when sound), in French.
 
     Checks that the manifest is readable, that every table and report file it lists exists
-    and that each file's sha256 matches the manifest.
+    and that each file's sha256 matches the manifest. ``tables`` limits the files checked
+    to those named (canonical tables or report files); ``manifest`` is the snapshot's
+    manifest when the caller has already read it.
     """
     path = Path(path)
-    try:
-        manifest = read_manifest(path)
-    except StoreError as exc:
-        return [str(exc)]
+    if manifest is None:
+        try:
+            manifest = read_manifest(path)
+        except StoreError as exc:
+            return [str(exc)]
     problems = []
     try:
         _check_version(manifest, path)
@@ -548,7 +544,8 @@ def verify_snapshot(path: str | Path) -> list[str]:
         problems.append(str(exc))
     entries = dict(manifest.get("tables") or {})
     entries.update({name: manifest.get(name) for name in REPORT_FILES})
-    for name in list(TABLES) + list(REPORT_FILES):
+    names = list(TABLES) + list(REPORT_FILES) if tables is None else _table_names(tables, True)
+    for name in names:
         entry = entries.get(name)
         file = path / f"{name}.parquet"
         if _written_before(name, manifest, file):
@@ -563,6 +560,18 @@ def verify_snapshot(path: str | Path) -> list[str]:
                 "(fichier modifié ou corrompu)."
             )
     return problems
+
+
+def check_snapshot(
+    path: str | Path,
+    tables: Iterable[str] | None = None,
+    manifest: Mapping[str, Any] | None = None,
+) -> None:
+    """``verify_snapshot``, raising a ``StoreError`` that names the snapshot and the
+    corrupted file(s) when a problem is found."""
+    problems = verify_snapshot(path, tables, manifest)
+    if problems:
+        raise StoreError(f"Instantané {Path(path).name} corrompu : " + " ".join(problems))
 
 
 def _written_before(name: str, manifest: Mapping[str, Any], file: Path) -> bool:
@@ -622,9 +631,7 @@ def read_snapshot(
     manifest = read_manifest(path)
     _check_version(manifest, path)
     if verify:
-        problems = verify_snapshot(path)
-        if problems:
-            raise StoreError(f"Instantané {path.name} corrompu : " + " ".join(problems))
+        check_snapshot(path, manifest=manifest)
     names = _table_names(tables)
     frames = {name: _read_parquet(path, name) for name in names}
     return Snapshot(snapshot_date(date), path, manifest, frames)
@@ -666,12 +673,22 @@ def scan_table(
     unknown = [c for c in cols if c not in schema]
     if unknown:
         raise StoreError(f"Colonne(s) inconnue(s) dans {name} : {', '.join(unknown)}.")
-    parts = []
     wanted = None if dates is None else set(dates)
-    for day in list_snapshots(store):
-        if wanted is not None and day not in wanted:
-            continue
-        file = Path(store) / day.isoformat() / f"{name}.parquet"
+    days = [d for d in list_snapshots(store) if wanted is None or d in wanted]
+    return stack_scans(Path(store), name, cols, days)
+
+
+def stack_scans(
+    store: Path, name: str, cols: list[str], days: Iterable[dt.date]
+) -> pl.LazyFrame:
+    """Table ``name`` (``cols`` only, checked by the caller) of the snapshots of ``days``,
+    lazily, stacked with a leading ``date_snapshot`` column (``scan_table`` without the
+    listing of the store). A snapshot written before a table or a column existed gives no
+    rows or nulls."""
+    schema = _schema_of(name)
+    parts = []
+    for day in days:
+        file = store / day.isoformat() / f"{name}.parquet"
         if name in LATER_TABLES and not file.exists():
             continue  # snapshot written before the table existed: no rows
         lazy = pl.scan_parquet(file)
@@ -710,37 +727,3 @@ def cleanup_temporary(store: str | Path, older_than_s: float = 0.0) -> list[Path
             return _cleanup_locked(store, older_than_s if locked else _TMP_MAX_AGE_S)
     except StoreError:
         return []
-
-
-def import_source(
-    source_dir: str | Path,
-    store: str | Path,
-    date: dt.date | str,
-    replace: bool = False,
-    extra: Mapping[str, Any] | None = None,
-    progress: Progress | None = None,
-) -> ImportResult:
-    """Read a source folder, validate it and write it as the snapshot of ``date``.
-
-    The function behind ``smr import``. Raises ``InputError`` when a file cannot be read and
-    ``StoreError`` when the snapshot exists (without ``replace``) or cannot be written;
-    rows that fail validation are not errors: they are in the result's report and in
-    ``rejected.parquet``. ``progress`` (``analysis.model.progress``) hears of each table checked.
-    """
-    day = snapshot_date(date)
-    if (Path(store) / day.isoformat()).exists() and not replace:
-        raise SnapshotExistsError(store, day)
-    raw = read_source_dir(source_dir)
-    result = validate_tables(raw, progress)
-    sources = _sources(raw)
-    path = write_snapshot(
-        store,
-        day,
-        result.tables,
-        result.rejected,
-        result.warnings,
-        sources=sources,
-        replace=replace,
-        extra=extra,
-    )
-    return ImportResult(day, path, result.counts, result.report, sources)

@@ -13,6 +13,11 @@ figure reads the same everywhere:
 - départements as « Paris (75) », and every mention under one short label
   (``nomenclature.Mention.court``) wherever it appears, with the legal label kept for tooltips.
 
+Written here rather than through Babel (``format_decimal`` / ``format_percent``, ``fr_FR``):
+Babel rounds ties on the decimal text (90,35 → « 90,4 », here « 90,3 » as Python's ``format``
+and the downloads), writes « -0 » for small negative values, puts a no-break space (U+00A0)
+rather than the narrow one before « % » by default, and costs about 7× more per cell.
+
 ``Format`` says how one column is shown (French header, kind, decimals, width); which format
 each column of the workbench gets, and the labels of its codes, are in
 ``analysis.present.columns``. Spreadsheets get the same figures but not the same text

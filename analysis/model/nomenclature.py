@@ -10,9 +10,10 @@ it can be edited, and ambiguous cases are flagged rather than guessed.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from analysis.model.text import fold
 
 
 @dataclass(frozen=True)
@@ -264,13 +265,6 @@ CODE_LISTS: dict[str, dict[str, str]] = {
 }
 
 
-def _fold(text: str) -> str:
-    """Lower-case, accent-free, single-spaced text for tolerant label matching."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return " ".join(text.lower().replace("-", " ").split())
-
-
 def mention_code(value: str) -> str:
     """The mention code for a code (``ME050``), a ROR type d'offre (``100``) or a label.
 
@@ -282,9 +276,9 @@ def mention_code(value: str) -> str:
         return text.upper()
     if text in MENTION_BY_TYPE_OFFRE:
         return MENTION_BY_TYPE_OFFRE[text].code
-    folded = _fold(text)
+    folded = fold(text)
     for m in MENTIONS:
-        if folded in (_fold(m.libelle), _fold(m.court)):
+        if folded in (fold(m.libelle), fold(m.court)):
             return m.code
     valid = ", ".join(f"{m.code} ({m.libelle})" for m in MENTIONS)
     raise KeyError(f"mention inconnue « {value} » ; mentions valides : {valid}")
@@ -334,7 +328,7 @@ def find_mention(value: str) -> str | None:
         return mention_code(text)
     except KeyError:
         pass
-    folded = _fold(text)
+    folded = fold(text)
     for prefix in _MENTION_PREFIXES:
         if folded.startswith(prefix + " "):
             folded = folded[len(prefix) + 1 :].strip()
@@ -342,7 +336,7 @@ def find_mention(value: str) -> str | None:
     if folded in _MENTION_ALIASES:
         return _MENTION_ALIASES[folded]
     for m in MENTIONS:
-        if folded in (_fold(m.libelle), _fold(m.court)):
+        if folded in (fold(m.libelle), fold(m.court)):
             return m.code
     return None
 
@@ -363,9 +357,9 @@ def find_forme(value: str) -> str | None:
     bracket = re.search(r"\(([A-Za-z]{2,3})\)", text)
     if bracket and bracket.group(1).upper() in FORME_BY_CODE:
         return bracket.group(1).upper()
-    folded = _fold(text)
+    folded = fold(text)
     for f in FORMES:
-        if folded == _fold(f.libelle):
+        if folded == fold(f.libelle):
             return f.code
     return None
 
@@ -396,7 +390,7 @@ def statut_from_legal_status(code: str | None = None, label: str | None = None) 
             return "prive_non_lucratif"
         if digits.startswith("22"):
             return "prive_lucratif"
-    folded = _fold(label or "")
+    folded = fold(label or "")
     if not folded:
         return None
     if "non lucratif" in folded or "interet collectif" in folded or (
@@ -683,12 +677,12 @@ def find_champ(value: str) -> str | None:
         return None
     if text.isdigit() and text.zfill(2) in CHAMPS_ACTIVITE:
         return text.zfill(2)
-    folded = _fold(text)
+    folded = fold(text)
     if folded in ("smr", "ssr", "soins medicaux et de readaptation", "soins de suite et de "
                   "readaptation", "soins medicaux et de readaptation (smr)"):
         return CHAMP_SMR
     for code, label in CHAMPS_ACTIVITE.items():
-        if folded == _fold(label):
+        if folded == fold(label):
             return code
     aliases = {"medecine chirurgie obstetrique": "01", "psy": "03", "psychiatrie": "03",
                "medico social": "04", "medico-social": "04"}
@@ -697,7 +691,7 @@ def find_champ(value: str) -> str | None:
 
 def find_type_fermeture(value: str) -> str | None:
     """ROR closure type (PRO / DEF) of a code or a label (« provisoire », « définitive »…)."""
-    folded = _fold(value)
+    folded = fold(value)
     if not folded:
         return None
     if folded.upper() in TYPES_FERMETURE:

@@ -39,16 +39,30 @@ _ID_RE = re.compile(r'\bid="([^"]+)"')
 
 def inline_svg(svg: str, prefix: str | None = None) -> str:
     """``svg`` ready to be inlined in an HTML page: XML prolog dropped, every ``id`` and its
-    references (``url(#…)``, ``href="#…"``) prefixed so that they cannot clash."""
+    references (``url(#…)``, ``href="#…"``) prefixed so that they cannot clash.
+
+    Ids are also numbered afresh from 0 in their order in ``svg`` (``clip7``, ``clip8`` →
+    ``<prefix>-clip0``, ``<prefix>-clip1``): the SVG renderer numbers them on from one chart
+    to the next in a process, and the same chart must give the same page whatever was drawn
+    before it.
+    """
     prefix = prefix or f"g{next(_IDS)}"
     text = re.sub(r"^<\?xml[^>]*>\s*", "", svg.strip())
-    ids = set(_ID_RE.findall(text))
-    for old in sorted(ids, key=len, reverse=True):
-        new = f"{prefix}-{old}"
-        text = text.replace(f'id="{old}"', f'id="{new}"')
-        text = text.replace(f"url(#{old})", f"url(#{new})")
-        text = text.replace(f'href="#{old}"', f'href="#{new}"')
-    return text
+    renamed: dict[str, str] = {}
+    counts: dict[str, int] = {}
+    for old in dict.fromkeys(_ID_RE.findall(text)):
+        stem = re.sub(r"\d+$", "", old)
+        if stem == old:  # no number to renew
+            renamed[old] = f"{prefix}-{old}"
+            continue
+        counts[stem] = counts.get(stem, -1) + 1
+        renamed[old] = f"{prefix}-{stem}{counts[stem]}"
+    if not renamed:
+        return text
+    pattern = re.compile(
+        r'(id="|url\(#|href="#)(' + "|".join(map(re.escape, renamed)) + r')(?=[")])'
+    )
+    return pattern.sub(lambda m: m.group(1) + renamed[m.group(2)], text)
 
 
 def choropleth(

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import polars as pl
 
+from analysis.io.files import write_atomic
 from analysis.model import formats
 from analysis.model.errors import InputError
 from analysis.model.privacy import mask_contacts
@@ -243,7 +244,4 @@ def write_table(
         )
     if path.parent and not path.parent.exists():
         raise InputError("le dossier de sortie n'existe pas", path.parent)
-    tmp = path.with_name(path.name + ".partial")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-    return path
+    return write_atomic(path, data)

@@ -26,15 +26,17 @@ whose vintage is printed with the parameters and under the coverage table.
 from __future__ import annotations
 
 import datetime as dt
-import html
-import re
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import altair as alt
+import jinja2
 import polars as pl
+from markdown_it import MarkdownIt
+from markupsafe import Markup
 
 from analysis.checks.campaign import checklist
 from analysis.checks.campaign.history import (
@@ -42,9 +44,9 @@ from analysis.checks.campaign.history import (
     evaluate_snapshot,
     progress_history,
 )
-from analysis.geo import geography
 from analysis.indicators import access, coverage, opening, populations, sync, territories
 from analysis.io import store
+from analysis.io.files import write_atomic
 from analysis.model import formats, nomenclature
 from analysis.model.errors import InputError, SnapshotMissingError
 from analysis.model.progress import Progress, step
@@ -224,7 +226,7 @@ def build_report(
     """
     store_path = Path(store_path)
     snap = store.read_snapshot(store_path, date)
-    region = str(region or (snap.manifest.get("extra") or {}).get("region") or geography.DEFAULT_REGION)
+    region = store.manifest_region(snap.manifest, region)
     setup = populations.setup_for(region, store_path, population)
     communes = setup.origins
     names = territories.region_names(region)
@@ -289,19 +291,9 @@ def build_report(
 # ----------------------------------------------------------------------- key figures
 
 
-def _fr_num(value: float | int | None, decimals: int = 0) -> str:
-    """French number (``analysis.model.formats``): « 12 174 880 », « 41,9 »; « — » for None."""
-    return formats.number(value, decimals)
-
-
 def _lower_first(text: str) -> str:
     """« Absente de ViaTrajectoire » → « absente de ViaTrajectoire » (acronyms kept)."""
     return text[:1].lower() + text[1:]
-
-
-def _pct(share: float | None, decimals: int = 1) -> str:
-    """A 0–1 share as a French percentage (``analysis.model.formats``): « 83,8 % »."""
-    return formats.percent(share, decimals)
 
 
 def key_figures(report: RegionalReport) -> pl.DataFrame:
@@ -606,146 +598,80 @@ def report_charts(report: RegionalReport) -> dict[str, alt.TopLevelMixin]:
 # ----------------------------------------------------------------------------- html
 
 
-def _inline(text: str) -> str:
-    """Escaped text with the notes' inline markdown: **bold**, *italics*, `code`."""
-    out = html.escape(text, quote=False)
-    out = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", out)
-    out = re.sub(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])", r"<em>\1</em>", out)
-    return re.sub(r"`([^`]+)`", r"<code>\1</code>", out)
+#: CommonMark, as Streamlit renders the notes on the pages; raw HTML in a note is escaped.
+_MARKDOWN = MarkdownIt("commonmark", {"html": False})
 
 
 def markdown_html(text: str) -> str:
-    """The small markdown of method notes as HTML: paragraphs, « - » lists, inline marks."""
-    blocks = []
-    for block in re.split(r"\n\s*\n", text.strip()):
-        lines = block.splitlines()
-        if lines and all(line.startswith("- ") for line in lines):
-            items = "".join(f"<li>{_inline(line[2:])}</li>" for line in lines)
-            blocks.append(f"<ul>{items}</ul>")
-        else:
-            blocks.append(f"<p>{_inline(' '.join(line.strip() for line in lines))}</p>")
-    return "\n".join(blocks)
+    """A method note's Markdown as HTML (paragraphs, lists, **bold**, *italics*, `code`)."""
+    return _MARKDOWN.render(text).strip()
 
 
-def _table(frame: pl.DataFrame, headers: Mapping[str, str], css: str = "") -> str:
-    """An HTML table of ``frame``'s ``headers`` columns (French headers), numbers right,
-    every cell in the French formats of the pages (``analysis.model.formats``)."""
+def _table(frame: pl.DataFrame, headers: Mapping[str, str], css: str = "") -> dict[str, Any]:
+    """A table for the template: ``frame``'s ``headers`` columns (French headers) and each
+    cell as (text, is a number), in the French formats of the pages
+    (``analysis.model.formats``)."""
     cols = [c for c in headers if c in frame.columns]
-    head = "".join(f"<th>{html.escape(headers[c])}</th>" for c in cols)
     shown = frame.select(cols)
     fmts = columns.specs(shown)
     labels = columns.code_formatters(shown)
-    body = []
+    rows = []
     for row in shown.iter_rows(named=True):
         cells = []
         for c in cols:
             v = row[c]
             num = isinstance(v, int | float) and not isinstance(v, bool)
-            attr = ' class="n"' if num else ""
             text = labels[c].get(v, str(v)) if c in labels and v is not None else (
                 formats.cell(v, fmts[c]))
-            cells.append(f"<td{attr}>{html.escape(text)}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    cls = f' class="{css}"' if css else ""
-    return (
-        f"<div class='scroll'><table{cls}><thead><tr>{head}</tr></thead>"
-        f"<tbody>{''.join(body)}</tbody></table></div>"
+            cells.append((text, num))
+        rows.append(cells)
+    return {"headers": [headers[c] for c in cols], "rows": rows, "css": css}
+
+
+@functools.cache
+def _templates() -> jinja2.Environment:
+    """The report's templates (``analysis/present/templates/``), every value escaped."""
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("analysis.present", "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
     )
-
-
-def _figure(svg: str, caption: str, prefix: str) -> str:
-    """A chart with its caption; ``prefix`` keeps its SVG ids apart from the other charts'."""
-    return (
-        f'<figure class="chart">{charts.inline_svg(svg, prefix)}'
-        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
-    )
-
-
-def _see(*ids: str) -> str:
-    links = ", ".join(f'<a href="#note-{i}">{html.escape(methods.NOTES[i].label)}</a>' for i in ids)
-    return f'<p class="see">Méthode : {links}.</p>'
-
-
-_CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0;
-  color: #1b1b1b; background: #fafafa; }
-main { max-width: 1100px; margin: 0 auto; padding: 24px 32px 64px; background: white; }
-h1 { font-size: 1.7em; margin-bottom: 0.2em; } h2 { margin-top: 2em; border-bottom: 2px solid
-  #1f77b4; padding-bottom: 4px; } h3 { margin-bottom: 0.3em; }
-.sub { color: #555; margin-top: 0; } .demo { background: #fff3cd; border: 1px solid #e0c36c;
-  padding: 8px 12px; border-radius: 4px; }
-.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(170px, 1fr)); gap: 12px; }
-.card { border: 1px solid #ddd; border-radius: 6px; padding: 10px 12px; }
-.card .v { font-size: 1.6em; font-weight: 600; } .card .l { color: #555; font-size: 0.9em; }
-table { border-collapse: collapse; margin: 12px 0; font-size: 0.88em; }
-th, td { border-bottom: 1px solid #e3e3e3; padding: 4px 8px; text-align: left; }
-th { background: #f2f5f9; } td.n { text-align: right; font-variant-numeric: tabular-nums; }
-figure.chart { margin: 16px 0; overflow-x: auto; } figcaption { color: #555; font-size: 0.85em; }
-.see { font-size: 0.85em; color: #555; } .note { border-left: 3px solid #9ecae1;
-  padding-left: 12px; margin: 18px 0; } .note p, .note li { font-size: 0.92em; }
-nav ol { columns: 2; } code { background: #f2f2f2; padding: 0 3px; }
-.scroll { overflow-x: auto; } table.small { font-size: 0.8em; }
-"""
+    env.filters["number"] = formats.number
+    env.filters["percent"] = formats.percent
+    return env
 
 
 def report_html(report: RegionalReport, generated: dt.date | None = None) -> str:
-    """The report as one self-contained HTML page (inline CSS and SVG charts, no script)."""
+    """The report as one self-contained HTML page (inline CSS and SVG charts, no script),
+    drawn by the template ``templates/report.html``."""
     generated = generated or dt.date.today()
-    svgs = {k: charts.to_svg(c) for k, c in report_charts(report).items()}
-    h, c, s = report.headline, report.campaign_overall, report.sync_overall
+    svgs = {
+        k: Markup(charts.inline_svg(charts.to_svg(c), k))
+        for k, c in report_charts(report).items()
+    }
+    h = report.headline
     t = formats.compact(report.threshold_min)
-    title = f"Rapport régional SMR : {report.region_name}"
     cards = [
-        (_fr_num(h["etablissements_smr"]), "établissements SMR"),
-        (_fr_num(h["unites"]), "unités"),
-        (_fr_num(h["lits"]), "lits"),
-        (_fr_num(h["places"]), "places"),
+        (formats.number(h["etablissements_smr"]), "établissements SMR"),
+        (formats.number(h["unites"]), "unités"),
+        (formats.number(h["lits"]), "lits"),
+        (formats.number(h["places"]), "places"),
         (
-            _fr_num(report.provisional["etablissements"]),
+            formats.number(report.provisional["etablissements"]),
             "établissements fermés temporairement"
             + (" (inclus)" if report.include_provisional else " (exclus des chiffres)"),
         ),
-        (_pct(c["taux"]), "points de la campagne conformes"),
-        (_pct(s["taux_synchronise"]), "unités synchronisées ROR ↔ ViaTrajectoire"),
+        (formats.percent(report.campaign_overall["taux"]), "points de la campagne conformes"),
+        (
+            formats.percent(report.sync_overall["taux_synchronise"]),
+            "unités synchronisées ROR ↔ ViaTrajectoire",
+        ),
     ]
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="fr"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{html.escape(title)} ({report.date:%d/%m/%Y})</title>",
-        f"<style>{_CSS}</style></head><body><main>",
-        f"<h1>{html.escape(title)}</h1>",
-        f'<p class="sub">Instantané du {report.date:%d/%m/%Y} · région {report.region} · '
-        f"produit le {generated:%d/%m/%Y} par SMR Workbench</p>",
-    ]
-    if report.demo:
-        parts.append(
-            '<p class="demo"><strong>Données fictives</strong> : magasin de démonstration '
-            "généré sur la géographie réelle ; établissements, noms et contacts inventés.</p>"
-        )
-    parts.append(
-        "<nav><ol><li><a href='#chiffres'>Chiffres clés</a></li>"
-        "<li><a href='#couverture'>Couverture par département et mention</a></li>"
-        "<li><a href='#accessibilite'>Accessibilité</a></li>"
-        "<li><a href='#campagne'>Campagne de mise à jour</a></li>"
-        "<li><a href='#synchronisation'>Synchronisation ROR ↔ ViaTrajectoire</a></li>"
-        "<li><a href='#methodes'>Méthodes et paramètres</a></li></ol></nav>"
-    )
-    # 1. headline figures
-    parts.append("<section id='chiffres'><h2>1. Chiffres clés</h2><div class='cards'>")
-    parts += [
-        f"<div class='card'><div class='v'>{v}</div><div class='l'>{lbl}</div></div>"
-        for v, lbl in cards
-    ]
-    parts.append("</div>")
-    if h["rejetes"] or h["avertissements"]:
-        parts.append(
-            f"<p>{_fr_num(h['rejetes'])} ligne(s) rejetée(s) à l'import, "
-            f"{_fr_num(h['avertissements'])} avertissement(s) de validation.</p>"
-        )
-    parts.append(_figure(svgs["capacites"], "Lits et places installés, par mention.", "capacites"))
-    parts.append(
-        _table(
+    mention_names = {m.code: m.court for m in nomenclature.MENTIONS}
+    tables = {
+        "capacites": _table(
             report.capacity_by_mention.select(
                 pl.col("mention").alias("code"), pl.exclude("mention", "libelle")
             ),
@@ -757,69 +683,20 @@ def report_html(report: RegionalReport, generated: dt.date | None = None) -> str
                 "lits": "Lits",
                 "places": "Places",
             },
-        )
-    )
-    parts.append(
-        _see(
-            "etablissements_smr",
-            "unites",
-            "lits",
-            "places",
-            "capacite_par_mention",
-            "lignes_rejetees",
-            "avertissements",
-        )
-    )
-    parts.append("</section>")
-    # 2. coverage
-    parts.append("<section id='couverture'><h2>2. Couverture par département et mention</h2>")
-    parts.append(
-        _figure(
-            svgs["couverture"],
-            "Lits + places pour 100 000 habitants, toutes formes de prise en charge ; "
-            f"population : {report.population_vintage}.",
-            "couverture",
-        )
-    )
-    wide = coverage_wide(report)
-    parts.append(
-        _table(
-            wide,
+        ),
+        "couverture": _table(
+            coverage_wide(report),
             {
                 "territoire": "Code",
                 "nom": "Territoire",
                 **{m.court: m.court for m in nomenclature.MENTIONS},
             },
             "small",
-        )
-    )
-    parts.append(
-        f"<p>{html.escape(report.opening_rule.describe())} "
-        f"{html.escape(report.provisional_sentence)} Population : "
-        f"{html.escape(report.population_vintage)}.</p>"
-    )
-    parts.append(_see("taux_100k", "capacite", "etablissements", "fermes_temporairement"))
-    parts.append("</section>")
-    # 3. accessibility
-    parts.append(
-        f"<section id='accessibilite'><h2>3. Accessibilité</h2>"
-        f"<p>Population à {t} minutes ou moins de l'établissement le plus proche "
-        "offrant la mention, et accessibilité potentielle E2SFCA de l'habitant "
-        "médian.</p>"
-    )
-    parts.append(
-        _figure(
-            svgs["accessibilite"],
-            f"Part de la population régionale à {t} minutes ou moins (temps estimé).",
-            "accessibilite",
-        )
-    )
-    parts.append(
-        _table(
+        ),
+        "accessibilite": _table(
             report.access.with_columns(
-                pl.col("mention").replace_strict(
-                    {m.code: m.court for m in nomenclature.MENTIONS}, default=pl.col("mention")
-                ).alias("court")
+                pl.col("mention").replace_strict(mention_names, default=pl.col("mention"))
+                .alias("court")
             ),
             {
                 "court": "Mention",
@@ -831,29 +708,8 @@ def report_html(report: RegionalReport, generated: dt.date | None = None) -> str
                 "temps_moyen": "Temps moyen (min)",
                 "mediane_e2sfca": "Médiane E2SFCA (pour 100 000 hab.)",
             },
-        )
-    )
-    parts.append(_see("part_seuil", "temps_plus_proche", "acces_e2sfca", "mediane_e2sfca"))
-    parts.append("</section>")
-    # 4. campaign
-    start = f"{report.campaign_start:%d/%m/%Y}" if report.campaign_start else "non renseigné"
-    parts.append(
-        "<section id='campagne'><h2>4. Campagne de mise à jour ROR / ViaTrajectoire</h2>"
-        f"<p>Début de la campagne : {start}. Points conformes : {_pct(c['taux'])} "
-        f"({_fr_num(c['conformes'])} sur {_fr_num(c['total'])}) ; "
-        f"{_fr_num(c['reste'])} points à traiter ; établissements à jour : "
-        f"{_fr_num(c['etablissements_complets'])} sur {_fr_num(c['etablissements'])}.</p>"
-    )
-    parts.append(
-        _figure(svgs["avancement"], "Part des points conformes à chaque instantané.", "avancement")
-    )
-    parts.append(
-        _figure(
-            svgs["campagne"], f"Taux par point de contrôle au {report.date:%d/%m/%Y}.", "campagne"
-        )
-    )
-    parts.append(
-        _table(
+        ),
+        "campagne": _table(
             report.campaign_rules,
             {
                 "libelle": "Point de contrôle",
@@ -863,32 +719,8 @@ def report_html(report: RegionalReport, generated: dt.date | None = None) -> str
                 "total": "Entités",
                 "taux": "Taux",
             },
-        )
-    )
-    parts.append(
-        _see(
-            "campagne_taux_conformes",
-            "campagne_points_a_traiter",
-            "campagne_etablissements_a_jour",
-            "campagne_taux_regle",
-        )
-    )
-    parts.append("</section>")
-    # 5. sync
-    parts.append(
-        "<section id='synchronisation'><h2>5. Synchronisation ROR ↔ ViaTrajectoire</h2>"
-        f"<p>Taux de synchronisation : {_pct(s['taux_synchronise'])} de "
-        f"{_fr_num(s['total'])} unités ; "
-        + " ; ".join(
-            f"{_lower_first(sync.STATUS_LABELS[k])} : {_fr_num(s[k])}" for k in sync.STATUSES
-        )
-        + ".</p>"
-    )
-    parts.append(
-        _figure(svgs["synchronisation"], "Unités par statut et par département.", "synchronisation")
-    )
-    parts.append(
-        _table(
+        ),
+        "synchronisation": _table(
             report.sync_counts,
             {
                 "departement": "Département",
@@ -896,21 +728,41 @@ def report_html(report: RegionalReport, generated: dt.date | None = None) -> str
                 "total": "Unités",
                 "taux_synchronise": "Taux de synchronisation",
             },
-        )
+        ),
+        "parametres": _table(parameters(report), {"parametre": "Paramètre", "valeur": "Valeur"}),
+    }
+    notes = [
+        {
+            "id": i,
+            "label": methods.NOTES[i].label,
+            "unit": methods.NOTES[i].unit,
+            "html": Markup(markdown_html(methods.NOTES[i].note)),
+        }
+        for i in report.notes
+    ]
+    return _templates().get_template("report.html").render(
+        title=f"Rapport régional SMR : {report.region_name}",
+        date=f"{report.date:%d/%m/%Y}",
+        region=report.region,
+        generated=f"{generated:%d/%m/%Y}",
+        demo=report.demo,
+        cards=cards,
+        headline=h,
+        charts=svgs,
+        tables=tables,
+        note_labels={i: n.label for i, n in methods.NOTES.items()},
+        population_vintage=report.population_vintage,
+        opening_rule=report.opening_rule.describe(),
+        provisional_sentence=report.provisional_sentence,
+        threshold=t,
+        campaign_start=(
+            f"{report.campaign_start:%d/%m/%Y}" if report.campaign_start else "non renseigné"
+        ),
+        campaign=report.campaign_overall,
+        sync=report.sync_overall,
+        sync_statuses=[(_lower_first(sync.STATUS_LABELS[k]), k) for k in sync.STATUSES],
+        notes=notes,
     )
-    parts.append(_see("sync_taux_synchronise", "sync_statuts"))
-    parts.append("</section>")
-    # 6. methods
-    parts.append("<section id='methodes'><h2>6. Méthodes et paramètres</h2>")
-    parts.append(_table(parameters(report), {"parametre": "Paramètre", "valeur": "Valeur"}))
-    for i in report.notes:
-        n = methods.NOTES[i]
-        parts.append(
-            f"<div class='note' id='note-{i}'><h3>{html.escape(n.label)}</h3>"
-            f"<p><em>Unité : {html.escape(n.unit)}</em></p>{markdown_html(n.note)}</div>"
-        )
-    parts.append("</section></main></body></html>")
-    return "\n".join(parts)
 
 
 # ----------------------------------------------------------------------------- files
@@ -935,10 +787,7 @@ def write_report(
         if suffix == ".xlsx"
         else report_html(report, generated).encode("utf-8")
     )
-    tmp = path.with_name(path.name + ".partial")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-    return path
+    return write_atomic(path, data)
 
 
 def check_store(store_path: str | Path) -> None:

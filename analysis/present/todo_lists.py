@@ -9,6 +9,7 @@ from pathlib import Path
 import polars as pl
 
 from analysis.checks.campaign.todo import TODO_PER, todo_frame, todo_items, todo_sheets
+from analysis.io.files import write_atomic
 from analysis.model.errors import InputError
 from analysis.present import export
 
@@ -68,7 +69,4 @@ def write_todo(
         )
     if not path.parent.exists():
         raise InputError("le dossier de sortie n'existe pas", path.parent)
-    tmp = path.with_name(path.name + ".partial")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-    return path
+    return write_atomic(path, data)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,9 +31,11 @@ import yaml
 
 from analysis.indicators import coverage
 from analysis.indicators.opening import OpeningRule, closures, open_tables
+from analysis.io.files import folder_files, write_atomic
 from analysis.model import nomenclature as nom
 from analysis.model import schema
 from analysis.model.errors import InputError, StoreError
+from analysis.model.text import strip_accents
 from analysis.transition.correspondence import MAX_FILE_BYTES
 
 # ---------------------------------------------------------------------------- scenarios
@@ -637,8 +638,7 @@ def scenario_dir(store: str | Path) -> Path:
 
 
 def _slug(text: str) -> str:
-    folded = unicodedata.normalize("NFKD", text)
-    folded = "".join(ch for ch in folded if not unicodedata.combining(ch)).lower()
+    folded = strip_accents(text).lower()
     slug = re.sub(r"[^a-z0-9]+", "_", folded).strip("_")
     return slug[:60] or "scenario"
 
@@ -672,14 +672,10 @@ def scenario_path(store: str | Path, filename: str) -> Path:
 
 def saved_scenarios(store: str | Path) -> list[str]:
     """File names of the scenarios saved in the store (sorted)."""
-    folder = scenario_dir(store)
-    if not folder.is_dir():
-        return []
-    return sorted(
+    return [
         p.name
-        for p in folder.iterdir()
-        if p.is_file() and p.suffix.lower() in SCENARIO_SUFFIXES and not p.name.startswith(".")
-    )
+        for p in folder_files(scenario_dir(store), lambda p: p.suffix.lower() in SCENARIO_SUFFIXES)
+    ]
 
 
 def load_saved_scenario(store: str | Path, filename: str) -> Scenario:
@@ -702,9 +698,6 @@ def save_scenario(
         raise StoreError(f"le scénario {path.name} existe déjà dans le magasin")
     path.parent.mkdir(exist_ok=True)
     text = scenario.to_json() if path.suffix.lower() == ".json" else scenario.to_yaml()
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_atomic(path, text)
 
 

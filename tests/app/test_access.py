@@ -271,6 +271,17 @@ def test_campaign_history_leaves_a_corrupted_snapshot_out(corrupted_store):
     assert at.metric
 
 
+@pytest.mark.parametrize("page", ["synchronisation", "qualite"])
+def test_history_pages_leave_a_corrupted_snapshot_out(corrupted_store, page):
+    _, dates = corrupted_store
+    at = _app()
+    at.switch_page(f"app_pages/{page}.py")
+    at.sidebar.selectbox(key="snapshot").select(dates[-2]).run()
+    assert not at.exception and not at.error
+    warnings = " ".join(w.value for w in at.warning)
+    assert "laissé(s) hors de l'évolution" in warnings and f"{dates[-1]:%d/%m/%Y}" in warnings
+
+
 def test_the_app_puts_back_a_snapshot_left_aside_by_a_killed_write(clean_env, tmp_path,
                                                                     monkeypatch):
     copy = tmp_path / "magasin"

@@ -68,7 +68,7 @@ def test_page_renders_requirements_trends_population(app_env):
     for row in totals.head(5).iter_rows(named=True):
         assert _metric(at, row["exigence"]) == _pct(row["taux"])
     shown = _table(at, "Périmètre")
-    assert shown["Code"].tolist() == [r.code for r in requirements.REQUIREMENTS]
+    assert shown["Code"].tolist() == [r.id for r in requirements.REQUIREMENTS]
     assert shown["Écarts"].tolist() == totals["ecarts"].to_list()
     assert all(n > 0 for n in shown["Écarts"])  # the demo has écarts for every rule
     subheaders = [s.value for s in at.subheader]

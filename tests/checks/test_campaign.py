@@ -241,7 +241,7 @@ def test_adding_a_rule_is_one_entry():
     extra = checklist.Rule(
         "eg_finess_ej", checklist.ETABLISSEMENT, "FINESS juridique",
         "Renseigner le FINESS de l'entité juridique.",
-        lambda p: [(pl.col("finess_ej").is_null(), MANQUANT, "FINESS EJ manquant")],
+        lambda p: [(pl.col("finess_ej").is_null(), checklist.MISSING, "FINESS EJ manquant")],
     )
     rules = (*checklist.RULES, extra)
     res = checklist.evaluate(snapshot(), DAY, PARAMS, rules)
@@ -561,14 +561,14 @@ def test_progress_per_rule_and_date(three_snapshots):
 @pytest.mark.slow
 def test_progress_reads_only_the_needed_columns(three_snapshots, monkeypatch):
     seen: dict[str, list[str]] = {}
-    real = store.read_table
+    real = store.stack_scans  # what ``io.history.over_snapshots`` scans with
 
-    def spy(store_path, date, table, columns=None):
-        assert columns is not None, f"{table} read whole"
+    def spy(store_path, table, columns, days):
         seen.setdefault(table, list(columns))
-        return real(store_path, date, table, columns)
+        return real(store_path, table, columns, days)
 
-    monkeypatch.setattr(store, "read_table", spy)
+    monkeypatch.setattr(store, "stack_scans", spy)
+    monkeypatch.setattr(store, "read_table", lambda *a, **k: pytest.fail("read outside history"))
     monkeypatch.setattr(store, "read_snapshot", lambda *a, **k: pytest.fail("whole snapshot"))
     history.progress(three_snapshots)
     assert seen["autorisations"] == ["finess_eg", "regime", "mention", "forme", "date_fin"]

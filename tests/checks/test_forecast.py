@@ -96,6 +96,14 @@ def test_flat_or_falling_trend_is_never_reached_and_done_is_done():
     assert recent["pente_semaine"][0] == pytest.approx(0.1)
 
 
+def test_a_nearly_flat_trend_beyond_the_calendar_is_never_reached():
+    # +1e-12 a day from 0.5: 1.0 would be reached ~5e11 days later, past 31/12/9999
+    # (the Campagne page failed on this with an OverflowError on a year of daily snapshots).
+    out = forecast.forecast_phases(_series([0.5, 0.5 + 1e-12 * 7, 0.5 + 2e-12 * 7]), PLAN)
+    row = out.row(0, named=True)
+    assert row["date_prevue"] is None and row["dans_les_temps"] is False
+
+
 def test_unknown_phase_deadline_is_refused():
     with pytest.raises(InputError, match="phase inconnue"):
         forecast.with_deadlines(forecast.PLAN, {"phase3": dt.date(2024, 1, 1)})

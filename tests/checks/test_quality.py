@@ -749,8 +749,8 @@ def test_every_requirement_has_a_method_note_and_a_level():
 
     for req in requirements.REQUIREMENTS:
         assert req.level in requirements.LEVELS
-        note = methods.note(req.code)
-        assert not methods.missing_parts(note), req.code
+        note = methods.note(req.id)
+        assert not methods.missing_parts(note), req.id
     for extra in (
         "peuplement_statut",
         "peuplement_trimestriel",
@@ -1347,7 +1347,7 @@ def test_demo_shows_ecarts_for_every_rule(demo_store, demo_last):
     results = requirements.evaluate(data, day, params)
     totals = requirements.summary(results).filter(pl.col("departement") == "ensemble")
     ecarts_by_code = dict(zip(totals["exigence"], totals["ecarts"], strict=True))
-    assert set(ecarts_by_code) == {r.code for r in requirements.REQUIREMENTS}
+    assert set(ecarts_by_code) == {r.id for r in requirements.REQUIREMENTS}
     assert all(n > 0 for n in ecarts_by_code.values()), ecarts_by_code
     # independent recount of two of them from the raw tables
     ror = set(data["etablissements"]["finess_eg"])

@@ -9,7 +9,8 @@ import polars as pl
 import pytest
 
 from analysis import cli
-from analysis.io import store
+from analysis.io import importing, store
+from analysis.model.schema import TABLES
 from tests.helpers import small_snapshot, write_source_dir
 
 
@@ -22,6 +23,20 @@ def _run(capsys, *argv) -> tuple[int, str, str]:
     code = cli.main([str(a) for a in argv])
     out = capsys.readouterr()
     return code, out.out, out.err
+
+
+def test_cli_and_page_imports_store_the_same_snapshot(capsys, source, tmp_path):
+    """``smr import`` and the page's two steps (preview, then save) are one path: same files,
+    same manifest apart from its creation time."""
+    code, _, _ = _run(capsys, "import", source, "--store", tmp_path / "cli", "--date", "2024-03-01")
+    assert code == cli.EXIT_OK
+    page = importing.save(importing.preview(source), tmp_path / "page", "2024-03-01")
+    by_cli = tmp_path / "cli" / "2024-03-01"
+    for name in [*TABLES, "rejected", "warnings"]:
+        assert (by_cli / f"{name}.parquet").read_bytes() == (page / f"{name}.parquet").read_bytes()
+    m1, m2 = store.read_manifest(by_cli), store.read_manifest(page)
+    m1.pop("created_at"), m2.pop("created_at")
+    assert m1 == m2 and m1["extra"] == {} and "format" not in m1["sources"][0]
 
 
 def test_import_then_list_then_refuse_then_replace(capsys, source, tmp_path):
@@ -73,7 +88,7 @@ def test_validate_source_and_snapshot(capsys, source, tmp_path):
     code, out, _ = _run(capsys, "validate", source)
     assert code == 0
     st = tmp_path / "store"
-    store.import_source(source, st, "2024-03-01")
+    importing.import_source(source, st, "2024-03-01")
     code, out, _ = _run(capsys, "validate", st / "2024-03-01", "--report", tmp_path / "r.csv")
     assert code == 0
     assert (tmp_path / "r.csv").exists()
@@ -81,7 +96,7 @@ def test_validate_source_and_snapshot(capsys, source, tmp_path):
 
 def test_validate_detects_a_corrupted_snapshot(capsys, source, tmp_path):
     st = tmp_path / "store"
-    store.import_source(source, st, "2024-03-01")
+    importing.import_source(source, st, "2024-03-01")
     target = st / "2024-03-01" / "unites.parquet"
     data = bytearray(target.read_bytes())
     data[len(data) // 2] ^= 0xFF
@@ -198,7 +213,7 @@ def test_a_missing_snapshot_is_worded_one_way(capsys, tmp_path, source, name):
     if name in ("snapshots", "campaign"):  # the two without --snapshot
         return
     st = tmp_path / "store"
-    store.import_source(source, st, "2024-03-01")
+    importing.import_source(source, st, "2024-03-01")
     argv = [*_commands_on(st, tmp_path / "o.csv")[name], "--snapshot", "2020-01-01"]
     code, _, err = _run(capsys, *argv)
     assert code == cli.EXIT_STORE

@@ -11,7 +11,7 @@ from analysis import cli
 from analysis.checks.campaign import history
 from analysis.demo import regional
 from analysis.indicators import sync
-from analysis.io import store, validate
+from analysis.io import importing, validate
 from analysis.model import progress
 from analysis.model.schema import TABLES
 from analysis.present import report
@@ -36,7 +36,7 @@ def three_day_store(tmp_path_factory):
     root = tmp_path_factory.mktemp("progress")
     source = write_source_dir(small_snapshot(), root / "source")
     for day in ("2024-03-01", "2024-03-02", "2024-03-03"):
-        store.import_source(source, root / "store", day)
+        importing.import_source(source, root / "store", day)
     return root / "store"
 
 
@@ -90,14 +90,12 @@ def test_the_report_reports_its_five_parts(three_day_store):
 
 
 def test_an_import_reports_its_tables(tmp_path):
-    from analysis.io import importing
-
     calls, record = _recorder()
     source = write_source_dir(small_snapshot(), tmp_path / "source")
     importing.preview(source, progress=record)
     assert calls[-1] == (8, 8, "contrôle habilitations")
     calls.clear()
-    store.import_source(source, tmp_path / "store", "2024-03-01", progress=record)
+    importing.import_source(source, tmp_path / "store", "2024-03-01", progress=record)
     assert calls[-1][:2] == (8, 8)
 
 

@@ -48,7 +48,7 @@ def test_table_per_requirement_and_departement(capsys, demo_store, tmp_path):
     params = requirements.QualityParams(departements=requirements.region_departements("11"))
     expected = requirements.summary(requirements.evaluate(tables, day, params))
     whole = table.filter(pl.col("departement") == "ensemble")
-    assert whole["exigence"].to_list() == [r.code for r in requirements.REQUIREMENTS]
+    assert whole["exigence"].to_list() == [r.id for r in requirements.REQUIREMENTS]
     assert (
         whole["ecarts"].cast(pl.Int64).to_list()
         == expected.filter(pl.col("departement") == "ensemble")["ecarts"].to_list()

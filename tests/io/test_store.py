@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from analysis.io import store
+from analysis.io import importing, store
 from analysis.model.errors import InputError, StoreError
 from analysis.model.schema import REJECTED_SCHEMA, REPORT_SCHEMA, SCHEMA_VERSION, TABLES
 from tests.helpers import small_snapshot, write_source_dir
@@ -277,8 +277,8 @@ def test_corruption_is_detected(tmp_path: Path) -> None:
 
 def test_import_twice_gives_identical_files(tmp_path: Path) -> None:
     source = write_source_dir(small_snapshot(), tmp_path / "export", separator=";")
-    first = store.import_source(source, tmp_path / "store", "2024-03-01")
-    second = store.import_source(source, tmp_path / "other", "2024-03-01")
+    first = importing.import_source(source, tmp_path / "store", "2024-03-01")
+    second = importing.import_source(source, tmp_path / "other", "2024-03-01")
     for name in [*TABLES, "rejected", "warnings"]:
         a, b = first.path / f"{name}.parquet", second.path / f"{name}.parquet"
         assert a.read_bytes() == b.read_bytes(), name
@@ -300,7 +300,7 @@ def test_import_source_keeps_good_rows_and_stores_the_rest(tmp_path: Path) -> No
         fields += [""] * (len(TABLES["unites"].names) - len(fields))
         fh.write(",".join(fields) + "\n")  # row 5: lost zero
 
-    result = store.import_source(export, tmp_path / "store", "2024-03-01", extra={"demo": False})
+    result = importing.import_source(export, tmp_path / "store", "2024-03-01", extra={"demo": False})
     assert result.counts["offres"] == {"lus": 8, "conserves": 7, "rejetes": 1, "avertissements": 0}
     assert result.counts["unites"] == {"lus": 5, "conserves": 5, "rejetes": 0, "avertissements": 1}
     assert result.rejected_rows == 1
@@ -327,7 +327,7 @@ def test_import_source_keeps_good_rows_and_stores_the_rest(tmp_path: Path) -> No
 def test_import_refuses_an_existing_date_before_reading(tmp_path: Path) -> None:
     _write(tmp_path)
     with pytest.raises(StoreError, match="existe déjà"):
-        store.import_source(tmp_path / "nowhere", tmp_path, DAY)
+        importing.import_source(tmp_path / "nowhere", tmp_path, DAY)
     with pytest.raises(InputError, match="dossier introuvable"):
-        store.import_source(tmp_path / "nowhere", tmp_path, DAY, replace=True)
+        importing.import_source(tmp_path / "nowhere", tmp_path, DAY, replace=True)
     assert store.verify_snapshot(tmp_path / "2024-03-01") == []

@@ -4,6 +4,7 @@ Excel workbook opens with openpyxl; the HTML page is self-contained; bad input i
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 
@@ -237,11 +238,25 @@ def test_html_is_self_contained_with_charts_and_notes(built, tmp_path):
     assert lits in text
 
 
+def test_html_escapes_every_value(built):
+    """The template escapes what it is given (names come from files): a region name with
+    markup is shown as text, in the title and the heading."""
+    odd = dataclasses.replace(built, region_name="<b>R&D</b> d'Oc")
+    text = report.report_html(odd)
+    assert "<b>R&D</b>" not in text
+    assert "<h1>Rapport régional SMR : &lt;b&gt;R&amp;D&lt;/b&gt; d&#39;Oc</h1>" in text
+    assert "<title>Rapport régional SMR : &lt;b&gt;R&amp;D&lt;/b&gt; d&#39;Oc (" in text
+
+
 def test_markdown_of_notes():
     html = report.markdown_html("**Formule** : *a* ÷ `b` < c\n\n- un\n- deux")
-    assert html == (
+    assert html == (  # CommonMark (markdown-it-py): one list item a line
         "<p><strong>Formule</strong> : <em>a</em> ÷ <code>b</code> &lt; c</p>\n"
-        "<ul><li>un</li><li>deux</li></ul>"
+        "<ul>\n<li>un</li>\n<li>deux</li>\n</ul>"
+    )
+    # raw HTML in a note is shown as text, never passed through
+    assert report.markdown_html("a <script>x</script> & b") == (
+        "<p>a &lt;script&gt;x&lt;/script&gt; &amp; b</p>"
     )
 
 
@@ -280,7 +295,24 @@ def test_inline_svg_prefixes_ids():
 
     svg = '<?xml version="1.0"?><svg><clipPath id="clip1"/><g clip-path="url(#clip1)"/></svg>'
     out = charts.inline_svg(svg, "z")
-    assert out == '<svg><clipPath id="z-clip1"/><g clip-path="url(#z-clip1)"/></svg>'
+    assert out == '<svg><clipPath id="z-clip0"/><g clip-path="url(#z-clip0)"/></svg>'
+
+
+def test_inline_svg_numbers_ids_afresh():
+    """The renderer numbers clip paths on through a process (clip7, clip8 in a later chart):
+    the page gets the same ids whatever was drawn before."""
+    from analysis.present import charts
+
+    later = (
+        '<svg><clipPath id="clip7"/><clipPath id="clip8"/><g clip-path="url(#clip8)"/>'
+        '<g clip-path="url(#clip7)"/><use href="#clip8"/><rect id="fond"/></svg>'
+    )
+    assert charts.inline_svg(later, "a") == (
+        '<svg><clipPath id="a-clip0"/><clipPath id="a-clip1"/><g clip-path="url(#a-clip1)"/>'
+        '<g clip-path="url(#a-clip0)"/><use href="#a-clip1"/><rect id="a-fond"/></svg>'
+    )
+    first = later.replace("clip7", "clip1").replace("clip8", "clip2")
+    assert charts.inline_svg(first, "a") == charts.inline_svg(later, "a")
 
 
 def test_report_of_a_store_without_campaign_start(demo_store, tmp_path):

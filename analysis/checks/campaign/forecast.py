@@ -39,6 +39,7 @@ from scipy import stats
 
 from analysis.checks.campaign import checklist, history
 from analysis.io import store
+from analysis.io.history import Batch, stacked
 
 #: Snapshots used for the trend (the most recent ones), and the interval's level.
 DEFAULT_WINDOW = 5
@@ -169,6 +170,14 @@ class Trend:
     slope_high: float | None
 
 
+def _ols(xs: np.ndarray, ys: np.ndarray) -> tuple[float, float, float]:
+    """Least-squares slope, intercept and Σ(x − x̄)² (x not all equal)."""
+    xm, ym = xs.mean(), ys.mean()
+    sxx = float(((xs - xm) ** 2).sum())
+    slope = float(((xs - xm) * (ys - ym)).sum() / sxx)
+    return slope, float(ym - slope * xm), sxx
+
+
 def linear_trend(x: Sequence[float], y: Sequence[float], level: float = DEFAULT_LEVEL) -> Trend:
     """Ordinary least squares of ``y`` on ``x`` (at least 2 distinct x) with the Student
     interval of the slope at ``level``: b ± t_{(1+level)/2}(n − 2) · se(b)."""
@@ -176,10 +185,7 @@ def linear_trend(x: Sequence[float], y: Sequence[float], level: float = DEFAULT_
     n = len(xs)
     if n < 2 or np.ptp(xs) == 0:
         raise ValueError("au moins deux dates différentes sont nécessaires")
-    xm, ym = xs.mean(), ys.mean()
-    sxx = float(((xs - xm) ** 2).sum())
-    slope = float(((xs - xm) * (ys - ym)).sum() / sxx)
-    intercept = float(ym - slope * xm)
+    slope, intercept, sxx = _ols(xs, ys)
     if n < 3:
         return Trend(slope, intercept, n, None, None, None)
     residuals = ys - (intercept + slope * xs)
@@ -200,7 +206,14 @@ def _reach(t_last: float, y_last: float, slope: float | None, target: float = 1.
 
 
 def _day(origin: dt.date, days: float | None) -> dt.date | None:
-    return None if days is None else origin + dt.timedelta(days=math.ceil(days - 1e-9))
+    """The date ``days`` after ``origin``; None when there is none, or when a nearly flat
+    trend puts it beyond the calendar (it never arrives in practice)."""
+    if days is None:
+        return None
+    try:
+        return origin + dt.timedelta(days=math.ceil(days - 1e-9))
+    except OverflowError:
+        return None
 
 
 FORECAST_SCHEMA: dict[str, pl.DataType] = {
@@ -297,16 +310,23 @@ def remaining_history(
     until: dt.date | None = None,
 ) -> pl.DataFrame:
     """``remaining_by_establishment`` of the last ``window`` snapshots of the store (up to
-    ``until``), stacked: the input of ``establishment_pace``."""
+    ``until``), stacked: the input of ``establishment_pace``. Read one snapshot at a time
+    through ``over_snapshots`` (only the columns the rules need, checksums verified)."""
     dates = [d for d in store.list_snapshots(store_path) if until is None or d <= until]
     chosen = dates[-max(2, window):]
     if not chosen:
         return pl.DataFrame(schema=REMAINING_SCHEMA)
     params = history._with_start(store_path, dates[-1], params)
-    return pl.concat(
-        [remaining_by_establishment(history.evaluate_snapshot(store_path, d, params), d, plan)
-         for d in chosen]
-    )
+    cols = checklist.columns_needed(params)
+
+    def remaining(batch: Batch) -> pl.DataFrame:
+        (day,) = batch.dates
+        return remaining_by_establishment(
+            checklist.evaluate(batch.snapshot(), day, params), day, plan
+        )
+
+    return stacked(store_path, list(cols), cols, remaining, chosen, schema=REMAINING_SCHEMA,
+                   batch=1)
 
 
 PACE_SCHEMA: dict[str, pl.DataType] = {
@@ -332,28 +352,30 @@ def establishment_pace(
     late first, then by phase, most left."""
     deadlines = {p.id: p.deadline for p in plan}
     rows = []
-    for (phase, finess), grp in remaining.sort("date").group_by(
-        ["phase", "finess_eg"], maintain_order=True
-    ):
-        grp = grp.sort("date")
-        last = grp.row(-1, named=True)
-        left = int(last["reste"])
+    groups = (
+        remaining.sort("date")
+        .group_by(["phase", "finess_eg"], maintain_order=True)
+        .agg("date", "reste", pl.col("raison_sociale", "departement").last())
+    )
+    for phase, finess, dates, left_by_date, name, departement in groups.iter_rows():
+        last_date = dates[-1]
+        left = int(left_by_date[-1])
         pace = None
         finish: dt.date | None = None
-        if grp["date"].n_unique() >= 2:
-            origin = grp["date"][0]
-            x = [(d - origin).days for d in grp["date"]]
-            pace = -linear_trend(x, grp["reste"].to_list()).slope * 7
+        if len(set(dates)) >= 2:
+            origin = dates[0]
+            x = np.asarray([(d - origin).days for d in dates], dtype=float)
+            pace = -_ols(x, np.asarray(left_by_date, dtype=float))[0] * 7
         if left == 0:
-            finish = last["date"]
+            finish = last_date
         elif pace is not None and pace > 0:
-            finish = last["date"] + dt.timedelta(days=math.ceil(left / pace * 7))
+            finish = last_date + dt.timedelta(days=math.ceil(left / pace * 7))
         deadline = deadlines.get(phase)
         late = None
         if deadline is not None:
             late = left > 0 and (finish is None or finish > deadline)
-        rows.append({"phase": phase, "finess_eg": finess, "raison_sociale": last["raison_sociale"],
-                     "departement": last["departement"], "reste": left,
+        rows.append({"phase": phase, "finess_eg": finess, "raison_sociale": name,
+                     "departement": departement, "reste": left,
                      "rythme_semaine": pace, "date_prevue": finish if left else None,
                      "echeance": deadline, "en_retard": late})
     out = pl.DataFrame(rows, schema=PACE_SCHEMA)

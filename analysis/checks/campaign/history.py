@@ -1,5 +1,8 @@
 """Campaign progress across snapshots: the checklist evaluated on each snapshot of the store
 (one at a time, or lazily in batches of ``HISTORY_BATCH`` snapshots), counted per rule.
+
+The store is read across snapshots only through ``analysis.io.history.over_snapshots``
+(needed columns, checksums verified once per snapshot); the computations take frames.
 """
 
 from __future__ import annotations
@@ -12,23 +15,19 @@ from pathlib import Path
 import polars as pl
 
 from analysis.checks.campaign.checklist import (
-    LEVELS,
     RULES,
     CampaignParams,
     Rule,
     _counts,
-    _first_failure,
-    _level_frame,
-    _referenced,
-    active_rules,
     columns_needed,
+    counts_lazy,
     evaluate,
     evaluate_lazy,
 )
 from analysis.io import store
+from analysis.io.history import HISTORY_BATCH, Batch, over_snapshots, stacked
 from analysis.model.errors import SnapshotMissingError
 from analysis.model.progress import Progress
-from analysis.model.progress import step as report_step
 
 # --------------------------------------------------------------------------- progress
 
@@ -50,11 +49,11 @@ def read_campaign_tables(
     params: CampaignParams | None = None,
     rules: Sequence[Rule] = RULES,
 ) -> dict[str, pl.DataFrame]:
-    """The tables of one snapshot, reduced to the columns the rules need."""
-    return {
-        table: store.read_table(store_path, date, table, columns=cols)
-        for table, cols in columns_needed(params, rules).items()
-    }
+    """The tables of one snapshot, reduced to the columns the rules need (read through
+    ``over_snapshots``: checksums verified)."""
+    cols = columns_needed(params, rules)
+    (tables,) = over_snapshots(store_path, list(cols), cols, Batch.snapshot, [date])
+    return tables
 
 
 def evaluate_snapshot(
@@ -96,20 +95,15 @@ PROGRESS_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-def progress_at(
-    store_path: str | Path,
+def progress_of(
+    tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
     date: dt.date,
     params: CampaignParams | None = None,
     rules: Sequence[Rule] = RULES,
 ) -> pl.DataFrame:
-    """One snapshot's block of ``progress``: ``date``, ``regle``, ``conformes``, ``total``,
-    ``taux``, reading only the columns the rules need.
-
-    ``params.start`` is used as given (no manifest lookup), so that callers can cache one
-    block per snapshot and only compute the new ones when a snapshot is added.
-    """
+    """One snapshot's block of ``progress`` from its tables: ``date``, ``regle``,
+    ``conformes``, ``total``, ``taux``, in rule order."""
     params = params or CampaignParams()
-    tables = read_campaign_tables(store_path, date, params, rules)
     order = {r.id: i for i, r in enumerate(rules)}
     return (
         _counts(evaluate_lazy(tables, date, params, rules), ["regle"])
@@ -119,6 +113,41 @@ def progress_at(
         .drop("_o")
         .collect()
         .cast(PROGRESS_SCHEMA)  # type: ignore[arg-type]
+    )
+
+
+def progress_at(
+    store_path: str | Path,
+    date: dt.date,
+    params: CampaignParams | None = None,
+    rules: Sequence[Rule] = RULES,
+) -> pl.DataFrame:
+    """One snapshot's block of ``progress``: ``date``, ``regle``, ``conformes``, ``total``,
+    ``taux``, reading only the columns the rules need (checksums verified).
+
+    ``params.start`` is used as given (no manifest lookup), so that callers can cache one
+    block per snapshot and only compute the new ones when a snapshot is added.
+    """
+    params = params or CampaignParams()
+    return _per_snapshot(store_path, [date], params, rules)
+
+
+def _per_snapshot(
+    store_path: str | Path,
+    dates: Sequence[dt.date],
+    params: CampaignParams,
+    rules: Sequence[Rule],
+    skipped: list[dt.date] | None = None,
+) -> pl.DataFrame:
+    """``progress_of`` of each snapshot of ``dates``, read one at a time."""
+    cols = columns_needed(params, rules)
+
+    def block(batch: Batch) -> pl.DataFrame:
+        return progress_of(batch.snapshot(), batch.dates[0], params, rules)
+
+    return stacked(
+        store_path, list(cols), cols, block, dates, schema=PROGRESS_SCHEMA, batch=1,
+        skipped=skipped,
     )
 
 
@@ -142,7 +171,7 @@ def progress(
     if not chosen:
         return pl.DataFrame(schema=PROGRESS_SCHEMA)
     params = _with_start(store_path, all_dates[-1] if all_dates else chosen[-1], params)
-    return pl.concat([progress_at(store_path, day, params, rules) for day in chosen])
+    return _per_snapshot(store_path, chosen, params, rules)
 
 
 def sampled_dates(
@@ -164,119 +193,16 @@ def sampled_dates(
     return sorted(set(kept) | {d for d in always if d in present})
 
 
-#: Snapshots evaluated by one lazy plan in ``progress_history`` (memory grows with it).
-HISTORY_BATCH = 32
-
-
 def progress_history_lazy(
-    store_path: str | Path,
+    tables: Mapping[str, pl.LazyFrame],
     params: CampaignParams,
-    dates: Sequence[dt.date] | None = None,
     rules: Sequence[Rule] = RULES,
 ) -> pl.LazyFrame:
-    """The lazy plan of ``progress_history`` for ``dates`` (all snapshots when None):
-    ``store.scan_table`` of the needed columns, the rules as expressions per snapshot,
-    counts per ``date`` and ``regle``. ``params.start`` is used as given."""
-    tables = {
-        table: store.scan_table(store_path, table, cols, dates)
-        for table, cols in columns_needed(params, rules).items()
-    }
+    """The lazy plan of ``progress_history`` for stacked snapshots (``over_snapshots``'s
+    frames, with ``date_snapshot``): the rules as expressions per snapshot, counts per
+    ``date`` and ``regle``. ``params.start`` is used as given."""
     return counts_lazy(tables, None, params, rules, snapshot_col="date_snapshot").rename(
         {"date_snapshot": "date"}
-    )
-
-
-def _outcomes_once(lf: pl.LazyFrame, keys: list[str], outcomes: list[pl.Expr]) -> pl.LazyFrame:
-    """``lf`` with the ``outcomes`` columns, each computed once per distinct row content.
-
-    Rule outcomes are row-wise functions of the columns they name; over a history most
-    entities are the same row day after day, so the (string-heavy) conditions are evaluated
-    on the distinct rows and joined back on those columns (nulls equal).
-    """
-    used: set[str] = set()
-    for expr in outcomes:
-        used.update(expr.meta.root_names())
-    types = lf.collect_schema()
-    cols = sorted(c for c in used if c in types)
-    if not cols:  # constant outcomes: nothing to share
-        return lf.with_columns(outcomes)
-    lists = [c for c in cols if isinstance(types[c], pl.List)]
-    on = [f"_key_{c}" if c in lists else c for c in cols]
-    list_keys = [pl.col(c).list.join("\x1f").alias(f"_key_{c}") for c in lists]
-    distinct = (
-        lf.select(*cols, *list_keys)
-        .unique(subset=on)
-        .with_columns(outcomes)
-        .select(*on, *[e.meta.output_name() for e in outcomes])
-    )
-    return lf.select(*keys, *[c for c in cols if c not in lists], *list_keys).join(
-        distinct, on=on, how="left", nulls_equal=True
-    )
-
-
-def counts_lazy(
-    tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
-    as_of: dt.date | dt.datetime | None,
-    params: CampaignParams | None = None,
-    rules: Sequence[Rule] = RULES,
-    snapshot_col: str | None = None,
-) -> pl.LazyFrame:
-    """Per rule (and snapshot, with ``snapshot_col``): ``regle``, ``conformes``, ``total``,
-    ``taux``, as ``_counts(evaluate_lazy(…), ["regle"])`` gives, without building the
-    per-entity results: only each condition's outcome is computed (no reason, value or
-    establishment columns), then summed. Rules that apply to no entity are left out.
-    """
-    params = params or CampaignParams()
-    chosen = active_rules(params, rules)
-    referenced = _referenced(chosen, params)
-    keys = [snapshot_col] if snapshot_col else []
-    parts = []
-    for level in LEVELS:
-        level_rules = [r for r in chosen if r.level == level]
-        if not level_rules:
-            continue
-        lf = _level_frame(
-            level, tables, referenced.get(level, set()), as_of, params, snapshot_col
-        )
-        outcomes = [_first_failure(r, params) for r in level_rules] + [
-            (pl.lit(True) if r.applies(params) is None else r.applies(params).fill_null(False))
-            .alias(f"_a_{r.id}")
-            for r in level_rules
-        ]
-        lf = _outcomes_once(lf, keys, outcomes) if keys else lf.with_columns(outcomes)
-        sums = []
-        for r in level_rules:
-            counted = pl.col(f"_a_{r.id}")
-            sums += [
-                (counted & pl.col(f"_i_{r.id}").is_null())
-                .sum()
-                .cast(pl.Int64)
-                .alias(f"{r.id}\0conformes"),
-                counted.sum().cast(pl.Int64).alias(f"{r.id}\0total"),
-            ]
-        wide = lf.group_by(keys).agg(sums) if keys else lf.select(sums)
-        parts.append(wide.unpivot(index=keys, variable_name="_k", value_name="_n"))
-    out_schema = {
-        **dict.fromkeys(keys, pl.Date()),
-        "regle": pl.String(),
-        "conformes": pl.Int64(),
-        "total": pl.Int64(),
-        "taux": pl.Float64(),
-    }
-    if not parts:
-        return pl.DataFrame(schema=out_schema).lazy()
-    what = pl.col("_k").str.split("\0").list
-    return (
-        pl.concat(parts, how="vertical_relaxed")
-        .with_columns(what.first().alias("regle"), what.last().alias("_what"))
-        .group_by([*keys, "regle"])
-        .agg(
-            pl.col("_n").filter(pl.col("_what") == "conformes").first().alias("conformes"),
-            pl.col("_n").filter(pl.col("_what") == "total").first().alias("total"),
-        )
-        .filter(pl.col("total") > 0)
-        .with_columns((pl.col("conformes") / pl.col("total")).alias("taux"))
-        .select(list(out_schema))
     )
 
 
@@ -287,28 +213,38 @@ def progress_history(
     rules: Sequence[Rule] = RULES,
     batch: int = HISTORY_BATCH,
     progress: Progress | None = None,
+    skipped: list[dt.date] | None = None,
 ) -> pl.DataFrame:
     """``progress`` computed with lazy scans: the same table (``date``, ``regle``,
     ``conformes``, ``total``, ``taux``, sorted by date then rule order), much faster on
     many snapshots.
 
     Each table is scanned over ``batch`` snapshots at a time (only the columns the rules
-    need), the rules are evaluated as expressions within each snapshot and reduced to
-    counts in the same plan; memory is that of ``batch`` snapshots' needed columns, never
-    the whole history. The campaign start is chosen as in ``progress``. ``progress`` (the
-    callback, ``analysis.model.progress``) hears of each batch: snapshots done out of all.
+    need, ``over_snapshots``), the rules are evaluated as expressions within each snapshot
+    and reduced to counts in the same plan; memory is that of ``batch`` snapshots' needed
+    columns, never the whole history. The campaign start is chosen as in ``progress``.
+    ``progress`` (the callback, ``analysis.model.progress``) hears of each batch: snapshots
+    done out of all. A corrupted snapshot raises ``StoreError``, or is left out and its date
+    appended to ``skipped`` when that is a list.
     """
     all_dates = store.list_snapshots(store_path)
     chosen = sorted(all_dates if dates is None else dates)
     if not chosen:
         return pl.DataFrame(schema=PROGRESS_SCHEMA)
     params = _with_start(store_path, all_dates[-1] if all_dates else chosen[-1], params)
-    size = max(1, batch)
-    parts = []
-    for i in range(0, len(chosen), size):
-        part = chosen[i : i + size]
-        parts.append(progress_history_lazy(store_path, params, part, rules).collect())
-        report_step(progress, i + len(part), len(chosen), part[-1].isoformat())
+    cols = columns_needed(params, rules)
+    parts = over_snapshots(
+        store_path,
+        list(cols),
+        cols,
+        lambda b: progress_history_lazy(b.frames, params, rules).collect(),
+        chosen,
+        batch=batch,
+        progress=progress,
+        skipped=skipped,
+    )
+    if not parts:
+        return pl.DataFrame(schema=PROGRESS_SCHEMA)
     order = {r.id: i for i, r in enumerate(rules)}
     return (
         pl.concat(parts)
@@ -317,5 +253,3 @@ def progress_history(
         .drop("_o")
         .cast(PROGRESS_SCHEMA)  # type: ignore[arg-type]
     )
-
-

@@ -1,11 +1,15 @@
 """Population follow-up of the ROR (« suivi du peuplement ») for SMR: per establishment and
 per quarter, from the requirement evaluation of each snapshot (the ANS quarterly follow-up).
+
+Across snapshots the store is read only through ``analysis.io.history.over_snapshots``
+(needed columns, checksums verified once per snapshot); the computations take frames.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import polars as pl
@@ -18,13 +22,15 @@ from analysis.checks.quality.requirements import (
     FINALISE,
     PEUPLEMENT,
     QualityParams,
+    _counts,
     _eg_finess_frame,
-    evaluate,
+    evaluate_lazy,
     evaluated,
-    summary,
 )
 from analysis.io import store
+from analysis.io.history import HISTORY_BATCH, Batch, over_snapshots, stacked
 from analysis.model import schema
+from analysis.model.progress import Progress
 
 # ------------------------------------------------------------------- population follow-up
 
@@ -164,11 +170,8 @@ def read_quality_tables(
     store_path: str | Path, date: dt.date, finess: pl.DataFrame | None = None
 ) -> dict[str, pl.DataFrame]:
     """The tables of one snapshot reduced to ``COLUMNS``; ``finess`` replaces the snapshot's
-    FINESS reference when given."""
-    tables = {
-        name: store.read_table(store_path, date, name, columns=cols)
-        for name, cols in COLUMNS.items()
-    }
+    FINESS reference when given. Read through ``over_snapshots`` (checksums verified)."""
+    (tables,) = over_snapshots(store_path, list(COLUMNS), COLUMNS, Batch.snapshot, [date])
     if finess is not None:
         tables["finess_etablissements"] = schema.conform(finess, "finess_etablissements")
     return tables
@@ -184,33 +187,86 @@ HISTORY_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
+def totals_lazy(
+    tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
+    date: dt.date,
+    params: QualityParams | None = None,
+) -> pl.LazyFrame:
+    """One snapshot's requirement totals (``HISTORY_SCHEMA``) as a lazy plan: the
+    ``ensemble`` rows of ``summary(evaluate(…), codes=evaluated(…))``, counted straight from
+    the statuses (no sorting of the per-entity results, no reasons built). A requirement
+    evaluated without any entity has an empty perimeter (zeros, ``taux`` null)."""
+    codes = evaluated(tables)
+    counts = _counts(evaluate_lazy(tables, date, params).select("exigence", "statut"),
+                     ["exigence"])
+    return (
+        pl.LazyFrame({"exigence": codes}, schema={"exigence": pl.String()})
+        .join(counts, on="exigence", how="left", maintain_order="left")
+        .select(
+            pl.lit(date).alias("date"),
+            "exigence",
+            *[pl.col(c).fill_null(0) for c in ("perimetre", "conformes", "ecarts")],
+            "taux",
+        )
+        .cast(HISTORY_SCHEMA)  # type: ignore[arg-type]
+    )
+
+
+#: Snapshots whose totals are computed side by side: building a snapshot's plan (Python,
+#: with a few small collects) overlaps with running another's (Polars, outside the GIL).
+TOTALS_WORKERS = 2
+
+
+def _totals(batch: Batch, params: QualityParams | None,
+            finess: pl.DataFrame | None = None) -> pl.DataFrame:
+    """``totals_lazy`` of every snapshot of a batch, in date order."""
+    snapshots = batch.snapshots()
+    if finess is not None:
+        for tables in snapshots.values():
+            tables["finess_etablissements"] = schema.conform(finess, "finess_etablissements")
+
+    def one(item: tuple[dt.date, dict[str, pl.DataFrame]]) -> pl.DataFrame:
+        return totals_lazy(item[1], item[0], params).collect()
+
+    if len(snapshots) == 1:
+        return one(next(iter(snapshots.items())))
+    with ThreadPoolExecutor(TOTALS_WORKERS) as pool:
+        return pl.concat(list(pool.map(one, snapshots.items())))
+
+
 def history_at(
     store_path: str | Path,
     date: dt.date,
     params: QualityParams | None = None,
     finess: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """One snapshot's requirement totals (``HISTORY_SCHEMA``), for trends across snapshots."""
-    tables = read_quality_tables(store_path, date, finess)
-    totals = summary(
-        evaluate(tables, date, params), with_total=True, codes=evaluated(tables)
-    ).filter(pl.col("departement") == ENSEMBLE)
-    return totals.select(
-        pl.lit(date).alias("date"), "exigence", "perimetre", "conformes", "ecarts", "taux"
-    ).cast(HISTORY_SCHEMA)  # type: ignore[arg-type]
+    """One snapshot's requirement totals (``HISTORY_SCHEMA``), for trends across snapshots;
+    ``finess`` replaces the snapshot's FINESS reference when given."""
+    return stacked(
+        store_path, list(COLUMNS), COLUMNS, lambda b: _totals(b, params, finess), [date],
+        schema=HISTORY_SCHEMA,
+    )
 
 
 def history(
     store_path: str | Path,
     params: QualityParams | None = None,
     dates: Sequence[dt.date] | None = None,
+    batch: int = HISTORY_BATCH,
+    progress: Progress | None = None,
+    skipped: list[dt.date] | None = None,
 ) -> pl.DataFrame:
     """Requirement totals at every snapshot (``date``, ``exigence``, ``perimetre``,
-    ``conformes``, ``ecarts``, ``taux``), oldest first; snapshots are read one at a time."""
-    chosen = sorted(store.list_snapshots(store_path) if dates is None else dates)
-    if not chosen:
-        return pl.DataFrame(schema=HISTORY_SCHEMA)
-    return pl.concat([history_at(store_path, d, params) for d in chosen])
+    ``conformes``, ``ecarts``, ``taux``), oldest first.
+
+    Read through ``over_snapshots``: ``batch`` snapshots at a time, only ``COLUMNS``, each
+    snapshot's requirements evaluated on its own date and counted in one plan per batch.
+    ``progress`` hears of each batch; a corrupted snapshot raises ``StoreError``, or is left
+    out and its date appended to ``skipped`` when that is a list."""
+    return stacked(
+        store_path, list(COLUMNS), COLUMNS, lambda b: _totals(b, params), dates,
+        schema=HISTORY_SCHEMA, batch=batch, progress=progress, skipped=skipped,
+    )
 
 
 POPULATION_HISTORY_SCHEMA: dict[str, pl.DataType] = {
@@ -226,8 +282,12 @@ def population_at(
     store_path: str | Path, date: dt.date, params: QualityParams | None = None
 ) -> pl.DataFrame:
     """``population_counts`` of one snapshot (per département and ``ensemble``)."""
-    tables = read_quality_tables(store_path, date)
-    return population_counts(establishment_population(tables, date, params))
+    (counts,) = over_snapshots(
+        store_path, list(COLUMNS), COLUMNS,
+        lambda b: population_counts(establishment_population(b.snapshot(), date, params)),
+        [date],
+    )
+    return counts
 
 
 def quarter_snapshots(dates: Iterable[dt.date]) -> dict[dt.date, dt.date]:
@@ -242,27 +302,37 @@ def population_history(
     store_path: str | Path,
     dates: Sequence[dt.date] | None = None,
     params: QualityParams | None = None,
+    skipped: list[dt.date] | None = None,
 ) -> pl.DataFrame:
     """Quarterly population follow-up: for each quarter holding a snapshot, the counts of its
     latest snapshot (``POPULATION_HISTORY_SCHEMA``). ``trimestre_clos`` is False for the
     quarter of the latest snapshot when it has not ended yet at that date (figures of a
-    quarter in progress)."""
+    quarter in progress). Only the quarters' snapshots are read (``over_snapshots``); a
+    corrupted one raises ``StoreError``, or is left out (its date appended to ``skipped``
+    when that is a list) and its quarter shows the figures of no snapshot."""
     chosen = sorted(store.list_snapshots(store_path) if dates is None else dates)
     if not chosen:
         return pl.DataFrame(schema=POPULATION_HISTORY_SCHEMA)
     latest = chosen[-1]
-    parts = []
-    for end, day in quarter_snapshots(chosen).items():
-        counts = population_at(store_path, day, params)
-        parts.append(
-            counts.select(
-                pl.lit(quarter_label(end)).alias("trimestre"),
-                pl.lit(end).alias("date_reference"),
-                pl.lit(day).alias("date_instantane"),
-                pl.lit(end <= latest).alias("trimestre_clos"),
-                *POPULATION_SCHEMA,
+    quarters = quarter_snapshots(chosen)
+    end_of = {day: end for end, day in quarters.items()}
+
+    def counts(batch: Batch) -> pl.DataFrame:
+        parts = []
+        for day, tables in batch.snapshots().items():
+            end = end_of[day]
+            parts.append(
+                population_counts(establishment_population(tables, day, params)).select(
+                    pl.lit(quarter_label(end)).alias("trimestre"),
+                    pl.lit(end).alias("date_reference"),
+                    pl.lit(day).alias("date_instantane"),
+                    pl.lit(end <= latest).alias("trimestre_clos"),
+                    *POPULATION_SCHEMA,
+                )
             )
-        )
-    return pl.concat(parts).cast(POPULATION_HISTORY_SCHEMA)  # type: ignore[arg-type]
+        return pl.concat(parts).cast(POPULATION_HISTORY_SCHEMA)  # type: ignore[arg-type]
 
-
+    return stacked(
+        store_path, list(COLUMNS), COLUMNS, counts, list(quarters.values()),
+        schema=POPULATION_HISTORY_SCHEMA, skipped=skipped,
+    )

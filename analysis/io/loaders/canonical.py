@@ -189,12 +189,57 @@ def _is_blank(record: list[str]) -> bool:
     return not "".join(record).strip()
 
 
+def _plain_structure(text: str, sep: str) -> tuple[list[str], int, int, list[tuple[int, int]]] | None:
+    """``_check_structure``'s reading of a text without quotes, one record per line (a short
+    path: splitting lines instead of running the CSV parser); ``None`` when the text has
+    quotes, NUL bytes, lone carriage returns or a line past the CSV field size limit, which
+    the CSV parser alone reads right. Also returns the records of the wrong width (line,
+    number of fields)."""
+    if '"' in text or "\x00" in text:
+        return None
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+        if "\r" in text:
+            return None
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    if lines and max(map(len, lines)) > csv.field_size_limit():
+        return None
+    header: list[str] | None = None
+    records = blanks = 0
+    bad: list[tuple[int, int]] = []
+    width = 0
+    for number, line in enumerate(lines, start=1):
+        if not line.replace(sep, "").strip():  # every field blank (or an empty line)
+            if header is not None:
+                blanks += 1
+            continue
+        if header is None:
+            header = line.split(sep)
+            width = len(header) - 1
+            continue
+        if line.count(sep) != width:
+            bad.append((number, line.count(sep) + 1))
+        else:
+            records += 1
+    if header is None:
+        return None
+    return header, records, blanks, bad
+
+
 def _check_structure(text: str, sep: str, path: Path) -> tuple[list[str], int, int]:
     """Header, number of data records and number of blank records, after checking the layout.
 
     Raises ``InputError`` on a quote left open, badly placed quotes or records whose number of
     fields differs from the header's (naming the lines, counted as in a text editor).
     """
+    plain = _plain_structure(text, sep)
+    if plain is not None:
+        header, records, blanks, bad = plain
+        if bad:
+            _raise_bad_widths(bad, header, path)
+        return header, records, blanks
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=True)
     header: list[str] | None = None
     records = blanks = 0
@@ -240,14 +285,19 @@ def _check_structure(text: str, sep: str, path: Path) -> tuple[list[str], int, i
     if header is None:
         raise InputError("fichier vide : aucune ligne d'en-tête.", path)
     if bad:
-        listed = ", ".join(f"ligne {line} ({n} champs)" for line, n in bad[:_MAX_LISTED])
-        more = f" et {len(bad) - _MAX_LISTED} autre(s)" if len(bad) > _MAX_LISTED else ""
-        raise InputError(
-            f"{len(bad)} ligne(s) n'ont pas le nombre de champs de l'en-tête ({len(header)}) : "
-            f"{listed}{more}.",
-            path,
-        )
+        _raise_bad_widths(bad, header, path)
     return header, records, blanks
+
+
+def _raise_bad_widths(bad: list[tuple[int, int]], header: list[str], path: Path) -> None:
+    """Raise ``InputError`` naming the first records whose width differs from the header's."""
+    listed = ", ".join(f"ligne {line} ({n} champs)" for line, n in bad[:_MAX_LISTED])
+    more = f" et {len(bad) - _MAX_LISTED} autre(s)" if len(bad) > _MAX_LISTED else ""
+    raise InputError(
+        f"{len(bad)} ligne(s) n'ont pas le nombre de champs de l'en-tête ({len(header)}) : "
+        f"{listed}{more}.",
+        path,
+    )
 
 
 def _frame_from_records(text: str, sep: str, width: int) -> pl.DataFrame:
@@ -261,8 +311,12 @@ def _frame_from_records(text: str, sep: str, width: int) -> pl.DataFrame:
     )
 
 
-def _read_delimited(text: str, sep: str, width: int, records: int) -> pl.DataFrame:
-    """All-text frame of the data records, blank ones removed, empty fields as null."""
+def _read_delimited(
+    text: str, sep: str, width: int, records: int, blanks: int = 1
+) -> pl.DataFrame:
+    """All-text frame of the data records, blank ones removed, empty fields as null.
+
+    ``blanks`` is the number of blank records the layout check found (none: no filter)."""
     try:
         frame = pl.read_csv(
             text.encode("utf-8"),
@@ -275,8 +329,9 @@ def _read_delimited(text: str, sep: str, width: int, records: int) -> pl.DataFra
         if frame.width != width:
             raise ValueError("column count differs from the header")
         frame.columns = [f"c{i}" for i in range(width)]
-        blank = pl.all_horizontal(pl.all().str.strip_chars().fill_null("") == "")
-        frame = frame.filter(~blank)
+        if blanks:
+            blank = pl.all_horizontal(pl.all().str.strip_chars().fill_null("") == "")
+            frame = frame.filter(~blank)
         if frame.height != records:
             raise ValueError("record count differs from the CSV parser")
     except Exception:  # Polars disagrees with the checked layout: trust the CSV module
@@ -407,7 +462,7 @@ def read_delimited(
     header, records, blanks = _check_structure(text, sep, path)
     if check_header is not None:
         check_header([h.strip() for h in header])
-    frame = _read_delimited(text, sep, len(header), records)
+    frame = _read_delimited(text, sep, len(header), records, blanks)
     frame = _header_names(header, frame, path)
     return DelimitedText(frame, encoding, sep, blanks)
 

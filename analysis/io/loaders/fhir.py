@@ -74,6 +74,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from analysis.io.files import input_files
 from analysis.io.loaders.canonical import decode_json, decode_text
 from analysis.io.loaders.result import LoadResult, Notes, file_source, text_frame
 from analysis.model import nomenclature
@@ -497,24 +498,11 @@ def _is_fhir_file(path: Path) -> bool:
 def list_fhir_files(source: str | Path | Sequence[str | Path]) -> list[Path]:
     """The FHIR files of ``source``: a folder's ``.json``/``.ndjson`` files, gzip-compressed or
     not (sorted by name), or the files given."""
-    items = [source] if isinstance(source, str | Path) else list(source)
-    files: list[Path] = []
-    for item in items:
-        path = Path(item)
-        if path.is_dir():
-            inside = sorted(p for p in path.iterdir() if p.is_file() and _is_fhir_file(p))
-            if not inside:
-                raise InputError(
-                    "aucun fichier .json ou .ndjson (Bundle FHIR, export $export) dans ce "
-                    "dossier.",
-                    path,
-                )
-            files.extend(inside)
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise InputError("fichier ou dossier introuvable.", path)
-    return files
+    return input_files(
+        source,
+        _is_fhir_file,
+        "aucun fichier .json ou .ndjson (Bundle FHIR, export $export) dans ce dossier.",
+    )
 
 
 #: Former name, kept for callers of the first version.

@@ -65,10 +65,12 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from analysis.io.files import input_files
 from analysis.io.loaders.canonical import decode_json, decode_text
 from analysis.io.loaders.result import LoadResult, Notes, file_source, text_frame
 from analysis.model import nomenclature
 from analysis.model.errors import InputError
+from analysis.model.insee import FINESS_OVERSEAS, departement_of_commune
 from analysis.model.schema import LOADER_REJECT_COLUMN, SOURCE_COLUMN, TABLES
 
 FORMAT = "finess"
@@ -85,15 +87,7 @@ GEO_FIELDS = ("geolocalisation", "nofinesset", "coordxet", "coordyet", "sourceco
 
 #: Overseas FINESS département codes → the 3-digit INSEE département they stand for. The
 #: INSEE commune code is then ``97``/``98`` + the 3-digit commune field (9C + 302 → 97302).
-OVERSEAS_DEPARTEMENTS: dict[str, str] = {
-    "9A": "971",  # Guadeloupe (with Saint-Barthélemy 977 and Saint-Martin 978, see below)
-    "9B": "972",  # Martinique
-    "9C": "973",  # Guyane
-    "9D": "974",  # La Réunion
-    "9E": "975",  # Saint-Pierre-et-Miquelon [inferred]
-    "9F": "976",  # Mayotte
-    "9J": "986",  # Wallis-et-Futuna
-}
+OVERSEAS_DEPARTEMENTS: dict[str, str] = FINESS_OVERSEAS
 #: FINESS still files Saint-Barthélemy and Saint-Martin under Guadeloupe (``9A`` + commune
 #: ``123`` / ``127``: the codes 97123 / 97127 they had before 2007). Since they became
 #: collectivités d'outre-mer their official codes are 97701 and 97801 (INSEE COG).
@@ -195,10 +189,6 @@ def departement_code(value: str) -> str:
     if text.isdigit() and len(text) == 1:
         return text.zfill(2)
     return text
-
-
-def _departement_of_insee(insee: str) -> str:
-    return insee[:3] if insee[:2] in ("97", "98") else insee[:2]
 
 
 def _departement_of_finess(finess: str | None) -> str | None:
@@ -460,7 +450,7 @@ def _establishment_rows(
         if finess:
             all_finess.add(finess.upper())
         insee = insee_commune(rec["departement"], rec["commune"])
-        dep = _departement_of_insee(insee) if insee else _departement_of_finess(finess)
+        dep = departement_of_commune(insee) if insee else _departement_of_finess(finess)
         if allowed is not None and dep not in allowed:
             filtered_out += 1
             continue
@@ -829,24 +819,11 @@ def _is_activity_file(path: Path) -> bool:
 
 def list_finess_files(source: str | Path | Sequence[str | Path]) -> list[Path]:
     """Input files of a FINESS import: a folder's .csv / .txt / .json files, or the files given."""
-    items = [source] if isinstance(source, str | Path) else list(source)
-    files: list[Path] = []
-    for item in items:
-        path = Path(item)
-        if path.is_dir():
-            inside = sorted(
-                p
-                for p in path.iterdir()
-                if p.is_file() and p.suffix.lower() in (".csv", ".txt", ".json")
-            )
-            if not inside:
-                raise InputError("aucun fichier FINESS (.csv, .txt ou .json).", path)
-            files.extend(inside)
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise InputError("fichier ou dossier introuvable.", path)
-    return files
+    return input_files(
+        source,
+        lambda p: p.suffix.lower() in (".csv", ".txt", ".json"),
+        "aucun fichier FINESS (.csv, .txt ou .json).",
+    )
 
 
 def _add_row_notes(

@@ -27,7 +27,6 @@ import datetime as dt
 import fnmatch
 import re
 import tomllib
-import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,11 +35,13 @@ from typing import Any
 import polars as pl
 import yaml
 
+from analysis.io.files import input_files
 from analysis.io.loaders.canonical import TEXT_SUFFIXES, read_delimited
 from analysis.io.loaders.result import LoadResult, Notes, file_source
 from analysis.model import nomenclature
 from analysis.model.errors import InputError
 from analysis.model.schema import BOOLEAN, SOURCE_COLUMN, TABLES
+from analysis.model.text import fold as _fold
 
 FORMAT = "mapped"
 MAPPING_SUFFIXES = (".yaml", ".yml", ".toml")
@@ -79,13 +80,6 @@ _TABLE_KEYS = (
 )
 _TOP_KEYS = ("nom", "description", "version", "tables")
 _MAX_LISTED = 12  # names listed in a message
-
-
-def _fold(text: str) -> str:
-    """Lower-case, accent-free, single-spaced text for tolerant matching of names and values."""
-    text = unicodedata.normalize("NFKD", str(text))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return " ".join(text.lower().replace("’", "'").split())
 
 
 # --- built-in value maps -------------------------------------------------------------------
@@ -627,24 +621,11 @@ def list_data_files(source: str | Path | Sequence[str | Path]) -> list[Path]:
 
     Raises ``InputError`` when a path does not exist or a folder holds no such file.
     """
-    items = [source] if isinstance(source, str | Path) else list(source)
-    files: list[Path] = []
-    for item in items:
-        path = Path(item)
-        if path.is_dir():
-            inside = sorted(
-                p for p in path.iterdir() if p.is_file() and p.suffix.lower() in DATA_SUFFIXES
-            )
-            if not inside:
-                raise InputError(
-                    f"aucun fichier CSV, TXT, TSV ou Excel ({', '.join(DATA_SUFFIXES)}).", path
-                )
-            files.extend(inside)
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise InputError("fichier ou dossier introuvable.", path)
-    return files
+    return input_files(
+        source,
+        lambda p: p.suffix.lower() in DATA_SUFFIXES,
+        f"aucun fichier CSV, TXT, TSV ou Excel ({', '.join(DATA_SUFFIXES)}).",
+    )
 
 
 def load_mapped(
