@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 #: argparse's message ids (Python 3.11 to 3.13) → French. A message missing here stays in
-#: English; ``tests/test_cli_french.py`` fails when one shows up in help or errors.
+#: English; ``tests/cli/test_cli_french.py`` fails when one shows up in help or errors.
 MESSAGES: dict[str, str] = {
     "usage: ": "utilisation : ",
     "positional arguments": "arguments",
@@ -120,7 +120,7 @@ def _metavar(dest: str, kind: Any) -> str:
         return "N"
     if kind is float:
         return "NOMBRE"
-    if getattr(kind, "__name__", "") == "_date":
+    if getattr(kind, "__name__", "") == "iso_date":  # analysis.cli.common.iso_date
         return "AAAA-MM-JJ"
     return dest.upper()
 

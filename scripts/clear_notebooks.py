@@ -1,7 +1,7 @@
 """Remove the outputs and execution counts of notebooks before committing them.
 
 Usage: .venv/bin/python scripts/clear_notebooks.py [notebooks/*.ipynb]   (default: all of them)
-The test suite fails on a committed notebook with outputs (tests/test_notebooks.py).
+The test suite fails on a committed notebook with outputs (tests/demo/test_notebooks.py).
 """
 
 from __future__ import annotations

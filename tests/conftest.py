@@ -28,5 +28,14 @@ def app_env(demo_store, monkeypatch) -> Path:
     return demo_store
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """Page tests (``tests/app``: AppTest runs a whole page, seconds each) are ``slow``, out of
+    the fast lane ``pytest -m "not slow and not browser"``."""
+    app = ROOT / "tests" / "app"
+    for item in items:
+        if app in item.path.parents:
+            item.add_marker(pytest.mark.slow)
+
+
 def pytest_report_header(config) -> str:
     return f"SMR Workbench tests, root {ROOT}, SMR_STORE={os.environ.get('SMR_STORE', '-')}"

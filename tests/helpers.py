@@ -25,9 +25,11 @@ ETABLISSEMENTS = {
 }
 
 
-def _frame(table: str, rows: list[dict[str, Any]]) -> pl.DataFrame:
-    """Canonical frame of ``table`` from row dicts (absent optional columns are null)."""
+def frame(table: str, rows: list[dict[str, Any]]) -> pl.DataFrame:
+    """Canonical frame of ``table`` from row dicts (absent columns null; no rows: empty)."""
     schema = TABLES[table].polars_schema
+    if not rows:
+        return conform(pl.DataFrame(schema=schema), table)
     present = {k: schema[k] for row in rows for k in row}
     return conform(pl.DataFrame(rows, schema=present, orient="row"), table)
 
@@ -39,7 +41,7 @@ def small_snapshot() -> dict[str, pl.DataFrame]:
     Capacity: 107 beds (HC) and 25 places (HJ) in total; mentions ME050, ME059, ME051, ME060.
     """
     maj = dt.datetime(2024, 3, 1, 9, 30)
-    etablissements = _frame(
+    etablissements = frame(
         "etablissements",
         [
             {
@@ -93,7 +95,7 @@ def small_snapshot() -> dict[str, pl.DataFrame]:
             },
         ],
     )
-    unites = _frame(
+    unites = frame(
         "unites",
         [
             {
@@ -137,7 +139,7 @@ def small_snapshot() -> dict[str, pl.DataFrame]:
             },
         ],
     )
-    offres = _frame(
+    offres = frame(
         "offres",
         [
             {"uo_id": "UO-75-01", "mention": "ME050", "forme": "HC", "lits": 30},
@@ -149,7 +151,7 @@ def small_snapshot() -> dict[str, pl.DataFrame]:
         ],
     )
     decision, debut = dt.date(2023, 5, 15), dt.date(2023, 6, 1)
-    autorisations = _frame(
+    autorisations = frame(
         "autorisations",
         [
             {
@@ -201,7 +203,7 @@ def small_snapshot() -> dict[str, pl.DataFrame]:
             },
         ],
     )
-    vt_guichets = _frame(
+    vt_guichets = frame(
         "vt_guichets",
         [
             {
@@ -214,7 +216,7 @@ def small_snapshot() -> dict[str, pl.DataFrame]:
             {"guichet_id": "G-94", "nom": "Guichet SMR Val-de-Marne"},
         ],
     )
-    vt_unites = _frame(
+    vt_unites = frame(
         "vt_unites",
         [
             {
@@ -266,7 +268,7 @@ def small_habilitations() -> pl.DataFrame:
     ViaTrajectoire Référent structure until 31/12/2026; 920000025 a ROR Référent until
     31/12/2026 and a Référent unité on VT-1002 that ended on 31/01/2024; 940000039 none.
     """
-    return _frame(
+    return frame(
         "habilitations",
         [
             {
@@ -330,3 +332,120 @@ def write_source_dir(
         text = as_text(frame).write_csv(separator=separator)
         (folder / f"{name}.csv").write_bytes(text.encode(encoding))
     return folder
+
+
+# ------------------------------------------------------- one complete establishment (campaign)
+# One complete, valid establishment, unit, ViaTrajectoire unit and accounts, each field
+# overridable: the campaign checklist tests break one field at a time.
+
+CAMPAIGN_DAY = dt.date(2024, 3, 2)  # the snapshot date the builders below are made for
+CAMPAIGN_START = dt.date(2024, 3, 1)  # and the campaign start
+
+
+def eg(**values: Any) -> dict[str, Any]:
+    """A complete, valid establishment; ``values`` override fields."""
+    row = {
+        "finess_eg": "750000011",
+        "raison_sociale": "Centre SMR Test",
+        "surnom": "SMR Test",
+        "adresse": "1 rue de la Paix",
+        "code_postal": "75002",
+        "commune_insee": "75056",
+        "statut": "public",
+        "email_alerte": "alerte@smr-test.example.fr",
+        "directeur_nom": "Claire Martin",
+        "directeur_telephone": "01 44 96 31 31",
+        "directeur_email": "direction@smr-test.example.fr",
+        "date_maj": dt.datetime(2024, 3, 1, 10, 0),
+    }
+    row.update(values)
+    return row
+
+
+def uo(**values: Any) -> dict[str, Any]:
+    """A complete, valid unit of establishment 750000011; ``values`` override fields."""
+    row = {
+        "uo_id": "UO-1",
+        "finess_eg": "750000011",
+        "nom": "SMR polyvalent",
+        "discipline": "SMR",
+        "age_min": 18,
+        "age_max": 120,
+        "telephone": "01 44 96 31 40",
+        "responsable_nom": "Dr Anne Leroy",
+        "responsable_telephone": "01 44 96 31 41",
+        "responsable_email": "a.leroy@smr-test.example.fr",
+        "date_maj": dt.datetime(2024, 3, 1, 10, 0),
+    }
+    row.update(values)
+    return row
+
+
+def vt(**values: Any) -> dict[str, Any]:
+    """A VT unit linked to UO-1, synchronised, with its admissions lead."""
+    row = {
+        "vt_id": "VT-1",
+        "uo_id": "UO-1",
+        "finess_eg": "750000011",
+        "nom": "SMR polyvalent",
+        "telephone": "01 44 96 31 40",
+        "age_min": 18,
+        "age_max": 120,
+        "synchronise_ror": True,
+        "date_synchronisation": dt.datetime(2024, 3, 1, 18, 0),
+        "responsable_admissions_nom": "Julie Roux",
+        "responsable_admissions_email": "admissions@smr-test.example.fr",
+        "habilitation_fin": dt.date(2025, 1, 31),
+    }
+    row.update(values)
+    return row
+
+
+def account(**values: Any) -> dict[str, Any]:
+    """A ROR Directeur account of 750000011 without end date; ``values`` override fields."""
+    row = {"habilitation_id": "H-1", "outil": "ROR", "role": "directeur",
+           "finess_eg": "750000011", "titulaire_nom": "Claire Martin"}
+    row.update(values)
+    return row
+
+
+#: The complete snapshot's accounts: a ROR Directeur and a VT Référent structure.
+ACCOUNTS = [
+    account(),
+    account(habilitation_id="H-2", outil="VT", role="referent_structure",
+            date_fin_validite=dt.date(2025, 6, 30)),
+]
+
+
+def snapshot(
+    etabs: list[dict] | None = None,
+    units: list[dict] | None = None,
+    offres: list[dict] | None = None,
+    vts: list[dict] | None = None,
+    guichets: list[dict] | None = None,
+    habs: list[dict] | None = None,
+    finess: list[dict] | None = None,
+    auths: list[dict] | None = None,
+) -> dict[str, pl.DataFrame]:
+    """One complete, valid establishment with one unit, one VT unit, its accounts, its FINESS
+    reference row (same name written differently) and an SMR decision for its mention."""
+    return {
+        "etablissements": frame("etablissements", [eg()] if etabs is None else etabs),
+        "unites": frame("unites", [uo()] if units is None else units),
+        "offres": frame("offres", [{"uo_id": "UO-1", "mention": "ME050", "forme": "HC",
+                                    "lits": 20}] if offres is None else offres),
+        "vt_unites": frame("vt_unites", [vt()] if vts is None else vts),
+        "vt_guichets": frame("vt_guichets", guichets or []),
+        "habilitations": frame("habilitations", ACCOUNTS if habs is None else habs),
+        "finess_etablissements": frame(
+            "finess_etablissements",
+            [{"finess_eg": "750000011", "raison_sociale": "CENTRE S.M.R. TEST"}]
+            if finess is None else finess,
+        ),
+        "autorisations": frame(
+            "autorisations",
+            [{"autorisation_id": "A-1", "finess_eg": "750000011", "regime": "SMR",
+              "mention": "ME050", "forme": "01", "date_decision": dt.date(2023, 9, 1)}]
+            if auths is None else auths,
+        ),
+    }

@@ -33,8 +33,10 @@ from analysis.io.validate import validate_tables
 from analysis.model.errors import InputError, SmrError
 from analysis.transition.scenarios import read_scenario
 from tests.helpers import small_snapshot, write_source_dir
-from tests.test_loaders_finess import BOURG, BOURG_GEO, PARIS, PARIS_GEO, structure
-from tests.test_loaders_mapped import ROR_HEADER, ROR_MAPPING, ROR_ROWS, csv_text
+from tests.io.test_loaders_finess import BOURG, BOURG_GEO, PARIS, PARIS_GEO, structure
+from tests.io.test_loaders_mapped import ROR_HEADER, ROR_MAPPING, ROR_ROWS, csv_text
+
+pytestmark = pytest.mark.slow  # every loader and command on a generated corpus, in subprocesses
 
 ROOT = Path(__file__).resolve().parent.parent
 FHIR_BUNDLE = ROOT / "tests" / "data" / "ror-fhir-bundle.json"

@@ -20,7 +20,9 @@ from analysis.model.errors import InputError, SmrError
 from analysis.model.schema import CONTACT_COLUMNS, TABLES
 from analysis.present import export
 from tests.helpers import small_snapshot, write_source_dir
-from tests.test_loaders_mapped import ROR_HEADER, ROR_MAPPING, ROR_ROWS, csv_text
+from tests.io.test_loaders_mapped import ROR_HEADER, ROR_MAPPING, ROR_ROWS, csv_text
+
+pytestmark = pytest.mark.slow  # every command's files and every loader's messages
 
 ROOT = Path(__file__).resolve().parent.parent
 EMAIL = "claire.confidentielle@chu-exemple.fr"
@@ -293,7 +295,7 @@ def test_no_file_writer_bypasses_export():
             ):
                 if node.attr in allowed.get(path.name, set()):
                     continue
-                if path.relative_to(ROOT).as_posix() == "analysis/demo/regional.py" and (
+                if path.relative_to(ROOT).as_posix() == "analysis/demo/quality_story.py" and (
                     node.attr == "write_csv"
                 ):
                     continue  # fictitious demo source files, not an export of user data

@@ -20,6 +20,8 @@ from analysis.model import settings
 from analysis.present import export
 from tests.helpers import small_snapshot
 
+pytestmark = pytest.mark.slow  # every command's files, every module imported
+
 ROOT = Path(__file__).resolve().parent.parent
 FORMULAS = ["=1+1", "+33 1 23", "-2+3", "@SUM(A1)", "=HYPERLINK(\"http://x\",\"y\")",
             "\t=1", "\r=1"]

@@ -3,7 +3,7 @@
 The notebooks in ``notebooks/`` run the same ``analysis`` code as the app. They open the store
 named by the environment variable ``SMR_STORE`` (as the app does) and, when it is not set or
 holds no snapshot, build the fictitious demo store in a temporary folder, so that a notebook
-runs anywhere, including in the test suite (``tests/test_notebooks.py``).
+runs anywhere, including in the test suite (``tests/demo/test_notebooks.py``).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ Every figure comes from the function behind the corresponding command, called th
 ``coverage.capacity_by_territory`` (``smr coverage --level departement --forme toutes``),
 ``access.nearest_by_mention`` and ``access.accessibility`` (``smr access --method nearest``
 and ``--method e2sfca``), ``progress`` (``smr campaign``) and ``sync.unit_status``
-(``smr sync``). ``tests/test_report.py`` runs those commands and checks the report against
+(``smr sync``). ``tests/present/test_report.py`` runs those commands and checks the report against
 their files. The HTML page holds its charts as inline SVG (``analysis.present.charts``): it opens
 without network.
 
