@@ -178,6 +178,7 @@ def vt_sync_report(tables: dict[str, pl.DataFrame], day: date, region: str = "11
     same bytes.
     """
     from analysis.checks.quality import vt_report
+    from analysis.io import vt_report_file
 
     nightly = datetime.combine(day - timedelta(days=1), time(18))
     etabs = tables["etablissements"]
@@ -246,7 +247,7 @@ def vt_sync_report(tables: dict[str, pl.DataFrame], day: date, region: str = "11
                 "DateSynchronisation": nightly.strftime("%d/%m/%Y %H:%M"),
             }
         )
-    return pl.DataFrame(rows, schema=dict.fromkeys(vt_report.VT_REPORT_COLUMNS, pl.String))
+    return pl.DataFrame(rows, schema=dict.fromkeys(vt_report_file.VT_REPORT_COLUMNS, pl.String))
 
 
 def vt_sync_report_csv(tables: dict[str, pl.DataFrame], day: date, region: str = "11") -> bytes:

@@ -14,7 +14,7 @@ from analysis.checks.quality import requirements, vt_report
 from analysis.checks.quality.population import establishment_population, population_counts
 from analysis.demo import regional
 from analysis.indicators import sync
-from analysis.io import store
+from analysis.io import store, vt_report_file
 from tests.helpers import small_snapshot
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -111,7 +111,7 @@ def test_page_drill_down_lists_the_entities_with_their_reason(app_env):
 def test_page_vt_report_beside_unit_statuses(app_env):
     at = _open()
     day, data, _, params = _expected(app_env)
-    report = vt_report.read_vt_report_frame(regional.vt_sync_report(data, day))
+    report = vt_report_file.read_vt_report_frame(regional.vt_sync_report(data, day))
     rate = vt_report.vt_sync_rate(vt_report.vt_report_detail(report, data, day, params.departements))
     whole = rate.filter(pl.col("departement") == "ensemble").row(0, named=True)
     assert _metric(at, "Taux national (établissements)") == _pct(whole["taux"])

@@ -23,7 +23,7 @@ from analysis.checks.quality.population import (
 )
 from analysis.demo import regional as demo
 from analysis.indicators import sync
-from analysis.io import store
+from analysis.io import store, vt_report_file
 from analysis.model import nomenclature, schema
 from analysis.model.errors import InputError
 from tests.helpers import frame as table
@@ -808,7 +808,7 @@ def write_vt(path: Path, encoding: str = "utf-8", sep: str = ";") -> Path:
 def test_read_vt_report_csv(tmp_path, encoding, sep):
     if encoding == "cp1252":  # the typographic apostrophe exists in Windows-1252
         assert "’".encode("cp1252") == b"\x92"
-    report = vt_report.read_vt_report(write_vt(tmp_path / "vt.csv", encoding, sep))
+    report = vt_report_file.read_vt_report(write_vt(tmp_path / "vt.csv", encoding, sep))
     frame = report.frame
     assert frame.height == 9  # the row without a FINESS number is left out (noted)
     assert frame["finess"].to_list()[6] == "075000052"
@@ -830,7 +830,7 @@ def test_read_vt_report_excel_and_bad_files(tmp_path):
     ws.append([10002301, "Centre", ACTIVE, dt.datetime(2023, 7, 30, 18, 0)])
     ws.append(["750000011", "Centre A", "Offre non synchronisée", 45137.75])
     wb.save(tmp_path / "vt.xlsx")
-    report = vt_report.read_vt_report(tmp_path / "vt.xlsx")
+    report = vt_report_file.read_vt_report(tmp_path / "vt.xlsx")
     assert report.frame["finess"].to_list() == ["010002301", "750000011"]
     assert report.frame["date_synchronisation"].to_list() == [
         dt.datetime(2023, 7, 30, 18, 0),
@@ -840,17 +840,17 @@ def test_read_vt_report_excel_and_bad_files(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("Numero;Etat\n750000011;x\n", encoding="utf-8")
     with pytest.raises(InputError, match="Finess, EtatSynchronisationROR") as info:
-        vt_report.read_vt_report(bad)
+        vt_report_file.read_vt_report(bad)
     assert "bad.csv" in str(info.value)
     with pytest.raises(InputError, match="introuvable"):
-        vt_report.read_vt_report(tmp_path / "absent.csv")
+        vt_report_file.read_vt_report(tmp_path / "absent.csv")
     (tmp_path / "empty.csv").write_bytes(b"")
     with pytest.raises(InputError, match="vide"):
-        vt_report.read_vt_report(tmp_path / "empty.csv")
+        vt_report_file.read_vt_report(tmp_path / "empty.csv")
 
 
 def test_vt_rate_the_national_way(tmp_path):
-    report = vt_report.read_vt_report(write_vt(tmp_path / "vt.csv")).frame
+    report = vt_report_file.read_vt_report(write_vt(tmp_path / "vt.csv")).frame
     detail = vt_report.vt_report_detail(report, as_of=dt.date(2023, 7, 31))
     rate = vt_report.vt_sync_rate(detail)
     # Sanitaire rows: A, B, C (twice), D (VT closed: out), E, F → 5 followed FINESS numbers,
@@ -908,7 +908,7 @@ def test_vt_rate_the_national_way(tmp_path):
 
 
 def test_vt_comparison_with_unit_statuses():
-    report = vt_report.read_vt_report_frame(
+    report = vt_report_file.read_vt_report_frame(
         pl.DataFrame(
             {
                 "Finess": ["750000011", "750000029", "750000037", "750000045"],
@@ -1365,7 +1365,7 @@ def test_demo_shows_ecarts_for_every_rule(demo_store, demo_last):
         int((open_["categorie"] != open_["categorie_f"]).sum()) + len(ror - set(fin_["finess_eg"]))
     )
     # the VT report example also has synchronised and non-synchronised establishments
-    report = vt_report.read_vt_report_frame(demo.vt_sync_report(data, day))
+    report = vt_report_file.read_vt_report_frame(demo.vt_sync_report(data, day))
     rate = vt_report.vt_sync_rate(vt_report.vt_report_detail(report, data, day))
     whole = rate.filter(pl.col("departement") == "ensemble").row(0, named=True)
     assert 0 < whole["synchronises"] < whole["perimetre_vt"]
@@ -1375,7 +1375,7 @@ def test_docs_example_is_the_demo_report(demo_last):
     day, data = demo_last
     example = Path(__file__).resolve().parents[2] / "docs" / "exemple_synchro_vt.csv"
     assert example.read_bytes() == demo.vt_sync_report_csv(data, day)
-    report = vt_report.read_vt_report(example)
+    report = vt_report_file.read_vt_report(example)
     assert report.notes == [] and report.frame.height == 171
 
 

@@ -28,16 +28,7 @@ from analysis.checks.quality.requirements import (
     has_finess_reference,
 )
 from analysis.indicators import sync
-
-# Reading the report's file is ``analysis.io.vt_report_file``'s (re-exported for callers).
-from analysis.io.vt_report_file import (  # noqa: F401
-    VT_REPORT_COLUMNS,
-    VT_REPORT_SCHEMA,
-    VT_REQUIRED,
-    VtReport,
-    read_vt_report,
-    read_vt_report_frame,
-)
+from analysis.io.vt_report_file import VT_REPORT_COLUMNS
 from analysis.model import insee, schema
 from analysis.model import nomenclature as nom
 from analysis.model.text import fold as _fold_text
