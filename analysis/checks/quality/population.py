@@ -14,6 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
+from analysis.checks.quality.frames import _eg_finess_frame
 from analysis.checks.quality.requirements import (
     A_FAIRE,
     CHAMP_SMR_LABEL,
@@ -23,7 +24,6 @@ from analysis.checks.quality.requirements import (
     PEUPLEMENT,
     QualityParams,
     _counts,
-    _eg_finess_frame,
     evaluate_lazy,
     evaluated,
 )

@@ -19,12 +19,11 @@ from collections.abc import Mapping, Sequence
 
 import polars as pl
 
+from analysis.checks.quality.frames import _closed, _table
 from analysis.checks.quality.requirements import (
     DEPARTEMENT_INCONNU,
     ENSEMBLE,
     SUMMARY_SCHEMA,
-    _closed,
-    _table,
     has_finess_reference,
 )
 from analysis.indicators import sync
