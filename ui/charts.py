@@ -10,6 +10,8 @@ alternative for every image that carries information).
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -63,6 +65,37 @@ def spec_with(spec: Mapping[str, Any], description: str) -> dict[str, Any]:
     return out
 
 
+#: Fingerprints of the chart structures already checked against the Vega-Lite schema.
+_VALIDATED: set[str] = set()
+_VALIDATED_MAX = 4096
+
+
+def chart_dict(chart: alt.TopLevelMixin) -> dict[str, Any]:
+    """``chart.to_dict()``, the schema check done once per chart structure.
+
+    Altair checks the whole spec against the Vega-Lite schema at every call (a tenth of a
+    second for a layered chart), though a rerun draws the same structure with other values.
+    The spec is built unchecked (the same dict: the check only raises) and checked against
+    the chart's schema when its structure (the spec without the inline datasets, which
+    Altair adds after its own check; the data's name is a hash of its values) was not seen
+    yet in this process."""
+    spec = chart.to_dict(validate=False)
+    shape = {k: v for k, v in spec.items() if k not in ("datasets", "$schema")}
+    key = hashlib.sha256(
+        json.dumps(shape, sort_keys=True, default=repr).encode("utf-8")
+    ).hexdigest()
+    if key not in _VALIDATED:
+        try:
+            type(chart).validate(shape)
+        except Exception:
+            chart.to_dict()  # the error as Altair words it
+            raise
+        if len(_VALIDATED) >= _VALIDATED_MAX:
+            _VALIDATED.clear()
+        _VALIDATED.add(key)
+    return spec
+
+
 def draw(
     chart: alt.TopLevelMixin | Mapping[str, Any],
     description: str,
@@ -78,7 +111,7 @@ def draw(
     (omit it when the same table is already shown beside the chart, and say so in the
     description), shown as every table is (``ui.common.show_table``; ``overrides`` for the
     columns the formats registry does not describe, a pivot's labels for instance)."""
-    spec = chart.to_dict() if isinstance(chart, alt.TopLevelMixin) else chart
+    spec = chart_dict(chart) if isinstance(chart, alt.TopLevelMixin) else chart
     st.vega_lite_chart(spec_with(spec, description), width=width, key=key)
     if table is not None:
         with st.expander(f"Tableau : {table_label}"):

@@ -10,9 +10,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import hashlib
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -421,7 +424,62 @@ def show_table(
     ``keep``: label columns to keep beside their code (see ``columns.labelled``).
     """
     box = container or st
-    raw = columns.without_redundant(shown(df), overrides, keep)
+    hidden = contacts_hidden()
+    digest = _frame_digest(df)
+    if digest is None:  # a frame that cannot be fingerprinted is prepared each time
+        table = _prepare(df, overrides, keep, hidden)
+    else:
+        table = _prepared(digest, repr(sorted((overrides or {}).items())), keep, hidden, df,
+                          overrides)
+        if not table.source.equals(df, null_equal=True):  # two frames, one fingerprint
+            table = _prepare(df, overrides, keep, hidden)
+    options: dict[str, Any] = {"hide_index": True, "width": "stretch", "key": key}
+    if height is not None:
+        options["height"] = height
+    box.dataframe(table.data, column_config=_column_config(table.fmts, table.heads, table.styled),
+                  **options)
+    if stem:
+        downloads(box, df, stem, key or stem, sheets=sheets)
+
+
+@dataclass(frozen=True)
+class _Table:
+    """A table ready for ``st.dataframe``: the data (a Styler whose display values are
+    already worked out, or a frame), the column formats and headers."""
+
+    data: Any
+    fmts: dict[str, formats.Format]
+    heads: dict[str, str]
+    styled: bool
+    source: pl.DataFrame
+
+
+def _frame_digest(df: pl.DataFrame) -> str | None:
+    """A fingerprint of ``df``'s schema and rows, in order (SHA-256 of its row hashes), None
+    for a frame Polars cannot hash. Equal frames get equal fingerprints whatever their
+    memory layout (a frame read back from Streamlit's data cache is a new copy)."""
+    try:
+        rows = df.hash_rows(seed=0, seed_1=1, seed_2=2, seed_3=3).to_numpy()
+    except Exception:  # noqa: BLE001 - object columns…: no fingerprint, no reuse
+        return None
+    digest = hashlib.sha256(repr((df.height, list(df.schema.items()))).encode("utf-8"))
+    digest.update(rows.tobytes())
+    return digest.hexdigest()
+
+
+@st.cache_resource(show_spinner=False, max_entries=128)
+def _prepared(digest: str, overrides_key: str, keep: tuple[str, ...], hidden: bool,
+              _df: pl.DataFrame, _overrides: Mapping[str, formats.Format] | None) -> _Table:
+    """``_prepare`` kept for a frame of the same content (``digest``) and settings: a rerun
+    that shows the same table reuses its French text instead of formatting every cell
+    again. Shared read-only between sessions (the Styler is never restyled)."""
+    return _prepare(_df, _overrides, keep, hidden)
+
+
+def _prepare(df: pl.DataFrame, overrides: Mapping[str, formats.Format] | None,
+             keep: tuple[str, ...], hidden: bool) -> _Table:
+    raw = columns.without_redundant(privacy.mask_contacts(df) if hidden else df, overrides,
+                                    keep)
     styled = raw.height * max(raw.width, 1) <= MAX_STYLED_CELLS
     if styled:  # the data keep their codes and numbers, the cells show French text
         shown_df = raw
@@ -429,14 +487,14 @@ def show_table(
         labels = columns.code_formatters(shown_df, overrides)
         shown_df, fmts = without_nulls(shown_df, fmts, labels)
         labels = {c: v for c, v in labels.items() if fmts[c].kind == formats.CODE}
-        data: Any = shown_df.to_pandas().style.format(
+        data: Any = frozen_styler(shown_df.to_pandas().style.format(
             {
                 c: (functools.partial(_label, labels=labels[c]) if c in labels
                     else functools.partial(formats.cell, f=f))
                 for c, f in fmts.items()
             },
             na_rep=formats.EMPTY,
-        )
+        ))
     else:
         shown_df = columns.labelled(raw, overrides, keep)
         fmts = columns.specs(shown_df, overrides)
@@ -449,12 +507,39 @@ def show_table(
             vectorised=True,
         )
     heads = columns.headers(shown_df.columns, shown_df.schema, overrides)
-    options: dict[str, Any] = {"hide_index": True, "width": "stretch", "key": key}
-    if height is not None:
-        options["height"] = height
-    box.dataframe(data, column_config=_column_config(fmts, heads, styled), **options)
-    if stem:
-        downloads(box, df, stem, key or stem, sheets=sheets)
+    return _Table(data, fmts, heads, styled, df)
+
+
+_CELL_ID = re.compile(r"row(\d+)_col(\d+)")
+
+
+def frozen_styler(styler: Any) -> Any:
+    """``styler`` (a pandas Styler) with its display values worked out once: Streamlit's
+    ``marshall_styler`` calls ``_compute`` and ``_translate`` at every draw (about 10 µs a
+    cell); here they return the result of the first call, kept to what Streamlit reads
+    (styles, and the body cells whose text differs from ``str`` of the value, which is what
+    Streamlit starts from), so every later draw sends the same display values for less."""
+    styler._compute()
+    translated = styler._translate(False, False)
+    plain = styler.data.astype(str).to_numpy()
+    body = []
+    for row in translated.get("body", []):
+        kept = []
+        for cell in row:
+            found = _CELL_ID.match(cell.get("id") or "")
+            if not found:
+                continue
+            value = cell.get("display_value")
+            text = str(value.value) if isinstance(value, Enum) else str(value)
+            if plain[int(found.group(1)), int(found.group(2))] != text:
+                kept.append({"id": cell["id"], "display_value": value})
+        if kept:
+            body.append(kept)
+    kept_styles = {"table_styles": translated.get("table_styles", []),
+                   "cellstyle": translated.get("cellstyle", []), "body": body}
+    styler._compute = lambda: styler
+    styler._translate = lambda *args, **kwargs: kept_styles
+    return styler
 
 
 def upload_limit_mb() -> int:
