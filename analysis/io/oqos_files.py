@@ -326,6 +326,8 @@ def _forme(text: str, allow_all: bool = True) -> str | None:
 
 def _insee(text: str) -> str | None:
     code = text.strip().upper()
+    if len(code) == 5 and code.isascii() and code.isdigit():
+        return code  # the usual case, as the patterns below would read it
     if re.fullmatch(r"\d+\.0", code):
         code = code[:-2]
     if re.fullmatch(r"\d{4}", code):

@@ -1,6 +1,7 @@
 """The zones' outlines kept beside the store's OQOS files (``oqos_files.cached_features``):
 what is read back is what the dissolve gives, a key change or a damaged copy computes again,
-a read-only call or a missing store writes nothing, old copies are pruned."""
+a read-only call or a missing store writes nothing, old copies are pruned. And the quicker
+reading of the files (commune codes, mention labels) reads as before."""
 
 from __future__ import annotations
 
@@ -90,3 +91,31 @@ def test_reference_digest_is_the_files_sha256():
 
     path = geo.REFERENCE_DIR / "11" / "communes.parquet"
     assert geo.reference_digest("11") == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_commune_code_fast_path_reads_as_the_patterns():
+    """``_insee`` takes five ASCII digits at once; every other text goes through the
+    patterns, as before (reference: the patterns alone)."""
+    import re
+
+    def by_patterns(text: str) -> str | None:
+        code = text.strip().upper()
+        if re.fullmatch(r"\d+\.0", code):
+            code = code[:-2]
+        if re.fullmatch(r"\d{4}", code):
+            code = code.zfill(5)
+        return code if re.fullmatch(r"\d{5}|2[AB]\d{3}", code) else None
+
+    for text in ("75056", " 75056 ", "2a004", "2B033", "7505", "1001.0", "75056.0", "750561",
+                 "", "ABCDE", "\u0667\u0665\u0660\u0665\u0666", "75 56", "７５０５６", "¹2345"):
+        assert oqos_files._insee(text) == by_patterns(text), text
+
+
+def test_mention_labels_still_found_folded():
+    from analysis.model import nomenclature as nom
+
+    for m in nom.MENTIONS:
+        assert nom.mention_code(m.libelle.upper()) == m.code
+        assert nom.find_mention(f"  {m.court} ") == m.code
+    assert nom.find_mention("onco-hématologie") == "ME056"
+    assert nom.find_mention("inconnue") is None
