@@ -513,6 +513,37 @@ def _prepare(df: pl.DataFrame, overrides: Mapping[str, formats.Format] | None,
 _CELL_ID = re.compile(r"row(\d+)_col(\d+)")
 
 
+def _formats_only(styler: Any) -> bool:
+    """True for a Styler that only formats (as ``show_table`` builds them): no style
+    function, table style, caption, hidden or trimmed cell, so its translation holds no
+    style and one display value per cell."""
+    import pandas as pd
+
+    return (not styler._todo and not styler.table_styles and styler.caption is None
+            and not styler.hidden_rows and not styler.hidden_columns and styler.cell_ids
+            and styler.data.size <= int(pd.options.styler.render.max_elements)
+            and pd.options.styler.render.max_rows is None
+            and pd.options.styler.render.max_columns is None)
+
+
+def _display_cells(styler: Any, plain: Any) -> list[list[dict[str, Any]]]:
+    """The cells whose display value differs from ``plain`` (``str`` of each value), with
+    the values pandas gives its display functions (a column's values, as ``itertuples``
+    yields them): what ``_translate`` would list, without building its HTML structure."""
+    funcs = styler._display_funcs
+    body = []
+    for c in range(styler.data.shape[1]):
+        kept = []
+        for r, value in enumerate(styler.data.iloc[:, c]):
+            shown = funcs[(r, c)](value)
+            text = str(shown.value) if isinstance(shown, Enum) else str(shown)
+            if plain[r, c] != text:
+                kept.append({"id": f"row{r}_col{c}", "display_value": shown})
+        if kept:
+            body.append(kept)
+    return body
+
+
 def frozen_styler(styler: Any) -> Any:
     """``styler`` (a pandas Styler) with its display values worked out once: Streamlit's
     ``marshall_styler`` calls ``_compute`` and ``_translate`` at every draw (about 10 µs a
@@ -520,23 +551,26 @@ def frozen_styler(styler: Any) -> Any:
     (styles, and the body cells whose text differs from ``str`` of the value, which is what
     Streamlit starts from), so every later draw sends the same display values for less."""
     styler._compute()
-    translated = styler._translate(False, False)
     plain = styler.data.astype(str).to_numpy()
-    body = []
-    for row in translated.get("body", []):
-        kept = []
-        for cell in row:
-            found = _CELL_ID.match(cell.get("id") or "")
-            if not found:
-                continue
-            value = cell.get("display_value")
-            text = str(value.value) if isinstance(value, Enum) else str(value)
-            if plain[int(found.group(1)), int(found.group(2))] != text:
-                kept.append({"id": cell["id"], "display_value": value})
-        if kept:
-            body.append(kept)
-    kept_styles = {"table_styles": translated.get("table_styles", []),
-                   "cellstyle": translated.get("cellstyle", []), "body": body}
+    if _formats_only(styler):
+        kept_styles = {"table_styles": [], "cellstyle": [], "body": _display_cells(styler, plain)}
+    else:
+        translated = styler._translate(False, False)
+        body = []
+        for row in translated.get("body", []):
+            kept = []
+            for cell in row:
+                found = _CELL_ID.match(cell.get("id") or "")
+                if not found:
+                    continue
+                value = cell.get("display_value")
+                text = str(value.value) if isinstance(value, Enum) else str(value)
+                if plain[int(found.group(1)), int(found.group(2))] != text:
+                    kept.append({"id": cell["id"], "display_value": value})
+            if kept:
+                body.append(kept)
+        kept_styles = {"table_styles": translated.get("table_styles", []),
+                       "cellstyle": translated.get("cellstyle", []), "body": body}
     styler._compute = lambda: styler
     styler._translate = lambda *args, **kwargs: kept_styles
     return styler

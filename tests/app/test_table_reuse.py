@@ -119,3 +119,20 @@ def test_a_copy_of_a_frame_has_its_fingerprint():
     assert common._frame_digest(pickle.loads(pickle.dumps(df))) == common._frame_digest(df)
     assert common._frame_digest(df.slice(1)) != common._frame_digest(df)
     assert common._frame_digest(df.reverse()) != common._frame_digest(df)
+
+
+def test_a_styler_with_styles_goes_through_pandas_translation():
+    """Beyond formats (a style function, a caption), the display values come from pandas'
+    own translation; what Streamlit sends is still that of a fresh Styler."""
+    import pandas as pd
+
+    df = pd.DataFrame({"a": [1.5, 2.25, None], "b": ["x", "y", "z"]})
+
+    def styled():
+        return df.style.format({"a": lambda v: formats.number(v, 1)}, na_rep="—") \
+            .highlight_max(subset=["a"]).set_caption("Légende").set_uuid("t")
+
+    assert not common._formats_only(styled())
+    kept = common.frozen_styler(styled())
+    assert _marshalled(kept) == _marshalled(styled())
+    assert _marshalled(kept)[2]  # the highlight's style is sent
