@@ -3,6 +3,8 @@ schema check is done once per chart structure, and a wrong chart is still refuse
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import altair as alt
 import pandas as pd
 import pytest
@@ -43,3 +45,53 @@ def test_a_wrong_chart_is_refused_every_time():
     for _ in range(2):
         with pytest.raises(SchemaValidationError):
             charts.chart_dict(wrong)
+
+
+def test_a_rebuilt_chart_reuses_its_spec_and_callers_cannot_spoil_it(monkeypatch):
+    charts._specs.clear()
+    built = []
+    real = charts._built
+    monkeypatch.setattr(charts, "_built", lambda c: built.append(1) or real(c))
+    first = charts.chart_dict(_charts(5)[1])
+    again = charts.chart_dict(_charts(5)[1])  # rebuilt from equal data, as a rerun does
+    assert len(built) == 1 and again == first == _charts(5)[1].to_dict()
+    again.setdefault("datasets", {})["zones"] = [{"type": "Feature"}]  # as vega_spec adds
+    again["description"] = "changée"
+    assert charts.chart_dict(_charts(5)[1]) == first and "zones" not in first["datasets"]
+    charts.chart_dict(_charts(6)[1])  # other values: built
+    assert len(built) == 2
+
+
+def test_the_theme_is_part_of_the_key():
+    charts._specs.clear()
+    default = charts.chart_dict(_charts(2)[0])
+    with alt.theme.enable("dark"):
+        dark = charts.chart_dict(_charts(2)[0])
+        assert dark == _charts(2)[0].to_dict()
+    assert dark != default
+
+
+def test_fingerprint_follows_every_part_of_the_chart():
+    key = charts._chart_key
+    df = pd.DataFrame({"x": [1, 2], "y": ["a", "b"]})
+    base = alt.Chart(df).mark_point().encode(x="x:Q", y="y:N")
+    assert key(base) == key(alt.Chart(df.copy()).mark_point().encode(x="x:Q", y="y:N"))
+    others = [
+        alt.Chart(df.assign(x=[1, 3])).mark_point().encode(x="x:Q", y="y:N"),
+        alt.Chart(df.rename(columns={"y": "z"})).mark_point().encode(x="x:Q", y="z:N"),
+        alt.Chart(df.astype({"x": float})).mark_point().encode(x="x:Q", y="y:N"),
+        alt.Chart(df).mark_point().encode(x="x:O", y="y:N"),
+        alt.Chart(df).mark_line().encode(x="x:Q", y="y:N"),
+        base.properties(height=301),
+        base.properties(title="1"),
+        base.properties(title=["1"]),
+    ]
+    keys = {key(c) for c in others}
+    assert key(base) not in keys and len(keys) == len(others)
+    with_selection = base.add_params(alt.selection_point(fields=["y"]))
+    again = base.add_params(alt.selection_point(fields=["y"]))  # names from the content
+    assert key(with_selection) == key(again) != key(base)
+    assert charts.chart_dict(with_selection) == again.to_dict()
+    odd = alt.Chart(alt.InlineData(values=[{"x": Decimal("1.5")}])).mark_point()
+    assert key(odd) is None  # a value it does not know: no fingerprint, built each time
+    assert charts.chart_dict(odd) == odd.to_dict()
