@@ -14,6 +14,10 @@ folder. For each page, in this process and with ``SMR_STORE`` set to the store:
 - re-render: ``run`` again with the same selections (what a widget change that hits the
   caches costs).
 
+The Objectifs page keeps the zones' outlines of the store's zoning in ``STORE/oqos/contours/``
+(computed, then written, at the first run on a store; read back afterwards, as a deployed
+app does): run it on a copy of a store that must not be written to.
+
 ``carte:communes`` is the Carte page switched to the commune level (nationally: the
 communes of one département), caches emptied just before.
 

@@ -425,7 +425,7 @@ def show_table(
     """
     box = container or st
     hidden = contacts_hidden()
-    digest = _frame_digest(df)
+    digest = frame_digest(df)
     if digest is None:  # a frame that cannot be fingerprinted is prepared each time
         table = _prepare(df, overrides, keep, hidden)
     else:
@@ -454,7 +454,7 @@ class _Table:
     source: pl.DataFrame
 
 
-def _frame_digest(df: pl.DataFrame) -> str | None:
+def frame_digest(df: pl.DataFrame) -> str | None:
     """A fingerprint of ``df``'s schema and rows, in order (SHA-256 of its row hashes), None
     for a frame Polars cannot hash. Equal frames get equal fingerprints whatever their
     memory layout (a frame read back from Streamlit's data cache is a new copy)."""

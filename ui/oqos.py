@@ -24,7 +24,7 @@ from analysis.present import methods
 from analysis.transition import oqos
 from analysis.transition.gaps import transition_gaps
 from ui import notes
-from ui.common import Context, read_only, show_table, upload_hint
+from ui.common import Context, frame_digest, read_only, show_table, upload_hint
 
 #: Session-state key of each uploaded file: (bytes, name).
 UPLOADS: dict[str, str] = {kind: f"oqos_fichier_{kind}" for kind in oqos_files.KINDS}
@@ -171,10 +171,15 @@ def files_panel(ctx: Context, key: str = "oqos") -> None:
             st.success("Réglage des objectifs retiré du magasin.")
 
 
+def _key_of(frame: pl.DataFrame) -> str:
+    """A frame as a plain cache key: the fingerprint of its rows, else its CSV text."""
+    return frame_digest(frame) or frame.write_csv()
+
+
 def _frames_key(inp: oqos_files.OqosInputs) -> tuple:
-    """The inputs as plain values for a cache key (their CSV text)."""
-    apps = None if inp.applications is None else inp.applications.write_csv()
-    return inp.targets.write_csv(), inp.zoning.write_csv(), apps
+    """The inputs as plain values for a cache key (fingerprints of their rows)."""
+    apps = None if inp.applications is None else _key_of(inp.applications)
+    return _key_of(inp.targets), _key_of(inp.zoning), apps
 
 
 @st.cache_data(show_spinner="Comptage des implantations…", max_entries=16)
@@ -211,8 +216,8 @@ _SHAPE_COLUMNS = ["zone", "libelle_zone", "lon", "lat"]
 
 
 @st.cache_resource(show_spinner="Contours des zones…", max_entries=8)
-def _zone_features(region: str, zoning_csv: str, default: bool, store: str = "",
-                   save: bool = False) -> list[dict]:
+def _zone_features(region: str, zoning_key: str | None, default: bool, store: str = "",
+                   save: bool = False, _zoning: pl.DataFrame | None = None) -> list[dict]:
     from ui import territory
 
     tolerance = territory.NATIONAL_TOLERANCE_DEG if territory.commune_map_by_departement(
@@ -223,6 +228,8 @@ def _zone_features(region: str, zoning_csv: str, default: bool, store: str = "",
                                "zone": deps["commune_insee"].tolist(),
                                "libelle_zone": deps["nom"].tolist()})
         return geo.geojson_features(oqos.zone_shapes(deps, lookup, tolerance), _SHAPE_COLUMNS)
+
+    zoning_csv = _zoning.write_csv()  # the zoning as read: the key of the copy on disk
 
     def build() -> str:  # the communes dissolved into zones: seconds nationally
         zoning = pl.read_csv(zoning_csv.encode("utf-8"), schema=oqos.ZONING_SCHEMA)
@@ -246,8 +253,9 @@ def zone_features(region: str, inp: oqos_files.OqosInputs, store: Path | None = 
     OQOS files (``oqos_files.cached_features``), so the dissolve runs once per zoning rather
     than once per server start (not written when the app is read-only)."""
     default = inp.origins[oqos_files.ZONING] == oqos_files.DEFAULT
-    return _zone_features(region, "" if default else inp.zoning.write_csv(), default,
-                          "" if store is None else str(store), not read_only())
+    return _zone_features(region, None if default else _key_of(inp.zoning), default,
+                          "" if store is None else str(store), not read_only(),
+                          None if default else inp.zoning)
 
 
 def method_note(inp: oqos_files.OqosInputs, date: dt.date) -> None:

@@ -102,7 +102,7 @@ def test_same_content_reuses_the_prepared_table_other_content_does_not():
     other = pl.DataFrame({"finess_eg": ["750000001"], "nb_uo": [4]})
     renamed = pl.DataFrame({"finess_eg": ["750000001"], "nb_lits": [3]})
     cast = a.with_columns(pl.col("nb_uo").cast(pl.Float64))
-    digest = common._frame_digest
+    digest = common.frame_digest
     assert digest(a) == digest(same)
     assert len({digest(a), digest(other), digest(renamed), digest(cast)}) == 4
     common._prepared.clear()
@@ -116,9 +116,9 @@ def test_a_copy_of_a_frame_has_its_fingerprint():
     import pickle
 
     df = _edge_frames()["nulls_everywhere"]
-    assert common._frame_digest(pickle.loads(pickle.dumps(df))) == common._frame_digest(df)
-    assert common._frame_digest(df.slice(1)) != common._frame_digest(df)
-    assert common._frame_digest(df.reverse()) != common._frame_digest(df)
+    assert common.frame_digest(pickle.loads(pickle.dumps(df))) == common.frame_digest(df)
+    assert common.frame_digest(df.slice(1)) != common.frame_digest(df)
+    assert common.frame_digest(df.reverse()) != common.frame_digest(df)
 
 
 def test_a_styler_with_styles_goes_through_pandas_translation():
