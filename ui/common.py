@@ -467,7 +467,7 @@ def frame_digest(df: pl.DataFrame) -> str | None:
     return digest.hexdigest()
 
 
-@st.cache_resource(show_spinner=False, max_entries=128)
+@st.cache_resource(show_spinner=False, max_entries=64)
 def _prepared(digest: str, overrides_key: str, keep: tuple[str, ...], hidden: bool,
               _df: pl.DataFrame, _overrides: Mapping[str, formats.Format] | None) -> _Table:
     """``_prepare`` kept for a frame of the same content (``digest``) and settings: a rerun
@@ -526,22 +526,38 @@ def _formats_only(styler: Any) -> bool:
             and pd.options.styler.render.max_columns is None)
 
 
-def _display_cells(styler: Any, plain: Any) -> list[list[dict[str, Any]]]:
+class _Cells:
+    """The display values Streamlit reads, kept compact (per column: the rows whose text
+    differs from ``str`` of the value, and their display values) and handed out as the
+    body rows of pandas' translation (one per column, cells ``{"id", "display_value"}``)
+    each time Streamlit walks them."""
+
+    def __init__(self, columns: list[tuple[int, list[int], list[Any]]]) -> None:
+        self.columns = columns
+
+    def __iter__(self) -> Any:
+        for c, rows, values in self.columns:
+            yield [{"id": f"row{r}_col{c}", "display_value": v}
+                   for r, v in zip(rows, values, strict=True)]
+
+
+def _display_cells(styler: Any, plain: Any) -> list[tuple[int, list[int], list[Any]]]:
     """The cells whose display value differs from ``plain`` (``str`` of each value), with
     the values pandas gives its display functions (a column's values, as ``itertuples``
     yields them): what ``_translate`` would list, without building its HTML structure."""
     funcs = styler._display_funcs
-    body = []
+    out = []
     for c in range(styler.data.shape[1]):
-        kept = []
+        rows, values = [], []
         for r, value in enumerate(styler.data.iloc[:, c]):
             shown = funcs[(r, c)](value)
             text = str(shown.value) if isinstance(shown, Enum) else str(shown)
             if plain[r, c] != text:
-                kept.append({"id": f"row{r}_col{c}", "display_value": shown})
-        if kept:
-            body.append(kept)
-    return body
+                rows.append(r)
+                values.append(shown)
+        if rows:
+            out.append((c, rows, values))
+    return out
 
 
 def frozen_styler(styler: Any) -> Any:
@@ -553,24 +569,26 @@ def frozen_styler(styler: Any) -> Any:
     styler._compute()
     plain = styler.data.astype(str).to_numpy()
     if _formats_only(styler):
-        kept_styles = {"table_styles": [], "cellstyle": [], "body": _display_cells(styler, plain)}
+        kept_styles = {"table_styles": [], "cellstyle": [],
+                       "body": _Cells(_display_cells(styler, plain))}
     else:
         translated = styler._translate(False, False)
-        body = []
+        by_column: dict[int, tuple[list[int], list[Any]]] = {}
         for row in translated.get("body", []):
-            kept = []
             for cell in row:
                 found = _CELL_ID.match(cell.get("id") or "")
                 if not found:
                     continue
                 value = cell.get("display_value")
                 text = str(value.value) if isinstance(value, Enum) else str(value)
-                if plain[int(found.group(1)), int(found.group(2))] != text:
-                    kept.append({"id": cell["id"], "display_value": value})
-            if kept:
-                body.append(kept)
+                r, c = int(found.group(1)), int(found.group(2))
+                if plain[r, c] != text:
+                    rows, values = by_column.setdefault(c, ([], []))
+                    rows.append(r)
+                    values.append(value)
         kept_styles = {"table_styles": translated.get("table_styles", []),
-                       "cellstyle": translated.get("cellstyle", []), "body": body}
+                       "cellstyle": translated.get("cellstyle", []),
+                       "body": _Cells([(c, *rv) for c, rv in by_column.items()])}
     styler._compute = lambda: styler
     styler._translate = lambda *args, **kwargs: kept_styles
     return styler
