@@ -33,7 +33,7 @@ from analysis.io.validate_causes import (  # noqa: F401 - re-exported
     root_causes,
     spreadsheet_line,
 )
-from analysis.io.validate_rules import RowCheck, reject_checks, warning_checks
+from analysis.io.validate_rules import RowCheck, reject_checks, rule_inputs, warning_checks
 from analysis.io.validate_values import (  # noqa: F401 - re-exported
     AGE_BOUNDS,
     FINESS_PATTERN,
@@ -218,6 +218,7 @@ def _validate_table(
         work.lazy()
         .with_columns(normalised_value(c).alias(text_column(c.name)) for c in table.columns)
         .with_columns(typed_value(c).alias(typed_column(c.name)) for c in table.columns)
+        .with_columns(rule_inputs(table))
         .with_columns(ch.bad.fill_null(False).alias(f) for f, ch in loader_flags + reject_flags)
         .with_columns(
             pl.any_horizontal(by_loader, *(pl.col(f) for f, _ in reject_flags)).alias(_REJECTED)
@@ -234,23 +235,36 @@ def _validate_table(
 
     # The report, built from the rows that raised a flag (usually few). A reject rule is
     # reported only where the loader did not speak.
+    # Checks that no row raised add nothing to it and are left out of its plan.
     flagged = [f for f, _ in loader_flags + reject_flags + warning_flags] + [dup_flag]
+    raised = {f for f, hit in base.select(pl.col(flagged).any()).row(0, named=True).items() if hit}
     problems = (
-        base.filter(pl.any_horizontal(pl.col(f) for f in flagged))
+        base.filter(pl.any_horizontal(pl.lit(False), *(pl.col(f) for f in raised)))
         .lazy()
-        .with_columns((pl.col(f) & ~by_loader).alias(f) for f, _ in reject_flags)
+        .with_columns((pl.col(f) & ~by_loader).alias(f) for f, _ in reject_flags if f in raised)
     )
-    reject_report, warning_report, donnees = pl.collect_all(
-        [
-            _report_rows(
-                problems, [*loader_flags, *reject_flags, (dup_flag, duplicate)], table.name, REJECT
-            ),
-            _report_rows(problems, warning_flags, table.name, WARNING),
-            problems.filter(pl.col(_REJECTED) | pl.col(dup_flag)).select(
-                pl.col(ROW).alias("row"),
-                pl.struct(text.columns).struct.json_encode().alias("donnees"),
-            ),
-        ]
+    donnees_schema = {"row": pl.Int64, "donnees": pl.String}
+    reject_plan = _report_rows(
+        problems,
+        [(f, ch) for f, ch in [*loader_flags, *reject_flags, (dup_flag, duplicate)] if f in raised],
+        table.name,
+        REJECT,
+    )
+    warning_plan = _report_rows(
+        problems, [(f, ch) for f, ch in warning_flags if f in raised], table.name, WARNING
+    )
+    donnees_plan = (
+        problems.filter(pl.col(_REJECTED) | pl.col(dup_flag)).select(
+            pl.col(ROW).alias("row"),
+            pl.struct(text.columns).struct.json_encode().alias("donnees"),
+        )
+        if raised - {f for f, _ in warning_flags}
+        else pl.LazyFrame(schema=donnees_schema)
+    )
+    reject_report, warning_report, donnees = (
+        pl.collect_all([reject_plan, warning_plan, donnees_plan])
+        if raised
+        else (_empty_report(), _empty_report(), pl.DataFrame(schema=donnees_schema))
     )
     if unknown:
         header = pl.DataFrame(

@@ -180,19 +180,60 @@ def _phone_valid_of_text(s: pl.Series) -> pl.Series:
     return out.scatter(other.arg_true(), valid.to_series())
 
 
+#: Phone status codes of ``_phone_status_of_text`` (null for an empty cell).
+_PHONE_VALID, _PHONE_LOST_ZERO, _PHONE_INVALID = 0, 1, 2
+
+
+def _phone_status_of_text(s: pl.Series) -> pl.Series:
+    """Status of stripped phone cells: valid (``syntax.any_valid_phone``), a number that lost
+    its leading zero (``syntax.phone_lost_zero``: nine digits once the noise is removed), or
+    invalid; null for a null cell. The zero test runs on the invalid cells only."""
+    valid = _phone_valid_of_text(s)
+    status = pl.DataFrame({"v": valid}).select(
+        pl.when(pl.col("v").is_null())
+        .then(pl.lit(None, pl.Int8))
+        .when(pl.col("v"))
+        .then(pl.lit(_PHONE_VALID, pl.Int8))
+        .otherwise(pl.lit(_PHONE_INVALID, pl.Int8))
+    ).to_series().alias(s.name)
+    other = (~valid).fill_null(False)
+    if not other.any():
+        return status
+    lost = pl.DataFrame({"s": s.filter(other)}).select(
+        phone_digits(pl.col("s").str.strip_chars()).str.contains(PHONE_LOST_ZERO_PATTERN)
+    ).to_series()
+    where = other.arg_true().filter(lost)
+    return status.scatter(where, _PHONE_LOST_ZERO) if where.len() else status
+
+
+def phone_status_column(name: str) -> str:
+    """Working column: the phone status of ``name`` (``_phone_status_of_text``)."""
+    return f"__p_{name}"
+
+
+def rule_inputs(table: Table) -> list[pl.Expr]:
+    """Working columns the rules read besides the text and typed values, each computed once
+    per table (a Python function over a column is not shared between expressions): the
+    phone status of phone columns."""
+    return [
+        pl.col(text_column(c.name))
+        .map_batches(_phone_status_of_text, return_dtype=pl.Int8)
+        .alias(phone_status_column(c.name))
+        for c in table.columns
+        if c.kind == PHONE
+    ]
+
+
 def _phone_checks(col: Column) -> list[RowCheck]:
     """Phone numbers: French syntax; 9 digits (a spreadsheet ate the 0) get their own rule.
 
     The syntax is ``analysis.model.syntax``'s, the campaign's: a cell with one valid number among
-    several, or a valid number followed by an internal extension, is not flagged.
+    several, or a valid number followed by an internal extension, is not flagged. Reads the
+    working column of ``rule_inputs``.
     """
-    n = pl.col(text_column(col.name))
-    valid = n.map_batches(_phone_valid_of_text, return_dtype=pl.Boolean)
-    # ``syntax.phone_lost_zero`` with the validity above (computed once)
-    lost_zero = n.is_not_null() & (
-        ~valid & phone_digits(n.str.strip_chars()).str.contains(PHONE_LOST_ZERO_PATTERN)
-    ).fill_null(False)
-    invalid = n.is_not_null() & ~valid.fill_null(False) & ~lost_zero
+    status = pl.col(phone_status_column(col.name))
+    lost_zero = (status == _PHONE_LOST_ZERO).fill_null(False)
+    invalid = (status == _PHONE_INVALID).fill_null(False)
     return [
         RowCheck(
             col.name,
