@@ -16,6 +16,7 @@ personal data (it is the user's own data, stored locally); exceptions and logs n
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ from analysis.io.validate_values import (  # noqa: F401 - re-exported
     POSTAL_PATTERN,
     ROW,
     normalised_value,
+    parsed_values,
     text_column,
     typed_column,
     typed_value,
@@ -163,6 +165,8 @@ def _report_rows(
 
 def _as_text(frame: pl.DataFrame) -> pl.DataFrame:
     """Every column as text; typed input (dates, numbers, booleans) written the way files are."""
+    if all(dtype == pl.String for dtype in frame.schema.values()):
+        return frame
     exprs = []
     for name, dtype in frame.schema.items():
         if dtype == pl.Datetime:
@@ -172,6 +176,18 @@ def _as_text(frame: pl.DataFrame) -> pl.DataFrame:
         else:
             exprs.append(pl.col(name).cast(pl.String))
     return frame.select(exprs)
+
+
+@functools.cache
+def _value_stages(table: Table) -> tuple[list[pl.Expr], ...]:
+    """The working columns of a table, stage by stage (text, parsed numbers, typed values,
+    rule inputs): built once per table, as they do not depend on the data."""
+    return (
+        [normalised_value(c).alias(text_column(c.name)) for c in table.columns],
+        parsed_values(list(table.columns)),
+        [typed_value(c).alias(typed_column(c.name)) for c in table.columns],
+        rule_inputs(table),
+    )
 
 
 @dataclass
@@ -214,11 +230,13 @@ def _validate_table(
     dup_flag = next(names)
     warning_flags = [(next(names), ch) for ch in warnings]
     by_loader = pl.any_horizontal(pl.lit(False), *(pl.col(f) for f, _ in loader_flags))
+    normalised, parsed, typed_values, inputs = _value_stages(table)
     base = (
         work.lazy()
-        .with_columns(normalised_value(c).alias(text_column(c.name)) for c in table.columns)
-        .with_columns(typed_value(c).alias(typed_column(c.name)) for c in table.columns)
-        .with_columns(rule_inputs(table))
+        .with_columns(normalised)
+        .with_columns(parsed)
+        .with_columns(typed_values)
+        .with_columns(inputs)
         .with_columns(ch.bad.fill_null(False).alias(f) for f, ch in loader_flags + reject_flags)
         .with_columns(
             pl.any_horizontal(by_loader, *(pl.col(f) for f, _ in reject_flags)).alias(_REJECTED)

@@ -7,6 +7,7 @@ Reject rules are evaluated on every input row; warning rules on kept rows only
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -21,8 +22,8 @@ from analysis.io.validate_values import (
     NUMBER_PATTERN,
     POSTAL_PATTERN,
     in_france,
-    parse_float,
     parse_integer,
+    parsed_column,
     text_column,
     typed_column,
 )
@@ -116,6 +117,18 @@ def _reference_check(col: Column, target: str, keys: pl.Series) -> RowCheck:
 
 def reject_checks(table: Table, kept: Mapping[str, pl.DataFrame]) -> list[RowCheck]:
     """Rules whose failure rejects the row (evaluated on every input row)."""
+    checks = list(_column_reject_checks(table))
+    for ref in table.references:
+        if ref.reject:
+            keys = kept[ref.table].get_column(ref.target)
+            checks.append(_reference_check(table.column(ref.column), ref.table, keys))
+    return checks
+
+
+@functools.cache
+def _column_reject_checks(table: Table) -> tuple[RowCheck, ...]:
+    """``reject_checks`` but the references (they read the kept rows): built once per table,
+    as they do not depend on the data."""
     checks: list[RowCheck] = []
     for col in table.columns:
         n, raw = pl.col(text_column(col.name)), pl.col(col.name)
@@ -150,11 +163,7 @@ def reject_checks(table: Table, kept: Mapping[str, pl.DataFrame]) -> list[RowChe
             checks.append(
                 RowCheck(col.name, "code_inconnu", bad, f"code inconnu ; codes admis : {codes}", raw)
             )
-    for ref in table.references:
-        if ref.reject:
-            keys = kept[ref.table].get_column(ref.target)
-            checks.append(_reference_check(table.column(ref.column), ref.table, keys))
-    return checks
+    return tuple(checks)
 
 
 #: A national number written the usual way (``0590505703``, ``05 90 50 57 03``,
@@ -211,6 +220,7 @@ def phone_status_column(name: str) -> str:
     return f"__p_{name}"
 
 
+@functools.cache
 def rule_inputs(table: Table) -> list[pl.Expr]:
     """Working columns the rules read besides the text and typed values, each computed once
     per table (a Python function over a column is not shared between expressions): the
@@ -267,7 +277,7 @@ def _email_check(col: Column) -> RowCheck:
 def _coordinate_checks() -> list[RowCheck]:
     """Coordinates: unreadable, incomplete or outside France → both emptied, with a warning."""
     nlat, nlon = pl.col(text_column("latitude")), pl.col(text_column("longitude"))
-    lat, lon = parse_float(nlat), parse_float(nlon)
+    lat, lon = pl.col(parsed_column("latitude")), pl.col(parsed_column("longitude"))
     cleared = " : latitude et longitude effacées"
     checks = []
     for name, n, f in (("latitude", nlat, lat), ("longitude", nlon, lon)):
@@ -320,6 +330,18 @@ def _departement_check() -> RowCheck:
 
 def warning_checks(table: Table, kept: Mapping[str, pl.DataFrame]) -> list[RowCheck]:
     """Rules whose failure keeps the row (evaluated on kept rows only)."""
+    checks = list(_column_warning_checks(table))
+    for ref in table.references:
+        if not ref.reject:
+            keys = kept[ref.table].get_column(ref.target)
+            check = _reference_check(table.column(ref.column), ref.table, keys)
+            checks.append(check)
+    return checks
+
+
+@functools.cache
+def _column_warning_checks(table: Table) -> tuple[RowCheck, ...]:
+    """``warning_checks`` but the references: built once per table."""
     checks: list[RowCheck] = []
     names = set(table.names)
     for col in table.columns:
@@ -409,10 +431,5 @@ def warning_checks(table: Table, kept: Mapping[str, pl.DataFrame]) -> list[RowCh
         checks.extend(_coordinate_checks())
     if table.key == ("finess_eg",) and "commune_insee" in names:
         checks.append(_departement_check())
-    for ref in table.references:
-        if not ref.reject:
-            keys = kept[ref.table].get_column(ref.target)
-            check = _reference_check(table.column(ref.column), ref.table, keys)
-            checks.append(check)
-    return checks
+    return tuple(checks)
 

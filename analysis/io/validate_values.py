@@ -98,8 +98,7 @@ def typed_column(name: str) -> str:
 
 
 def _stripped(name: str) -> pl.Expr:
-    s = pl.col(name).str.strip_chars()
-    return pl.when(s.str.len_bytes() > 0).then(s)
+    return pl.col(name).str.strip_chars().replace("", None)  # cheaper than when / then
 
 
 def _code_mapping(list_name: str) -> dict[str, str]:
@@ -160,6 +159,7 @@ def parse_float(s: pl.Expr) -> pl.Expr:
 _PLAIN_DATE = r"^\d{4}-\d{2}-\d{2}$"
 _PLAIN_DATETIME = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?$"
 _DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+_DATE_FORMAT = "%Y-%m-%d"
 
 
 def _datetime_of_text(s: pl.Series) -> pl.Series:
@@ -173,13 +173,23 @@ def _datetime_of_text(s: pl.Series) -> pl.Series:
         date=pl.col("s").str.contains(_PLAIN_DATE),
         time=pl.col("s").str.contains(_PLAIN_DATETIME),
     )
-    plain = (
-        pl.when("date")
-        .then(pl.col("s") + pl.lit(" 00:00:00"))
-        .when("time")
-        .then(pl.col("s").str.slice(0, 19).str.replace("T", " ", literal=True))
+    # A plain date is read as its midnight; each spelling is parsed only when some cell has it.
+    has_date, has_time = frame.select(pl.col("date").any(), pl.col("time").any()).row(0)
+    as_date = pl.col("s").str.strptime(pl.Datetime("us"), _DATE_FORMAT, strict=False)
+    as_time = (
+        pl.col("s")
+        .str.slice(0, 19)
+        .str.replace("T", " ", literal=True)
         .str.strptime(pl.Datetime("us"), _DATETIME_FORMAT, strict=False)
     )
+    if has_date and has_time:
+        plain = pl.when("date").then(as_date).when("time").then(as_time)
+    elif has_date:
+        plain = pl.when("date").then(as_date)
+    elif has_time:
+        plain = pl.when("time").then(as_time)
+    else:
+        plain = pl.lit(None, pl.Datetime("us"))
     out = frame.select(
         value=pl.when(plain.dt.year().is_between(*_YEARS)).then(plain),
         other=pl.col("s").is_not_null() & ~pl.col("date") & ~pl.col("time"),
@@ -253,8 +263,24 @@ def in_france(lat: pl.Expr, lon: pl.Expr) -> pl.Expr:
     return pl.any_horizontal(inside).fill_null(False)
 
 
+def parsed_column(name: str) -> str:
+    """Working column: the decimal number read from coordinate ``name`` (``parse_float``)."""
+    return f"__x_{name}"
+
+
+def parsed_values(columns: list[Column]) -> list[pl.Expr]:
+    """Working columns several typed values and rules read, computed once from the text
+    columns: the decimal numbers of latitude and longitude (``parsed_column``)."""
+    return [
+        parse_float(pl.col(text_column(c.name))).alias(parsed_column(c.name))
+        for c in columns
+        if c.kind in (LATITUDE, LONGITUDE)
+    ]
+
+
 def typed_value(col: Column) -> pl.Expr:
-    """Expression giving the canonical typed value of ``col`` (null when it cannot be typed)."""
+    """Expression giving the canonical typed value of ``col`` (null when it cannot be typed);
+    coordinates read the working columns of ``parsed_values``."""
     n = pl.col(text_column(col.name))
     if col.kind == CODE and col.codes:
         source = _fold_code(n) if col.codes in LABELLED_CODE_LISTS else n.str.to_uppercase()
@@ -266,7 +292,7 @@ def typed_value(col: Column) -> pl.Expr:
     if col.kind == NUMBER:
         return parse_float(n)
     if col.kind in (LATITUDE, LONGITUDE):
-        lat, lon = parse_float(pl.col(text_column("latitude"))), parse_float(pl.col(text_column("longitude")))
+        lat, lon = pl.col(parsed_column("latitude")), pl.col(parsed_column("longitude"))
         ok = lat.is_not_null() & lon.is_not_null() & in_france(lat, lon)
         return pl.when(ok).then(lat if col.kind == LATITUDE else lon)
     if col.kind == DATETIME:

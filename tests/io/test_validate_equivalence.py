@@ -4,9 +4,12 @@ on hand-made cells."""
 
 from __future__ import annotations
 
-import polars as pl
+import datetime as dt
 
-from analysis.io import validate_rules
+import polars as pl
+import pytest
+
+from analysis.io import validate_rules, validate_values
 from analysis.model import syntax
 
 PHONES = [
@@ -52,3 +55,35 @@ def test_phone_status_matches_the_syntax_definitions() -> None:
             assert code == validate_rules._PHONE_INVALID, cell
     # worked out by hand: "590804611", "5 90 80 46 11" and "(0)1 23 45 67 89" lost their zero
     assert status.to_list().count(validate_rules._PHONE_LOST_ZERO) == 3
+
+
+def _reference_datetimes(cells: list[str | None]) -> list:
+    """The plain-ISO reading as first written: a date gets `` 00:00:00`` appended and every
+    plain cell goes through one ``strptime`` of ``%Y-%m-%d %H:%M:%S``; years 1900–2100."""
+    frame = pl.DataFrame({"s": cells}, schema={"s": pl.String})
+    date = pl.col("s").str.contains(r"^\d{4}-\d{2}-\d{2}$")
+    time = pl.col("s").str.contains(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?$")
+    plain = (
+        pl.when(date)
+        .then(pl.col("s") + pl.lit(" 00:00:00"))
+        .when(time)
+        .then(pl.col("s").str.slice(0, 19).str.replace("T", " ", literal=True))
+        .str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False)
+    )
+    return frame.select(pl.when(plain.dt.year().is_between(1900, 2100)).then(plain)).to_series().to_list()
+
+
+DATES = ["2024-03-01", "2024-02-29", "2023-02-29", "2023-13-01", "2023-00-10", "0000-01-01",
+         "1899-12-31", "1900-01-01", "2100-12-31", "2101-01-01", "２０２３-０１-０１", "9999-99-99",
+         None]
+DATETIMES = ["2023-07-01T08:13:00.000000", "2023-07-01 08:13:00", "2023-07-01T24:00:00",
+             "2023-07-01T23:59:60", "2023-02-30T10:00:00", "1899-12-31T23:59:59", None]
+
+
+@pytest.mark.parametrize("cells", [DATES, DATETIMES, DATES + DATETIMES, [None, None]])
+def test_plain_dates_read_as_before(cells: list[str | None]) -> None:
+    got = validate_values._datetime_of_text(pl.Series("d", cells, dtype=pl.String)).to_list()
+    assert got == _reference_datetimes(cells)
+    if cells is DATES:  # worked out by hand
+        assert got[0] == dt.datetime(2024, 3, 1) and got[1] == dt.datetime(2024, 2, 29)
+        assert got[2:6] == [None] * 4 and got[6] is None and got[7] == dt.datetime(1900, 1, 1)
