@@ -171,24 +171,6 @@ def _column_reject_checks(table: Table) -> tuple[RowCheck, ...]:
 _PLAIN_PHONE = r"^0[1-9](?:[ .]?\d{2}){4}$"
 
 
-def _phone_valid_of_text(s: pl.Series) -> pl.Series:
-    """``syntax.any_valid_phone`` of stripped cells, the usual spellings first
-    (``_PLAIN_PHONE``); of the other cells, one without a separator holds one number
-    (``syntax.is_phone``) and only the rest are split into their numbers."""
-    plain = pl.DataFrame({"s": s}).select(pl.col("s").str.contains(_PLAIN_PHONE)).to_series()
-    out = plain.alias(s.name)
-    other = (plain.is_not_null() & ~plain).fill_null(False)
-    if not other.any():
-        return out
-    frame = pl.DataFrame({"s": s.filter(other)})
-    valid = frame.select(
-        pl.when(pl.col("s").str.contains(PHONE_SEPARATORS))
-        .then(any_valid_phone(pl.col("s")))
-        .otherwise(is_phone(pl.col("s")))
-    )
-    return out.scatter(other.arg_true(), valid.to_series())
-
-
 #: Phone status codes of ``_phone_status_of_text`` (null for an empty cell).
 _PHONE_VALID, _PHONE_LOST_ZERO, _PHONE_INVALID = 0, 1, 2
 
@@ -196,25 +178,34 @@ _PHONE_VALID, _PHONE_LOST_ZERO, _PHONE_INVALID = 0, 1, 2
 def _phone_status_of_text(s: pl.Series) -> pl.Series:
     """Status of stripped phone cells: valid (``syntax.any_valid_phone``), a number that lost
     its leading zero (``syntax.phone_lost_zero``: nine digits once the noise is removed), or
-    invalid; null for a null cell. The zero test runs on the invalid cells only."""
+    invalid; null for a null cell.
+
+    The usual spellings (``_PLAIN_PHONE``) are valid at once; of the other cells, one without a
+    separator holds one number (``syntax.is_phone``) and only the rest are split into their
+    numbers, in the same pass as the zero test.
+    """
     if s.null_count() == s.len():
         return s.cast(pl.Int8)  # an empty column
-    valid = _phone_valid_of_text(s)
-    status = pl.DataFrame({"v": valid}).select(
-        pl.when(pl.col("v").is_null())
-        .then(pl.lit(None, pl.Int8))
-        .when(pl.col("v"))
-        .then(pl.lit(_PHONE_VALID, pl.Int8))
-        .otherwise(pl.lit(_PHONE_INVALID, pl.Int8))
-    ).to_series().alias(s.name)
-    other = (~valid).fill_null(False)
+    plain = s.str.contains(_PLAIN_PHONE)
+    status = (~plain).cast(pl.Int8) * _PHONE_INVALID  # plain: valid; null stays null
+    other = (~plain).fill_null(False)
     if not other.any():
-        return status
-    lost = pl.DataFrame({"s": s.filter(other)}).select(
-        phone_digits(pl.col("s").str.strip_chars()).str.contains(PHONE_LOST_ZERO_PATTERN)
-    ).to_series()
-    where = other.arg_true().filter(lost)
-    return status.scatter(where, _PHONE_LOST_ZERO) if where.len() else status
+        return status.alias(s.name)
+    cell = pl.col("s")
+    valid = (
+        pl.when(cell.str.contains(PHONE_SEPARATORS))
+        .then(any_valid_phone(cell))
+        .otherwise(is_phone(cell))
+    )
+    lost = phone_digits(cell.str.strip_chars()).str.contains(PHONE_LOST_ZERO_PATTERN)
+    codes = pl.DataFrame({"s": s.filter(other)}).select(
+        pl.when(valid)
+        .then(pl.lit(_PHONE_VALID, pl.Int8))
+        .when(lost)
+        .then(pl.lit(_PHONE_LOST_ZERO, pl.Int8))
+        .otherwise(pl.lit(_PHONE_INVALID, pl.Int8))
+    )
+    return status.scatter(other.arg_true(), codes.to_series()).alias(s.name)
 
 
 def phone_status_column(name: str) -> str:
