@@ -109,8 +109,11 @@ class ValidationResult:
 # --- evaluation ---------------------------------------------------------------------------
 
 
+_EMPTY_REPORT = pl.DataFrame(schema=REPORT_SCHEMA)
+
+
 def _empty_report() -> pl.DataFrame:
-    return pl.DataFrame(schema=REPORT_SCHEMA)
+    return _EMPTY_REPORT.clone()
 
 
 _FIRST = "__first"  # working column: first row (among rows not rejected) holding the key
@@ -299,12 +302,16 @@ def _validate_table(
         )
         warning_report = pl.concat([header, warning_report])
 
-    rejected_frame = reject_report.join(donnees, on="row", how="left", maintain_order="left")
-    typed = conform(
-        base.select(pl.col(typed_column(c)).alias(c) for c in table.names)
-        .filter(base.get_column(_KEPT)),
-        table.name,
+    rejected_frame = (
+        reject_report.join(donnees, on="row", how="left", maintain_order="left")
+        if reject_report.height
+        else reject_report.with_columns(pl.lit(None, pl.String).alias("donnees"))
     )
+    typed = base.select(pl.col(typed_column(c)).alias(c) for c in table.names)
+    kept_rows = base.get_column(_KEPT)
+    if not kept_rows.all():  # usually every row is kept: no copy then
+        typed = typed.filter(kept_rows)
+    typed = conform(typed, table.name)
     counts = {
         "lus": base.height,
         "conserves": typed.height,
