@@ -235,13 +235,16 @@ def _plain_structure(text: str, sep: str) -> tuple[list[str], int, int, list[tup
     return header, records, blanks, bad
 
 
-def _check_structure(text: str, sep: str, path: Path) -> tuple[list[str], int, int]:
+def _check_structure(
+    text: str, sep: str, path: Path, payload: bytes | None = None
+) -> tuple[list[str], int, int]:
     """Header, number of data records and number of blank records, after checking the layout.
 
     Raises ``InputError`` on a quote left open, badly placed quotes or records whose number of
     fields differs from the header's (naming the lines, counted as in a text editor).
+    ``payload``, when given, is ``text`` encoded in UTF-8.
     """
-    fast = fast_structure(text, sep)
+    fast = fast_structure(text, sep, payload)
     if fast is not None:
         return fast
     return _exact_structure(text, sep, path)
@@ -484,13 +487,12 @@ def read_delimited(
     if not text.strip():
         raise InputError("fichier vide : aucune ligne d'en-tête.", path)
     sep = _sniff_separator(text)
-    header, records, blanks = _check_structure(text, sep, path)
+    unchanged = encoding == UTF8 and not skip_lines and _text_unchanged(data)
+    payload = data if unchanged else None
+    header, records, blanks = _check_structure(text, sep, path, payload)
     if check_header is not None:
         check_header([h.strip() for h in header])
-    unchanged = encoding == UTF8 and not skip_lines and _text_unchanged(data)
-    frame = _read_delimited(
-        text, sep, len(header), records, blanks, payload=data if unchanged else None
-    )
+    frame = _read_delimited(text, sep, len(header), records, blanks, payload=payload)
     frame = _header_names(header, frame, path)
     return DelimitedText(frame, encoding, sep, blanks)
 

@@ -42,16 +42,24 @@ def _is_blank(record: list[str]) -> bool:
     return not "".join(record).strip()
 
 
-def fast_structure(text: str, sep: str) -> tuple[list[str], int, int] | None:
+def fast_structure(
+    text: str, sep: str, payload: bytes | None = None
+) -> tuple[list[str], int, int] | None:
     """Header, number of data records and number of blank records of ``text`` (line ends
     already normalised to LF or CRLF), or ``None`` when the layout cannot be proved here.
 
-    Gives exactly what ``canonical._check_structure`` gives on every text it accepts; never
-    raises on bad input (the exact path then reports it).
+    ``payload``, when given, is ``text`` encoded in UTF-8 (the file's bytes: handed to Polars
+    as they are, sparing an encoding). Gives exactly what ``canonical._check_structure`` gives
+    on every text it accepts; never raises on bad input (the exact path then reports it).
     """
     if "\x00" in text:
         return None
-    lines = pl.Series("line", [text]).str.split("\n").explode(empty_as_null=False)
+    whole = (
+        pl.Series("line", [text])
+        if payload is None
+        else pl.Series("line", [payload], dtype=pl.Binary).cast(pl.String)
+    )
+    lines = whole.str.split("\n").explode(empty_as_null=False)
     if text.endswith("\n"):
         lines = lines.head(lines.len() - 1)
     if lines.len() == 0:
