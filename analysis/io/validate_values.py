@@ -9,7 +9,6 @@ cannot be typed), ``ROW`` the row number (data rows from 1, header excluded).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 import polars as pl
 
@@ -172,19 +171,34 @@ def _datetime_of_text(s: pl.Series) -> pl.Series:
     """
     if s.null_count() == s.len():
         return s.cast(pl.Datetime("us"))  # an empty column (no work, nothing to read)
-    date = pl.col("s").str.contains(_PLAIN_DATE)  # a plain date is read as its midnight
-    time = pl.col("s").str.contains(_PLAIN_DATETIME)
-    as_date = pl.col("s").str.strptime(pl.Datetime("us"), _DATE_FORMAT, strict=False)
-    as_time = (
-        pl.col("s")
-        .str.slice(0, 19)
-        .str.replace("T", " ", literal=True)
-        .str.strptime(pl.Datetime("us"), _DATETIME_FORMAT, strict=False)
+    frame = pl.DataFrame({"s": s}).with_columns(
+        date=pl.col("s").str.contains(_PLAIN_DATE),
+        time=pl.col("s").str.contains(_PLAIN_DATETIME),
     )
-    plain = pl.when(date).then(as_date).when(time).then(as_time)
-    out = pl.DataFrame({"s": s}).select(
+    # Each spelling is parsed only when some cell has it (a failed parse is not free).
+    has_date, has_time = frame.get_column("date").any(), frame.get_column("time").any()
+    as_time = pl.col("s").str.slice(0, 19).str.replace("T", " ", literal=True)
+    if has_date and has_time:  # a plain date is read as its midnight
+        plain = (
+            pl.when("date")
+            .then(pl.col("s") + pl.lit(" 00:00:00"))
+            .when("time")
+            .then(as_time)
+            .str.strptime(pl.Datetime("us"), _DATETIME_FORMAT, strict=False)
+        )
+    elif has_date:
+        plain = pl.when("date").then(
+            pl.col("s").str.strptime(pl.Datetime("us"), _DATE_FORMAT, strict=False)
+        )
+    elif has_time:
+        plain = pl.when("time").then(
+            as_time.str.strptime(pl.Datetime("us"), _DATETIME_FORMAT, strict=False)
+        )
+    else:
+        plain = pl.lit(None, pl.Datetime("us"))
+    out = frame.select(
         value=pl.when(plain.dt.year().is_between(*_YEARS)).then(plain),
-        other=pl.col("s").is_not_null() & ~date & ~time,
+        other=pl.col("s").is_not_null() & ~pl.col("date") & ~pl.col("time"),
     )
     value, other = out.get_column("value").alias(s.name), out.get_column("other")
     if other.any():
@@ -246,7 +260,7 @@ def _datetime_of_any_text(s: pl.Series) -> pl.Series:
 
 def _parse_datetime(s: pl.Expr) -> pl.Expr:
     """Expression form of ``_datetime_of_text`` (one call per column, not per row)."""
-    return s.map_batches(by_distinct(_datetime_of_text), return_dtype=pl.Datetime("us"))
+    return s.map_batches(_datetime_of_text, return_dtype=pl.Datetime("us"))
 
 
 def in_france(lat: pl.Expr, lon: pl.Expr) -> pl.Expr:
@@ -270,25 +284,9 @@ def parsed_values(columns: list[Column]) -> list[pl.Expr]:
     ]
 
 
-def by_distinct(fn: Callable[[pl.Series], pl.Series]) -> Callable[[pl.Series], pl.Series]:
-    """``fn`` (a cell-by-cell function of a column that maps null to null) computed once per
-    distinct value when values repeat (codes, ages, dates), each cell then given its value's
-    result: the same column, for a fraction of the work."""
-
-    def on_distinct(s: pl.Series) -> pl.Series:
-        distinct = s.unique().drop_nulls()
-        if 2 * distinct.len() > s.len():
-            return fn(s)
-        values = fn(distinct)
-        return s.replace_strict(distinct, values, default=None, return_dtype=values.dtype)
-
-    return on_distinct
-
-
 def typed_value(col: Column) -> pl.Expr:
     """Expression giving the canonical typed value of ``col`` (null when it cannot be typed);
-    coordinates read the working columns of ``parsed_values``. Dates are read once per
-    distinct text (``by_distinct``)."""
+    coordinates read the working columns of ``parsed_values``."""
     n = pl.col(text_column(col.name))
     if col.kind == CODE and col.codes:
         source = _fold_code(n) if col.codes in LABELLED_CODE_LISTS else n.str.to_uppercase()
