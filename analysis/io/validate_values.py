@@ -9,6 +9,7 @@ cannot be typed), ``ROW`` the row number (data rows from 1, header excluded).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import polars as pl
 
@@ -132,6 +133,22 @@ def _fold_code(s: pl.Expr) -> pl.Expr:
         .str.replace_all(r"[^A-Z0-9]+", "_")
         .str.strip_chars("_")
     )
+
+
+def _labelled_codes(mapping: dict[str, str]) -> Callable[[pl.Series], pl.Series]:
+    """Codes of a labelled list from cells (``_fold_code`` then ``mapping``; null when
+    unknown), folded once per distinct cell: such a column holds a handful of spellings."""
+
+    def codes_of_text(s: pl.Series) -> pl.Series:
+        distinct = s.unique().drop_nulls()
+        if distinct.len() == 0:
+            return s
+        codes = distinct.to_frame("s").select(
+            _fold_code(pl.col("s")).replace_strict(mapping, default=None, return_dtype=pl.String)
+        )
+        return s.replace_strict(distinct, codes.to_series(), default=None, return_dtype=pl.String)
+
+    return codes_of_text
 
 
 def parse_integer(s: pl.Expr) -> pl.Expr:
@@ -288,9 +305,10 @@ def typed_value(col: Column) -> pl.Expr:
     """Expression giving the canonical typed value of ``col`` (null when it cannot be typed);
     coordinates read the working columns of ``parsed_values``."""
     n = pl.col(text_column(col.name))
+    if col.kind == CODE and col.codes in LABELLED_CODE_LISTS:
+        return n.map_batches(_labelled_codes(_code_mapping(col.codes)), return_dtype=pl.String)
     if col.kind == CODE and col.codes:
-        source = _fold_code(n) if col.codes in LABELLED_CODE_LISTS else n.str.to_uppercase()
-        return source.replace_strict(
+        return n.str.to_uppercase().replace_strict(
             _code_mapping(col.codes), default=None, return_dtype=pl.String
         )
     if col.kind in (INTEGER, AGE):

@@ -97,3 +97,20 @@ def test_empty_date_column_reads_as_null_datetimes() -> None:
 def test_empty_phone_column_has_no_status() -> None:
     status = validate_rules._phone_status_of_text(pl.Series("p", [None, None], dtype=pl.String))
     assert status.dtype == pl.Int8 and status.to_list() == [None, None]
+
+
+def test_labelled_codes_folded_once_per_spelling_match_the_expression() -> None:
+    cells = ["Référent unité", "referent_unite", "REFERENT  UNITÉ", "Référent unité", None,
+             "inconnu", "Référent structure", "", "referent_unite"]
+    mapping = validate_values._code_mapping("role_habilitation")
+    s = pl.Series("r", cells, dtype=pl.String)
+    got = validate_values._labelled_codes(mapping)(s)
+    expected = pl.DataFrame({"r": s}).select(
+        validate_values._fold_code(pl.col("r")).replace_strict(
+            mapping, default=None, return_dtype=pl.String
+        )
+    ).to_series()
+    assert got.to_list() == expected.to_list()
+    assert got[0] == got[1] == got[2] == "referent_unite" and got[4] is None  # by hand
+    empty = pl.Series("r", [None, None], dtype=pl.String)
+    assert validate_values._labelled_codes(mapping)(empty).to_list() == [None, None]
