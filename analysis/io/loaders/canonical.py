@@ -513,7 +513,7 @@ def read_table_file(path: str | Path, table: str) -> RawTable:
     except OSError as exc:
         raise InputError(f"lecture impossible ({exc.strerror}).", path) from None
     sha256 = hashlib.sha256(data).hexdigest()
-    if not data.strip():
+    if not data or data.isspace():  # blank (no copy of the bytes, unlike strip)
         raise InputError("fichier vide : aucune ligne d'en-tête.", path)
 
     if path.suffix.lower() in PARQUET_SUFFIXES:
