@@ -259,9 +259,9 @@ def _validate_table(
     # Checks that no row raised add nothing to it and are left out of its plan.
     flagged = [f for f, _ in loader_flags + reject_flags + warning_flags] + [dup_flag]
     raised = {f for f, hit in base.select(pl.col(flagged).any()).row(0, named=True).items() if hit}
-    problems = (
-        base.filter(pl.any_horizontal(pl.lit(False), *(pl.col(f) for f in raised)))
-        .lazy()
+    problems = (  # lazy: only the columns the report reads are filtered
+        base.lazy()
+        .filter(pl.any_horizontal(pl.lit(False), *(pl.col(f) for f in raised)))
         .with_columns((pl.col(f) & ~by_loader).alias(f) for f, _ in reject_flags if f in raised)
     )
     donnees_schema = {"row": pl.Int64, "donnees": pl.String}
