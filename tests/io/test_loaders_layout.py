@@ -93,13 +93,13 @@ def _random_text(rng: random.Random) -> str:
 def test_fast_path_agrees_with_exact_path_on_random_texts(sep: str) -> None:
     rng = random.Random(20261204)
     answered = 0
-    for _ in range(1500):
+    for _ in range(600):
         text = _random_text(rng)
         fast = fast_structure(text, sep)
         if fast is not None:
             answered += 1
             assert fast == _exact(text, sep), repr(text)
-    assert answered > 100  # the comparison is not vacuous
+    assert answered > 40  # the comparison is not vacuous
 
 
 @pytest.mark.parametrize(
@@ -121,3 +121,38 @@ def test_read_table_file_same_with_and_without_fast_path(
     exact = canonical.read_table_file(path, "etablissements")
     assert fast.frame.equals(exact.frame)
     assert fast.source() == exact.source()
+
+
+def _random_field(rng: random.Random, sep: str) -> str:
+    value = "".join(rng.choice(["a", "é", " ", sep, '"', "\n", "1", "\u00a0"])
+                    for _ in range(rng.randint(0, 6)))
+    if rng.random() < 0.5:
+        return '"' + value.replace('"', '""') + '"'  # quoted as a spreadsheet writes it
+    return value.replace('"', "").replace(sep, "").replace("\n", "")
+
+
+def _random_table(rng: random.Random, sep: str) -> str:
+    width = rng.randint(1, 4)
+    end = rng.choice(["\n", "\r\n"])
+    rows = []
+    for _ in range(rng.randint(1, 6)):
+        n = width if rng.random() < 0.85 else rng.randint(1, 5)  # now and then a ragged row
+        rows.append(sep.join(_random_field(rng, sep) for _ in range(n)))
+        if rng.random() < 0.15:
+            rows.append(rng.choice(["", sep * (width - 1), " "]))  # blank records
+    return end.join(rows) + (end if rng.random() < 0.7 else "")
+
+
+@pytest.mark.parametrize("sep", [";", ",", "\t"])
+def test_fast_path_agrees_with_exact_path_on_random_tables(sep: str) -> None:
+    rng = random.Random(4122026)
+    answered = 0
+    for _ in range(400):
+        text = _random_table(rng, sep)
+        fast = fast_structure(text, sep)
+        payload = fast_structure(text, sep, text.encode("utf-8"))
+        assert fast == payload, repr(text)
+        if fast is not None:
+            answered += 1
+            assert fast == _exact(text, sep), repr(text)
+    assert answered > 80  # the comparison is not vacuous
