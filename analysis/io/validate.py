@@ -311,7 +311,9 @@ def _validate_table(
     kept_rows = base.get_column(_KEPT)
     if not kept_rows.all():  # usually every row is kept: no copy then
         typed = typed.filter(kept_rows)
-    typed = conform(typed, table.name)
+    # The typed values usually have the canonical names, order and types already.
+    if list(typed.schema.items()) != list(table.polars_schema.items()):
+        typed = conform(typed, table.name)
     counts = {
         "lus": base.height,
         "conserves": typed.height,
