@@ -484,7 +484,7 @@ def read_delimited(
     text, encoding = decode_text(data, path)
     if skip_lines:
         text = "".join(text.splitlines(keepends=True)[skip_lines:])
-    if not text.strip():
+    if not text or text.isspace():  # blank (without copying the text)
         raise InputError("fichier vide : aucune ligne d'en-tête.", path)
     sep = _sniff_separator(text)
     unchanged = encoding == UTF8 and not skip_lines and _text_unchanged(data)
