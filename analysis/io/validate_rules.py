@@ -180,9 +180,9 @@ def _phone_status_of_text(s: pl.Series) -> pl.Series:
     its leading zero (``syntax.phone_lost_zero``: nine digits once the noise is removed), or
     invalid; null for a null cell.
 
-    The usual spellings (``_PLAIN_PHONE``) are valid at once; of the other cells, one without a
-    separator holds one number (``syntax.is_phone``) and only the rest are split into their
-    numbers, in the same pass as the zero test.
+    The usual spellings (``_PLAIN_PHONE``) are valid at once, two other shapes are settled
+    by their shape, and only the remaining cells go through the rules
+    (``_phone_status_by_rule``).
     """
     if s.null_count() == s.len():
         return s.cast(pl.Int8)  # an empty column
@@ -191,6 +191,32 @@ def _phone_status_of_text(s: pl.Series) -> pl.Series:
     other = (~plain).fill_null(False)
     if not other.any():
         return status.alias(s.name)
+    # Two spellings of the unusual cells are settled by their shape: nine digits (a lost zero:
+    # no valid number has nine digits) and at most eight digits with spaces or dots (too short
+    # to be a number, not nine digits); the general rule decides the others.
+    where = other.arg_true()
+    cells = s.gather(where)
+    codes = pl.DataFrame({"s": cells}).select(
+        pl.when(pl.col("s").str.contains(_NINE_DIGITS))
+        .then(pl.lit(_PHONE_LOST_ZERO, pl.Int8))
+        .when(pl.col("s").str.contains(_SHORT_NUMBER))
+        .then(pl.lit(_PHONE_INVALID, pl.Int8))
+    ).to_series()
+    rest = codes.is_null()
+    if rest.any():
+        codes = codes.scatter(rest.arg_true(), _phone_status_by_rule(cells.filter(rest)))
+    return status.scatter(where, codes).alias(s.name)
+
+
+#: Shapes of phone cells whose status needs no rule (ASCII digits, spaces and dots only).
+_NINE_DIGITS = r"^[1-9][0-9]{8}$"
+_SHORT_NUMBER = r"^[0-9](?:[ .]?[0-9]){0,7}$"
+
+
+def _phone_status_by_rule(cells: pl.Series) -> pl.Series:
+    """``_phone_status_of_text`` of non-null cells by the syntax rules: a cell without a
+    separator holds one number (``syntax.is_phone``), the others are split into their numbers
+    (``syntax.any_valid_phone``); the zero test in the same pass."""
     cell = pl.col("s")
     valid = (
         pl.when(cell.str.contains(PHONE_SEPARATORS))
@@ -198,14 +224,13 @@ def _phone_status_of_text(s: pl.Series) -> pl.Series:
         .otherwise(is_phone(cell))
     )
     lost = phone_digits(cell.str.strip_chars()).str.contains(PHONE_LOST_ZERO_PATTERN)
-    codes = pl.DataFrame({"s": s.filter(other)}).select(
+    return pl.DataFrame({"s": cells}).select(
         pl.when(valid)
         .then(pl.lit(_PHONE_VALID, pl.Int8))
         .when(lost)
         .then(pl.lit(_PHONE_LOST_ZERO, pl.Int8))
         .otherwise(pl.lit(_PHONE_INVALID, pl.Int8))
-    )
-    return status.scatter(other.arg_true(), codes.to_series()).alias(s.name)
+    ).to_series()
 
 
 def phone_status_column(name: str) -> str:
