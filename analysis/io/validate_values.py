@@ -8,6 +8,7 @@ cannot be typed), ``ROW`` the row number (data rows from 1, header excluded).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable
 
@@ -51,6 +52,9 @@ _FR_DATETIME = (
 )
 _LOCAL_TZ = "Europe/Paris"  # times given with an offset are stored as French local time
 _YEARS = (1900, 2100)
+#: The first and last instants of the years ``_YEARS`` (a comparison, cheaper than the year).
+_FIRST_INSTANT = dt.datetime(_YEARS[0], 1, 1)
+_LAST_INSTANT = dt.datetime(_YEARS[1], 12, 31, 23, 59, 59, 999999)
 
 AGE_BOUNDS = (0, 120)
 
@@ -192,33 +196,42 @@ def _datetime_of_text(s: pl.Series) -> pl.Series:
         date=pl.col("s").str.contains(_PLAIN_DATE),
         time=pl.col("s").str.contains(_PLAIN_DATETIME),
     )
-    # Each spelling is parsed only when some cell has it (a failed parse is not free).
-    has_date, has_time = frame.get_column("date").any(), frame.get_column("time").any()
-    as_time = pl.col("s").str.slice(0, 19).str.replace("T", " ", literal=True)
-    if has_date and has_time:  # a plain date is read as its midnight
+    # Each spelling is parsed only when some cell has it (a failed parse is not free), and
+    # without picking cells when every cell has it.
+    dates, times = int(frame.get_column("date").sum()), int(frame.get_column("time").sum())
+    present = s.len() - s.null_count()
+    as_date = pl.col("s").str.strptime(pl.Datetime("us"), _DATE_FORMAT, strict=False)
+    as_time = (
+        pl.col("s")
+        .str.slice(0, 19)
+        .str.replace("T", " ", literal=True)
+        .str.strptime(pl.Datetime("us"), _DATETIME_FORMAT, strict=False)
+    )
+    if dates == present:
+        plain = as_date
+    elif times == present:
+        plain = as_time
+    elif dates and times:  # a plain date is read as its midnight
         plain = (
             pl.when("date")
             .then(pl.col("s") + pl.lit(" 00:00:00"))
             .when("time")
-            .then(as_time)
+            .then(pl.col("s").str.slice(0, 19).str.replace("T", " ", literal=True))
             .str.strptime(pl.Datetime("us"), _DATETIME_FORMAT, strict=False)
         )
-    elif has_date:
-        plain = pl.when("date").then(
-            pl.col("s").str.strptime(pl.Datetime("us"), _DATE_FORMAT, strict=False)
-        )
-    elif has_time:
-        plain = pl.when("time").then(
-            as_time.str.strptime(pl.Datetime("us"), _DATETIME_FORMAT, strict=False)
-        )
-    else:
-        plain = pl.lit(None, pl.Datetime("us"))
-    out = frame.select(
-        value=pl.when(plain.dt.year().is_between(*_YEARS)).then(plain),
-        other=pl.col("s").is_not_null() & ~pl.col("date") & ~pl.col("time"),
-    )
-    value, other = out.get_column("value").alias(s.name), out.get_column("other")
-    if other.any():
+    elif dates:
+        plain = pl.when("date").then(as_date)
+    elif times:
+        plain = pl.when("time").then(as_time)
+    else:  # no plain spelling: a column of nulls, as long as the cells
+        plain = pl.repeat(None, pl.len(), dtype=pl.Datetime("us"))
+    value = frame.select(
+        pl.when(plain.is_between(_FIRST_INSTANT, _LAST_INSTANT)).then(plain).alias(s.name)
+    ).to_series()
+    if dates + times < present:
+        other = frame.select(
+            pl.col("s").is_not_null() & ~pl.col("date") & ~pl.col("time")
+        ).to_series()
         value = value.scatter(other.arg_true(), _datetime_of_any_text(s.filter(other)))
     return value
 

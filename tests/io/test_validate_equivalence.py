@@ -89,10 +89,23 @@ DATETIMES = ["2023-07-01T08:13:00.000000", "2023-07-01 08:13:00", "2023-07-01T24
              "2023-07-01T23:59:60", "2023-02-30T10:00:00", "1899-12-31T23:59:59", None]
 
 
-@pytest.mark.parametrize("cells", [DATES, DATETIMES, DATES + DATETIMES, [None, None]])
+ONLY_DATES = ["2024-03-01", None, "1899-12-31", "2100-12-31", "2024-02-30"]
+ONLY_DATETIMES = ["2023-07-01T08:13:00.000000", "2101-01-01 00:00:00", None, "1900-01-01 00:00:00"]
+#: Spellings the plain path leaves to the general one (French dates, offsets, one-digit parts).
+OTHERS = ["01/02/2023", "2023-07-01T08:13:00+02:00", "2023-7-1", None, "31/12/1899", "x"]
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [DATES, DATETIMES, DATES + DATETIMES, ONLY_DATES, ONLY_DATETIMES, OTHERS,
+     OTHERS + ONLY_DATES, OTHERS + ONLY_DATETIMES, [None, None]],
+)
 def test_plain_dates_read_as_before(cells: list[str | None]) -> None:
     got = validate_values._datetime_of_text(pl.Series("d", cells, dtype=pl.String)).to_list()
-    assert got == _reference_datetimes(cells)
+    plain = _reference_datetimes(cells)
+    general = validate_values._datetime_of_any_text(pl.Series("d", cells, dtype=pl.String))
+    # plain spellings as first written, the others by the general reading, cell by cell
+    assert got == [p if p is not None else g for p, g in zip(plain, general.to_list(), strict=True)]
     if cells is DATES:  # worked out by hand
         assert got[0] == dt.datetime(2024, 3, 1) and got[1] == dt.datetime(2024, 2, 29)
         assert got[2:6] == [None] * 4 and got[6] is None and got[7] == dt.datetime(1900, 1, 1)
