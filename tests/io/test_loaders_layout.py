@@ -156,3 +156,24 @@ def test_fast_path_agrees_with_exact_path_on_random_tables(sep: str) -> None:
             answered += 1
             assert fast == _exact(text, sep), repr(text)
     assert answered > 80  # the comparison is not vacuous
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "finess_eg,raison_sociale,commune_insee\r\n750000001,,75101\r\n750000002,B,\r\n",
+        "finess_eg;raison_sociale;commune_insee\n750000001;;75101\n;;\n750000002; ;\n",
+        'finess_eg,raison_sociale,commune_insee\n750000001,"",75101\n"",x,""\n',
+    ],
+)
+def test_empty_fields_read_as_null(tmp_path: Path, content: str) -> None:
+    """Empty fields, quoted or not, are null; blank records are skipped (the CSV module, a
+    second reading, gives the expected rows)."""
+    path = tmp_path / "etablissements.csv"
+    path.write_bytes(content.encode("utf-8"))
+    sep = ";" if ";" in content else ","
+    rows = [r for r in canonical.csv.reader(content.splitlines(), delimiter=sep)]
+    expected = [
+        tuple(v if v != "" else None for v in r) for r in rows[1:] if "".join(r).strip()
+    ]
+    assert canonical.read_table_file(path, "etablissements").frame.rows() == expected
