@@ -69,7 +69,8 @@ st.subheader("Zones × mentions")
 columns = oqos.target_columns(status)
 cells = oqos.matrix(status, columns)
 zones = oqos.zone_labels(inputs.zoning)
-zone_order = [z for z in zones["libelle_zone"].to_list() if z in set(cells["libelle_zone"])]
+drawn = set(cells["libelle_zone"].to_list())
+zone_order = [z for z in zones["libelle_zone"].to_list() if z in drawn]
 column_order = [oqos.column_label(m_, f) for m_, f in columns]
 legend = "{" + ", ".join(
     f"'{code}': '{oqos.SYMBOLS[code]} {label}'" for code, label in oqos.STATUSES.items()
@@ -143,7 +144,7 @@ with c2:
 values = oqos.map_values(status, mention, forme)
 by_zone = {r["zone"]: r for r in values.iter_rows(named=True)}
 features = []
-for f in ui_oqos.zone_features(ctx.region, inputs):
+for f in ui_oqos.zone_features(ctx.region, inputs, ctx.store):
     r = by_zone.get(f["properties"]["zone"])
     features.append({**f, "properties": {
         **f["properties"],

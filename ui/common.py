@@ -10,9 +10,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import hashlib
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -421,7 +424,62 @@ def show_table(
     ``keep``: label columns to keep beside their code (see ``columns.labelled``).
     """
     box = container or st
-    raw = columns.without_redundant(shown(df), overrides, keep)
+    hidden = contacts_hidden()
+    digest = frame_digest(df)
+    if digest is None:  # a frame that cannot be fingerprinted is prepared each time
+        table = _prepare(df, overrides, keep, hidden)
+    else:
+        table = _prepared(digest, repr(sorted((overrides or {}).items())), keep, hidden, df,
+                          overrides)
+        if not table.source.equals(df, null_equal=True):  # two frames, one fingerprint
+            table = _prepare(df, overrides, keep, hidden)
+    options: dict[str, Any] = {"hide_index": True, "width": "stretch", "key": key}
+    if height is not None:
+        options["height"] = height
+    box.dataframe(table.data, column_config=_column_config(table.fmts, table.heads, table.styled),
+                  **options)
+    if stem:
+        downloads(box, df, stem, key or stem, sheets=sheets)
+
+
+@dataclass(frozen=True)
+class _Table:
+    """A table ready for ``st.dataframe``: the data (a Styler whose display values are
+    already worked out, or a frame), the column formats and headers."""
+
+    data: Any
+    fmts: dict[str, formats.Format]
+    heads: dict[str, str]
+    styled: bool
+    source: pl.DataFrame
+
+
+def frame_digest(df: pl.DataFrame) -> str | None:
+    """A fingerprint of ``df``'s schema and rows, in order (SHA-256 of its row hashes), None
+    for a frame Polars cannot hash. Equal frames get equal fingerprints whatever their
+    memory layout (a frame read back from Streamlit's data cache is a new copy)."""
+    try:
+        rows = df.hash_rows(seed=0, seed_1=1, seed_2=2, seed_3=3).to_numpy()
+    except Exception:  # noqa: BLE001 - object columns…: no fingerprint, no reuse
+        return None
+    digest = hashlib.sha256(repr((df.height, list(df.schema.items()))).encode("utf-8"))
+    digest.update(rows.tobytes())
+    return digest.hexdigest()
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _prepared(digest: str, overrides_key: str, keep: tuple[str, ...], hidden: bool,
+              _df: pl.DataFrame, _overrides: Mapping[str, formats.Format] | None) -> _Table:
+    """``_prepare`` kept for a frame of the same content (``digest``) and settings: a rerun
+    that shows the same table reuses its French text instead of formatting every cell
+    again. Shared read-only between sessions (the Styler is never restyled)."""
+    return _prepare(_df, _overrides, keep, hidden)
+
+
+def _prepare(df: pl.DataFrame, overrides: Mapping[str, formats.Format] | None,
+             keep: tuple[str, ...], hidden: bool) -> _Table:
+    raw = columns.without_redundant(privacy.mask_contacts(df) if hidden else df, overrides,
+                                    keep)
     styled = raw.height * max(raw.width, 1) <= MAX_STYLED_CELLS
     if styled:  # the data keep their codes and numbers, the cells show French text
         shown_df = raw
@@ -429,14 +487,14 @@ def show_table(
         labels = columns.code_formatters(shown_df, overrides)
         shown_df, fmts = without_nulls(shown_df, fmts, labels)
         labels = {c: v for c, v in labels.items() if fmts[c].kind == formats.CODE}
-        data: Any = shown_df.to_pandas().style.format(
+        data: Any = frozen_styler(shown_df.to_pandas().style.format(
             {
                 c: (functools.partial(_label, labels=labels[c]) if c in labels
                     else functools.partial(formats.cell, f=f))
                 for c, f in fmts.items()
             },
             na_rep=formats.EMPTY,
-        )
+        ))
     else:
         shown_df = columns.labelled(raw, overrides, keep)
         fmts = columns.specs(shown_df, overrides)
@@ -449,12 +507,91 @@ def show_table(
             vectorised=True,
         )
     heads = columns.headers(shown_df.columns, shown_df.schema, overrides)
-    options: dict[str, Any] = {"hide_index": True, "width": "stretch", "key": key}
-    if height is not None:
-        options["height"] = height
-    box.dataframe(data, column_config=_column_config(fmts, heads, styled), **options)
-    if stem:
-        downloads(box, df, stem, key or stem, sheets=sheets)
+    return _Table(data, fmts, heads, styled, df)
+
+
+_CELL_ID = re.compile(r"row(\d+)_col(\d+)")
+
+
+def _formats_only(styler: Any) -> bool:
+    """True for a Styler that only formats (as ``show_table`` builds them): no style
+    function, table style, caption, hidden or trimmed cell, so its translation holds no
+    style and one display value per cell."""
+    import pandas as pd
+
+    return (not styler._todo and not styler.table_styles and styler.caption is None
+            and not styler.hidden_rows and not styler.hidden_columns and styler.cell_ids
+            and styler.data.size <= int(pd.options.styler.render.max_elements)
+            and pd.options.styler.render.max_rows is None
+            and pd.options.styler.render.max_columns is None)
+
+
+class _Cells:
+    """The display values Streamlit reads, kept compact (per column: the rows whose text
+    differs from ``str`` of the value, and their display values) and handed out as the
+    body rows of pandas' translation (one per column, cells ``{"id", "display_value"}``)
+    each time Streamlit walks them."""
+
+    def __init__(self, columns: list[tuple[int, list[int], list[Any]]]) -> None:
+        self.columns = columns
+
+    def __iter__(self) -> Any:
+        for c, rows, values in self.columns:
+            yield [{"id": f"row{r}_col{c}", "display_value": v}
+                   for r, v in zip(rows, values, strict=True)]
+
+
+def _display_cells(styler: Any, plain: Any) -> list[tuple[int, list[int], list[Any]]]:
+    """The cells whose display value differs from ``plain`` (``str`` of each value), with
+    the values pandas gives its display functions (a column's values, as ``itertuples``
+    yields them): what ``_translate`` would list, without building its HTML structure."""
+    funcs = styler._display_funcs
+    out = []
+    for c in range(styler.data.shape[1]):
+        rows, values = [], []
+        for r, value in enumerate(styler.data.iloc[:, c]):
+            shown = funcs[(r, c)](value)
+            text = str(shown.value) if isinstance(shown, Enum) else str(shown)
+            if plain[r, c] != text:
+                rows.append(r)
+                values.append(shown)
+        if rows:
+            out.append((c, rows, values))
+    return out
+
+
+def frozen_styler(styler: Any) -> Any:
+    """``styler`` (a pandas Styler) with its display values worked out once: Streamlit's
+    ``marshall_styler`` calls ``_compute`` and ``_translate`` at every draw (about 10 µs a
+    cell); here they return the result of the first call, kept to what Streamlit reads
+    (styles, and the body cells whose text differs from ``str`` of the value, which is what
+    Streamlit starts from), so every later draw sends the same display values for less."""
+    styler._compute()
+    plain = styler.data.astype(str).to_numpy()
+    if _formats_only(styler):
+        kept_styles = {"table_styles": [], "cellstyle": [],
+                       "body": _Cells(_display_cells(styler, plain))}
+    else:
+        translated = styler._translate(False, False)
+        by_column: dict[int, tuple[list[int], list[Any]]] = {}
+        for row in translated.get("body", []):
+            for cell in row:
+                found = _CELL_ID.match(cell.get("id") or "")
+                if not found:
+                    continue
+                value = cell.get("display_value")
+                text = str(value.value) if isinstance(value, Enum) else str(value)
+                r, c = int(found.group(1)), int(found.group(2))
+                if plain[r, c] != text:
+                    rows, values = by_column.setdefault(c, ([], []))
+                    rows.append(r)
+                    values.append(value)
+        kept_styles = {"table_styles": translated.get("table_styles", []),
+                       "cellstyle": translated.get("cellstyle", []),
+                       "body": _Cells([(c, *rv) for c, rv in by_column.items()])}
+    styler._compute = lambda: styler
+    styler._translate = lambda *args, **kwargs: kept_styles
+    return styler
 
 
 def upload_limit_mb() -> int:

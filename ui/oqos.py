@@ -8,6 +8,7 @@ store's setting (``STORE/oqos/``, ``analysis.io.oqos_files``) on both pages.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from analysis.present import methods
 from analysis.transition import oqos
 from analysis.transition.gaps import transition_gaps
 from ui import notes
-from ui.common import Context, read_only, show_table, upload_hint
+from ui.common import Context, frame_digest, read_only, show_table, upload_hint
 
 #: Session-state key of each uploaded file: (bytes, name).
 UPLOADS: dict[str, str] = {kind: f"oqos_fichier_{kind}" for kind in oqos_files.KINDS}
@@ -170,10 +171,15 @@ def files_panel(ctx: Context, key: str = "oqos") -> None:
             st.success("Réglage des objectifs retiré du magasin.")
 
 
+def _key_of(frame: pl.DataFrame) -> str:
+    """A frame as a plain cache key: the fingerprint of its rows, else its CSV text."""
+    return frame_digest(frame) or frame.write_csv()
+
+
 def _frames_key(inp: oqos_files.OqosInputs) -> tuple:
-    """The inputs as plain values for a cache key (their CSV text)."""
-    apps = None if inp.applications is None else inp.applications.write_csv()
-    return inp.targets.write_csv(), inp.zoning.write_csv(), apps
+    """The inputs as plain values for a cache key (fingerprints of their rows)."""
+    apps = None if inp.applications is None else _key_of(inp.applications)
+    return _key_of(inp.targets), _key_of(inp.zoning), apps
 
 
 @st.cache_data(show_spinner="Comptage des implantations…", max_entries=16)
@@ -206,8 +212,12 @@ def gaps_for(_tables: dict, store: str, date: str, provisoires: bool) -> pl.Data
     )
 
 
+_SHAPE_COLUMNS = ["zone", "libelle_zone", "lon", "lat"]
+
+
 @st.cache_resource(show_spinner="Contours des zones…", max_entries=8)
-def _zone_features(region: str, zoning_csv: str, default: bool) -> list[dict]:
+def _zone_features(region: str, zoning_key: str | None, default: bool, store: str = "",
+                   save: bool = False, _zoning: pl.DataFrame | None = None) -> list[dict]:
     from ui import territory
 
     tolerance = territory.NATIONAL_TOLERANCE_DEG if territory.commune_map_by_departement(
@@ -217,19 +227,35 @@ def _zone_features(region: str, zoning_csv: str, default: bool) -> list[dict]:
         lookup = pl.DataFrame({"commune_insee": deps["commune_insee"].tolist(),
                                "zone": deps["commune_insee"].tolist(),
                                "libelle_zone": deps["nom"].tolist()})
-        gdf = oqos.zone_shapes(deps, lookup, tolerance)
-    else:
+        return geo.geojson_features(oqos.zone_shapes(deps, lookup, tolerance), _SHAPE_COLUMNS)
+
+    zoning_csv = _zoning.write_csv()  # the zoning as read: the key of the copy on disk
+
+    def build() -> str:  # the communes dissolved into zones: seconds nationally
         zoning = pl.read_csv(zoning_csv.encode("utf-8"), schema=oqos.ZONING_SCHEMA)
-        lookup = oqos.zone_lookup(zoning)
-        gdf = oqos.zone_shapes(geo.load_communes_geo(region), lookup, tolerance)
-    return geo.geojson_features(gdf, ["zone", "libelle_zone", "lon", "lat"])
+        gdf = oqos.zone_shapes(geo.load_communes_geo(region), oqos.zone_lookup(zoning),
+                               tolerance)
+        return geo.geojson_text(gdf, _SHAPE_COLUMNS)
+
+    if not store:
+        return json.loads(build())["features"]
+    key = ("zone_shapes", oqos.ZONE_SHAPES_VERSION, region, repr(tolerance),
+           geo.reference_digest(region), zoning_csv)
+    return oqos_files.cached_features(store, key, build, save=save)
 
 
-def zone_features(region: str, inp: oqos_files.OqosInputs) -> list[dict]:
+def zone_features(region: str, inp: oqos_files.OqosInputs, store: Path | None = None
+                  ) -> list[dict]:
     """GeoJSON features of the zones in use (zone, libelle_zone, lon, lat of a point inside
-    for the label), cached and never mutated: copy ``properties`` before adding values."""
+    for the label), cached and never mutated: copy ``properties`` before adding values.
+
+    With ``store``, the outlines of a planner's zoning are also kept on disk beside its
+    OQOS files (``oqos_files.cached_features``), so the dissolve runs once per zoning rather
+    than once per server start (not written when the app is read-only)."""
     default = inp.origins[oqos_files.ZONING] == oqos_files.DEFAULT
-    return _zone_features(region, "" if default else inp.zoning.write_csv(), default)
+    return _zone_features(region, None if default else _key_of(inp.zoning), default,
+                          "" if store is None else str(store), not read_only(),
+                          None if default else inp.zoning)
 
 
 def method_note(inp: oqos_files.OqosInputs, date: dt.date) -> None:

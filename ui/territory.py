@@ -20,7 +20,7 @@ from analysis.indicators.opening import OpeningRule
 from analysis.io import parameter_files
 from analysis.model import formats, nomenclature, settings
 from analysis.model.errors import SmrError
-from ui import notes, state
+from ui import charts, notes, state
 from ui.common import Context, read_only, tables, upload_hint
 
 LEVEL_LABELS = coverage.LEVEL_LABELS
@@ -574,7 +574,7 @@ def vega_spec(chart: Any, geojson: dict[str, list[dict]]) -> dict:
     instead of turning them into a table (the trap described in DESIGN.md); rings must be
     clockwise, as the reference geography already is.
     """
-    spec = chart.to_dict()
+    spec = charts.chart_dict(chart)
     spec.setdefault("datasets", {}).update(geojson)
     return spec
 

@@ -35,6 +35,7 @@ __all__ = [
     "departement_from_insee",
     "from_l93",
     "geojson_features",
+    "geojson_text",
     "load_arrondissements",
     "load_arrondissements_geo",
     "load_communes",
@@ -45,6 +46,7 @@ __all__ = [
     "load_departements_geo",
     "origins_from",
     "population_vintage",
+    "reference_digest",
     "region_departements",
     "region_summary",
     "to_l93",
@@ -394,6 +396,18 @@ def from_l93(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
 # Maps and codes
 
 
+def geojson_text(gdf: gpd.GeoDataFrame, columns: list[str]) -> str:
+    """``gdf`` as a GeoJSON FeatureCollection (text) with the given property columns, in
+    WGS84: what :func:`geojson_features` parses, and what can be kept on disk."""
+    missing = [c for c in columns if c not in gdf.columns]
+    if missing:
+        raise KeyError(f"Colonnes absentes de la carte : {', '.join(missing)}")
+    sub = gdf[[*columns, gdf.geometry.name]]
+    if sub.crs is not None and sub.crs.to_epsg() != 4326:
+        sub = sub.to_crs("EPSG:4326")
+    return sub.to_json(drop_id=True)
+
+
 def geojson_features(gdf: gpd.GeoDataFrame, columns: list[str]) -> list[dict[str, Any]]:
     """GeoJSON features of ``gdf`` with the given property columns, for ``alt.Data(values=…)``.
 
@@ -401,12 +415,24 @@ def geojson_features(gdf: gpd.GeoDataFrame, columns: list[str]) -> list[dict[str
     features must be passed as plain values, fields read as ``properties.<name>``. Coordinates
     are converted to WGS84 if needed.
     """
-    missing = [c for c in columns if c not in gdf.columns]
-    if missing:
-        raise KeyError(f"Colonnes absentes de la carte : {', '.join(missing)}")
-    sub = gdf[[*columns, gdf.geometry.name]]
-    if sub.crs is not None and sub.crs.to_epsg() != 4326:
-        sub = sub.to_crs("EPSG:4326")
-    return json.loads(sub.to_json(drop_id=True))["features"]
+    return json.loads(geojson_text(gdf, columns))["features"]
+
+
+@lru_cache(maxsize=32)
+def _digest(path: str, size: int, mtime_ns: int) -> str:
+    import hashlib
+
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def reference_digest(
+    region: str | int, name: str = "communes.parquet", reference_dir: str | Path | None = None
+) -> str:
+    """SHA-256 of one of the region's reference files (``communes.parquet`` by default): part
+    of the key of what is computed from it and kept on disk (hashed once per file version)."""
+    path = _region_file(region, name, reference_dir)
+    stat = path.stat()
+    return _digest(str(path), stat.st_size, stat.st_mtime_ns)
 
 

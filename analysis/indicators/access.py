@@ -65,6 +65,7 @@ from analysis.indicators import coverage
 from analysis.indicators.opening import OpeningRule
 from analysis.model import nomenclature
 from analysis.model.errors import InputError
+from analysis.model.memo import same_frames
 
 DEFAULT_SPEED_KMH = 40.0
 DEFAULT_DETOUR_FACTOR = 1.3
@@ -169,6 +170,7 @@ def _origin_points(communes: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([own, centre.rename({"code_commune": "_k"}).select(own.columns)])
 
 
+@same_frames(maxsize=4)
 def site_points(etablissements: pl.DataFrame, communes: pl.DataFrame) -> pl.DataFrame:
     """Establishments with a point: finess_eg, raison_sociale, commune_insee (the commune,
     arrondissements mapped), x_l93, y_l93 (metres), lat, lon (degrees) and ``localisation``

@@ -44,6 +44,7 @@ import polars as pl
 from analysis.indicators.opening import OpeningRule, open_tables, provisional_offers
 from analysis.model import nomenclature
 from analysis.model.errors import InputError
+from analysis.model.memo import same_frames
 
 #: Territory levels; ``arrondissement`` is the finest (the origins: communes, and the
 #: arrondissements of Paris, Lyon and Marseille where the frame holds them).
@@ -113,6 +114,7 @@ def denominator(mention: str, with_ages: bool) -> str:
     return "population"
 
 
+@same_frames(maxsize=4)
 def with_territory_keys(communes: pl.DataFrame) -> pl.DataFrame:
     """Communes (or origins) with ``epci`` filled for communes outside any EPCI, and
     ``code_commune`` / ``nom_commune`` (the commune itself when the frame has none)."""
@@ -174,6 +176,7 @@ def values_for_origins(
     return pl.concat([own, summed.select(own.columns), shared.select(own.columns)], how="vertical")
 
 
+@same_frames(maxsize=4)
 def population_by_commune(
     communes: pl.DataFrame, population_ages: pl.DataFrame | None = None
 ) -> pl.DataFrame:
@@ -288,6 +291,7 @@ def _locate_in_split(rows: pl.DataFrame, origins: pl.DataFrame) -> list[str | No
     return out
 
 
+@same_frames(maxsize=4)
 def establishment_territories(etablissements: pl.DataFrame, communes: pl.DataFrame) -> pl.DataFrame:
     """finess_eg with its origin (``commune_insee``: the arrondissement where the frame splits
     the commune, else the commune), code_commune, epci, departement, region.
@@ -539,6 +543,7 @@ def capacity_by_territory(
     )
 
 
+@same_frames(maxsize=4)
 def _territory_population(
     communes: pl.DataFrame, level: str, population_ages: pl.DataFrame | None
 ) -> pl.DataFrame:

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from analysis.model import nomenclature as nom
+from analysis.model.memo import same_frames
 
 PROVISIONAL = nom.FERMETURE_PROVISOIRE
 DEFINITIVE = nom.FERMETURE_DEFINITIVE
@@ -132,6 +133,7 @@ def _merge_sources(closed: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     )
 
 
+@same_frames(maxsize=2)
 def closures(tables: Mapping[str, pl.DataFrame], as_of: dt.date) -> pl.DataFrame:
     """Every establishment and unit closed at ``as_of``, whatever the switch.
 
@@ -167,6 +169,7 @@ def _excluded(found: pl.DataFrame, rule: OpeningRule) -> pl.DataFrame:
     return found
 
 
+@same_frames(maxsize=2)
 def open_tables(
     tables: Mapping[str, pl.DataFrame], rule: OpeningRule
 ) -> dict[str, pl.DataFrame]:

@@ -34,7 +34,7 @@ import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -100,6 +100,10 @@ KINDS: dict[str, str] = {
 #: Folder of a store holding its OQOS files and ``reglage.json``.
 STORE_DIR = "oqos"
 SETTING_FILE = "reglage.json"
+#: Sub-folder of ``STORE/oqos/`` keeping the zones' outlines drawn from a zoning (derived
+#: data, safe to delete: recomputed when absent); the newest ``SHAPES_KEPT`` files are kept.
+SHAPES_DIR = "contours"
+SHAPES_KEPT = 8
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 MAX_BYTES = 50 * 1024 * 1024
 
@@ -318,6 +322,8 @@ def _forme(text: str, allow_all: bool = True) -> str | None:
 
 def _insee(text: str) -> str | None:
     code = text.strip().upper()
+    if len(code) == 5 and code.isascii() and code.isdigit():
+        return code  # the usual case, as the patterns below would read it
     if re.fullmatch(r"\d+\.0", code):
         code = code[:-2]
     if re.fullmatch(r"\d{4}", code):
@@ -631,6 +637,38 @@ def clear_store_file(store: str | Path, kind: str) -> bool:
     write_atomic(folder / SETTING_FILE, text.encode("utf-8"))
     (folder / str(entry.get("fichier", ""))).unlink(missing_ok=True)
     return True
+
+
+def cached_features(
+    store: str | Path, key: Sequence[str], build: Callable[[], str], *, save: bool = True
+) -> list[dict]:
+    """GeoJSON features kept in ``STORE/oqos/contours/`` under the checksum of ``key`` (what
+    they are computed from: zoning, reference geography, region, simplification).
+
+    ``build`` gives the FeatureCollection text when no readable copy is there (the zones'
+    dissolve takes seconds nationally); it is then written, atomically, unless ``save`` is
+    False (a read-only deployment) or the store cannot be written to. The features returned
+    are parsed from the same text either way, so a copy read back equals a fresh one.
+    """
+    digest = hashlib.sha256("\x1f".join(key).encode("utf-8")).hexdigest()[:32]
+    folder = _store_dir(store) / SHAPES_DIR
+    path = folder / f"{digest}.geojson"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))["features"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # absent or unreadable: computed again (and rewritten)
+    text = build()
+    features = json.loads(text)["features"]
+    if save and Path(store).is_dir():
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            write_atomic(path, text)
+            kept = sorted(folder.glob("*.geojson"), key=lambda p: p.stat().st_mtime_ns)
+            for old in kept[:-SHAPES_KEPT]:
+                old.unlink(missing_ok=True)
+        except OSError:
+            pass  # a store that cannot be written to: computed again next time
+    return features
 
 
 # --------------------------------------------------------------------------- inputs

@@ -450,7 +450,7 @@ def list_snapshots(store: str | Path) -> list[dt.date]:
     for entry in store.iterdir():
         if not _DATE_PATTERN.match(entry.name) or not (entry / MANIFEST).is_file():
             continue
-        if not _inside(store, entry):
+        if entry.is_symlink() and not _inside(store, entry):  # a plain folder is inside
             continue
         try:
             dates.append(dt.date.fromisoformat(entry.name))

@@ -72,6 +72,10 @@ MENTIONS: tuple[Mention, ...] = (
 )
 
 MENTION_BY_CODE: dict[str, Mention] = {m.code: m for m in MENTIONS}
+#: (folded legal label, folded short label, code) of each mention, in ``MENTIONS`` order.
+_FOLDED_LABELS: tuple[tuple[str, str, str], ...] = tuple(
+    (fold(m.libelle), fold(m.court), m.code) for m in MENTIONS
+)
 MENTION_BY_TYPE_OFFRE: dict[str, Mention] = {m.type_offre: m for m in MENTIONS}
 PEDIATRIC_MENTIONS: frozenset[str] = frozenset(
     m.code for m in MENTIONS if m.modalite == "pediatrie"
@@ -277,9 +281,9 @@ def mention_code(value: str) -> str:
     if text in MENTION_BY_TYPE_OFFRE:
         return MENTION_BY_TYPE_OFFRE[text].code
     folded = fold(text)
-    for m in MENTIONS:
-        if folded in (fold(m.libelle), fold(m.court)):
-            return m.code
+    for libelle, court, code in _FOLDED_LABELS:
+        if folded in (libelle, court):
+            return code
     valid = ", ".join(f"{m.code} ({m.libelle})" for m in MENTIONS)
     raise KeyError(f"mention inconnue « {value} » ; mentions valides : {valid}")
 
@@ -335,9 +339,9 @@ def find_mention(value: str) -> str | None:
             break
     if folded in _MENTION_ALIASES:
         return _MENTION_ALIASES[folded]
-    for m in MENTIONS:
-        if folded in (fold(m.libelle), fold(m.court)):
-            return m.code
+    for libelle, court, code in _FOLDED_LABELS:
+        if folded in (libelle, court):
+            return code
     return None
 
 

@@ -606,6 +606,11 @@ def compare_status(before: pl.DataFrame, after: pl.DataFrame) -> pl.DataFrame:
 # ---------------------------------------------------------------------------- maps
 
 
+#: Version of :func:`zone_shapes`' output, part of the key of the outlines kept on disk:
+#: raise it when the function draws differently.
+ZONE_SHAPES_VERSION = "1"
+
+
 def zone_shapes(
     communes_geo: gpd.GeoDataFrame, lookup: pl.DataFrame, tolerance_deg: float | None = None
 ) -> gpd.GeoDataFrame:

@@ -165,3 +165,27 @@ def test_transition_scenario_shows_zone_statuses_before_and_after(app_env):
     compared = _table(at, "statut_avant", "statut_apres", "autorisees_avant")
     assert len(compared) >= 1
     assert (compared["autorisees_apres"] != compared["autorisees_avant"]).all()
+
+
+def test_map_outlines_are_kept_beside_the_store_and_read_back_unchanged(copy_env):
+    """The zones' outlines are dissolved once per zoning and kept in ``STORE/oqos/contours``:
+    a later start (caches emptied) reads them back and draws exactly the same map, whose
+    zones are those of the dissolve computed here."""
+    import streamlit as st
+
+    def zones_drawn() -> list:
+        at = _open()
+        return json.loads(at.get("vega_lite_chart")[1].proto.spec)["datasets"]["zones"]
+
+    st.cache_resource.clear()
+    first = zones_drawn()
+    kept = list((copy_env / "oqos" / "contours").glob("*.geojson"))
+    assert len(kept) == 1
+    st.cache_resource.clear()
+    assert zones_drawn() == first
+    inputs = oqos_files.inputs_for("11", copy_env)
+    shapes = oqos.zone_shapes(geo.load_communes_geo("11"), oqos.zone_lookup(inputs.zoning))
+    fresh = geo.geojson_features(shapes, ["zone", "libelle_zone", "lon", "lat"])
+    assert [f["geometry"] for f in first] == [f["geometry"] for f in fresh]
+    assert [f["properties"]["libelle_zone"] for f in first] == \
+        [f["properties"]["libelle_zone"] for f in fresh]
