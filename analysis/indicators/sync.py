@@ -331,7 +331,7 @@ def _pairs(
     # Stacked snapshots (a history): the fields extracted are found once per snapshot; most
     # pairs are identical as written, and equal values stay equal once normalised, so only
     # the pairs that differ somewhere are normalised.
-    found = joined.group_by(keys).agg(
+    found = vts.group_by(keys).agg(  # the joins above keep each VT unit once
         [extracted(f).alias(f"_x_{f.champ}") for f in COMPARED_FIELDS]
     )
     flagged = joined.join(found, on=keys, how="left")
@@ -741,10 +741,11 @@ def status_history(
             k: v for k, v in HISTORY_SCHEMA.items() if k != "date"}}
 
     def counts(part: Batch) -> pl.DataFrame:
-        # The fields only some VT exports carry are read only when some VT unit of the batch
-        # shows them (otherwise they are not compared anyway, see ``_pairs``).
+        frames = {name: frame.lazy() for name, frame in part.collected().items()}
+        # The fields only some VT exports carry are compared only when some VT unit of the
+        # batch shows them (otherwise they are not compared anyway, see ``_pairs``).
         shown_row = (
-            part.frames["vt_unites"]
+            frames["vt_unites"]
             .select([pl.col(f.vt).is_not_null().any().alias(f.champ) for f in _OPTIONAL_FIELDS])
             .collect()
             .row(0, named=True)
@@ -755,13 +756,13 @@ def status_history(
             "vt_unites": {f.vt for f in hidden},
         }
         scan = {
-            t: part.frames[t].select(
+            t: frames[t].select(
                 "date_snapshot", *[c for c in COLUMNS[t] if c not in skip[t]]
             )
             for t in ("unites", "vt_unites")
         }
         shown = any(shown_row[f.champ] for f in EG_FIELDS)
-        etabs = part.frames["etablissements"] if shown or by_departement else None
+        etabs = frames["etablissements"] if shown or by_departement else None
         return status_history_lazy(
             scan["unites"],
             scan["vt_unites"],
