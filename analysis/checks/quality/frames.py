@@ -197,8 +197,17 @@ def unit_flags(
     are not in the extract). Columns: ``uo_id``, ``finess_eg``, ``nom``, ``champ_activite``,
     the six flags (Int8), ``nb_flags``, ``statut_peuplement`` (finalise / en_cours /
     a_faire), ``manques`` (French list of the missing items), ``compte_smr`` (counts for
-    the EG's SMR row: champ 02 or missing).
+    the EG's SMR row: champ 02 or missing). Sorted by ``finess_eg`` then ``uo_id``.
     """
+    return _unit_flags_lazy(tables, as_of, params).sort("finess_eg", "uo_id").collect()
+
+
+def _unit_flags_lazy(
+    tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
+    as_of: dt.date,
+    params: QualityParams | None = None,
+) -> pl.LazyFrame:
+    """``unit_flags`` as a lazy plan, not sorted (a part of the requirements' plans)."""
     units = _live_units(tables, as_of, params)
     etabs = (
         _table(tables, "etablissements")
@@ -276,8 +285,6 @@ def unit_flags(
             .or_(pl.col("champ_activite") == nom.CHAMP_SMR)
             .alias("compte_smr"),
         )
-        .sort("finess_eg", "uo_id")
-        .collect()
     )
 
 
@@ -374,7 +381,7 @@ def _population_by_eg(
     tables: Mapping[str, Any], as_of: dt.date, params: QualityParams | None = None
 ) -> pl.LazyFrame:
     """Per ROR EG: units counted for the SMR row, finalised and in progress."""
-    return _population_counts_by_eg(unit_flags(tables, as_of, params).lazy())
+    return _population_counts_by_eg(_unit_flags_lazy(tables, as_of, params))
 
 
 def _eg_finess_frame(
