@@ -172,6 +172,23 @@ def _with_habilitations(
     return lf
 
 
+def _sorted_lists(
+    frame: pl.LazyFrame, keys: list[str], value: str, name: str
+) -> pl.LazyFrame:
+    """Per ``keys``: the distinct non-null ``value`` of the group as a sorted list ``name``,
+    as ``pl.col(value).drop_nulls().unique().sort()`` gives it per group, built from the
+    distinct rows sorted once (the order within a group follows the frame's) instead of a
+    unique and a sort per group. A group whose values are all null has no row here (the
+    callers' left joins fill an empty list)."""
+    return (
+        frame.drop_nulls(value)
+        .unique()
+        .sort(value)
+        .group_by(keys)
+        .agg(pl.col(value).alias(name))
+    )
+
+
 def _with_offer_mentions(
     lf: pl.LazyFrame,
     tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
@@ -182,7 +199,7 @@ def _with_offer_mentions(
     """Per establishment: ``mentions_decrites`` (mentions of its ROR offers) and
     ``mentions_autorisees`` (mentions of its SMR decisions in force at the snapshot date,
     ``date_fin`` null or on/after it, HAD form 05 excluded)."""
-    described = (
+    described = _sorted_lists(
         table_of(tables, "offres", snapshot_col)
         .select(*keys, "uo_id", "mention")
         .join(
@@ -190,8 +207,8 @@ def _with_offer_mentions(
             on=[*keys, "uo_id"],
             how="inner",
         )
-        .group_by([*keys, "finess_eg"])
-        .agg(pl.col("mention").drop_nulls().unique().sort().alias("mentions_decrites"))
+        .select(*keys, "finess_eg", "mention"),
+        [*keys, "finess_eg"], "mention", "mentions_decrites",
     )
     auth = table_of(tables, "autorisations", snapshot_col)
     day = _as_of_day(as_of, snapshot_col)
@@ -204,10 +221,9 @@ def _with_offer_mentions(
         & (pl.col("forme").is_null() | (pl.col("forme") != nom.HAD_FORME_AUTORISATION))
         & (pl.col("date_fin").is_null() | (pl.col("date_fin") >= day))
     )
-    authorised = (
-        auth.filter(in_force)
-        .group_by([*keys, "finess_eg"])
-        .agg(pl.col("mention").unique().sort().alias("mentions_autorisees"))
+    authorised = _sorted_lists(
+        auth.filter(in_force).select(*keys, "finess_eg", "mention"),
+        [*keys, "finess_eg"], "mention", "mentions_autorisees",
     )
     empty = pl.lit([], pl.List(pl.String))
     return (
@@ -237,10 +253,9 @@ def level_frame(
         [*keys, key], keep="first", maintain_order=not keys
     )
     if "mentions" in names:
-        mentions = (
-            table_of(tables, "offres", snapshot_col)
-            .group_by([*keys, "uo_id"])
-            .agg(pl.col("mention").drop_nulls().unique().sort().alias("mentions"))
+        mentions = _sorted_lists(
+            table_of(tables, "offres", snapshot_col).select(*keys, "uo_id", "mention"),
+            [*keys, "uo_id"], "mention", "mentions",
         )
         lf = lf.join(mentions, on=[*keys, "uo_id"], how="left").with_columns(
             pl.col("mentions").fill_null(pl.lit([], pl.List(pl.String)))
