@@ -334,7 +334,9 @@ def _pairs(
     found = vts.group_by(keys).agg(  # the joins above keep each VT unit once
         [extracted(f).alias(f"_x_{f.champ}") for f in COMPARED_FIELDS]
     )
-    flagged = joined.join(found, on=keys, how="left")
+    # Read by both halves below: materialised once, as the optimiser does not share it (the
+    # halves project different columns) and would build the joins above twice.
+    flagged = joined.join(found, on=keys, how="left").collect().lazy()
     same = pl.all_horizontal(
         [
             pl.col(f"ror_{f.champ}").eq_missing(pl.col(f"vt_{f.champ}")) | ~pl.col(f"_x_{f.champ}")
