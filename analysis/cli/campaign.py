@@ -11,6 +11,7 @@ import polars as pl
 
 from analysis.cli.common import (
     EXIT_OK,
+    check_table_suffix,
     command,
     csv_excel_arg,
     hour_minute,
@@ -275,13 +276,8 @@ def _run_qualite(args: argparse.Namespace) -> int:
     from analysis.io import finess_reference, store, vt_report_file
     from analysis.present import export
 
+    check_table_suffix(args.out)
     suffix = args.out.suffix.lower()
-    if suffix not in export.SUFFIXES:
-        raise InputError(
-            f"format de sortie non pris en charge « {args.out.suffix or '(aucune extension)'} » ;"
-            f" extensions possibles : {', '.join(export.SUFFIXES)}",
-            args.out,
-        )
     if not args.out.parent.exists():
         raise InputError("le dossier de sortie n'existe pas", args.out.parent)
     date = args.snapshot or store.latest_snapshot(args.store)

@@ -90,6 +90,19 @@ def snapshot_args(
         csv_excel_arg(p)
 
 
+def check_table_suffix(out: Path) -> None:
+    """Refuse (``InputError``) an output file whose extension is not a table format the
+    workbench writes (``export.SUFFIXES``), before any work is done."""
+    from analysis.present import export
+
+    if out.suffix.lower() not in export.SUFFIXES:
+        raise InputError(
+            f"format de sortie non pris en charge « {out.suffix or '(aucune extension)'} » ;"
+            f" extensions possibles : {', '.join(export.SUFFIXES)}",
+            out,
+        )
+
+
 def open_for_analysis(args: argparse.Namespace):
     """The snapshot, the region code and its origins (communes, Paris / Lyon / Marseille
     arrondissements) with the populations in use (``--population``, else the store's setting,
@@ -97,14 +110,8 @@ def open_for_analysis(args: argparse.Namespace):
     ``args.population_setup``."""
     from analysis.indicators import populations
     from analysis.io import store
-    from analysis.present import export
 
-    if args.out.suffix.lower() not in export.SUFFIXES:
-        raise InputError(
-            f"format de sortie non pris en charge « {args.out.suffix or '(aucune extension)'} » ;"
-            f" extensions possibles : {', '.join(export.SUFFIXES)}",
-            args.out,
-        )
+    check_table_suffix(args.out)
     snap = store.read_snapshot(args.store, args.snapshot)
     region = store.manifest_region(snap.manifest, args.region)
     setup = populations.setup_for(region, args.store, getattr(args, "population", None))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from analysis.cli.common import (
     EXIT_OK,
+    check_table_suffix,
     command,
     forme_arg,
     mention_arg,
@@ -319,12 +320,7 @@ def _run_oqos(args: argparse.Namespace) -> int:
     from analysis.present import export
     from analysis.transition import oqos
 
-    if args.out.suffix.lower() not in export.SUFFIXES:
-        raise InputError(
-            f"format de sortie non pris en charge « {args.out.suffix or '(aucune extension)'} » ;"
-            f" extensions possibles : {', '.join(export.SUFFIXES)}",
-            args.out,
-        )
+    check_table_suffix(args.out)
     snap = store.read_snapshot(args.store, args.snapshot)
     region = store.manifest_region(snap.manifest, args.region)
     inputs = oqos_files.inputs_for(region, args.store, args.cibles, args.zonage, args.demandes)

@@ -7,7 +7,8 @@ old file or the new one, never half of one; when the write fails the partial fil
 and the old file is left as it was. Snapshots have their own folder-level protocol
 (``analysis.io.store``).
 
-``input_files`` lists what an import reads from a folder (or the files given); hidden files
+``read_input`` reads the bytes of a file the user named, with the one set of French refusals
+(missing, too large, unreadable). ``input_files`` lists what an import reads from a folder (or the files given); hidden files
 and the temporary files of office suites (``.~lock…``, ``~$classeur.xlsx``) are never input.
 Callers keep their own checks on where a file may go (store folder, output folder).
 """
@@ -25,6 +26,22 @@ PARTIAL_SUFFIX = ".partial"
 #: Name prefixes of files that are never input: hidden files (and the ``.partial`` of a write
 #: under way), Excel's lock files (``~$classeur.xlsx``).
 _NOT_INPUT_PREFIXES = (".", "~$")
+
+
+def read_input(path: str | Path, *, max_bytes: int | None = None) -> bytes:
+    """The bytes of the input file ``path``; ``InputError`` naming it when it is missing
+    (« fichier introuvable. »), larger than ``max_bytes`` (« fichier trop volumineux (plus de
+    N Mo). », checked before reading) or unreadable (« lecture impossible (…). »). An empty file
+    is the caller's to judge: what it lacks depends on the format."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("fichier introuvable.", path)
+    try:
+        if max_bytes is not None and path.stat().st_size > max_bytes:
+            raise InputError(f"fichier trop volumineux (plus de {max_bytes // 2**20} Mo).", path)
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"lecture impossible ({exc.strerror}).", path) from None
 
 
 def partial_path(path: str | Path) -> Path:

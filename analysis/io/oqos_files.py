@@ -41,7 +41,7 @@ from pathlib import Path
 import polars as pl
 
 from analysis.geo import geography as geo
-from analysis.io.files import write_atomic
+from analysis.io.files import read_input, write_atomic
 from analysis.io.loaders.canonical import decode_text, read_delimited
 from analysis.model import nomenclature as nom
 from analysis.model import schema
@@ -184,11 +184,7 @@ def _bytes_of(data: str | Path | bytes, name: str | None) -> tuple[bytes, str, o
             raise InputError("fichier trop volumineux (plus de 50 Mo)", name or "fichier envoyé")
         return data, name or "fichier envoyé", name or "fichier envoyé"
     path = Path(data)
-    if not path.is_file():
-        raise InputError("fichier introuvable", path)
-    if path.stat().st_size > MAX_BYTES:
-        raise InputError("fichier trop volumineux (plus de 50 Mo)", path)
-    return path.read_bytes(), name or path.name, path
+    return read_input(path, max_bytes=MAX_BYTES), name or path.name, path
 
 
 def _match(headers: list[str], kind: str) -> dict[str, int]:

@@ -39,6 +39,7 @@ from pathlib import Path
 
 import polars as pl
 
+from analysis.io.files import read_input
 from analysis.io.loaders.canonical import decode_text, read_delimited
 from analysis.model.errors import InputError
 from analysis.model.text import fold_key as _fold_header
@@ -80,11 +81,7 @@ def _read_csv_strings(data: str | Path | bytes, source: object) -> pl.DataFrame:
         raw = data
     else:
         path = Path(data)
-        if not path.is_file():
-            raise InputError("fichier introuvable", path)
-        if path.stat().st_size > MAX_BYTES:
-            raise InputError("fichier trop volumineux (plus de 500 Mo)", path)
-        raw = path.read_bytes()
+        raw = read_input(path, max_bytes=MAX_BYTES)
     if not raw.strip():
         raise InputError("fichier vide", source)
     df = read_delimited(raw, Path(str(source))).frame
@@ -436,11 +433,7 @@ def read_legal_populations(
         name = name or (str(source) if source is not None else "populations.csv")
     else:
         path = Path(data)
-        if not path.is_file():
-            raise InputError("fichier introuvable", path)
-        if path.stat().st_size > MAX_BYTES:
-            raise InputError("fichier trop volumineux (plus de 500 Mo)", path)
-        raw = path.read_bytes()
+        raw = read_input(path, max_bytes=MAX_BYTES)
         name = name or path.name
     source = _source(data, source)
     if not raw.strip():

@@ -15,6 +15,7 @@ from typing import Any
 
 import polars as pl
 
+from analysis.io.files import read_input
 from analysis.io.loaders import canonical
 from analysis.model.errors import InputError
 from analysis.model.text import fold as _fold_header
@@ -155,12 +156,7 @@ def read_vt_report(path: str | Path) -> VtReport:
     file when it cannot be read.
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputError("fichier introuvable.", path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"lecture impossible ({exc.strerror}).", path) from None
+    data = read_input(path)
     if not data.strip():
         raise InputError("fichier vide.", path)
     source: dict[str, Any] = {"file": path.name}

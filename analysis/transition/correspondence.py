@@ -34,6 +34,7 @@ from typing import Any
 import polars as pl
 import yaml
 
+from analysis.io.files import read_input
 from analysis.io.loaders.canonical import decode_text, read_delimited
 from analysis.model import nomenclature as nom
 from analysis.model.errors import InputError
@@ -198,9 +199,7 @@ def read_mapping(data: str | Path | bytes, name: str | None = None) -> pl.DataFr
         raw = data
     else:
         path = Path(data)
-        if not path.is_file():
-            raise InputError("fichier introuvable", path)
-        raw = path.read_bytes()
+        raw = read_input(path)
     if not raw.strip():
         raise InputError("fichier vide", source)
     if len(raw) > MAX_FILE_BYTES:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.io.files import folder_files, input_files, partial_path, write_atomic
+from analysis.io.files import folder_files, input_files, partial_path, read_input, write_atomic
 from analysis.io.loaders.mapped import list_data_files
 from analysis.model.errors import InputError
 
@@ -93,3 +93,36 @@ def test_an_import_folder_ignores_office_lock_files(tmp_path):
     (tmp_path / "~$export.xlsx").write_bytes(b"lock")
     (tmp_path / ".~lock.export.csv#").write_bytes(b"lock")
     assert _names(list_data_files(tmp_path)) == ["export.csv"]
+
+
+def test_read_input_gives_the_bytes_and_refuses_in_french(tmp_path):
+    good = tmp_path / "a.csv"
+    good.write_bytes(b"x;y\n1;2\n")
+    assert read_input(good) == b"x;y\n1;2\n"
+    assert read_input(str(good), max_bytes=8) == b"x;y\n1;2\n"  # exactly at the limit (8 bytes)
+    with pytest.raises(InputError, match=r"fichier trop volumineux \(plus de 0 Mo\)") as err:
+        read_input(good, max_bytes=7)
+    assert err.value.path == good
+    big = tmp_path / "big.csv"
+    big.write_bytes(b"0" * (2 * 2**20 + 1))
+    with pytest.raises(InputError, match=r"fichier trop volumineux \(plus de 2 Mo\)\."):
+        read_input(big, max_bytes=2 * 2**20)
+    with pytest.raises(InputError, match=r"fichier introuvable\."):
+        read_input(tmp_path / "absent.csv")
+    with pytest.raises(InputError, match="fichier introuvable"):  # a folder is not a file
+        read_input(tmp_path)
+    empty = tmp_path / "vide.csv"
+    empty.write_bytes(b"")
+    assert read_input(empty) == b""  # the caller says what an empty file lacks
+
+
+def test_read_input_reports_an_unreadable_file(tmp_path, monkeypatch):
+    target = tmp_path / "a.csv"
+    target.write_bytes(b"x\n")
+
+    def refuse(self):
+        raise PermissionError(13, "Permission non accordée")
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    with pytest.raises(InputError, match=r"lecture impossible \(Permission non accordée\)\."):
+        read_input(target)

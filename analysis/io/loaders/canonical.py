@@ -27,6 +27,7 @@ from typing import Any
 
 import polars as pl
 
+from analysis.io.files import read_input
 from analysis.model import formats
 from analysis.model.errors import InputError
 from analysis.model.schema import TABLES
@@ -476,12 +477,7 @@ def read_table_file(path: str | Path, table: str) -> RawTable:
     path = Path(path)
     if table not in TABLES:
         raise InputError(f"table inconnue « {table} » ; tables possibles : {', '.join(TABLES)}.")
-    if not path.is_file():
-        raise InputError("fichier introuvable.", path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"lecture impossible ({exc.strerror}).", path) from None
+    data = read_input(path)
     sha256 = hashlib.sha256(data).hexdigest()
     if not data.strip():
         raise InputError("fichier vide : aucune ligne d'en-tête.", path)

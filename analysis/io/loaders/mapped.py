@@ -35,7 +35,7 @@ from typing import Any
 import polars as pl
 import yaml
 
-from analysis.io.files import input_files
+from analysis.io.files import input_files, read_input
 from analysis.io.loaders.canonical import TEXT_SUFFIXES, read_delimited
 from analysis.io.loaders.result import LoadResult, Notes, file_source
 from analysis.model import nomenclature
@@ -657,10 +657,7 @@ def load_mapped(
                 continue
             matched_any.add(file)
             if file not in contents:
-                try:
-                    contents[file] = file.read_bytes()
-                except OSError as exc:
-                    raise InputError(f"lecture impossible ({exc.strerror}).", file) from None
+                contents[file] = read_input(file)
                 if not contents[file].strip():
                     raise InputError("fichier vide.", file)
             key = (

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from analysis.io.files import input_files
+from analysis.io.files import input_files, read_input
 from analysis.io.loaders.canonical import decode_json, decode_text
 from analysis.io.loaders.fhir.codes import (
     _MAX_LISTED,
@@ -155,10 +155,7 @@ def _is_export_manifest(doc: Any) -> bool:
 def _file_bytes(path: Path) -> tuple[bytes, bytes]:
     """(raw bytes, content) of a file, the content gunzipped when the file is
     gzip-compressed (by name or by content)."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"lecture impossible ({exc.strerror}).", path) from None
+    raw = read_input(path)
     if path.suffix.lower() == ".gz" or raw[:2] == b"\x1f\x8b":
         try:
             return raw, gzip.decompress(raw)

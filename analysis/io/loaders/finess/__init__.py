@@ -64,7 +64,7 @@ from typing import Any
 
 import polars as pl
 
-from analysis.io.files import input_files
+from analysis.io.files import input_files, read_input
 from analysis.io.loaders.canonical import decode_text
 from analysis.io.loaders.finess.activities import (
     _Activities,
@@ -184,10 +184,7 @@ def load_finess(
     metadata: list[str] = []
 
     for path in files:
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise InputError(f"lecture impossible ({exc.strerror}).", path) from None
+        data = read_input(path)
         if not data.strip():
             raise InputError("fichier vide.", path)
         if _is_activity_file(path):
