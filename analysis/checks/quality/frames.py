@@ -651,27 +651,25 @@ def _unite_frame(tables: Mapping[str, Any], as_of: dt.date, params: QualityParam
     kind = pl.col("forme").replace_strict(
         {f.code: f.capacite for f in nom.FORMES}, default="", return_dtype=pl.String
     )
+    # Each offer's texts are built row by row, then joined per unit (``str.join`` skips the
+    # nulls): plain aggregations instead of expressions evaluated group by group.
+    described = pl.concat_str(
+        [pl.col("forme"), pl.lit(" "), pl.col("mention"), pl.lit(" : "), pl.col("_cap_text")]
+    )
     offers = (
         _table(tables, "offres")
         .filter(pl.col("forme").is_in(formes))
         .with_columns(capacity.alias("_cap"), kind.alias("_kind"))
-        .group_by("uo_id")
-        .agg(
-            pl.len().cast(pl.Int32).alias("nb_offres_hc_hj"),
-            pl.concat_str(
-                [
-                    pl.col("forme"),
-                    pl.lit(" "),
-                    pl.col("mention"),
-                    pl.lit(" : "),
-                    pl.when(pl.col("_cap").is_null())
-                    .then(pl.lit("non renseigné (") + pl.col("_kind") + pl.lit(")"))
-                    .otherwise(pl.col("_cap").cast(pl.String) + pl.lit(" ") + pl.col("_kind")),
-                ]
-            )
-            .filter(pl.col("_cap").is_null() | (pl.col("_cap") <= 0))
-            .str.join(" ; ")
-            .alias("capacites_nulles"),
+        .with_columns(
+            pl.when(pl.col("_cap").is_null())
+            .then(pl.lit("non renseigné (") + pl.col("_kind") + pl.lit(")"))
+            .otherwise(pl.col("_cap").cast(pl.String) + pl.lit(" ") + pl.col("_kind"))
+            .alias("_cap_text"),
+        )
+        .with_columns(
+            pl.when(pl.col("_cap").is_null() | (pl.col("_cap") <= 0))
+            .then(described)
+            .alias("_nulle"),
             pl.concat_str(
                 [
                     pl.col("forme"),
@@ -680,9 +678,13 @@ def _unite_frame(tables: Mapping[str, Any], as_of: dt.date, params: QualityParam
                     pl.lit(" : "),
                     pl.col("_cap").cast(pl.String).fill_null("?"),
                 ]
-            )
-            .str.join(" ; ")
-            .alias("capacites"),
+            ).alias("_offre"),
+        )
+        .group_by("uo_id")
+        .agg(
+            pl.len().cast(pl.Int32).alias("nb_offres_hc_hj"),
+            pl.col("_nulle").str.join(" ; ").alias("capacites_nulles"),
+            pl.col("_offre").str.join(" ; ").alias("capacites"),
         )
     )
     units = _table(tables, "unites").unique("uo_id", keep="first")
@@ -742,8 +744,11 @@ def _autorisation_frame(
             on="uo_id",
             how="inner",
         )
+        .select("finess_eg", "mention", "uo_id")
+        .unique()
+        .sort("uo_id")  # the order within a group follows the frame's
         .group_by("finess_eg", "mention")
-        .agg(pl.col("uo_id").unique().sort().str.join(", ").alias("unites_offrant"))
+        .agg(pl.col("uo_id").str.join(", ").alias("unites_offrant"))
     )
     etabs = (
         _table(tables, "etablissements")
