@@ -257,6 +257,17 @@ def vt_sync_moment(sync_time: dt.time = DEFAULT_SYNC_TIME) -> pl.Expr:
     )
 
 
+def _first_per_key(frame: pl.LazyFrame, columns: list[str], stacked: bool) -> pl.LazyFrame:
+    """The first row of each ``columns`` key; stacked snapshots are checked first and left
+    as they are when no key repeats (a ``unique`` of whole rows is then an identity)."""
+    if stacked:
+        from analysis.io.history import has_duplicates  # keep this module light
+
+        if not has_duplicates(frame, columns):
+            return frame
+    return frame.unique(columns, keep="first")
+
+
 def _pairs(
     unites: pl.LazyFrame,
     vt: pl.LazyFrame,
@@ -276,7 +287,8 @@ def _pairs(
         *[pl.col(f.ror).alias(f"ror_{f.champ}") for f in UNIT_FIELDS],
         pl.col("date_maj").alias("date_maj_ror"),
         pl.lit(True).alias("_in_ror"),
-    ).unique([*keys, "uo_id"], keep="first")
+    )
+    ror = _first_per_key(ror, [*keys, "uo_id"], bool(keys))
     link = pl.col("uo_id").str.strip_chars()
     vts = vt.select(
         *keys,
@@ -299,8 +311,8 @@ def _pairs(
                 *[pl.col(f.ror).alias(f"ror_{f.champ}") for f in EG_FIELDS],
                 pl.col("date_maj").alias("date_maj_eg"),
             )
-            .unique([*keys, "ror_finess_eg"], keep="first")
         )
+        egs = _first_per_key(egs, [*keys, "ror_finess_eg"], bool(keys))
         joined = joined.join(egs, on=[*keys, "ror_finess_eg"], how="left")
     else:
         joined = joined.with_columns(

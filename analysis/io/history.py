@@ -89,6 +89,13 @@ class Batch:
         }
 
 
+def has_duplicates(frame: pl.LazyFrame, columns: Sequence[str]) -> bool:
+    """Whether some rows of ``frame`` share their ``columns`` (nulls equal, as ``unique``
+    compares them). Histories check a batch's stacked tables with it: hashing the key
+    columns once costs less than a ``unique`` of whole rows that turns out an identity."""
+    return bool(frame.select(pl.struct(list(columns)).is_duplicated().any()).collect().item())
+
+
 def _columns(
     tables: Iterable[str], columns: Mapping[str, Iterable[str]] | None
 ) -> dict[str, list[str]]:

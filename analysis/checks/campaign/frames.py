@@ -19,6 +19,7 @@ from analysis.checks import engine
 from analysis.checks.campaign.rules import LEVEL_SOURCE, RULES, CampaignParams
 from analysis.checks.engine import Check
 from analysis.indicators import sync
+from analysis.io.history import has_duplicates
 from analysis.model import nomenclature as nom
 from analysis.model import schema
 
@@ -249,9 +250,9 @@ def level_frame(
     table, key, label = LEVEL_SOURCE[level]
     keys = [snapshot_col] if snapshot_col else []
     # a history only counts: the first row of a key is kept either way, its order is not
-    lf = table_of(tables, table, snapshot_col).unique(
-        [*keys, key], keep="first", maintain_order=not keys
-    )
+    lf = table_of(tables, table, snapshot_col)
+    if not keys or has_duplicates(lf, [*keys, key]):
+        lf = lf.unique([*keys, key], keep="first", maintain_order=not keys)
     if "mentions" in names:
         mentions = _sorted_lists(
             table_of(tables, "offres", snapshot_col).select(*keys, "uo_id", "mention"),
