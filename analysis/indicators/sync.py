@@ -510,6 +510,7 @@ def unit_status_lazy(
     sync_time: dt.time = DEFAULT_SYNC_TIME,
     snapshot_col: str | None = None,
     etablissements: pl.LazyFrame | None = None,
+    ror_only: bool = True,
 ) -> pl.LazyFrame:
     """Lazy version of ``unit_status`` over the two unit tables (see the module docstring).
 
@@ -517,7 +518,8 @@ def unit_status_lazy(
     ``store.scan_table`` gives): each row is compared within its snapshot, the snapshot
     date is ``as_of`` (which is then ignored) and the column is kept first in the result.
     ``etablissements`` (stacked the same way) adds the establishment fields to the
-    comparison; without it they are not compared.
+    comparison; without it they are not compared. Without ``ror_only`` the rows of the ROR
+    units no VT unit links to (``absent_vt``) are not built: only the VT units' rows.
     """
     keys = [snapshot_col] if snapshot_col else []
     if snapshot_col:
@@ -551,8 +553,10 @@ def unit_status_lazy(
         "derniere_synchro",
         _late_is_the_reason(sync_time).alias("synchro_en_retard"),
     )
+    if not ror_only:
+        return vt_rows
     linked_ids = vt_unites.select(*keys, "uo_id").drop_nulls().unique()
-    ror_only = (
+    unlinked = (
         unites.join(linked_ids, on=[*keys, "uo_id"], how="anti")
         .unique([*keys, "uo_id"], keep="first")
         .select(
@@ -573,7 +577,7 @@ def unit_status_lazy(
             pl.lit(False).alias("synchro_en_retard"),
         )
     )
-    return pl.concat([vt_rows, ror_only], how="vertical_relaxed")
+    return pl.concat([vt_rows, unlinked], how="vertical_relaxed")
 
 
 def unit_status(

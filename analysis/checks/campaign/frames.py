@@ -310,6 +310,7 @@ def level_frame(
                 params.sync_time,
                 snapshot_col,
                 etablissements=table_of(tables, "etablissements", snapshot_col),
+                ror_only=False,  # the VT units' rows only (they have a vt_id)
             )
             .filter(pl.col("vt_id").is_not_null())
             .select(
