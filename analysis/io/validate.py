@@ -16,6 +16,7 @@ personal data (it is the user's own data, stored locally); exceptions and logs n
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from analysis.io.validate_causes import (  # noqa: F401 - re-exported
     root_causes,
     spreadsheet_line,
 )
-from analysis.io.validate_rules import RowCheck, reject_checks, warning_checks
+from analysis.io.validate_rules import RowCheck, reject_checks, rule_inputs, warning_checks
 from analysis.io.validate_values import (  # noqa: F401 - re-exported
     AGE_BOUNDS,
     FINESS_PATTERN,
@@ -42,6 +43,7 @@ from analysis.io.validate_values import (  # noqa: F401 - re-exported
     POSTAL_PATTERN,
     ROW,
     normalised_value,
+    parsed_values,
     text_column,
     typed_column,
     typed_value,
@@ -107,8 +109,11 @@ class ValidationResult:
 # --- evaluation ---------------------------------------------------------------------------
 
 
+_EMPTY_REPORT = pl.DataFrame(schema=REPORT_SCHEMA)
+
+
 def _empty_report() -> pl.DataFrame:
-    return pl.DataFrame(schema=REPORT_SCHEMA)
+    return _EMPTY_REPORT.clone()
 
 
 _FIRST = "__first"  # working column: first row (among rows not rejected) holding the key
@@ -163,6 +168,8 @@ def _report_rows(
 
 def _as_text(frame: pl.DataFrame) -> pl.DataFrame:
     """Every column as text; typed input (dates, numbers, booleans) written the way files are."""
+    if all(dtype == pl.String for dtype in frame.schema.values()):
+        return frame
     exprs = []
     for name, dtype in frame.schema.items():
         if dtype == pl.Datetime:
@@ -172,6 +179,18 @@ def _as_text(frame: pl.DataFrame) -> pl.DataFrame:
         else:
             exprs.append(pl.col(name).cast(pl.String))
     return frame.select(exprs)
+
+
+@functools.cache
+def _value_stages(table: Table) -> tuple[list[pl.Expr], ...]:
+    """The working columns of a table, stage by stage (text, parsed numbers, typed values,
+    rule inputs): built once per table, as they do not depend on the data."""
+    return (
+        [normalised_value(c).alias(text_column(c.name)) for c in table.columns],
+        parsed_values(list(table.columns)),
+        [typed_value(c).alias(typed_column(c.name)) for c in table.columns],
+        rule_inputs(table),
+    )
 
 
 @dataclass
@@ -214,10 +233,13 @@ def _validate_table(
     dup_flag = next(names)
     warning_flags = [(next(names), ch) for ch in warnings]
     by_loader = pl.any_horizontal(pl.lit(False), *(pl.col(f) for f, _ in loader_flags))
+    normalised, parsed, typed_values, inputs = _value_stages(table)
     base = (
         work.lazy()
-        .with_columns(normalised_value(c).alias(text_column(c.name)) for c in table.columns)
-        .with_columns(typed_value(c).alias(typed_column(c.name)) for c in table.columns)
+        .with_columns(normalised)
+        .with_columns(parsed)
+        .with_columns(typed_values)
+        .with_columns(inputs)
         .with_columns(ch.bad.fill_null(False).alias(f) for f, ch in loader_flags + reject_flags)
         .with_columns(
             pl.any_horizontal(by_loader, *(pl.col(f) for f, _ in reject_flags)).alias(_REJECTED)
@@ -234,23 +256,36 @@ def _validate_table(
 
     # The report, built from the rows that raised a flag (usually few). A reject rule is
     # reported only where the loader did not speak.
+    # Checks that no row raised add nothing to it and are left out of its plan.
     flagged = [f for f, _ in loader_flags + reject_flags + warning_flags] + [dup_flag]
-    problems = (
-        base.filter(pl.any_horizontal(pl.col(f) for f in flagged))
-        .lazy()
-        .with_columns((pl.col(f) & ~by_loader).alias(f) for f, _ in reject_flags)
+    raised = {f for f, hit in base.select(pl.col(flagged).any()).row(0, named=True).items() if hit}
+    problems = (  # lazy: only the columns the report reads are filtered
+        base.lazy()
+        .filter(pl.any_horizontal(pl.lit(False), *(pl.col(f) for f in raised)))
+        .with_columns((pl.col(f) & ~by_loader).alias(f) for f, _ in reject_flags if f in raised)
     )
-    reject_report, warning_report, donnees = pl.collect_all(
-        [
-            _report_rows(
-                problems, [*loader_flags, *reject_flags, (dup_flag, duplicate)], table.name, REJECT
-            ),
-            _report_rows(problems, warning_flags, table.name, WARNING),
-            problems.filter(pl.col(_REJECTED) | pl.col(dup_flag)).select(
-                pl.col(ROW).alias("row"),
-                pl.struct(text.columns).struct.json_encode().alias("donnees"),
-            ),
-        ]
+    donnees_schema = {"row": pl.Int64, "donnees": pl.String}
+    reject_plan = _report_rows(
+        problems,
+        [(f, ch) for f, ch in [*loader_flags, *reject_flags, (dup_flag, duplicate)] if f in raised],
+        table.name,
+        REJECT,
+    )
+    warning_plan = _report_rows(
+        problems, [(f, ch) for f, ch in warning_flags if f in raised], table.name, WARNING
+    )
+    donnees_plan = (
+        problems.filter(pl.col(_REJECTED) | pl.col(dup_flag)).select(
+            pl.col(ROW).alias("row"),
+            pl.struct(text.columns).struct.json_encode().alias("donnees"),
+        )
+        if raised - {f for f, _ in warning_flags}
+        else pl.LazyFrame(schema=donnees_schema)
+    )
+    reject_report, warning_report, donnees = (
+        pl.collect_all([reject_plan, warning_plan, donnees_plan])
+        if raised
+        else (_empty_report(), _empty_report(), pl.DataFrame(schema=donnees_schema))
     )
     if unknown:
         header = pl.DataFrame(
@@ -267,12 +302,18 @@ def _validate_table(
         )
         warning_report = pl.concat([header, warning_report])
 
-    rejected_frame = reject_report.join(donnees, on="row", how="left", maintain_order="left")
-    typed = conform(
-        base.select(pl.col(typed_column(c)).alias(c) for c in table.names)
-        .filter(base.get_column(_KEPT)),
-        table.name,
+    rejected_frame = (
+        reject_report.join(donnees, on="row", how="left", maintain_order="left")
+        if reject_report.height
+        else reject_report.with_columns(pl.lit(None, pl.String).alias("donnees"))
     )
+    typed = base.select(pl.col(typed_column(c)).alias(c) for c in table.names)
+    kept_rows = base.get_column(_KEPT)
+    if not kept_rows.all():  # usually every row is kept: no copy then
+        typed = typed.filter(kept_rows)
+    # The typed values usually have the canonical names, order and types already.
+    if list(typed.schema.items()) != list(table.polars_schema.items()):
+        typed = conform(typed, table.name)
     counts = {
         "lus": base.height,
         "conserves": typed.height,

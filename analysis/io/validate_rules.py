@@ -7,6 +7,7 @@ Reject rules are evaluated on every input row; warning rules on kept rows only
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -21,8 +22,8 @@ from analysis.io.validate_values import (
     NUMBER_PATTERN,
     POSTAL_PATTERN,
     in_france,
-    parse_float,
     parse_integer,
+    parsed_column,
     text_column,
     typed_column,
 )
@@ -116,6 +117,18 @@ def _reference_check(col: Column, target: str, keys: pl.Series) -> RowCheck:
 
 def reject_checks(table: Table, kept: Mapping[str, pl.DataFrame]) -> list[RowCheck]:
     """Rules whose failure rejects the row (evaluated on every input row)."""
+    checks = list(_column_reject_checks(table))
+    for ref in table.references:
+        if ref.reject:
+            keys = kept[ref.table].get_column(ref.target)
+            checks.append(_reference_check(table.column(ref.column), ref.table, keys))
+    return checks
+
+
+@functools.cache
+def _column_reject_checks(table: Table) -> tuple[RowCheck, ...]:
+    """``reject_checks`` but the references (they read the kept rows): built once per table,
+    as they do not depend on the data."""
     checks: list[RowCheck] = []
     for col in table.columns:
         n, raw = pl.col(text_column(col.name)), pl.col(col.name)
@@ -150,11 +163,7 @@ def reject_checks(table: Table, kept: Mapping[str, pl.DataFrame]) -> list[RowChe
             checks.append(
                 RowCheck(col.name, "code_inconnu", bad, f"code inconnu ; codes admis : {codes}", raw)
             )
-    for ref in table.references:
-        if ref.reject:
-            keys = kept[ref.table].get_column(ref.target)
-            checks.append(_reference_check(table.column(ref.column), ref.table, keys))
-    return checks
+    return tuple(checks)
 
 
 #: A national number written the usual way (``0590505703``, ``05 90 50 57 03``,
@@ -162,37 +171,97 @@ def reject_checks(table: Table, kept: Mapping[str, pl.DataFrame]) -> list[RowChe
 _PLAIN_PHONE = r"^0[1-9](?:[ .]?\d{2}){4}$"
 
 
-def _phone_valid_of_text(s: pl.Series) -> pl.Series:
-    """``syntax.any_valid_phone`` of stripped cells, the usual spellings first
-    (``_PLAIN_PHONE``); of the other cells, one without a separator holds one number
-    (``syntax.is_phone``) and only the rest are split into their numbers."""
-    plain = pl.DataFrame({"s": s}).select(pl.col("s").str.contains(_PLAIN_PHONE)).to_series()
-    out = plain.alias(s.name)
-    other = (plain.is_not_null() & ~plain).fill_null(False)
+#: Phone status codes of ``_phone_status_of_text`` (null for an empty cell).
+_PHONE_VALID, _PHONE_LOST_ZERO, _PHONE_INVALID = 0, 1, 2
+
+
+def _phone_status_of_text(s: pl.Series) -> pl.Series:
+    """Status of stripped phone cells: valid (``syntax.any_valid_phone``), a number that lost
+    its leading zero (``syntax.phone_lost_zero``: nine digits once the noise is removed), or
+    invalid; null for a null cell.
+
+    The usual spellings (``_PLAIN_PHONE``) are valid at once, two other shapes are settled
+    by their shape, and only the remaining cells go through the rules
+    (``_phone_status_by_rule``).
+    """
+    if s.null_count() == s.len():
+        return s.cast(pl.Int8)  # an empty column
+    plain = s.str.contains(_PLAIN_PHONE)
+    status = (~plain).cast(pl.Int8) * _PHONE_INVALID  # plain: valid; null stays null
+    other = (~plain).fill_null(False)
     if not other.any():
-        return out
-    frame = pl.DataFrame({"s": s.filter(other)})
-    valid = frame.select(
-        pl.when(pl.col("s").str.contains(PHONE_SEPARATORS))
-        .then(any_valid_phone(pl.col("s")))
-        .otherwise(is_phone(pl.col("s")))
+        return status.alias(s.name)
+    # Two spellings of the unusual cells are settled by their shape: nine digits (a lost zero:
+    # no valid number has nine digits) and at most eight digits with spaces or dots (too short
+    # to be a number, not nine digits); the general rule decides the others.
+    where = other.arg_true()
+    cells = s.gather(where)
+    codes = pl.DataFrame({"s": cells}).select(
+        pl.when(pl.col("s").str.contains(_NINE_DIGITS))
+        .then(pl.lit(_PHONE_LOST_ZERO, pl.Int8))
+        .when(pl.col("s").str.contains(_SHORT_NUMBER))
+        .then(pl.lit(_PHONE_INVALID, pl.Int8))
+    ).to_series()
+    rest = codes.is_null()
+    if rest.any():
+        codes = codes.scatter(rest.arg_true(), _phone_status_by_rule(cells.filter(rest)))
+    return status.scatter(where, codes).alias(s.name)
+
+
+#: Shapes of phone cells whose status needs no rule (ASCII digits, spaces and dots only).
+_NINE_DIGITS = r"^[1-9][0-9]{8}$"
+_SHORT_NUMBER = r"^[0-9](?:[ .]?[0-9]){0,7}$"
+
+
+def _phone_status_by_rule(cells: pl.Series) -> pl.Series:
+    """``_phone_status_of_text`` of non-null cells by the syntax rules: a cell without a
+    separator holds one number (``syntax.is_phone``), the others are split into their numbers
+    (``syntax.any_valid_phone``); the zero test in the same pass."""
+    cell = pl.col("s")
+    valid = (
+        pl.when(cell.str.contains(PHONE_SEPARATORS))
+        .then(any_valid_phone(cell))
+        .otherwise(is_phone(cell))
     )
-    return out.scatter(other.arg_true(), valid.to_series())
+    lost = phone_digits(cell.str.strip_chars()).str.contains(PHONE_LOST_ZERO_PATTERN)
+    return pl.DataFrame({"s": cells}).select(
+        pl.when(valid)
+        .then(pl.lit(_PHONE_VALID, pl.Int8))
+        .when(lost)
+        .then(pl.lit(_PHONE_LOST_ZERO, pl.Int8))
+        .otherwise(pl.lit(_PHONE_INVALID, pl.Int8))
+    ).to_series()
+
+
+def phone_status_column(name: str) -> str:
+    """Working column: the phone status of ``name`` (``_phone_status_of_text``)."""
+    return f"__p_{name}"
+
+
+@functools.cache
+def rule_inputs(table: Table) -> list[pl.Expr]:
+    """Working columns the rules read besides the text and typed values, each computed once
+    per table (a Python function over a column is not shared between expressions): the
+    phone status of phone columns."""
+    return [
+        pl.col(text_column(c.name))
+        .map_batches(_phone_status_of_text, return_dtype=pl.Int8)
+        .alias(phone_status_column(c.name))
+        for c in table.columns
+        if c.kind == PHONE
+    ]
 
 
 def _phone_checks(col: Column) -> list[RowCheck]:
     """Phone numbers: French syntax; 9 digits (a spreadsheet ate the 0) get their own rule.
 
     The syntax is ``analysis.model.syntax``'s, the campaign's: a cell with one valid number among
-    several, or a valid number followed by an internal extension, is not flagged.
+    several, or a valid number followed by an internal extension, is not flagged. Reads the
+    working column of ``rule_inputs``.
     """
-    n = pl.col(text_column(col.name))
-    valid = n.map_batches(_phone_valid_of_text, return_dtype=pl.Boolean)
-    # ``syntax.phone_lost_zero`` with the validity above (computed once)
-    lost_zero = n.is_not_null() & (
-        ~valid & phone_digits(n.str.strip_chars()).str.contains(PHONE_LOST_ZERO_PATTERN)
-    ).fill_null(False)
-    invalid = n.is_not_null() & ~valid.fill_null(False) & ~lost_zero
+    status = pl.col(phone_status_column(col.name))
+    lost_zero = (status == _PHONE_LOST_ZERO).fill_null(False)
+    invalid = (status == _PHONE_INVALID).fill_null(False)
     return [
         RowCheck(
             col.name,
@@ -226,7 +295,7 @@ def _email_check(col: Column) -> RowCheck:
 def _coordinate_checks() -> list[RowCheck]:
     """Coordinates: unreadable, incomplete or outside France → both emptied, with a warning."""
     nlat, nlon = pl.col(text_column("latitude")), pl.col(text_column("longitude"))
-    lat, lon = parse_float(nlat), parse_float(nlon)
+    lat, lon = pl.col(parsed_column("latitude")), pl.col(parsed_column("longitude"))
     cleared = " : latitude et longitude effacées"
     checks = []
     for name, n, f in (("latitude", nlat, lat), ("longitude", nlon, lon)):
@@ -279,6 +348,18 @@ def _departement_check() -> RowCheck:
 
 def warning_checks(table: Table, kept: Mapping[str, pl.DataFrame]) -> list[RowCheck]:
     """Rules whose failure keeps the row (evaluated on kept rows only)."""
+    checks = list(_column_warning_checks(table))
+    for ref in table.references:
+        if not ref.reject:
+            keys = kept[ref.table].get_column(ref.target)
+            check = _reference_check(table.column(ref.column), ref.table, keys)
+            checks.append(check)
+    return checks
+
+
+@functools.cache
+def _column_warning_checks(table: Table) -> tuple[RowCheck, ...]:
+    """``warning_checks`` but the references: built once per table."""
     checks: list[RowCheck] = []
     names = set(table.names)
     for col in table.columns:
@@ -368,10 +449,5 @@ def warning_checks(table: Table, kept: Mapping[str, pl.DataFrame]) -> list[RowCh
         checks.extend(_coordinate_checks())
     if table.key == ("finess_eg",) and "commune_insee" in names:
         checks.append(_departement_check())
-    for ref in table.references:
-        if not ref.reject:
-            keys = kept[ref.table].get_column(ref.target)
-            check = _reference_check(table.column(ref.column), ref.table, keys)
-            checks.append(check)
-    return checks
+    return tuple(checks)
 

@@ -8,7 +8,9 @@ cannot be typed), ``ROW`` the row number (data rows from 1, header excluded).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from collections.abc import Callable
 
 import polars as pl
 
@@ -50,6 +52,9 @@ _FR_DATETIME = (
 )
 _LOCAL_TZ = "Europe/Paris"  # times given with an offset are stored as French local time
 _YEARS = (1900, 2100)
+#: The first and last instants of the years ``_YEARS`` (a comparison, cheaper than the year).
+_FIRST_INSTANT = dt.datetime(_YEARS[0], 1, 1)
+_LAST_INSTANT = dt.datetime(_YEARS[1], 12, 31, 23, 59, 59, 999999)
 
 AGE_BOUNDS = (0, 120)
 
@@ -98,8 +103,7 @@ def typed_column(name: str) -> str:
 
 
 def _stripped(name: str) -> pl.Expr:
-    s = pl.col(name).str.strip_chars()
-    return pl.when(s.str.len_bytes() > 0).then(s)
+    return pl.col(name).str.strip_chars().replace("", None)  # cheaper than when / then
 
 
 def _code_mapping(list_name: str) -> dict[str, str]:
@@ -135,6 +139,22 @@ def _fold_code(s: pl.Expr) -> pl.Expr:
     )
 
 
+def _labelled_codes(mapping: dict[str, str]) -> Callable[[pl.Series], pl.Series]:
+    """Codes of a labelled list from cells (``_fold_code`` then ``mapping``; null when
+    unknown), folded once per distinct cell: such a column holds a handful of spellings."""
+
+    def codes_of_text(s: pl.Series) -> pl.Series:
+        distinct = s.unique().drop_nulls()
+        if distinct.len() == 0:
+            return s
+        codes = distinct.to_frame("s").select(
+            _fold_code(pl.col("s")).replace_strict(mapping, default=None, return_dtype=pl.String)
+        )
+        return s.replace_strict(distinct, codes.to_series(), default=None, return_dtype=pl.String)
+
+    return codes_of_text
+
+
 def parse_integer(s: pl.Expr) -> pl.Expr:
     """Int64 of an integral number written ``12``, ``+12``, ``12,0`` or ``12.00``; else null."""
     digits = s.str.extract(r"^[+-]?(\d{1,12})", 1)
@@ -160,6 +180,7 @@ def parse_float(s: pl.Expr) -> pl.Expr:
 _PLAIN_DATE = r"^\d{4}-\d{2}-\d{2}$"
 _PLAIN_DATETIME = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?$"
 _DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+_DATE_FORMAT = "%Y-%m-%d"
 
 
 def _datetime_of_text(s: pl.Series) -> pl.Series:
@@ -169,23 +190,48 @@ def _datetime_of_text(s: pl.Series) -> pl.Series:
     stored datetimes share one clock. Years outside 1900–2100 count as unreadable. Plain ISO
     cells take a short path; the others go through ``_datetime_of_any_text``.
     """
+    if s.null_count() == s.len():
+        return s.cast(pl.Datetime("us"))  # an empty column (no work, nothing to read)
     frame = pl.DataFrame({"s": s}).with_columns(
         date=pl.col("s").str.contains(_PLAIN_DATE),
         time=pl.col("s").str.contains(_PLAIN_DATETIME),
     )
-    plain = (
-        pl.when("date")
-        .then(pl.col("s") + pl.lit(" 00:00:00"))
-        .when("time")
-        .then(pl.col("s").str.slice(0, 19).str.replace("T", " ", literal=True))
+    # Each spelling is parsed only when some cell has it (a failed parse is not free), and
+    # without picking cells when every cell has it.
+    dates, times = int(frame.get_column("date").sum()), int(frame.get_column("time").sum())
+    present = s.len() - s.null_count()
+    as_date = pl.col("s").str.strptime(pl.Datetime("us"), _DATE_FORMAT, strict=False)
+    as_time = (
+        pl.col("s")
+        .str.slice(0, 19)
+        .str.replace("T", " ", literal=True)
         .str.strptime(pl.Datetime("us"), _DATETIME_FORMAT, strict=False)
     )
-    out = frame.select(
-        value=pl.when(plain.dt.year().is_between(*_YEARS)).then(plain),
-        other=pl.col("s").is_not_null() & ~pl.col("date") & ~pl.col("time"),
-    )
-    value, other = out.get_column("value").alias(s.name), out.get_column("other")
-    if other.any():
+    if dates == present:
+        plain = as_date
+    elif times == present:
+        plain = as_time
+    elif dates and times:  # a plain date is read as its midnight
+        plain = (
+            pl.when("date")
+            .then(pl.col("s") + pl.lit(" 00:00:00"))
+            .when("time")
+            .then(pl.col("s").str.slice(0, 19).str.replace("T", " ", literal=True))
+            .str.strptime(pl.Datetime("us"), _DATETIME_FORMAT, strict=False)
+        )
+    elif dates:
+        plain = pl.when("date").then(as_date)
+    elif times:
+        plain = pl.when("time").then(as_time)
+    else:  # no plain spelling: a column of nulls, as long as the cells
+        plain = pl.repeat(None, pl.len(), dtype=pl.Datetime("us"))
+    value = frame.select(
+        pl.when(plain.is_between(_FIRST_INSTANT, _LAST_INSTANT)).then(plain).alias(s.name)
+    ).to_series()
+    if dates + times < present:
+        other = frame.select(
+            pl.col("s").is_not_null() & ~pl.col("date") & ~pl.col("time")
+        ).to_series()
         value = value.scatter(other.arg_true(), _datetime_of_any_text(s.filter(other)))
     return value
 
@@ -253,12 +299,29 @@ def in_france(lat: pl.Expr, lon: pl.Expr) -> pl.Expr:
     return pl.any_horizontal(inside).fill_null(False)
 
 
+def parsed_column(name: str) -> str:
+    """Working column: the decimal number read from coordinate ``name`` (``parse_float``)."""
+    return f"__x_{name}"
+
+
+def parsed_values(columns: list[Column]) -> list[pl.Expr]:
+    """Working columns several typed values and rules read, computed once from the text
+    columns: the decimal numbers of latitude and longitude (``parsed_column``)."""
+    return [
+        parse_float(pl.col(text_column(c.name))).alias(parsed_column(c.name))
+        for c in columns
+        if c.kind in (LATITUDE, LONGITUDE)
+    ]
+
+
 def typed_value(col: Column) -> pl.Expr:
-    """Expression giving the canonical typed value of ``col`` (null when it cannot be typed)."""
+    """Expression giving the canonical typed value of ``col`` (null when it cannot be typed);
+    coordinates read the working columns of ``parsed_values``."""
     n = pl.col(text_column(col.name))
+    if col.kind == CODE and col.codes in LABELLED_CODE_LISTS:
+        return n.map_batches(_labelled_codes(_code_mapping(col.codes)), return_dtype=pl.String)
     if col.kind == CODE and col.codes:
-        source = _fold_code(n) if col.codes in LABELLED_CODE_LISTS else n.str.to_uppercase()
-        return source.replace_strict(
+        return n.str.to_uppercase().replace_strict(
             _code_mapping(col.codes), default=None, return_dtype=pl.String
         )
     if col.kind in (INTEGER, AGE):
@@ -266,7 +329,7 @@ def typed_value(col: Column) -> pl.Expr:
     if col.kind == NUMBER:
         return parse_float(n)
     if col.kind in (LATITUDE, LONGITUDE):
-        lat, lon = parse_float(pl.col(text_column("latitude"))), parse_float(pl.col(text_column("longitude")))
+        lat, lon = pl.col(parsed_column("latitude")), pl.col(parsed_column("longitude"))
         ok = lat.is_not_null() & lon.is_not_null() & in_france(lat, lon)
         return pl.when(ok).then(lat if col.kind == LATITUDE else lon)
     if col.kind == DATETIME:

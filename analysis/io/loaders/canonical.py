@@ -28,6 +28,7 @@ from typing import Any
 import polars as pl
 
 from analysis.io.files import read_input
+from analysis.io.loaders.layout import fast_structure
 from analysis.model import formats
 from analysis.model.errors import InputError
 from analysis.model.schema import TABLES
@@ -154,6 +155,12 @@ def _normalise_text(text: str) -> str:
     return text
 
 
+def _text_unchanged(data: bytes) -> bool:
+    """True when ``_normalise_text`` leaves the text of ``data`` as it is (no DOS end-of-file
+    mark, no old Mac line ends), so that ``data`` still encodes it."""
+    return not data.endswith(b"\x1a") and (b"\r" not in data or b"\n" in data)
+
+
 def _sniff_separator(text: str) -> str:
     """The separator that splits the header and the first records most consistently.
 
@@ -229,12 +236,24 @@ def _plain_structure(text: str, sep: str) -> tuple[list[str], int, int, list[tup
     return header, records, blanks, bad
 
 
-def _check_structure(text: str, sep: str, path: Path) -> tuple[list[str], int, int]:
+def _check_structure(
+    text: str, sep: str, path: Path, payload: bytes | None = None
+) -> tuple[list[str], int, int]:
     """Header, number of data records and number of blank records, after checking the layout.
 
     Raises ``InputError`` on a quote left open, badly placed quotes or records whose number of
     fields differs from the header's (naming the lines, counted as in a text editor).
+    ``payload``, when given, is ``text`` encoded in UTF-8.
     """
+    fast = fast_structure(text, sep, payload)
+    if fast is not None:
+        return fast
+    return _exact_structure(text, sep, path)
+
+
+def _exact_structure(text: str, sep: str, path: Path) -> tuple[list[str], int, int]:
+    """``_check_structure`` line by line (the CSV module, or a split of the lines when the text
+    has no quotes): the path that names the faulty lines."""
     plain = _plain_structure(text, sep)
     if plain is not None:
         header, records, blanks, bad = plain
@@ -313,14 +332,17 @@ def _frame_from_records(text: str, sep: str, width: int) -> pl.DataFrame:
 
 
 def _read_delimited(
-    text: str, sep: str, width: int, records: int, blanks: int = 1
+    text: str, sep: str, width: int, records: int, blanks: int = 1, payload: bytes | None = None
 ) -> pl.DataFrame:
     """All-text frame of the data records, blank ones removed, empty fields as null.
 
-    ``blanks`` is the number of blank records the layout check found (none: no filter)."""
+    ``blanks`` is the number of blank records the layout check found (none: no filter);
+    ``payload``, when given, is ``text`` encoded in UTF-8 (the file's own bytes, spared a
+    second encoding)."""
+    exact = False
     try:
         frame = pl.read_csv(
-            text.encode("utf-8"),
+            text.encode("utf-8") if payload is None else payload,
             separator=sep,
             has_header=True,
             infer_schema=False,
@@ -337,7 +359,13 @@ def _read_delimited(
             raise ValueError("record count differs from the CSV parser")
     except Exception:  # Polars disagrees with the checked layout: trust the CSV module
         frame = _frame_from_records(text, sep, width)
-    return frame.with_columns(pl.all().replace("", None))
+        exact = True
+    if not exact and '"' not in text:
+        return frame  # Polars reads an unquoted empty field as null: no empty text to clear
+    # Empty text comes from quoted empty fields ("") or from the CSV module: made null.
+    empty = frame.select((pl.all() == "").any()).row(0, named=True)
+    cleared = [name for name, found in empty.items() if found]
+    return frame.with_columns(pl.col(cleared).replace("", None)) if cleared else frame
 
 
 def _header_names(header: list[str], frame: pl.DataFrame, path: Path) -> pl.DataFrame:
@@ -457,13 +485,15 @@ def read_delimited(
     text, encoding = decode_text(data, path)
     if skip_lines:
         text = "".join(text.splitlines(keepends=True)[skip_lines:])
-    if not text.strip():
+    if not text or text.isspace():  # blank (without copying the text)
         raise InputError("fichier vide : aucune ligne d'en-tête.", path)
     sep = _sniff_separator(text)
-    header, records, blanks = _check_structure(text, sep, path)
+    unchanged = encoding == UTF8 and not skip_lines and _text_unchanged(data)
+    payload = data if unchanged else None
+    header, records, blanks = _check_structure(text, sep, path, payload)
     if check_header is not None:
         check_header([h.strip() for h in header])
-    frame = _read_delimited(text, sep, len(header), records, blanks)
+    frame = _read_delimited(text, sep, len(header), records, blanks, payload=payload)
     frame = _header_names(header, frame, path)
     return DelimitedText(frame, encoding, sep, blanks)
 
@@ -479,7 +509,7 @@ def read_table_file(path: str | Path, table: str) -> RawTable:
         raise InputError(f"table inconnue « {table} » ; tables possibles : {', '.join(TABLES)}.")
     data = read_input(path)
     sha256 = hashlib.sha256(data).hexdigest()
-    if not data.strip():
+    if not data or data.isspace():  # blank (no copy of the bytes, unlike strip)
         raise InputError("fichier vide : aucune ligne d'en-tête.", path)
 
     if path.suffix.lower() in PARQUET_SUFFIXES:
