@@ -17,7 +17,7 @@ import streamlit as st
 from analysis.geo import geography
 from analysis.indicators import access, coverage, populations, territories
 from analysis.indicators.opening import OpeningRule
-from analysis.io import parameter_files
+from analysis.io import parameter_files, population_setting
 from analysis.model import formats, nomenclature, settings
 from analysis.model.errors import SmrError
 from ui import charts, notes, state
@@ -263,7 +263,7 @@ def population_choice(ctx: Context) -> tuple[bytes, str, str] | None:
     if uploaded:
         return uploaded[0], uploaded[1], populations.FILE
     try:
-        saved = populations.store_population_file(ctx.store)
+        saved = population_setting.store_population_file(ctx.store)
     except SmrError as exc:
         st.warning(f"{exc} Population de référence utilisée.")
         return None
@@ -327,7 +327,7 @@ def population_panel(ctx: Context, key: str) -> None:
         st.session_state[f"{key}_population_seen"] = upload is not None
         info = None
         try:
-            info = populations.store_population_info(ctx.store)
+            info = population_setting.store_population_info(ctx.store)
         except SmrError as exc:
             st.warning(str(exc))
         if info:
@@ -359,7 +359,7 @@ def population_panel(ctx: Context, key: str) -> None:
             key=f"{key}_population_clear",
             disabled=info is None and uploaded is None,
         ):
-            populations.clear_store_populations(ctx.store)
+            population_setting.clear_store_populations(ctx.store)
             st.session_state.pop(POPULATION_UPLOAD, None)
             st.success("Population de référence rétablie.")
 

@@ -23,6 +23,7 @@ the per-entity rows (reasons and values are never computed), for histories.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -156,6 +157,34 @@ def referenced_columns(checks: Iterable[Check], params: Any) -> dict[str, set[st
 def first_case(check: Check, params: Any) -> pl.Expr:
     """Index (``Int8`` column ``_i_<id>``) of the first true case of ``check`` among its
     exclusions then failures; null when none holds (the entity passes)."""
+    return _count_exprs(check, params)[0]
+
+
+def _count_exprs(check: Check, params: Any) -> tuple[pl.Expr, pl.Expr, int]:
+    """``first_case``, the ``applies`` flag (``Boolean`` column ``_a_<id>``) and the number
+    of exclusions of ``check``: built once per check and parameters (they do not depend on
+    the data), so that a history evaluating snapshot after snapshot does not build them
+    again for each."""
+    try:
+        return _count_exprs_cached(check, params)
+    except TypeError:  # parameters that cannot be hashed: built each time
+        return _build_count_exprs(check, params)
+
+
+def _build_count_exprs(check: Check, params: Any) -> tuple[pl.Expr, pl.Expr, int]:
+    applies = check.applies(params)
+    flag = pl.lit(True) if applies is None else applies.fill_null(False)
+    return (
+        _first_case(check, params),
+        flag.alias(f"_a_{check.id}"),
+        len(check.exclusions(params)),
+    )
+
+
+_count_exprs_cached = functools.lru_cache(maxsize=4096)(_build_count_exprs)
+
+
+def _first_case(check: Check, params: Any) -> pl.Expr:
     cases = check.cases(params)
     if not cases:
         return pl.lit(None, pl.Int8).alias(f"_i_{check.id}")
@@ -356,18 +385,14 @@ def counts_lazy(
     scope_col = vocabulary.scope_column
     parts = []
     for level, mine in _by_level(checks, levels):
-        outcomes = [first_case(c, params) for c in mine] + [
-            (pl.lit(True) if c.applies(params) is None else c.applies(params).fill_null(False))
-            .alias(f"_a_{c.id}")
-            for c in mine
-        ]
+        built = [_count_exprs(c, params) for c in mine]
+        outcomes = [first for first, _, _ in built] + [flag for _, flag, _ in built]
         lf = frame(level)
         lf = _outcomes_once(lf, keys, outcomes) if keys else lf.with_columns(outcomes)
         sums = []
-        for c in mine:
+        for c, (_, _, excluded) in zip(mine, built, strict=True):
             counted = pl.col(f"_a_{c.id}")
             first = pl.col(f"_i_{c.id}")
-            excluded = len(c.exclusions(params))
             in_scope = counted & (first.is_null() | (first >= excluded)) if excluded else counted
             sums += [
                 (counted & first.is_null()).sum().cast(pl.Int64).alias(f"{c.id}\0{passed_col}"),

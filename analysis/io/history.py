@@ -63,6 +63,14 @@ class Batch:
         }
         return dict(zip(chosen, pl.collect_all(list(chosen.values())), strict=True))
 
+    def collected(self) -> dict[str, pl.DataFrame]:
+        """The stacked frames of the batch, read once (one ``collect_all``) and kept in
+        memory: a plan over them reads no file and its optimisation is cheap, where a plan
+        over the scans re-reads a table for each of its uses that the optimiser does not
+        share."""
+        names = list(self.frames)
+        return dict(zip(names, pl.collect_all([self.frames[n] for n in names]), strict=True))
+
     def snapshots(self) -> dict[dt.date, dict[str, pl.DataFrame]]:
         """Every snapshot's tables, collected once for the whole batch then split by date
         (without the ``date_snapshot`` column; a table with no row in a snapshot is an
@@ -79,6 +87,13 @@ class Batch:
             day: {name: split[name].get((day,), empty[name]) for name in names}
             for day in self.dates
         }
+
+
+def has_duplicates(frame: pl.LazyFrame, columns: Sequence[str]) -> bool:
+    """Whether some rows of ``frame`` share their ``columns`` (nulls equal, as ``unique``
+    compares them). Histories check a batch's stacked tables with it: hashing the key
+    columns once costs less than a ``unique`` of whole rows that turns out an identity."""
+    return bool(frame.select(pl.struct(list(columns)).is_duplicated().any()).collect().item())
 
 
 def _columns(

@@ -446,11 +446,17 @@ def list_snapshots(store: str | Path) -> list[dt.date]:
     store = Path(store)
     if not store.is_dir():
         return []
+    try:
+        real = store.resolve()
+    except OSError:
+        real = None
     dates = []
     for entry in store.iterdir():
         if not _DATE_PATTERN.match(entry.name) or not (entry / MANIFEST).is_file():
             continue
-        if entry.is_symlink() and not _inside(store, entry):  # a plain folder is inside
+        # A folder of the store (not a link) named by a date stays inside it: only links
+        # need resolving (``_inside``), which costs a few system calls per snapshot.
+        if real is None or (entry.is_symlink() and not _inside(store, entry)):
             continue
         try:
             dates.append(dt.date.fromisoformat(entry.name))

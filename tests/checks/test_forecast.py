@@ -189,3 +189,82 @@ def test_campaign_forecast_command(demo_store, tmp_path, capsys):
     assert cli.main([*args[:-2], "--echeance", "phase9=2024-01-01"]) == 2
     assert cli.main([*args[:-2], "--echeance", "phase2=demain"]) == 2
     assert cli.main([*args[:-2], "--fenetre", "1"]) == 2
+
+
+# ----------------------------------------------- remaining history: one plan per batch
+
+
+def _remaining_one_at_a_time(store_path, params, window, until=None):
+    """The former computation: each snapshot read and evaluated on its own, then counted by
+    ``remaining_by_establishment`` (per-entity results of ``checklist.evaluate``)."""
+    from analysis.checks.campaign.history import _with_start, read_campaign_tables
+    from analysis.io import store
+
+    dates = [d for d in store.list_snapshots(store_path) if until is None or d <= until]
+    chosen = dates[-max(2, window):]
+    params = _with_start(store_path, dates[-1], params)
+    parts = [
+        forecast.remaining_by_establishment(
+            checklist.evaluate(read_campaign_tables(store_path, day, params), day, params), day
+        )
+        for day in chosen
+    ]
+    return pl.concat(parts).cast(forecast.REMAINING_SCHEMA)
+
+
+def _sorted(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.sort("date", "phase", "finess_eg", "raison_sociale", "departement",
+                      nulls_last=True)
+
+
+@pytest.mark.parametrize("window", [2, 5, 40])
+def test_remaining_history_equals_each_snapshot_evaluated_alone(demo_store, window):
+    from polars.testing import assert_frame_equal
+
+    from analysis.demo import regional
+    from analysis.io import store
+
+    params = checklist.CampaignParams(start=regional.CAMPAIGN_START)
+    until = store.list_snapshots(demo_store)[-2]
+    got = forecast.remaining_history(demo_store, params, window, until=until)
+    want = _remaining_one_at_a_time(demo_store, params, window, until)
+    assert got.height == want.height > 0
+    assert got["date"].is_sorted()  # in date order, as the per-snapshot blocks were
+    assert_frame_equal(_sorted(got), _sorted(want))
+    # the manifest's campaign start when none is given
+    assert_frame_equal(
+        _sorted(forecast.remaining_history(demo_store, window=3)),
+        _sorted(_remaining_one_at_a_time(demo_store, checklist.CampaignParams(), 3)),
+    )
+
+
+def test_remaining_history_edge_cases(tmp_path):
+    from polars.testing import assert_frame_equal
+
+    from analysis.io import store
+    from analysis.model.errors import StoreError
+    from tests.helpers import small_snapshot
+
+    # empty store
+    empty = forecast.remaining_history(tmp_path / "vide")
+    assert empty.height == 0 and empty.schema == pl.Schema(forecast.REMAINING_SCHEMA)
+    # one snapshot, then a second one without any ViaTrajectoire table rows
+    path = tmp_path / "s"
+    tables = small_snapshot()
+    store.write_snapshot(path, dt.date(2024, 3, 4), tables)
+    params = checklist.CampaignParams(start=dt.date(2024, 1, 1))
+    one = forecast.remaining_history(path, params)
+    assert one["date"].unique().to_list() == [dt.date(2024, 3, 4)]
+    assert_frame_equal(_sorted(one), _sorted(_remaining_one_at_a_time(path, params, 5)))
+    no_vt = {k: v for k, v in tables.items() if not k.startswith("vt_")}
+    store.write_snapshot(path, dt.date(2024, 3, 5), no_vt)
+    two = forecast.remaining_history(path, params)
+    assert two["date"].unique().sort().to_list() == [dt.date(2024, 3, 4), dt.date(2024, 3, 5)]
+    assert_frame_equal(_sorted(two), _sorted(_remaining_one_at_a_time(path, params, 5)))
+    # a corrupted snapshot stops the reading with the snapshot's name
+    file = path / "2024-03-05" / "unites.parquet"
+    data = bytearray(file.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    file.write_bytes(bytes(data))
+    with pytest.raises(StoreError, match="Instantané 2024-03-05 corrompu"):
+        forecast.remaining_history(path, params)

@@ -1397,3 +1397,34 @@ def test_demo_history_and_quarters(demo_store):
         ("2023-T3", dt.date(2023, 7, 31), False),
     ]
     assert whole["finalise"].is_sorted()
+
+
+def test_offer_texts_of_the_local_rules():
+    # The texts joined per unit and per authorisation, worked out by hand: offers in their
+    # order (an offer without mention writes no text), units offering a mention once each,
+    # sorted.
+    units = [unit(u, "750000011") for u in ("U3", "U1", "U2")]
+    offres = [
+        offer("U1", "ME050", "HC", lits=None),
+        offer("U1", "ME051", "HJ", places=0),
+        offer("U1", None, "HC", lits=5),
+        offer("U1", "ME059", "HC"),
+        offer("U3", "ME051"),
+        offer("U2", "ME051"),
+        offer("U3", "ME051", "HJ"),
+    ]
+    auths = [{"autorisation_id": "A1", "finess_eg": "750000011", "regime": "SMR",
+              "mention": "ME051", "forme": "01", "date_mise_en_oeuvre": dt.date(2023, 6, 1)}]
+    world = tables([eg("750000011")], [fin("750000011")], units, offres, auths)
+    results = requirements.evaluate(world, AS_OF)
+    value = dict(
+        results.filter(pl.col("exigence") == "LOC-CAPACITE").select("entite", "valeur").iter_rows()
+    )
+    assert value["U1"] == "HC ME050 : ? ; HJ ME051 : 0 ; HC ME059 : 20"
+    assert reasons(results, "LOC-CAPACITE")["U1"] == (
+        "capacité nulle ou non renseignée : HC ME050 : non renseigné (lits) ; HJ ME051 : 0 places"
+    )
+    offered = results.filter(pl.col("exigence") == "LOC-AUTORISATION")
+    assert offered.select("entite", "statut", "valeur").rows() == [
+        ("750000011 ME051", C, "U1, U2, U3")
+    ]

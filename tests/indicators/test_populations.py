@@ -18,7 +18,7 @@ import pytest
 from analysis import cli
 from analysis.geo import geography
 from analysis.indicators import coverage, populations
-from analysis.io import parameter_files, store
+from analysis.io import parameter_files, population_setting, store
 from analysis.model.errors import InputError
 from tests.helpers import small_snapshot
 
@@ -199,7 +199,7 @@ def test_store_setting_is_used_by_default_and_can_be_cleared(tmp_path, capsys):
     with pytest.raises(InputError):
         populations.save_store_populations(path, b"DEPCOM;PMUN\n", "vide.csv")
     assert populations.setup_for("11", path).origine == populations.STORE
-    assert populations.clear_store_populations(path)
+    assert population_setting.clear_store_populations(path)
     assert populations.setup_for("11", path).origine == populations.REFERENCE
 
 

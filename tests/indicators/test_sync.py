@@ -424,3 +424,21 @@ def test_history_compares_the_optional_fields_when_vt_shows_them(tmp_path):
             }
     last = sync.status_history(tmp_path).filter(pl.col("date") == dt.date(2024, 3, 9))
     assert last[sync.DESYNCHRONISE].item() == 2  # the address, and the unit head
+
+
+def test_vt_rows_only_are_the_vt_rows_of_the_full_status():
+    from polars.testing import assert_frame_equal
+
+    from tests.helpers import small_snapshot
+
+    tables = small_snapshot()
+    day = dt.date(2024, 3, 4)
+    args = (tables["unites"].lazy(), tables["vt_unites"].lazy(), day)
+    full = sync.unit_status_lazy(*args).collect()
+    vt_only = sync.unit_status_lazy(*args, ror_only=False).collect()
+    assert full.filter(pl.col("statut") == sync.ABSENT_VT).height > 0
+    assert vt_only.filter(pl.col("statut") == sync.ABSENT_VT).height == 0
+    keys = ["vt_id"]
+    assert_frame_equal(
+        vt_only.sort(keys), full.filter(pl.col("vt_id").is_not_null()).sort(keys)
+    )

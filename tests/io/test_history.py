@@ -132,3 +132,49 @@ def test_scan_table_reads_only_the_chosen_dates(demo_store):
     frame = store.scan_table(demo_store, "unites", ["uo_id"], chosen).collect()
     assert frame["date_snapshot"].unique().sort().to_list() == chosen
     assert frame.columns == ["date_snapshot", "uo_id"]
+
+
+def test_has_duplicates_compares_nulls_as_unique_does():
+    from analysis.io.history import has_duplicates
+
+    day = dt.date(2024, 3, 4)
+    frame = pl.LazyFrame(
+        {"date_snapshot": [day, day, day], "uo_id": ["A", "B", None], "nom": ["x", "y", "z"]}
+    )
+    assert not has_duplicates(frame, ["date_snapshot", "uo_id"])
+    other_day = pl.LazyFrame(  # the same key on another snapshot is no duplicate
+        {"date_snapshot": [day, day + dt.timedelta(1)], "uo_id": ["A", "A"], "nom": ["x", "x"]}
+    )
+    assert not has_duplicates(other_day, ["date_snapshot", "uo_id"])
+    twice_null = pl.concat([frame, frame.filter(pl.col("uo_id").is_null())])
+    assert has_duplicates(twice_null, ["date_snapshot", "uo_id"])
+    assert twice_null.unique(["date_snapshot", "uo_id"]).collect().height == 3
+    assert not has_duplicates(frame.clear(), ["date_snapshot", "uo_id"])
+
+
+def test_lazy_progress_with_repeated_keys_in_one_snapshot(tmp_path):
+    # Units, VT units and establishments listed twice in one snapshot (the first row counts):
+    # the stacked history keeps the first row of each key as each snapshot alone does.
+    from tests.helpers import small_snapshot
+
+    tables = small_snapshot()
+    store.write_snapshot(tmp_path, dt.date(2024, 3, 4), tables)
+    repeated = dict(tables)
+    for name, changed in (("unites", "nom"), ("vt_unites", "nom"),
+                          ("etablissements", "raison_sociale")):
+        first = tables[name].head(1).with_columns(pl.lit("Autre nom").alias(changed))
+        repeated[name] = pl.concat([tables[name], first])
+    store.write_snapshot(tmp_path, dt.date(2024, 3, 5), repeated)
+    params = checklist.CampaignParams(start=dt.date(2024, 1, 1))
+    lazy = progress_history(tmp_path, params)
+    assert lazy["date"].n_unique() == 2
+    assert_frame_equal(lazy, progress(tmp_path, params))
+    assert_frame_equal(
+        sync.status_history(tmp_path),
+        pl.concat([
+            sync.status_counts(sync.unit_status(read_campaign_tables(tmp_path, day, params),
+                                                day), by="ensemble")
+            .select(pl.lit(day).alias("date"), *sync.STATUSES, "total", "taux_synchronise")
+            for day in (dt.date(2024, 3, 4), dt.date(2024, 3, 5))
+        ]).cast(sync.HISTORY_SCHEMA),
+    )

@@ -39,7 +39,7 @@ from scipy import stats
 
 from analysis.checks.campaign import checklist, history
 from analysis.io import store
-from analysis.io.history import Batch, stacked
+from analysis.io.history import SNAPSHOT_COL, Batch, stacked
 
 #: Snapshots used for the trend (the most recent ones), and the interval's level.
 DEFAULT_WINDOW = 5
@@ -291,15 +291,31 @@ def remaining_by_establishment(
     """Obligatoire items not ok per establishment and phase in one evaluation
     (``checklist.evaluate``): ``date``, ``phase``, ``finess_eg``, ``raison_sociale``,
     ``departement``, ``reste`` (0 for an establishment with nothing left)."""
-    parts = []
-    for phase in plan:
-        mine = results.filter(pl.col("regle").is_in(_counted_rules(phase)))
-        parts.append(
-            mine.group_by("finess_eg", "raison_sociale", "departement")
-            .agg((pl.col("resultat") != checklist.OK).sum().cast(pl.Int64).alias("reste"))
-            .with_columns(pl.lit(day).alias("date"), pl.lit(phase.id).alias("phase"))
-        )
-    return pl.concat(parts).select(list(REMAINING_SCHEMA)).cast(REMAINING_SCHEMA)  # type: ignore[arg-type]
+    return (
+        _remaining(results.lazy(), [], plan)
+        .with_columns(pl.lit(day).alias("date"))
+        .select(list(REMAINING_SCHEMA))
+        .collect()
+        .cast(REMAINING_SCHEMA)  # type: ignore[arg-type]
+    )
+
+
+def _remaining(
+    results: pl.LazyFrame, keys: list[str], plan: Sequence[Phase]
+) -> pl.LazyFrame:
+    """``reste`` per ``keys``, establishment and phase (``phase`` column), in one pass: each
+    result joined to the phases that count its rule."""
+    phases = pl.LazyFrame(
+        [(rule, phase.id) for phase in plan for rule in _counted_rules(phase)],
+        schema={"regle": pl.String(), "phase": pl.String()},
+        orient="row",
+    )
+    return (
+        results.select(*keys, "regle", "finess_eg", "raison_sociale", "departement", "resultat")
+        .join(phases, on="regle", how="inner")
+        .group_by(*keys, "phase", "finess_eg", "raison_sociale", "departement")
+        .agg((pl.col("resultat") != checklist.OK).sum().cast(pl.Int64).alias("reste"))
+    )
 
 
 def remaining_history(
@@ -310,8 +326,10 @@ def remaining_history(
     until: dt.date | None = None,
 ) -> pl.DataFrame:
     """``remaining_by_establishment`` of the last ``window`` snapshots of the store (up to
-    ``until``), stacked: the input of ``establishment_pace``. Read one snapshot at a time
-    through ``over_snapshots`` (only the columns the rules need, checksums verified)."""
+    ``until``), stacked, in date order: the input of ``establishment_pace``. Read through
+    ``over_snapshots`` (only the columns the rules need, checksums verified) and evaluated
+    in one plan per batch of snapshots (``checklist.evaluate_lazy`` over stacked tables,
+    the same results as snapshot by snapshot)."""
     dates = [d for d in store.list_snapshots(store_path) if until is None or d <= until]
     chosen = dates[-max(2, window):]
     if not chosen:
@@ -320,13 +338,18 @@ def remaining_history(
     cols = checklist.columns_needed(params)
 
     def remaining(batch: Batch) -> pl.DataFrame:
-        (day,) = batch.dates
-        return remaining_by_establishment(
-            checklist.evaluate(batch.snapshot(), day, params), day, plan
+        tables = {name: frame.lazy() for name, frame in batch.collected().items()}
+        results = checklist.evaluate_lazy(tables, None, params, snapshot_col=SNAPSHOT_COL)
+        return (
+            _remaining(results, [SNAPSHOT_COL], plan)
+            .rename({SNAPSHOT_COL: "date"})
+            .select(list(REMAINING_SCHEMA))
+            .collect()
+            .sort("date", maintain_order=True)
+            .cast(REMAINING_SCHEMA)  # type: ignore[arg-type]
         )
 
-    return stacked(store_path, list(cols), cols, remaining, chosen, schema=REMAINING_SCHEMA,
-                   batch=1)
+    return stacked(store_path, list(cols), cols, remaining, chosen, schema=REMAINING_SCHEMA)
 
 
 PACE_SCHEMA: dict[str, pl.DataType] = {

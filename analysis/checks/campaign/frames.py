@@ -19,6 +19,7 @@ from analysis.checks import engine
 from analysis.checks.campaign.rules import LEVEL_SOURCE, RULES, CampaignParams
 from analysis.checks.engine import Check
 from analysis.indicators import sync
+from analysis.io.history import has_duplicates
 from analysis.model import nomenclature as nom
 from analysis.model import schema
 
@@ -172,6 +173,23 @@ def _with_habilitations(
     return lf
 
 
+def _sorted_lists(
+    frame: pl.LazyFrame, keys: list[str], value: str, name: str
+) -> pl.LazyFrame:
+    """Per ``keys``: the distinct non-null ``value`` of the group as a sorted list ``name``,
+    as ``pl.col(value).drop_nulls().unique().sort()`` gives it per group, built from the
+    distinct rows sorted once (the order within a group follows the frame's) instead of a
+    unique and a sort per group. A group whose values are all null has no row here (the
+    callers' left joins fill an empty list)."""
+    return (
+        frame.drop_nulls(value)
+        .unique()
+        .sort(value)
+        .group_by(keys)
+        .agg(pl.col(value).alias(name))
+    )
+
+
 def _with_offer_mentions(
     lf: pl.LazyFrame,
     tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
@@ -182,7 +200,7 @@ def _with_offer_mentions(
     """Per establishment: ``mentions_decrites`` (mentions of its ROR offers) and
     ``mentions_autorisees`` (mentions of its SMR decisions in force at the snapshot date,
     ``date_fin`` null or on/after it, HAD form 05 excluded)."""
-    described = (
+    described = _sorted_lists(
         table_of(tables, "offres", snapshot_col)
         .select(*keys, "uo_id", "mention")
         .join(
@@ -190,8 +208,8 @@ def _with_offer_mentions(
             on=[*keys, "uo_id"],
             how="inner",
         )
-        .group_by([*keys, "finess_eg"])
-        .agg(pl.col("mention").drop_nulls().unique().sort().alias("mentions_decrites"))
+        .select(*keys, "finess_eg", "mention"),
+        [*keys, "finess_eg"], "mention", "mentions_decrites",
     )
     auth = table_of(tables, "autorisations", snapshot_col)
     day = _as_of_day(as_of, snapshot_col)
@@ -204,10 +222,9 @@ def _with_offer_mentions(
         & (pl.col("forme").is_null() | (pl.col("forme") != nom.HAD_FORME_AUTORISATION))
         & (pl.col("date_fin").is_null() | (pl.col("date_fin") >= day))
     )
-    authorised = (
-        auth.filter(in_force)
-        .group_by([*keys, "finess_eg"])
-        .agg(pl.col("mention").unique().sort().alias("mentions_autorisees"))
+    authorised = _sorted_lists(
+        auth.filter(in_force).select(*keys, "finess_eg", "mention"),
+        [*keys, "finess_eg"], "mention", "mentions_autorisees",
     )
     empty = pl.lit([], pl.List(pl.String))
     return (
@@ -233,14 +250,13 @@ def level_frame(
     table, key, label = LEVEL_SOURCE[level]
     keys = [snapshot_col] if snapshot_col else []
     # a history only counts: the first row of a key is kept either way, its order is not
-    lf = table_of(tables, table, snapshot_col).unique(
-        [*keys, key], keep="first", maintain_order=not keys
-    )
+    lf = table_of(tables, table, snapshot_col)
+    if not keys or has_duplicates(lf, [*keys, key]):
+        lf = lf.unique([*keys, key], keep="first", maintain_order=not keys)
     if "mentions" in names:
-        mentions = (
-            table_of(tables, "offres", snapshot_col)
-            .group_by([*keys, "uo_id"])
-            .agg(pl.col("mention").drop_nulls().unique().sort().alias("mentions"))
+        mentions = _sorted_lists(
+            table_of(tables, "offres", snapshot_col).select(*keys, "uo_id", "mention"),
+            [*keys, "uo_id"], "mention", "mentions",
         )
         lf = lf.join(mentions, on=[*keys, "uo_id"], how="left").with_columns(
             pl.col("mentions").fill_null(pl.lit([], pl.List(pl.String)))
@@ -294,6 +310,7 @@ def level_frame(
                 params.sync_time,
                 snapshot_col,
                 etablissements=table_of(tables, "etablissements", snapshot_col),
+                ror_only=False,  # the VT units' rows only (they have a vt_id)
             )
             .filter(pl.col("vt_id").is_not_null())
             .select(

@@ -206,6 +206,11 @@ def progress_history_lazy(
     )
 
 
+def _in_memory(batch: Batch) -> dict[str, pl.LazyFrame]:
+    """The batch's tables read once, as lazy frames over memory (``Batch.collected``)."""
+    return {name: frame.lazy() for name, frame in batch.collected().items()}
+
+
 def progress_history(
     store_path: str | Path,
     params: CampaignParams | None = None,
@@ -237,7 +242,7 @@ def progress_history(
         store_path,
         list(cols),
         cols,
-        lambda b: progress_history_lazy(b.frames, params, rules).collect(),
+        lambda b: progress_history_lazy(_in_memory(b), params, rules).collect(),
         chosen,
         batch=batch,
         progress=progress,

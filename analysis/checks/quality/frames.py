@@ -197,8 +197,17 @@ def unit_flags(
     are not in the extract). Columns: ``uo_id``, ``finess_eg``, ``nom``, ``champ_activite``,
     the six flags (Int8), ``nb_flags``, ``statut_peuplement`` (finalise / en_cours /
     a_faire), ``manques`` (French list of the missing items), ``compte_smr`` (counts for
-    the EG's SMR row: champ 02 or missing).
+    the EG's SMR row: champ 02 or missing). Sorted by ``finess_eg`` then ``uo_id``.
     """
+    return _unit_flags_lazy(tables, as_of, params).sort("finess_eg", "uo_id").collect()
+
+
+def _unit_flags_lazy(
+    tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
+    as_of: dt.date,
+    params: QualityParams | None = None,
+) -> pl.LazyFrame:
+    """``unit_flags`` as a lazy plan, not sorted (a part of the requirements' plans)."""
     units = _live_units(tables, as_of, params)
     etabs = (
         _table(tables, "etablissements")
@@ -276,8 +285,6 @@ def unit_flags(
             .or_(pl.col("champ_activite") == nom.CHAMP_SMR)
             .alias("compte_smr"),
         )
-        .sort("finess_eg", "uo_id")
-        .collect()
     )
 
 
@@ -374,7 +381,7 @@ def _population_by_eg(
     tables: Mapping[str, Any], as_of: dt.date, params: QualityParams | None = None
 ) -> pl.LazyFrame:
     """Per ROR EG: units counted for the SMR row, finalised and in progress."""
-    return _population_counts_by_eg(unit_flags(tables, as_of, params).lazy())
+    return _population_counts_by_eg(_unit_flags_lazy(tables, as_of, params))
 
 
 def _eg_finess_frame(
@@ -644,27 +651,25 @@ def _unite_frame(tables: Mapping[str, Any], as_of: dt.date, params: QualityParam
     kind = pl.col("forme").replace_strict(
         {f.code: f.capacite for f in nom.FORMES}, default="", return_dtype=pl.String
     )
+    # Each offer's texts are built row by row, then joined per unit (``str.join`` skips the
+    # nulls): plain aggregations instead of expressions evaluated group by group.
+    described = pl.concat_str(
+        [pl.col("forme"), pl.lit(" "), pl.col("mention"), pl.lit(" : "), pl.col("_cap_text")]
+    )
     offers = (
         _table(tables, "offres")
         .filter(pl.col("forme").is_in(formes))
         .with_columns(capacity.alias("_cap"), kind.alias("_kind"))
-        .group_by("uo_id")
-        .agg(
-            pl.len().cast(pl.Int32).alias("nb_offres_hc_hj"),
-            pl.concat_str(
-                [
-                    pl.col("forme"),
-                    pl.lit(" "),
-                    pl.col("mention"),
-                    pl.lit(" : "),
-                    pl.when(pl.col("_cap").is_null())
-                    .then(pl.lit("non renseigné (") + pl.col("_kind") + pl.lit(")"))
-                    .otherwise(pl.col("_cap").cast(pl.String) + pl.lit(" ") + pl.col("_kind")),
-                ]
-            )
-            .filter(pl.col("_cap").is_null() | (pl.col("_cap") <= 0))
-            .str.join(" ; ")
-            .alias("capacites_nulles"),
+        .with_columns(
+            pl.when(pl.col("_cap").is_null())
+            .then(pl.lit("non renseigné (") + pl.col("_kind") + pl.lit(")"))
+            .otherwise(pl.col("_cap").cast(pl.String) + pl.lit(" ") + pl.col("_kind"))
+            .alias("_cap_text"),
+        )
+        .with_columns(
+            pl.when(pl.col("_cap").is_null() | (pl.col("_cap") <= 0))
+            .then(described)
+            .alias("_nulle"),
             pl.concat_str(
                 [
                     pl.col("forme"),
@@ -673,9 +678,13 @@ def _unite_frame(tables: Mapping[str, Any], as_of: dt.date, params: QualityParam
                     pl.lit(" : "),
                     pl.col("_cap").cast(pl.String).fill_null("?"),
                 ]
-            )
-            .str.join(" ; ")
-            .alias("capacites"),
+            ).alias("_offre"),
+        )
+        .group_by("uo_id")
+        .agg(
+            pl.len().cast(pl.Int32).alias("nb_offres_hc_hj"),
+            pl.col("_nulle").str.join(" ; ").alias("capacites_nulles"),
+            pl.col("_offre").str.join(" ; ").alias("capacites"),
         )
     )
     units = _table(tables, "unites").unique("uo_id", keep="first")
@@ -735,8 +744,11 @@ def _autorisation_frame(
             on="uo_id",
             how="inner",
         )
+        .select("finess_eg", "mention", "uo_id")
+        .unique()
+        .sort("uo_id")  # the order within a group follows the frame's
         .group_by("finess_eg", "mention")
-        .agg(pl.col("uo_id").unique().sort().str.join(", ").alias("unites_offrant"))
+        .agg(pl.col("uo_id").str.join(", ").alias("unites_offrant"))
     )
     etabs = (
         _table(tables, "etablissements")

@@ -23,8 +23,7 @@ from analysis.checks.quality.requirements import (
     FINALISE,
     PEUPLEMENT,
     QualityParams,
-    _counts,
-    evaluate_lazy,
+    counts_lazy,
     evaluated,
 )
 from analysis.io import store
@@ -193,19 +192,22 @@ def totals_lazy(
     params: QualityParams | None = None,
 ) -> pl.LazyFrame:
     """One snapshot's requirement totals (``HISTORY_SCHEMA``) as a lazy plan: the
-    ``ensemble`` rows of ``summary(evaluate(…), codes=evaluated(…))``, counted straight from
-    the statuses (no sorting of the per-entity results, no reasons built). A requirement
-    evaluated without any entity has an empty perimeter (zeros, ``taux`` null)."""
+    ``ensemble`` rows of ``summary(evaluate(…), codes=evaluated(…))``, counted by the
+    engine without building the per-entity results (``requirements.counts_lazy``: no
+    reason, value or sorting). The perimeter is the conformes and the écarts, so the écarts
+    are the perimeter less the conformes. A requirement evaluated without any entity in its
+    perimeter has an empty one (zeros, ``taux`` null)."""
     codes = evaluated(tables)
-    counts = _counts(evaluate_lazy(tables, date, params).select("exigence", "statut"),
-                     ["exigence"])
+    counts = counts_lazy(tables, date, params)
     return (
         pl.LazyFrame({"exigence": codes}, schema={"exigence": pl.String()})
         .join(counts, on="exigence", how="left", maintain_order="left")
         .select(
             pl.lit(date).alias("date"),
             "exigence",
-            *[pl.col(c).fill_null(0) for c in ("perimetre", "conformes", "ecarts")],
+            pl.col("perimetre").fill_null(0),
+            pl.col("conformes").fill_null(0),
+            (pl.col("perimetre") - pl.col("conformes")).fill_null(0).alias("ecarts"),
             "taux",
         )
         .cast(HISTORY_SCHEMA)  # type: ignore[arg-type]
