@@ -41,7 +41,13 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import polars as pl
 
-from analysis.indicators.opening import OpeningRule, open_tables, provisional_offers
+from analysis.indicators.opening import (  # noqa: F401 - ALL_FORMES re-exported
+    ALL_FORMES,
+    OpeningRule,
+    offer_capacities,
+    open_tables,
+    provisional_offers,
+)
 from analysis.model import nomenclature
 from analysis.model.errors import InputError
 from analysis.model.memo import same_frames
@@ -66,8 +72,6 @@ LEVEL_COLUMNS: dict[str, str] = {
 }
 #: Level whose territories are the origins themselves.
 ORIGIN_LEVEL = "arrondissement"
-#: ``forme`` value of the rows that aggregate every form of care (an establishment counts once).
-ALL_FORMES = "toutes"
 #: INSEE convention for a commune that belongs to no EPCI (islands such as Île-d'Yeu).
 NO_EPCI = "ZZZZZZZZZ"
 PER = 100_000
@@ -366,18 +370,7 @@ def offers_by_establishment(
     offres = tables["offres"].join(
         tables["unites"].select("uo_id", "finess_eg"), on="uo_id", how="inner"
     )
-    if mentions is not None:
-        offres = offres.filter(pl.col("mention").is_in(list(mentions)))
-    if forme not in (None, ALL_FORMES):
-        offres = offres.filter(pl.col("forme") == forme)
-    return offres.select(
-        "finess_eg",
-        "uo_id",
-        "mention",
-        "forme",
-        pl.col("lits").fill_null(0).cast(pl.Int64),
-        pl.col("places").fill_null(0).cast(pl.Int64),
-    )
+    return offer_capacities(offres, mentions, forme)
 
 
 def _formes_wanted(offres: pl.DataFrame, forme: str | None) -> list[str]:

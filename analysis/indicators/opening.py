@@ -230,9 +230,24 @@ def provisional_offers(
     ).select(by_eg.columns)
     closed_units = pl.concat([by_eg, by_unit]).unique("uo_id", keep="first", maintain_order=True)
     offres = tables["offres"].join(closed_units, on="uo_id", how="inner")
+    return offer_capacities(offres, mentions, forme, "date_fermeture", "source", "niveau")
+
+
+#: The ``forme`` value that keeps every form of care (and of the rows that aggregate them:
+#: an establishment counts once).
+ALL_FORMES = "toutes"
+
+
+def offer_capacities(
+    offres: pl.DataFrame, mentions: Sequence[str] | None, forme: str | None, *extra: str
+) -> pl.DataFrame:
+    """Offers (joined to their ``finess_eg``) of ``mentions`` (None: all) and ``forme``
+    (``toutes`` or None: all): finess_eg, uo_id, mention, forme, lits, places (null beds or
+    places count as zero), then the ``extra`` columns. The one selection behind the open and
+    the provisionally closed capacities."""
     if mentions is not None:
         offres = offres.filter(pl.col("mention").is_in(list(mentions)))
-    if forme not in (None, "toutes"):
+    if forme not in (None, ALL_FORMES):
         offres = offres.filter(pl.col("forme") == forme)
     return offres.select(
         "finess_eg",
@@ -241,9 +256,7 @@ def provisional_offers(
         "forme",
         pl.col("lits").fill_null(0).cast(pl.Int64),
         pl.col("places").fill_null(0).cast(pl.Int64),
-        "date_fermeture",
-        "source",
-        "niveau",
+        *extra,
     )
 
 
