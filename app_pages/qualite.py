@@ -25,9 +25,10 @@ from analysis.io import finess_reference, importing, vt_report_file
 from analysis.model import formats
 from analysis.model.errors import SmrError
 from analysis.present import charts as analysis_charts
-from ui import charts, notes, state
+from ui import charts, notes
 from ui.common import (
     demo_banner,
+    departement_picker,
     page_context,
     show_table,
     store_stamp,
@@ -370,13 +371,9 @@ chosen = c1.selectbox(
     index=codes.index(with_ecarts[0]) if with_ecarts else 0,
     key="qualite_exigence",
 )
-deps = sorted(d for d in results["departement"].unique().to_list() if d is not None)
-dep = state.select(
-    c2.selectbox, "Département", ["(tous)", *deps], "departement", "qualite_departement",
-    none_option="(tous)",
-    format_func=lambda d: d if d == "(tous)" else formats.departement(d),
-)
-selected = requirements.ecarts(results, chosen, None if dep == "(tous)" else dep)
+dep = departement_picker(c2.selectbox, results["departement"].unique().to_list(),
+                         "qualite_departement")
+selected = requirements.ecarts(results, chosen, dep)
 st.caption(f"{formats.integer(selected.height)} entité(s) en écart.")
 if chosen in labels:
     st.markdown(f"**Action attendue** : {requirements.REQUIREMENT_BY_CODE[chosen].help}")
@@ -392,7 +389,7 @@ with st.expander("Non applicables (hors périmètre)"):
     outside = results.filter(
         (pl.col("exigence") == chosen) & (pl.col("statut") == requirements.NON_APPLICABLE)
     )
-    if dep != "(tous)":
+    if dep is not None:
         outside = outside.filter(pl.col("departement") == dep)
     show_table(
         outside.select("departement", "entite", "nom_entite", "motif"),

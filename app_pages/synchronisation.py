@@ -14,10 +14,11 @@ from analysis.indicators import sync
 from analysis.io import store
 from analysis.model import formats, privacy
 from analysis.present import charts as analysis_charts
-from ui import charts, notes, state
+from ui import charts, notes
 from ui.common import (
     contacts_hidden,
     demo_banner,
+    departement_picker,
     downloads,
     manifest_time,
     page_context,
@@ -215,14 +216,10 @@ chosen = st.multiselect(
     key="synchro_statuts",
     placeholder="Choisir un ou plusieurs statuts",
 )
-deps = sorted(d for d in status["departement"].unique().to_list() if d is not None)
-dep = state.select(
-    st.selectbox, "Département", ["(tous)", *deps], "departement", "synchro_departement",
-    none_option="(tous)",
-    format_func=lambda d: d if d == "(tous)" else formats.departement(d),
-)
+dep = departement_picker(st.selectbox, status["departement"].unique().to_list(),
+                         "synchro_departement")
 selected = status.filter(pl.col("statut").is_in(chosen))
-if dep != "(tous)":
+if dep is not None:
     selected = selected.filter(pl.col("departement") == dep)
 st.caption(f"{formats.integer(selected.height)} unités.")
 show_table(

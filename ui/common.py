@@ -607,3 +607,21 @@ def upload_hint(types: list[str], container=None) -> None:
     (container or st).caption(
         f"Formats acceptés : {kinds}. Au plus {upload_limit_mb()} Mo par fichier."
     )
+
+
+#: The first option of the département pickers: no filter.
+ALL_DEPARTEMENTS = "(tous)"
+
+
+def departement_picker(widget: Callable[..., Any], codes: Iterable[str | None], key: str
+                       ) -> str | None:
+    """A « Département » picker over ``codes`` (those present in the table shown, sorted, the
+    null left out), « (tous) » first, labelled by name, bound to the shared choice
+    ``departement`` (``state.select``); the code chosen, or None for every département."""
+    deps = sorted(d for d in set(codes) if d is not None)
+    dep = state.select(
+        widget, "Département", [ALL_DEPARTEMENTS, *deps], "departement", key,
+        none_option=ALL_DEPARTEMENTS,
+        format_func=lambda d: d if d == ALL_DEPARTEMENTS else formats.departement(d),
+    )
+    return None if dep == ALL_DEPARTEMENTS else dep

@@ -208,3 +208,24 @@ def test_link_values_are_read(name, text, value):
 def test_bad_link_values_are_refused(name, text):
     with pytest.raises(ValueError):
         state.PARSERS[name](text)
+
+
+def _picker_script() -> None:
+    import streamlit as st
+
+    from ui.common import departement_picker
+
+    st.session_state["picked"] = departement_picker(
+        st.selectbox, ["93", None, "75", "93", "2A"], "essai_departement")
+
+
+def test_the_departement_picker_lists_the_codes_present_and_gives_none_for_all():
+    at = AppTest.from_function(_picker_script, default_timeout=60).run()
+    assert not at.exception, at.exception
+    box = at.selectbox(key="essai_departement")
+    assert box.options == ["(tous)", "Corse-du-Sud (2A)", "Paris (75)", "Seine-Saint-Denis (93)"]
+    assert at.session_state["picked"] is None
+    box.select("93").run()
+    assert at.session_state["picked"] == "93"
+    box.select("(tous)").run()
+    assert at.session_state["picked"] is None
