@@ -389,12 +389,13 @@ def without_nulls(df: pl.DataFrame, fmts: Mapping[str, formats.Format],
                                          return_dtype=pl.String).fill_null(formats.EMPTY)
             )
         elif vectorised and col.dtype.is_numeric():
-            text = (  # shares arrive here already multiplied by 100
-                pl.col(c).round(f.decimals).cast(pl.String).str.replace(".", ",", literal=True)
-            )
-            if f.kind in (formats.SHARE, formats.PERCENT):
-                text = text + pl.lit(f"{formats.NNBSP}%")
-            exprs.append(text.fill_null(formats.EMPTY))
+            # formats.number's own text (grouped digits, its rounding), worked out once per
+            # distinct value rather than per cell; shares arrive already multiplied by 100
+            suffix = f"{formats.NNBSP}%" if f.kind in (formats.SHARE, formats.PERCENT) else ""
+            texts = {v: formats.number(v, f.decimals) + suffix
+                     for v in col.drop_nulls().unique().to_list() if not formats.is_missing(v)}
+            exprs.append(pl.col(c).replace_strict(texts, default=None, return_dtype=pl.String)
+                         .fill_null(formats.EMPTY))
         else:
             exprs.append(
                 pl.col(c).map_elements(functools.partial(formats.cell, f=f),

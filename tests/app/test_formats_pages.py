@@ -180,3 +180,31 @@ def test_a_large_table_keeps_french_text_without_styling(tmp_path, monkeypatch):
     assert table.value["taux"].tolist() == ["50,0\u202f%", "—"]  # a share, as a percentage
     assert table.value["taux_synchronise"].tolist() == [50.0, 25.0]  # no null: still numbers
     assert '"format": "%.1f %%"' in table.proto.columns
+
+
+def test_a_large_table_writes_numbers_as_formats_number_does():
+    """The large-table path (``without_nulls(..., vectorised=True)``) writes a number column
+    holding an empty cell with ``formats.number``'s own text: digits grouped by a narrow
+    no-break space, its rounding (half to even on the binary value), no « -0 »; cell by cell
+    against the scalar function, hand-written values included."""
+    import polars as pl
+
+    from analysis.model import formats
+    from ui.common import without_nulls
+
+    values = [1234567.25, 0.125, 2.675, -0.04, 90.35, 1e9, None, 3.0, float("nan"), -1234.5]
+    df = pl.DataFrame({"n": values, "p": [v if v is None else v / 1000 for v in values],
+                       "k": [None, *range(9)]}, schema={"n": pl.Float64, "p": pl.Float64,
+                                                        "k": pl.Int64})
+    fmts = {"n": formats.Format("N", kind=formats.NUMBER, decimals=1),
+            "p": formats.Format("P", kind=formats.PERCENT, decimals=2),
+            "k": formats.Format("K", kind=formats.INTEGER)}
+    out, kinds = without_nulls(df, fmts, {}, vectorised=True)
+    assert out["n"].to_list()[:6] == ["1\u202f234\u202f567,2", "0,1", "2,7", "0,0", "90,3",
+                                      "1\u202f000\u202f000\u202f000,0"]
+    for c, f in fmts.items():
+        suffix = "\u202f%" if f.kind == formats.PERCENT else ""
+        expected = [formats.EMPTY if formats.is_missing(v) else formats.number(v, f.decimals)
+                    + suffix for v in df[c].to_list()]
+        assert out[c].to_list() == expected, c
+        assert kinds[c].kind == formats.TEXT
