@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import difflib
 import json
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from tests.golden import commands
 
 pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _explain(name: str, expected: dict, actual: dict) -> str:
@@ -39,10 +43,17 @@ def test_every_command_output_is_unchanged(tmp_path):
     expected = json.loads(commands.FINGERPRINTS.read_text(encoding="utf-8"))
     # In a fresh interpreter, as the recording was made: Vega (vl-convert) numbers the
     # gradients of legends per process (``gradient_N``), so a chart drawn by an earlier test
-    # of the session would shift the ids in the report's inline SVG.
-    spawn = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as fresh:
-        actual = fresh.submit(commands.run_all, tmp_path).result()
+    # of the session would shift the ids in the report's inline SVG. A plain subprocess
+    # rather than a spawned worker: spawn re-runs the parent's ``__main__``, which an earlier
+    # AppTest of the session may have left pointing at its own script.
+    result = tmp_path / "fingerprints.json"
+    run = ("import json, sys; from pathlib import Path; from tests.golden import commands; "
+           "Path(sys.argv[2]).write_text(json.dumps(commands.run_all(Path(sys.argv[1]))))")
+    done = subprocess.run([sys.executable, "-c", run, str(tmp_path), str(result)],
+                          cwd=ROOT, env=os.environ.copy(), capture_output=True, text=True,
+                          timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    actual = json.loads(result.read_text(encoding="utf-8"))
     assert [n for n, _ in commands.COMMANDS] == list(actual)
     differ = sorted(n for n in expected.keys() | actual.keys() if expected.get(n) != actual.get(n))
     assert not differ, "output changed (re-record with tests/golden/commands.py --update only " \
