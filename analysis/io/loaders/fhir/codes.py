@@ -4,7 +4,7 @@ read them from a resource (codings, extension values, references, FINESS numbers
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 #: Code systems, matched by any of these fragments in ``system`` (TRE and JDV spellings).
@@ -229,7 +229,9 @@ def _reference_finess(reference: Any) -> str | None:
     return _finess({"identifier": [ident]}) if isinstance(ident, Mapping) else None
 
 
-def _finess(org: Mapping[str, Any]) -> str | None:
+def _identifier(org: Mapping[str, Any], systems: Sequence[str], type_code: str) -> str | None:
+    """The value of ``org``'s first identifier whose system contains one of ``systems`` or
+    whose TRE_G07 type is ``type_code``, or None."""
     for ident in _dicts(org.get("identifier")):
         system = str(ident.get("system") or "").lower()
         typed = [
@@ -237,27 +239,21 @@ def _finess(org: Mapping[str, Any]) -> str | None:
             for c in _codings(ident.get("type"))
             if "TRE_G07" in str(c.get("system") or "").upper().replace("-", "_")
         ]
-        if any(s in system for s in FINESS_SYSTEMS) or "1" in typed:
+        if any(s in system for s in systems) or type_code in typed:
             value = str(ident.get("value") or "").strip()
             if value:
                 return value
     return None
+
+
+def _finess(org: Mapping[str, Any]) -> str | None:
+    """The FINESS number of an organisation (TRE_G07 type « 1 »), or None."""
+    return _identifier(org, FINESS_SYSTEMS, "1")
 
 
 def _id_nat_struct(org: Mapping[str, Any]) -> str | None:
     """The EG's national structure identifier (idNatStruct), or None."""
-    for ident in _dicts(org.get("identifier")):
-        system = str(ident.get("system") or "").lower()
-        typed = [
-            c.get("code")
-            for c in _codings(ident.get("type"))
-            if "TRE_G07" in str(c.get("system") or "").upper().replace("-", "_")
-        ]
-        if any(s in system for s in ID_NAT_STRUCT_SYSTEMS) or ID_NAT_STRUCT_TYPE in typed:
-            value = str(ident.get("value") or "").strip()
-            if value:
-                return value
-    return None
+    return _identifier(org, ID_NAT_STRUCT_SYSTEMS, ID_NAT_STRUCT_TYPE)
 
 
 def _is_oi(org: Mapping[str, Any]) -> bool:
