@@ -20,7 +20,7 @@ from analysis.cli.common import (
     print_context,
     snapshot_args,
 )
-from analysis.model import formats
+from analysis.model import formats, nomenclature
 from analysis.model.errors import InputError
 from analysis.model.progress import terminal
 
@@ -102,7 +102,7 @@ def _run_access(args: argparse.Namespace) -> int:
 
     mention = mention_arg(args.mention)
     forme = forme_arg(args.forme)
-    if forme == "toutes":
+    if forme == nomenclature.ALL_FORMES:
         forme = None
     model = access.TravelModel(args.speed, args.detour)
     costs = None if args.costs is None else parameter_files.read_travel_times(args.costs)
@@ -220,7 +220,7 @@ def _run_scenario(args: argparse.Namespace) -> int:
     scenario = scenarios.read_scenario(args.scenario)
     mention = mention_arg(args.mention)
     forme = forme_arg(args.forme)
-    forme = None if forme == "toutes" else forme
+    forme = None if forme == nomenclature.ALL_FORMES else forme
     for value, what in ((args.catchment, "zone d'attraction"), (args.threshold, "seuil")):
         if value is not None and not (math.isfinite(value) and value > 0):
             raise InputError(f"{what} invalide ({value:g} min) : nombre de minutes positif attendu")

@@ -41,8 +41,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import polars as pl
 
-from analysis.indicators.opening import (  # noqa: F401 - ALL_FORMES re-exported
-    ALL_FORMES,
+from analysis.indicators.opening import (
     OpeningRule,
     offer_capacities,
     open_tables,
@@ -51,6 +50,7 @@ from analysis.indicators.opening import (  # noqa: F401 - ALL_FORMES re-exported
 from analysis.model import nomenclature
 from analysis.model.errors import InputError
 from analysis.model.memo import same_frames
+from analysis.model.nomenclature import ALL_FORMES
 
 #: Territory levels; ``arrondissement`` is the finest (the origins: communes, and the
 #: arrondissements of Paris, Lyon and Marseille where the frame holds them).

@@ -233,11 +233,6 @@ def provisional_offers(
     return offer_capacities(offres, mentions, forme, "date_fermeture", "source", "niveau")
 
 
-#: The ``forme`` value that keeps every form of care (and of the rows that aggregate them:
-#: an establishment counts once).
-ALL_FORMES = "toutes"
-
-
 def offer_capacities(
     offres: pl.DataFrame, mentions: Sequence[str] | None, forme: str | None, *extra: str
 ) -> pl.DataFrame:
@@ -247,7 +242,7 @@ def offer_capacities(
     the provisionally closed capacities."""
     if mentions is not None:
         offres = offres.filter(pl.col("mention").is_in(list(mentions)))
-    if forme not in (None, ALL_FORMES):
+    if forme not in (None, nom.ALL_FORMES):
         offres = offres.filter(pl.col("forme") == forme)
     return offres.select(
         "finess_eg",

@@ -48,8 +48,8 @@ from analysis.model import schema
 from analysis.model.errors import InputError, StoreError
 from analysis.model.text import fold_key as fold
 
-#: The target forme that takes every forme (``coverage.ALL_FORMES``).
-ALL_FORMES = "toutes"
+#: The target forme that takes every forme.
+ALL_FORMES = nom.ALL_FORMES
 
 TARGET_SCHEMA: dict[str, pl.DataType] = {
     "zone": pl.String(),

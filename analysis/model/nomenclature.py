@@ -115,6 +115,9 @@ FORMES: tuple[Forme, ...] = (
     Forme("EM", "Équipe mobile", "11", "places"),
 )
 FORME_BY_CODE: dict[str, Forme] = {f.code: f for f in FORMES}
+#: The ``forme`` value that stands for every form of care (a filter that keeps them all, the
+#: rows that aggregate them: an establishment counts once, an OQOS target on every forme).
+ALL_FORMES = "toutes"
 FORME_BY_NOS: dict[str, Forme] = {f.nos: f for f in FORMES}
 
 #: Forms of activity on authorisations (TRE_R276, JDV_J134).
